@@ -1,0 +1,10 @@
+/** Tests talk to real Redis and real loopback peers; they run one file per worker to keep ports and keys apart. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test', '<rootDir>/adapters'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }] },
+  testTimeout: 30000,
+  maxWorkers: 2,
+  modulePathIgnorePatterns: ['<rootDir>/dist/'],
+};

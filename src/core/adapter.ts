@@ -1,0 +1,181 @@
+/**
+ * The one interface every peer adapter implements. An adapter lives in adapters/<name>/ and default-exports
+ * `defineAdapter({...})` from its index.ts; the hub discovers it there, so adding a peer touches no core file.
+ */
+import type { Router } from 'express';
+import type { Logger } from './logger';
+import type { CanonicalCase, CrossReference } from './model/canonical.generated';
+
+/** A JSON Schema object (ajv draft-07). */
+export type JsonSchema = Record<string, unknown>;
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+export interface ConnectionInfo<S> {
+  /** The connection's name in config (e.g. "icasework"). */
+  name: string;
+  /** The adapter's name (e.g. "icasework"). */
+  adapter: string;
+  /** Settings after ${ENV} substitution, validated against the adapter's settingsSchema. */
+  settings: S;
+}
+
+/**
+ * Durable key/value state for one connection, kept in Redis under the connection's own prefix:
+ * poll cursors, seen-sets, file ledgers. Survives restarts; shared by every worker process.
+ */
+export interface ConnectionState {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlSeconds?: number): Promise<void>;
+  /** Sets only if absent; true when this call set it. */
+  setIfAbsent(key: string, value: string, ttlSeconds?: number): Promise<boolean>;
+  del(key: string): Promise<void>;
+  getJson<T>(key: string): Promise<T | null>;
+  setJson(key: string, value: unknown, ttlSeconds?: number): Promise<void>;
+  /** Adds members to a set; returns how many were new. */
+  addToSet(key: string, members: string[]): Promise<number>;
+  isMember(key: string, member: string): Promise<boolean>;
+  /** Returns for each member whether it is in the set. */
+  areMembers(key: string, members: string[]): Promise<boolean[]>;
+  hashSet(key: string, field: string, value: string): Promise<void>;
+  hashGet(key: string, field: string): Promise<string | null>;
+  hashGetAll(key: string): Promise<Record<string, string>>;
+  /** A best-effort mutual-exclusion lock across processes; returns a release function, or null if held elsewhere. */
+  lock(key: string, ttlMs: number): Promise<(() => Promise<void>) | null>;
+}
+
+/** Counters an adapter reports about its peer; the hub turns them into Prometheus metrics. */
+export interface PeerMetrics {
+  /** One HTTP (or SFTP/SMTP) exchange with the peer and how it ended. */
+  peerResponse(operation: string, status: number | string, seconds: number): void;
+}
+
+export interface AdapterContext<S> {
+  connection: ConnectionInfo<S>;
+  /** A child logger bound to the connection. Never pass personal data to it. */
+  log: Logger;
+  state: ConnectionState;
+  metrics: PeerMetrics;
+}
+
+/** What the hub hands an action: one case for one route target. */
+export interface DeliveryRequest {
+  /** The canonical case after the route's mapping overrides. */
+  case: CanonicalCase;
+  hubId: string;
+  action: string;
+  /** The route target's action options from config, validated against the action's optionsSchema. */
+  options: Record<string, unknown>;
+  route: string;
+  /** Deterministic per (route, target, source event): the same on every retry and replay. */
+  deliveryId: string;
+  /** 1 on the first try. */
+  attempt: number;
+  /** Every cross-reference known for the case, in all systems. */
+  references: CrossReference[];
+}
+
+/** Safe-to-trace facts about a peer reply: ids, statuses, counts. Never personal data. */
+export type TraceSummary = Record<string, string | number | boolean | null>;
+
+export interface DeliveryResult {
+  /** New cross-references the peer assigned (e.g. iCasework caseid, ETD appRefNumber). */
+  references?: CrossReference[];
+  summary?: TraceSummary;
+}
+
+export interface ActionDefinition<S> {
+  description: string;
+  optionsSchema?: JsonSchema;
+  /** Delivers one case. Throw PeerError/PermanentError/RetryableError (src/core/errors) to fail. */
+  deliver(request: DeliveryRequest, ctx: AdapterContext<S>): Promise<DeliveryResult>;
+}
+
+/** One thing a source saw: a new or changed case. */
+export interface SourceEvent {
+  /** Stable id of this event at the source; the hub drops an event it has already accepted. */
+  eventId: string;
+  case: CanonicalCase;
+}
+
+export interface EmitResult {
+  eventId: string;
+  hubId: string;
+  /** True when the hub had already accepted this event earlier. */
+  duplicate: boolean;
+}
+
+/** Resolves only once every event is durably stored and queued: only then may a source acknowledge or move on. */
+export type Emit = (events: SourceEvent[]) => Promise<EmitResult[]>;
+
+export interface PollSourceDefinition<S> {
+  kind: 'poll';
+  description: string;
+  optionsSchema?: JsonSchema;
+  defaultIntervalMs: number;
+  /** Called on schedule by one worker at a time (the hub holds a lock). */
+  poll(ctx: AdapterContext<S>, emit: Emit, options: Record<string, unknown>): Promise<PollOutcome | void>;
+}
+
+export interface PollOutcome {
+  emitted: number;
+  /** Seconds between the newest item seen at the peer and now, for the poller-lag metric. */
+  lagSeconds?: number;
+}
+
+export interface WebhookSourceDefinition<S> {
+  kind: 'webhook';
+  description: string;
+  optionsSchema?: JsonSchema;
+  /** Registers the source's HTTP endpoints (full paths, e.g. POST /etd/application) on the hub's API router. */
+  mount(router: Router, ctx: AdapterContext<S>, emit: Emit, options: Record<string, unknown>): void;
+}
+
+export type SourceDefinition<S> = PollSourceDefinition<S> | WebhookSourceDefinition<S>;
+
+/** A running sandbox peer on loopback. */
+export interface SandboxHandle {
+  /** Human-readable endpoints, printed at start-up (e.g. { api: "http://127.0.0.1:4010" }). */
+  urls: Record<string, string>;
+  /** Connection settings that reach this sandbox; merged under the connection's own settings. */
+  settings: Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+export interface SandboxOptions {
+  host: string;
+  /** 0 or absent: any free port. */
+  port?: number;
+  log: Logger;
+  /** The connection's own settings (e.g. credentials the sandbox should accept). */
+  settings: Record<string, unknown>;
+  /** Folder the sandbox may use for files (SFTP roots etc.). */
+  workDir: string;
+}
+
+export interface SandboxDefinition {
+  description: string;
+  start(options: SandboxOptions): Promise<SandboxHandle>;
+}
+
+export interface Adapter<S> {
+  /** Must equal the folder name under adapters/. */
+  name: string;
+  title: string;
+  /** JSON Schema of the connection settings (the adapter's configuration-schema.json). */
+  settingsSchema: JsonSchema;
+  actions: Record<string, ActionDefinition<S>>;
+  sources: Record<string, SourceDefinition<S>>;
+  sandbox?: SandboxDefinition;
+  /** Throws when the peer cannot be reached; used by /readyz. */
+  checkHealth?(ctx: AdapterContext<S>): Promise<void>;
+  /** Releases clients, timers, sockets held for a connection. */
+  close?(ctx: AdapterContext<S>): Promise<void>;
+}
+
+/** The type-erased form the hub's registry holds. */
+export type RegisteredAdapter = Adapter<unknown>;
+
+export function defineAdapter<S>(adapter: Adapter<S>): RegisteredAdapter {
+  return adapter as unknown as RegisteredAdapter;
+}

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { ConnectionState } from '../adapter';
+
+const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+/** ConnectionState kept in Redis under `<prefix>state:<connection>:`. */
+export class RedisConnectionState implements ConnectionState {
+  private readonly base: string;
+
+  constructor(private readonly redis: Redis, prefix: string, connection: string) {
+    this.base = `${prefix}state:${connection}:`;
+  }
+
+  private k(key: string): string {
+    return this.base + key;
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.redis.get(this.k(key));
+  }
+
+  async set(key: string, value: string, ttlSeconds?: number): Promise<void> {
+    if (ttlSeconds) await this.redis.set(this.k(key), value, 'EX', ttlSeconds);
+    else await this.redis.set(this.k(key), value);
+  }
+
+  async setIfAbsent(key: string, value: string, ttlSeconds?: number): Promise<boolean> {
+    const reply = ttlSeconds
+      ? await this.redis.set(this.k(key), value, 'EX', ttlSeconds, 'NX')
+      : await this.redis.set(this.k(key), value, 'NX');
+    return reply === 'OK';
+  }
+
+  async del(key: string): Promise<void> {
+    await this.redis.del(this.k(key));
+  }
+
+  async getJson<T>(key: string): Promise<T | null> {
+    const raw = await this.get(key);
+    return raw === null ? null : (JSON.parse(raw) as T);
+  }
+
+  async setJson(key: string, value: unknown, ttlSeconds?: number): Promise<void> {
+    await this.set(key, JSON.stringify(value), ttlSeconds);
+  }
+
+  async addToSet(key: string, members: string[]): Promise<number> {
+    if (members.length === 0) return 0;
+    return this.redis.sadd(this.k(key), ...members);
+  }
+
+  async isMember(key: string, member: string): Promise<boolean> {
+    return (await this.redis.sismember(this.k(key), member)) === 1;
+  }
+
+  async areMembers(key: string, members: string[]): Promise<boolean[]> {
+    if (members.length === 0) return [];
+    const replies = await this.redis.smismember(this.k(key), ...members);
+    return replies.map((r) => r === 1);
+  }
+
+  async hashSet(key: string, field: string, value: string): Promise<void> {
+    await this.redis.hset(this.k(key), field, value);
+  }
+
+  async hashGet(key: string, field: string): Promise<string | null> {
+    return this.redis.hget(this.k(key), field);
+  }
+
+  async hashGetAll(key: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.k(key));
+  }
+
+  async lock(key: string, ttlMs: number): Promise<(() => Promise<void>) | null> {
+    const token = randomUUID();
+    const lockKey = this.k(`lock:${key}`);
+    const ok = await this.redis.set(lockKey, token, 'PX', ttlMs, 'NX');
+    if (ok !== 'OK') return null;
+    return async () => {
+      await this.redis.eval(RELEASE_LOCK, 1, lockKey, token);
+    };
+  }
+}

@@ -1,0 +1,23 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A real Redis connection (never a mock) and a key prefix unique to the calling test file. */
+export function testRedis(): { redis: Redis; prefix: string; cleanup: () => Promise<void> } {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const prefix = `cwtest:${randomUUID().slice(0, 8)}:`;
+  return {
+    redis,
+    prefix,
+    cleanup: async () => {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        if (keys.length) await redis.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+      redis.disconnect();
+    },
+  };
+}
