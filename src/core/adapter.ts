@@ -158,6 +158,15 @@ export interface SandboxDefinition {
   start(options: SandboxOptions): Promise<SandboxHandle>;
 }
 
+/** What the hub tells an adapter when a delivery to one of its connections lands in dead letters. */
+export interface DeadLetterInfo {
+  route: string;
+  hubId: string;
+  action: string;
+  deliveryId: string;
+  error: { message: string; code: string; retryable: boolean };
+}
+
 export interface Adapter<S> {
   /** Must equal the folder name under adapters/. */
   name: string;
@@ -169,6 +178,8 @@ export interface Adapter<S> {
   sandbox?: SandboxDefinition;
   /** Throws when the peer cannot be reached; used by /readyz. */
   checkHealth?(ctx: AdapterContext<S>): Promise<void>;
+  /** Called once when a delivery to this adapter's connection lands in dead letters (e.g. to mail an operator). */
+  onDeadLetter?(info: DeadLetterInfo, ctx: AdapterContext<S>): Promise<void>;
   /** Releases clients, timers, sockets held for a connection. */
   close?(ctx: AdapterContext<S>): Promise<void>;
 }
