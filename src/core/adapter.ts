@@ -32,6 +32,8 @@ export interface ConnectionState {
   del(key: string): Promise<void>;
   getJson<T>(key: string): Promise<T | null>;
   setJson(key: string, value: unknown, ttlSeconds?: number): Promise<void>;
+  /** Atomically adds to a counter and returns the new value. */
+  increment(key: string, by?: number): Promise<number>;
   /** Adds members to a set; returns how many were new. */
   addToSet(key: string, members: string[]): Promise<number>;
   isMember(key: string, member: string): Promise<boolean>;

@@ -101,9 +101,17 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 425 || status === 429 || status >= 500;
 }
 
+/**
+ * Caseway errors say whether they are retryable; so may any error with a boolean `retryable` property (an adapter
+ * written in plain JavaScript need not import the core). Anything else (bugs, network) is retried, bounded by the
+ * attempt limit.
+ */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof CasewayError) return err.retryable;
-  return true; // unknown faults (bugs, network) are retried; the attempt limit bounds them
+  if (typeof err === 'object' && err !== null && typeof (err as { retryable?: unknown }).retryable === 'boolean') {
+    return (err as { retryable: boolean }).retryable;
+  }
+  return true;
 }
 
 /** A message safe to log or show: the error's own message for Caseway errors, its class name otherwise. */

@@ -45,6 +45,10 @@ export class RedisConnectionState implements ConnectionState {
     await this.set(key, JSON.stringify(value), ttlSeconds);
   }
 
+  async increment(key: string, by = 1): Promise<number> {
+    return this.redis.incrby(this.k(key), by);
+  }
+
   async addToSet(key: string, members: string[]): Promise<number> {
     if (members.length === 0) return 0;
     return this.redis.sadd(this.k(key), ...members);

@@ -1,0 +1,129 @@
+/**
+ * Connection settings (configuration-schema.json) and the URLs they resolve to for each iCasework generation:
+ *   legacy     https://portal.icasework.com/services/{account}/{op}
+ *   subdomain  https://{account}.icasework.com/{op}          (current production / eUAT)
+ *   db         https://uat.icasework.com/{op}?db={account}   (current UAT)
+ * getreport lives on a separate reporting host for the current generations: https://{account}reports.icasework.com.
+ */
+export type UrlStyle = 'legacy' | 'subdomain' | 'db';
+export type AuthMode = 'signature' | 'oauth2';
+export type ReplyFormat = 'xml' | 'json';
+
+export interface IcaseworkSettings {
+  urlStyle?: UrlStyle;
+  baseUrl?: string;
+  account?: string;
+  reportsBaseUrl?: string;
+  authMode?: AuthMode;
+  key: string;
+  secret: string;
+  tokenUrl?: string;
+  tokenRefreshSkewSeconds?: number;
+  format?: ReplyFormat;
+  signedParameters?: Record<string, string[]>;
+  timeoutMs?: number;
+  readRetries?: number;
+  retryBaseDelayMs?: number;
+  retryableErrorCodes?: string[];
+  maxResponseBytes?: number;
+  healthReportId?: string;
+}
+
+/** Settings with every default applied. */
+export interface ResolvedSettings {
+  urlStyle: UrlStyle;
+  baseUrl: string;
+  account?: string;
+  reportsBaseUrl: string;
+  authMode: AuthMode;
+  key: string;
+  secret: string;
+  tokenUrl: string;
+  tokenRefreshSkewSeconds: number;
+  format: ReplyFormat;
+  signedParameters: Record<string, string[]>;
+  timeoutMs: number;
+  readRetries: number;
+  retryBaseDelayMs: number;
+  retryableErrorCodes: string[];
+  maxResponseBytes: number;
+  healthReportId?: string;
+}
+
+/**
+ * Which parameter each operation signs. The vendor documents createcase (none: date + secret) and the calls on a
+ * case (CaseId, or ExternalId when that identifies the case; worked example on updateexternalid). For addcasenotes,
+ * updatecustomer and getreport the signed parameter is UNKNOWN: by analogy CaseId/ExternalId, Id and ReportId.
+ */
+export const DEFAULT_SIGNED_PARAMETERS: Record<string, string[]> = {
+  createcase: [],
+  getcasedetails: ['CaseId', 'ExternalId'],
+  getcasedocuments: ['CaseId', 'ExternalId'],
+  uploaddocuments: ['CaseId', 'ExternalId'],
+  updatecase: ['CaseId', 'ExternalId'],
+  addcasenotes: ['CaseId', 'ExternalId'],
+  updateexternalid: ['CaseId'],
+  updatecustomer: ['Id'],
+  getreport: ['ReportId'],
+};
+
+const DEFAULT_BASE_URL: Record<UrlStyle, string> = {
+  legacy: 'https://portal.icasework.com',
+  subdomain: 'https://{account}.icasework.com',
+  db: 'https://uat.icasework.com',
+};
+
+function stripSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+function fillAccount(url: string, account: string | undefined, field: string): string {
+  if (!url.includes('{account}')) return url;
+  if (!account) throw new Error(`icasework settings: ${field} contains {account} but no account is set`);
+  return url.split('{account}').join(encodeURIComponent(account));
+}
+
+export function resolveSettings(raw: IcaseworkSettings): ResolvedSettings {
+  const urlStyle = raw.urlStyle ?? 'subdomain';
+  if ((urlStyle === 'legacy' || urlStyle === 'db') && !raw.account) {
+    throw new Error(`icasework settings: account is required for urlStyle ${urlStyle}`);
+  }
+  const baseUrl = stripSlash(fillAccount(raw.baseUrl ?? DEFAULT_BASE_URL[urlStyle], raw.account, 'baseUrl'));
+  const defaultReports = urlStyle === 'subdomain' && !raw.baseUrl ? 'https://{account}reports.icasework.com' : baseUrl;
+  const reportsBaseUrl = stripSlash(fillAccount(raw.reportsBaseUrl ?? defaultReports, raw.account, 'reportsBaseUrl'));
+  const resolved: ResolvedSettings = {
+    urlStyle,
+    baseUrl,
+    account: raw.account,
+    reportsBaseUrl,
+    authMode: raw.authMode ?? 'signature',
+    key: raw.key,
+    secret: raw.secret,
+    tokenUrl: '',
+    tokenRefreshSkewSeconds: raw.tokenRefreshSkewSeconds ?? 60,
+    format: raw.format ?? 'xml',
+    signedParameters: { ...DEFAULT_SIGNED_PARAMETERS, ...(raw.signedParameters ?? {}) },
+    timeoutMs: raw.timeoutMs ?? 15000,
+    readRetries: raw.readRetries ?? 2,
+    retryBaseDelayMs: raw.retryBaseDelayMs ?? 250,
+    retryableErrorCodes: raw.retryableErrorCodes ?? [],
+    maxResponseBytes: raw.maxResponseBytes ?? 20 * 1024 * 1024,
+    healthReportId: raw.healthReportId,
+  };
+  resolved.tokenUrl = raw.tokenUrl ? fillAccount(raw.tokenUrl, raw.account, 'tokenUrl') : operationUrl(resolved, 'token');
+  return resolved;
+}
+
+/** The full URL of one operation (getreport goes to the reports host). */
+export function operationUrl(settings: ResolvedSettings, op: string): string {
+  const host = op === 'getreport' ? settings.reportsBaseUrl : settings.baseUrl;
+  const account = settings.account ?? '';
+  switch (settings.urlStyle) {
+    case 'legacy':
+      return `${host}/services/${encodeURIComponent(account)}/${op}`;
+    case 'db':
+      return `${host}/${op}?db=${encodeURIComponent(account)}`;
+    default:
+      return `${host}/${op}`;
+  }
+}

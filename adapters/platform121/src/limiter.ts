@@ -1,0 +1,54 @@
+/**
+ * A client-side request limiter: at most `limit` acquisitions in any sliding window of `windowMs` (which also keeps
+ * within 121's fixed-window ThrottlerGuard), FIFO, plus a pause that a 429 reply sets for everyone (the peer throttles
+ * per client IP, so one 429 means every call of this connection should wait).
+ */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+export class SlidingWindowLimiter {
+  private readonly stamps: number[] = [];
+  private pausedUntil = 0;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs = 60_000,
+  ) {}
+
+  /** Resolves when one more call may go out. */
+  acquire(): Promise<void> {
+    const turn = this.chain.then(() => this.waitForSlot());
+    // The next caller waits for this one's slot, whatever happens to it.
+    this.chain = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async waitForSlot(): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      if (this.pausedUntil > now) {
+        await sleep(this.pausedUntil - now);
+        continue;
+      }
+      while (this.stamps.length && this.stamps[0] <= now - this.windowMs) this.stamps.shift();
+      if (this.stamps.length < this.limit) {
+        this.stamps.push(now);
+        return;
+      }
+      await sleep(this.stamps[0] + this.windowMs - now + 1);
+    }
+  }
+
+  /** Holds every caller until `ms` from now (e.g. a 429's Retry-After). */
+  pauseFor(ms: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+  }
+
+  /** Calls in the current window (for tests and metrics). */
+  inWindow(): number {
+    const now = Date.now();
+    return this.stamps.filter((t) => t > now - this.windowMs).length;
+  }
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+/** `caseway`: start the hub (or one of its roles), validate config, inspect and replay dead letters. */
+import { Command } from 'commander';
+import { Hub } from '../core/hub';
+import { silentLogger } from '../core/logger';
+import { safeMessage } from '../core/errors';
+import { resolveOptions, type RawOptions } from './options';
+import { CliExit, loadOrExplain, runHub } from './run-hub';
+
+const program = new Command();
+program
+  .name('caseway')
+  .description('Integration hub for case-management systems: routes cases between iSupport, iCasework, the 121-platform and ETD/IIZUKA.')
+  .option('-c, --config <file>', 'config file (env CASEWAY_CONFIG; default config/caseway.yaml)')
+  .option('-r, --redis <url>', 'Redis URL (env REDIS_URL; default redis://127.0.0.1:6379)')
+  .option('-p, --port <port>', 'HTTP port for the api role (env PORT; default 8080)')
+  .option('--host <host>', 'HTTP bind address (env HOST; default 0.0.0.0)')
+  .option('--prefix <prefix>', 'Redis key prefix (env CASEWAY_PREFIX; default cw:)')
+  .option('--adapter-dir <dir...>', 'extra folders to discover adapters in (env CASEWAY_ADAPTER_DIRS)')
+  .option('--sandbox <bool>', 'start sandbox peers for connections marked sandbox: true (env CASEWAY_SANDBOX; default true)')
+  .option('--log-level <level>', 'log level (env LOG_LEVEL; default info)')
+  .addHelpText(
+    'after',
+    `
+Environment:
+  REDIS_URL          Redis shared by every hub process (must use maxmemory-policy noeviction)
+  PORT               HTTP port (8080)
+  CASEWAY_CONFIG     config file (config/caseway.yaml)
+  CASEWAY_DATA_KEY   base64 32-byte key encrypting case payloads at rest
+  CASEWAY_API_TOKEN  Bearer token required on /api when set
+
+Examples:
+  caseway start                         api + workers with config/caseway.yaml and its sandbox peers
+  caseway worker --sandbox=false        a worker on another machine, real peers only
+  caseway validate config/caseway.yaml  check a config without starting anything
+  caseway replay --connection icasework --all`,
+  );
+
+const opts = () => resolveOptions(program.opts<RawOptions>());
+
+program.command('start').description('run the API and the workers (one process)').action(async () => {
+  await runHub({ api: true, workers: true }, opts());
+});
+program.command('api').description('run only the HTTP API and webhook intake').action(async () => {
+  await runHub({ api: true, workers: false }, opts());
+});
+program.command('worker').description('run only delivery and poll workers (scale out on other machines)').action(async () => {
+  await runHub({ api: false, workers: true }, opts());
+});
+
+program
+  .command('validate [file]')
+  .description('validate a config file and exit (0 valid, 2 invalid)')
+  .action((file: string | undefined) => {
+    const o = opts();
+    const { config } = loadOrExplain({ ...o, config: file ?? o.config });
+    process.stdout.write(`${config.file}: valid (${Object.keys(config.connections).length} connections, ${config.routes.length} routes)\n`);
+  });
+
+async function withHub<T>(fn: (hub: Hub) => Promise<T>): Promise<T> {
+  const o = opts();
+  const { registry, config } = loadOrExplain(o);
+  const hub = await new Hub({ config, registry, redisUrl: o.redis, roles: { api: false, workers: false }, prefix: o.prefix, adminOnly: true, log: silentLogger() }).start();
+  try {
+    return await fn(hub);
+  } finally {
+    await hub.stop();
+  }
+}
+
+program
+  .command('dead-letters')
+  .description('list dead letters')
+  .option('--connection <name>', 'only this target connection')
+  .action(async (o: { connection?: string }) => {
+    await withHub(async (hub) => {
+      const list = await hub.deadLetters.list(o.connection);
+      for (const d of list) process.stdout.write(`${d.connection}\t${d.id}\t${d.route}\t${d.hubId}\t${d.failedReason}\n`);
+      process.stdout.write(`${list.length} dead letter(s)\n`);
+    });
+  });
+
+program
+  .command('replay [id]')
+  .description('replay one dead letter by its delivery id, or --all of a connection (optionally of one route)')
+  .requiredOption('--connection <name>', 'target connection of the dead letters')
+  .option('--all', 'replay every dead letter of the connection')
+  .option('--route <name>', 'with --all: only this route')
+  .action(async (id: string | undefined, o: { connection: string; all?: boolean; route?: string }) => {
+    if (!id && !o.all) throw new CliExit(2, 'caseway replay: give a delivery id or --all');
+    await withHub(async (hub) => {
+      const ids = id ? [id] : (await hub.deadLetters.list(o.connection)).filter((d) => !o.route || d.route === o.route).map((d) => d.id);
+      let replayed = 0;
+      for (const one of ids) if (await hub.deadLetters.replay(o.connection, one, 'cli')) replayed += 1;
+      process.stdout.write(`replayed ${replayed} of ${ids.length}\n`);
+      if (id && replayed === 0) throw new CliExit(1, `caseway replay: no dead letter ${id} on connection ${o.connection}`);
+    });
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CliExit) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  process.stderr.write(`caseway: ${safeMessage(err)}\n`);
+  process.exit(1);
+});

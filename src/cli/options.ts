@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { DEFAULT_CONFIG_FILE } from '../core/config/load';
+import { DEFAULT_REDIS_URL } from '../core/redis';
+import { BUILTIN_ADAPTER_DIR } from '../core/registry';
+
+export interface GlobalOptions {
+  config: string;
+  redis: string;
+  redisFromUser: boolean;
+  port: number;
+  host: string;
+  prefix?: string;
+  adapterDirs: string[];
+  sandbox: boolean;
+  logLevel?: string;
+}
+
+export interface RawOptions {
+  config?: string;
+  redis?: string;
+  port?: string;
+  host?: string;
+  prefix?: string;
+  adapterDir?: string[];
+  sandbox?: string;
+  logLevel?: string;
+}
+
+/** Flags win over environment variables, which win over defaults. */
+export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv = process.env): GlobalOptions {
+  const extraDirs = [...(raw.adapterDir ?? []), ...(env.CASEWAY_ADAPTER_DIRS ? env.CASEWAY_ADAPTER_DIRS.split(path.delimiter) : [])];
+  const sandboxFlag = raw.sandbox ?? env.CASEWAY_SANDBOX ?? 'true';
+  return {
+    config: raw.config ?? env.CASEWAY_CONFIG ?? DEFAULT_CONFIG_FILE,
+    redis: raw.redis ?? env.REDIS_URL ?? DEFAULT_REDIS_URL,
+    redisFromUser: Boolean(raw.redis ?? env.REDIS_URL),
+    port: Number(raw.port ?? env.PORT ?? 8080),
+    host: raw.host ?? env.HOST ?? '0.0.0.0',
+    prefix: raw.prefix ?? env.CASEWAY_PREFIX,
+    adapterDirs: [BUILTIN_ADAPTER_DIR, ...extraDirs.map((d) => path.resolve(d))],
+    sandbox: !['false', '0', 'no', 'off'].includes(sandboxFlag.toLowerCase()),
+    logLevel: raw.logLevel ?? env.LOG_LEVEL,
+  };
+}

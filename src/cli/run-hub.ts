@@ -1,0 +1,111 @@
+/** Starts a hub for the CLI: loads config, finds (or starts) Redis, prints where everything is, stops on signals. */
+import path from 'node:path';
+import { loadConfig } from '../core/config/load';
+import { ConfigErrors, safeMessage } from '../core/errors';
+import { Hub, type HubRoles } from '../core/hub';
+import { createLogger } from '../core/logger';
+import { RedisPolicyError, RedisUnavailableError } from '../core/redis';
+import { AdapterRegistry } from '../core/registry';
+import { metricsPlugin } from '../ops';
+import { PrometheusMetrics } from '../ops/metrics';
+import type { GlobalOptions } from './options';
+import { redisServerInstalled, startPrivateRedis } from './private-redis';
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+export class CliExit extends Error {
+  constructor(readonly exitCode: number, message: string) {
+    super(message);
+  }
+}
+
+function loadOrExplain(opts: GlobalOptions) {
+  const registry = AdapterRegistry.discover(opts.adapterDirs);
+  try {
+    return { registry, config: loadConfig(opts.config, registry) };
+  } catch (err) {
+    if (err instanceof ConfigErrors) throw new CliExit(2, `${err.message}\ncaseway: the configuration is invalid; nothing was started.`);
+    throw err;
+  }
+}
+
+export { loadOrExplain };
+
+function banner(hub: Hub, roles: HubRoles, redisUrl: string): string {
+  const lines = [`Caseway is running (${[roles.api && 'api', roles.workers && 'workers'].filter(Boolean).join(' + ')})`];
+  const url = hub.baseUrl;
+  if (url) {
+    lines.push(`  API         ${url}   health ${url}/healthz   ready ${url}/readyz`);
+    lines.push(`  Ops         ${url}/ops   queues ${url}/ops/queues   metrics ${url}/metrics`);
+    lines.push(`  Case lookup ${url}/api/cases/<any id>   trace ${url}/api/cases/<any id>/trace`);
+  }
+  lines.push(`  Config      ${hub.config.file} (${Object.keys(hub.config.connections).length} connections, ${hub.config.routes.length} routes)`);
+  lines.push(`  Redis       ${redisUrl.replace(/\/\/([^@/]*)@/, '//***@')}`);
+  for (const [name, handle] of hub.sandboxes) {
+    lines.push(`  Sandbox     ${name.padEnd(12)} ${Object.entries(handle.urls).map(([k, v]) => `${k} ${v}`).join('   ')}`);
+  }
+  if (hub.sandboxes.size) lines.push('  Try it      npm run demo   (pushes the sample cases through every route)');
+  if (url && !process.env.CASEWAY_API_TOKEN) lines.push('  Note        /api is open: set CASEWAY_API_TOKEN before exposing this hub beyond your machine.');
+  lines.push('Press Ctrl+C to stop.');
+  return lines.join('\n');
+}
+
+export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub> {
+  const { registry, config } = loadOrExplain(opts);
+  const log = createLogger({ level: opts.logLevel });
+  const metrics = new PrometheusMetrics();
+  let redisUrl = opts.redis;
+  let stopPrivateRedis: (() => void) | undefined;
+  const build = () =>
+    new Hub({
+      config,
+      registry,
+      redisUrl,
+      roles,
+      prefix: opts.prefix,
+      http: { port: opts.port, host: opts.host },
+      sandbox: opts.sandbox,
+      workDir: path.resolve('.caseway'),
+      log,
+      metrics,
+      httpPlugins: [metricsPlugin(metrics)],
+    });
+  let hub: Hub;
+  try {
+    hub = await build().start();
+  } catch (err) {
+    if (err instanceof RedisUnavailableError && !opts.redisFromUser && redisServerInstalled()) {
+      const privateRedis = await startPrivateRedis(path.resolve('.caseway'));
+      stopPrivateRedis = privateRedis.stop;
+      say(`caseway: ${err.message}; started a private redis-server at ${privateRedis.url} (data in .caseway/redis, stops with the hub).`);
+      redisUrl = privateRedis.url;
+      hub = await build().start();
+    } else if (err instanceof RedisUnavailableError) {
+      throw new CliExit(1, `caseway: ${err.message}. Start Redis (e.g. \`sudo apt-get install redis-server\` or \`brew install redis\`, then \`redis-server\`) or point REDIS_URL at one.`);
+    } else if (err instanceof RedisPolicyError) {
+      throw new CliExit(1, `caseway: ${err.message}`);
+    } else if (err instanceof ConfigErrors) {
+      throw new CliExit(2, `${err.message}\ncaseway: the configuration is invalid; nothing was started.`);
+    } else {
+      throw err;
+    }
+  }
+  say(banner(hub, roles, redisUrl));
+  const shutdown = (signal: string) => {
+    say(`caseway: ${signal} received; finishing in-flight work, accepting nothing new...`);
+    hub
+      .stop()
+      .then(() => {
+        stopPrivateRedis?.();
+        process.exit(0);
+      })
+      .catch((e: unknown) => {
+        say(`caseway: shutdown failed: ${safeMessage(e)}`);
+        stopPrivateRedis?.();
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  return hub;
+}

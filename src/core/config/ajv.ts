@@ -1,0 +1,39 @@
+import Ajv, { type ErrorObject } from 'ajv';
+import addFormats from 'ajv-formats';
+
+/** One shared ajv instance: all errors at once, formats on, no coercion (config means what it says). */
+export function createAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
+  addFormats(ajv);
+  return ajv;
+}
+
+/** Turns ajv errors into (path, reason) pairs an integrator can act on; drops oneOf/anyOf noise when a precise error exists. */
+export function describeAjvErrors(errors: ErrorObject[] | null | undefined, basePath = ''): Array<{ path: string; reason: string }> {
+  if (!errors) return [];
+  const precise = errors.filter((e) => !['oneOf', 'anyOf', 'if'].includes(e.keyword));
+  const chosen = precise.length ? precise : errors;
+  const seen = new Set<string>();
+  const out: Array<{ path: string; reason: string }> = [];
+  for (const e of chosen) {
+    let path = basePath + e.instancePath;
+    let reason = e.message ?? 'is invalid';
+    if (e.keyword === 'additionalProperties') {
+      const prop = (e.params as { additionalProperty: string }).additionalProperty;
+      path = `${path}/${prop}`;
+      reason = 'is not a known property';
+    } else if (e.keyword === 'required') {
+      const prop = (e.params as { missingProperty: string }).missingProperty;
+      path = `${path}/${prop}`;
+      reason = 'is required';
+    } else if (e.keyword === 'enum') {
+      reason = `must be one of: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+    }
+    const key = `${path}|${reason}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push({ path, reason });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,67 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { DeliverySettings } from './config/types';
+
+export const POLL_QUEUE = 'poll';
+
+export function deliveryQueueName(connection: string): string {
+  return `deliver.${connection}`;
+}
+
+/** What a delivery job carries: references only; the case itself stays encrypted in the case store. */
+export interface DeliveryJobData {
+  hubId: string;
+  payloadRef: string;
+  route: string;
+  target: string;
+  eventKey: string;
+  /** Day the case was received (YYYY-MM-DD), for reconciliation. */
+  day: string;
+}
+
+export interface PollJobData {
+  connection: string;
+  source: string;
+}
+
+export const DEFAULT_DELIVERY: Required<Omit<DeliverySettings, 'rateLimit'>> = { concurrency: 8, attempts: 8, backoffMs: 1000 };
+
+export function deliveryJobOptions(settings: DeliverySettings, deliveryId: string): JobsOptions {
+  return {
+    jobId: deliveryId,
+    attempts: settings.attempts ?? DEFAULT_DELIVERY.attempts,
+    backoff: { type: 'exponential', delay: settings.backoffMs ?? DEFAULT_DELIVERY.backoffMs },
+    removeOnComplete: { age: 24 * 3600, count: 5000 },
+    // Failed jobs are the dead letters: kept until replayed or discarded.
+    removeOnFail: false,
+  };
+}
+
+/** Opens (and caches) the BullMQ queues of one hub. All of them share one ioredis connection. */
+export class QueueSet {
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+
+  get connectionOptions(): ConnectionOptions {
+    return this.redis;
+  }
+
+  get(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.redis, prefix: this.prefix });
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  all(): Queue[] {
+    return [...this.queues.values()];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.all().map((q) => q.close()));
+    this.queues.clear();
+  }
+}

@@ -1,0 +1,55 @@
+import { Redis } from 'ioredis';
+import { CasewayError } from './errors';
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export class RedisUnavailableError extends CasewayError {
+  constructor(readonly url: string, reason: string) {
+    super(`Redis is not reachable at ${url} (${reason})`, { code: 'REDIS_UNAVAILABLE', retryable: true });
+  }
+}
+
+export class RedisPolicyError extends CasewayError {
+  constructor(readonly url: string, policy: string) {
+    super(
+      `Redis at ${url} has maxmemory-policy "${policy}"; Caseway needs "noeviction" so queued cases are never evicted (run: redis-cli config set maxmemory-policy noeviction, and set it in redis.conf)`,
+      { code: 'REDIS_POLICY', retryable: false },
+    );
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//***@');
+}
+
+/** Opens a connection usable by BullMQ and checks it before the hub relies on it. */
+export async function connectRedis(url: string, connectionName = 'caseway'): Promise<Redis> {
+  const safeUrl = redactUrl(url);
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null, connectionName });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    await probe.ping();
+    const policy = await readEvictionPolicy(probe);
+    if (policy && policy !== 'noeviction') throw new RedisPolicyError(safeUrl, policy);
+  } catch (err) {
+    probe.disconnect();
+    if (err instanceof CasewayError) throw err;
+    throw new RedisUnavailableError(safeUrl, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
+  }
+  probe.disconnect();
+  const redis = new Redis(url, { maxRetriesPerRequest: null, connectionName });
+  return redis;
+}
+
+async function readEvictionPolicy(redis: Redis): Promise<string | null> {
+  try {
+    const reply = (await redis.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
+    if (reply?.[1]) return reply[1];
+  } catch {
+    // CONFIG is often disabled on managed Redis; INFO carries the same fact.
+  }
+  const info = await redis.info('memory');
+  const match = /maxmemory_policy:(\S+)/.exec(info);
+  return match ? match[1] : null;
+}

@@ -1,0 +1,27 @@
+import type { CanonicalCase } from '../model/canonical.generated';
+import { getPath, removePath, setPath } from './path';
+
+export interface Mapping {
+  copy?: Record<string, string>;
+  set?: Record<string, unknown>;
+  remove?: string[];
+}
+
+/** Applies a route target's overrides to a deep copy of the case: copy, then set, then remove. */
+export function applyMapping(kase: CanonicalCase, mapping: Mapping | undefined): CanonicalCase {
+  const out = structuredClone(kase) as unknown as Record<string, unknown>;
+  if (mapping) {
+    for (const [to, from] of Object.entries(mapping.copy ?? {})) {
+      const value = getPath(kase, from);
+      if (value !== undefined) setPath(out, to, structuredClone(value));
+    }
+    for (const [to, value] of Object.entries(mapping.set ?? {})) setPath(out, to, structuredClone(value));
+    for (const path of mapping.remove ?? []) removePath(out, path);
+  }
+  return out as unknown as CanonicalCase;
+}
+
+export function mappingPaths(mapping: Mapping | undefined): string[] {
+  if (!mapping) return [];
+  return [...Object.entries(mapping.copy ?? {}).flat(), ...Object.keys(mapping.set ?? {}), ...(mapping.remove ?? [])];
+}

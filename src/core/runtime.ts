@@ -1,0 +1,59 @@
+/**
+ * Everything the engine's parts share for one running hub: the validated config, the adapters behind each
+ * connection, the stores and queues. Built once by Hub, read by intake, workers, pollers and the HTTP layer.
+ */
+import type { Redis } from 'ioredis';
+import type { AdapterContext, RegisteredAdapter } from './adapter';
+import type { ConnectionConfig, DeliverySettings, LoadedConfig, ResolvedRoute, ResolvedTarget } from './config/types';
+import type { Logger } from './logger';
+import type { HubMetrics } from './metrics';
+import type { QueueSet } from './queues';
+import type { CaseStore } from './store/case-store';
+import type { Keys } from './store/keys';
+import type { StatsStore } from './store/stats-store';
+import type { TraceStore } from './store/trace-store';
+
+export interface ConnectionRuntime {
+  name: string;
+  config: ConnectionConfig;
+  adapter: RegisteredAdapter;
+  ctx: AdapterContext<unknown>;
+  delivery: DeliverySettings;
+}
+
+export type { ResolvedRoute, ResolvedTarget };
+
+export interface HubRuntime {
+  config: LoadedConfig;
+  redis: Redis;
+  keys: Keys;
+  cases: CaseStore;
+  traces: TraceStore;
+  stats: StatsStore;
+  queues: QueueSet;
+  metrics: HubMetrics;
+  log: Logger;
+  connections: Map<string, ConnectionRuntime>;
+  retentionSeconds: number;
+}
+
+export function connectionOf(rt: HubRuntime, name: string): ConnectionRuntime {
+  const conn = rt.connections.get(name);
+  if (!conn) throw new Error(`connection "${name}" is not configured`);
+  return conn;
+}
+
+export function findRoute(rt: HubRuntime, name: string): ResolvedRoute | undefined {
+  return rt.config.routes.find((r) => r.name === name);
+}
+
+export function findTarget(route: ResolvedRoute, id: string): ResolvedTarget | undefined {
+  return route.to.find((t) => t.id === id);
+}
+
+/** Systems whose ids the hub can look a case up by: every adapter in use plus the generic ones adapters emit. */
+export function knownSystems(rt: HubRuntime): string[] {
+  const names = new Set<string>(['hub', 'external']);
+  for (const conn of rt.connections.values()) names.add(conn.adapter.name);
+  return [...names];
+}

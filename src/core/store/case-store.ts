@@ -1,0 +1,87 @@
+/**
+ * Cases at rest: encrypted payloads (one per accepted source event), cross-references between the hub id and each
+ * peer's id, and a small plaintext index of non-personal facts (type, source, latest payload).
+ */
+import type { ChainableCommander, Redis } from 'ioredis';
+import type { CanonicalCase, CrossReference } from '../model/canonical.generated';
+import type { Keys } from './keys';
+import type { PayloadCipher } from './payload-cipher';
+
+export interface CaseMeta {
+  hubId: string;
+  type?: string;
+  sourceSystem?: string;
+  sourceConnection?: string;
+  latestPayload?: string;
+  createdAt?: string;
+  updatedAt?: string;
+}
+
+function refField(ref: CrossReference): string {
+  return `${ref.system}|${ref.connection ?? ''}|${ref.kind ?? ''}`;
+}
+
+export class CaseStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly cipher: PayloadCipher,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  writePayload(tx: ChainableCommander, ref: string, kase: CanonicalCase): void {
+    tx.set(this.keys.payload(ref), this.cipher.encrypt(JSON.stringify(kase)), 'EX', this.ttlSeconds);
+  }
+
+  async readPayload(ref: string): Promise<CanonicalCase | null> {
+    const sealed = await this.redis.get(this.keys.payload(ref));
+    return sealed === null ? null : (JSON.parse(this.cipher.decrypt(sealed)) as CanonicalCase);
+  }
+
+  writeMeta(tx: ChainableCommander, kase: CanonicalCase & { hubId: string }, payloadRef: string, now: string): void {
+    const key = this.keys.caseMeta(kase.hubId);
+    tx.hsetnx(key, 'createdAt', now);
+    tx.hset(key, {
+      hubId: kase.hubId,
+      type: kase.type,
+      sourceSystem: kase.source.system,
+      sourceConnection: kase.source.connection ?? '',
+      latestPayload: payloadRef,
+      updatedAt: now,
+    });
+    tx.expire(key, this.ttlSeconds);
+  }
+
+  async meta(hubId: string): Promise<CaseMeta | null> {
+    const raw = await this.redis.hgetall(this.keys.caseMeta(hubId));
+    return raw.hubId ? (raw as unknown as CaseMeta) : null;
+  }
+
+  /** Records cross-references; an id already linked to another hub case is left as it is. */
+  writeReferences(tx: ChainableCommander, hubId: string, refs: CrossReference[]): void {
+    for (const ref of refs) {
+      if (!ref.id) continue;
+      tx.hset(this.keys.caseRefs(hubId), refField(ref), JSON.stringify(ref));
+      tx.set(this.keys.xref(ref.system, ref.id), hubId, 'NX');
+    }
+    if (refs.length) tx.expire(this.keys.caseRefs(hubId), this.ttlSeconds);
+  }
+
+  async references(hubId: string): Promise<CrossReference[]> {
+    const raw = await this.redis.hgetall(this.keys.caseRefs(hubId));
+    return Object.values(raw).map((v) => JSON.parse(v) as CrossReference);
+  }
+
+  /** Finds the hub case behind any id: a hub id, or a peer's id in one named system or any system we know. */
+  async findHubId(id: string, systems: string[]): Promise<string | null> {
+    if (await this.redis.exists(this.keys.caseMeta(id))) return id;
+    if (systems.length === 0) return null;
+    const found = await this.redis.mget(...systems.map((s) => this.keys.xref(s, id)));
+    return found.find((v): v is string => v !== null) ?? null;
+  }
+
+  async latestCase(hubId: string): Promise<CanonicalCase | null> {
+    const meta = await this.meta(hubId);
+    return meta?.latestPayload ? this.readPayload(meta.latestPayload) : null;
+  }
+}

@@ -1,0 +1,45 @@
+/** Every Redis key the hub writes, in one place. `prefix` isolates one hub (or one test) from another. */
+export class Keys {
+  constructor(readonly prefix: string) {}
+
+  /** BullMQ's own prefix (its keys become <prefix>q:<queue>:...). */
+  get queuePrefix(): string {
+    return `${this.prefix}q`;
+  }
+  payload(ref: string): string {
+    return `${this.prefix}payload:${ref}`;
+  }
+  caseMeta(hubId: string): string {
+    return `${this.prefix}case:${hubId}`;
+  }
+  caseRefs(hubId: string): string {
+    return `${this.prefix}refs:${hubId}`;
+  }
+  xref(system: string, id: string): string {
+    return `${this.prefix}xref:${system}:${id}`;
+  }
+  event(eventKey: string): string {
+    return `${this.prefix}event:${eventKey}`;
+  }
+  delivered(deliveryId: string): string {
+    return `${this.prefix}delivered:${deliveryId}`;
+  }
+  trace(hubId: string): string {
+    return `${this.prefix}trace:${hubId}`;
+  }
+  stats(day: string, route: string): string {
+    return `${this.prefix}stats:${day}:${route}`;
+  }
+  statsDays(): string {
+    return `${this.prefix}stats-days`;
+  }
+  health(connection: string): string {
+    return `${this.prefix}health:${connection}`;
+  }
+  audit(): string {
+    return `${this.prefix}audit`;
+  }
+  recentCases(): string {
+    return `${this.prefix}recent-cases`;
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Case payloads hold personal data, so they are encrypted before they reach Redis (AES-256-GCM, random 96-bit IV
+ * per payload). Queues carry only references to them. Losing the key makes stored payloads unreadable.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+const VERSION = 'v1';
+
+export class PayloadCipher {
+  private readonly key: Buffer;
+
+  constructor(keyBase64: string) {
+    const key = Buffer.from(keyBase64, 'base64');
+    if (key.length !== 32) throw new Error('the data key must be 32 bytes, base64-encoded (try: openssl rand -base64 32)');
+    this.key = key;
+  }
+
+  static generateKey(): string {
+    return randomBytes(32).toString('base64');
+  }
+
+  encrypt(plain: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return [VERSION, iv.toString('base64'), cipher.getAuthTag().toString('base64'), body.toString('base64')].join('.');
+  }
+
+  decrypt(sealed: string): string {
+    const [version, iv, tag, body] = sealed.split('.');
+    if (version !== VERSION || !iv || !tag || body === undefined) throw new Error('stored payload is not in a known encrypted format');
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64'));
+    decipher.setAuthTag(Buffer.from(tag, 'base64'));
+    return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]).toString('utf8');
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Per route and day counters for reconciliation. A case that reaches a route is `received`; it then ends as
+ * `filtered`, `deduplicated` or `routed`. Each routed case creates one delivery per target (`deliveries`), and each
+ * delivery ends as `delivered`, `targetFiltered` or `dead`; until then it is in flight. Outcomes count on the day the
+ * case was received, so a day balances once its deliveries finish.
+ */
+import type { ChainableCommander, Redis } from 'ioredis';
+import type { Keys } from './keys';
+
+export const STAT_FIELDS = ['received', 'filtered', 'deduplicated', 'routed', 'deliveries', 'targetFiltered', 'delivered', 'failedAttempts', 'dead', 'replayed', 'discarded'] as const;
+export type StatField = (typeof STAT_FIELDS)[number];
+export type RouteDayStats = Record<StatField, number> & { lastActivity?: string };
+
+export function dayOf(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}
+
+export class StatsStore {
+  constructor(private readonly redis: Redis, private readonly keys: Keys, private readonly ttlSeconds: number) {}
+
+  increment(tx: ChainableCommander, day: string, route: string, field: StatField, by = 1): void {
+    const key = this.keys.stats(day, route);
+    tx.hincrby(key, field, by);
+    tx.hset(key, 'lastActivity', new Date().toISOString());
+    tx.expire(key, this.ttlSeconds);
+    tx.zadd(this.keys.statsDays(), Number(day.replace(/-/g, '')), day);
+  }
+
+  async read(day: string, route: string): Promise<RouteDayStats> {
+    const raw = await this.redis.hgetall(this.keys.stats(day, route));
+    const out = { lastActivity: raw.lastActivity } as RouteDayStats;
+    for (const f of STAT_FIELDS) out[f] = Number(raw[f] ?? 0);
+    return out;
+  }
+
+  async days(limit = 30): Promise<string[]> {
+    return this.redis.zrevrange(this.keys.statsDays(), 0, limit - 1);
+  }
+}

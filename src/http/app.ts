@@ -1,0 +1,100 @@
+/**
+ * The hub's HTTP API: health, readiness, case and trace lookup, dead letters, and the webhook endpoints of the
+ * sources in use. Webhook routers are mounted before any body parser so each adapter controls its own parsing.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Hub, HttpPlugin } from '../core/hub';
+import { safeMessage } from '../core/errors';
+import { knownSystems } from '../core/runtime';
+import { dayOf } from '../core/store/stats-store';
+import { requireApiToken } from './auth';
+import { readiness } from './readiness';
+
+export async function createHttpApp(hub: Hub, plugins: HttpPlugin[]) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use((req, res, next) => {
+    const id = (req.headers['x-request-id'] as string | undefined)?.slice(0, 100) || randomUUID();
+    res.setHeader('X-Request-Id', id);
+    res.locals.requestId = id;
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const report = await readiness(hub);
+    res.status(report.ready ? 200 : 503).json(report);
+  });
+
+  const webhooks = express.Router();
+  hub.mountWebhooks(webhooks);
+  app.use(webhooks);
+
+  const api = express.Router();
+  api.use(requireApiToken);
+  api.use(express.json({ limit: '1mb' }));
+
+  api.get('/api/cases/:id', async (req, res) => {
+    const rt = hub.runtime;
+    const hubId = await rt.cases.findHubId(String(req.params.id), knownSystems(rt));
+    if (!hubId) return void res.status(404).json({ error: 'No case with that id' });
+    const [kase, references, meta] = await Promise.all([rt.cases.latestCase(hubId), rt.cases.references(hubId), rt.cases.meta(hubId)]);
+    res.json({ hubId, meta, references, case: kase });
+  });
+
+  api.get('/api/cases/:id/trace', async (req, res) => {
+    const rt = hub.runtime;
+    const hubId = await rt.cases.findHubId(String(req.params.id), knownSystems(rt));
+    if (!hubId) return void res.status(404).json({ error: 'No case with that id' });
+    res.json({ hubId, references: await rt.cases.references(hubId), trace: await rt.traces.read(hubId) });
+  });
+
+  api.get('/api/routes', async (req, res) => {
+    const day = typeof req.query.day === 'string' ? req.query.day : dayOf(new Date());
+    const routes = await Promise.all(
+      hub.config.routes.map(async (r) => ({
+        name: r.name,
+        from: r.from,
+        to: r.to.map((t) => ({ id: t.id, connection: t.connection, action: t.action })),
+        stats: await hub.runtime.stats.read(day, r.name),
+      })),
+    );
+    res.json({ day, routes });
+  });
+
+  api.get('/api/dead-letters', async (req, res) => {
+    const connection = typeof req.query.connection === 'string' ? req.query.connection : undefined;
+    res.json({ deadLetters: await hub.deadLetters.list(connection) });
+  });
+  api.post('/api/dead-letters/:connection/:id/replay', async (req, res) => {
+    const ok = await hub.deadLetters.replay(String(req.params.connection), String(req.params.id), 'api');
+    res.status(ok ? 202 : 404).json(ok ? { replayed: req.params.id } : { error: 'No such dead letter' });
+  });
+  api.delete('/api/dead-letters/:connection/:id', async (req, res) => {
+    const ok = await hub.deadLetters.discard(String(req.params.connection), String(req.params.id), 'api');
+    res.status(ok ? 200 : 404).json(ok ? { discarded: req.params.id } : { error: 'No such dead letter' });
+  });
+
+  api.get('/api/sandboxes', (_req, res) => {
+    res.json({ sandboxes: Object.fromEntries([...hub.sandboxes].map(([name, h]) => [name, h.urls])) });
+  });
+  app.use(api);
+
+  for (const plugin of plugins) await plugin(app, hub);
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'Not Found' });
+  });
+  // Express needs the four-argument signature to recognise an error handler.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = (err as { status?: number }).status;
+    if (status && status >= 400 && status < 500) return void res.status(status).json({ error: (err as Error).message });
+    hub.log.error({ requestId: res.locals.requestId, path: req.path, error: safeMessage(err) }, 'request failed');
+    res.status(500).json({ error: 'Internal Server Error' });
+  });
+  return app;
+}
