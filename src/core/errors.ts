@@ -117,6 +117,6 @@ export function isRetryable(err: unknown): boolean {
 /** A message safe to log or show: the error's own message for Caseway errors, its class name otherwise. */
 export function safeMessage(err: unknown): string {
   if (err instanceof CasewayError) return err.message;
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  if (err instanceof Error) return err.name && err.name !== 'Error' ? `${err.name}: ${err.message}` : err.message;
   return String(err);
 }

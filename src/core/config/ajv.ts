@@ -35,5 +35,6 @@ export function describeAjvErrors(errors: ErrorObject[] | null | undefined, base
       out.push({ path, reason });
     }
   }
-  return out;
+  // ajv's order depends on schema traversal; sorting by path keeps messages stable and reads like the file.
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -109,7 +109,7 @@ function checkReferences(config: CasewayConfig, file: string, registry: AdapterR
 
 /** Validates config text; throws ConfigErrors listing every problem. */
 export function parseConfig(text: string, file: string, registry: AdapterRegistry, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text);
   if (doc.errors.length) {
     throw new ConfigErrors(doc.errors.map((e) => new ConfigError(file, `line ${e.linePos?.[0]?.line ?? '?'}`, `YAML: ${e.message.split('\n')[0]}`)));
   }

@@ -6,23 +6,33 @@
  * `roles`, contains it; `role` is accepted as shorthand for `roles`).
  */
 type Step = { kind: 'key'; key: string } | { kind: 'index'; index: number } | { kind: 'match'; key: string; value: string };
-
-const STEP = /([^.[\]]+)|\[(\d+)\]|\[([^=\]]+)=([^\]]*)\]/g;
-
 export class PathSyntaxError extends Error {}
+
+const NAME = /^[A-Za-z_$][\w$-]*$/;
+
+function parseBracket(path: string, inner: string): Step {
+  if (/^\d+$/.test(inner)) return { kind: 'index', index: Number(inner) };
+  const eq = inner.indexOf('=');
+  const key = inner.slice(0, eq);
+  if (eq > 0 && NAME.test(key)) return { kind: 'match', key: key === 'role' ? 'roles' : key, value: inner.slice(eq + 1) };
+  throw new PathSyntaxError(`invalid path "${path}"`);
+}
 
 export function parsePath(path: string): Step[] {
   const steps: Step[] = [];
-  let consumed = 0;
-  for (const m of path.matchAll(STEP)) {
-    if (m.index !== consumed && path[consumed] !== '.') throw new PathSyntaxError(`invalid path "${path}"`);
-    consumed = m.index + m[0].length;
-    if (path[consumed] === '.') consumed += 1;
-    if (m[1] !== undefined) steps.push({ kind: 'key', key: m[1] });
-    else if (m[2] !== undefined) steps.push({ kind: 'index', index: Number(m[2]) });
-    else steps.push({ kind: 'match', key: m[3] === 'role' ? 'roles' : m[3], value: m[4] });
+  const fail = () => new PathSyntaxError(`invalid path "${path}"`);
+  for (const segment of path.split('.')) {
+    const m = /^([^[\]]*)((?:\[[^[\]]*\])*)$/.exec(segment);
+    if (!m) throw fail();
+    const [, name, brackets] = m;
+    if (name) {
+      if (!NAME.test(name)) throw fail();
+      steps.push({ kind: 'key', key: name });
+    } else if (!brackets || steps.length === 0) {
+      throw fail();
+    }
+    for (const b of brackets.match(/\[[^[\]]*\]/g) ?? []) steps.push(parseBracket(path, b.slice(1, -1)));
   }
-  if (steps.length === 0 || consumed !== path.length) throw new PathSyntaxError(`invalid path "${path}"`);
   return steps;
 }
 
