@@ -1,0 +1,653 @@
+/**
+ * A sandbox iCasework on loopback: two listeners (the API host and the separate reports host), answering the
+ * legacy /services/{account}/{op}, the current /{op} and the UAT /{op}?db={account} URL shapes.
+ *
+ * Faithful to the recorded behaviour: Key + Signature checked against today's UTC date (a wrong or stale signature is
+ * refused), per-key IP allowlists, OAuth2 JWT-bearer /token, lower-case <createcaseresponse><caseid>, flat dotted
+ * <Cases><Case>, the empty <Cases />, back-to-back JSON objects, HTTP 400 + X-Application-Error-* + HTML error page,
+ * HTML 400 without headers for an unknown Type / case, and a 200 with an empty body for a wrong db.
+ * What the real service answers for a bad key/signature/IP or an expired bearer token is UNKNOWN; the choices are
+ * listed in SANDBOX_ERRORS and the README.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from '../../../src/core/logger';
+import { JWT_BEARER_GRANT, verifyJwtHs256 } from '../src/oauth';
+import { DEFAULT_SIGNED_PARAMETERS } from '../src/settings';
+import { computeSignature, signedValueFor, utcDate } from '../src/signature';
+import { casesCsv, casesJsonBackToBack, casesXml, sendEmpty, sendErrorPage, sendJson, sendXml, simpleXml } from './replies';
+import { abbreviation, flattenCase, localDateTime, type SandboxCase, type SandboxCustomer, type SandboxDocument, type SandboxNote } from './store';
+
+/** The sandbox's (invented, documented) answers where the real service's are UNKNOWN. */
+export const SANDBOX_ERRORS = {
+  missingAuth: { status: 400, code: '10000', info: 'Missing Key or Signature' },
+  invalidKey: { status: 400, code: '10001', info: 'Invalid key' },
+  invalidSignature: { status: 400, code: '10002', info: 'Invalid signature' },
+  ipDenied: { status: 400, code: '10003', info: 'Access denied from this network address' },
+  missingParameter: { status: 400, code: '10010', info: 'Missing required parameter' },
+  invalidMethod: { status: 400, code: '11000', info: 'Invalid HTTP method' }, // recorded (atlassian updatecase)
+  unsupportedGrant: { status: 400, code: '19001', info: 'unsupported_grant_type' },
+  invalidGrant: { status: 400, code: '19002', info: 'invalid_grant' }, // recorded (token fixture)
+  invalidToken: { status: 401, code: '19003', info: 'invalid_token' },
+} as const;
+
+export const DEFAULT_SANDBOX_CASE_TYPES = ['Complaint', 'Compliment', 'Enquiry', 'Information request', 'EmergencyTravelDocument', 'CrossBorderRecovery'];
+export const DEFAULT_REPORT_ID = 'CASEWAY-ALL';
+
+export interface SandboxKey {
+  key: string;
+  secret: string;
+  /** Requests with this key are accepted only from these addresses (exact match); absent/empty = any address. */
+  allowedIps?: string[];
+}
+
+export interface SandboxReport {
+  /** Case types the report covers; absent = every case. */
+  caseTypes?: string[];
+  /** Columns to export (flat names); absent = every field of the case with its notes. */
+  columns?: string[];
+}
+
+export interface Fault {
+  status?: number;
+  headers?: Record<string, string>;
+  body?: string;
+  contentType?: string;
+  /** Wait this long first; without status/body the request is then handled normally. */
+  delayMs?: number;
+  /** How many requests the fault applies to (default 1). */
+  times?: number;
+}
+
+export interface RecordedRequest {
+  op: string;
+  method: string;
+  host: 'api' | 'reports';
+  style: 'legacy' | 'subdomain' | 'db';
+  path: string;
+  params: Record<string, string>;
+  ip: string;
+  auth: 'signature' | 'bearer' | 'none';
+  status?: number;
+  at: string;
+}
+
+export interface IcaseworkSandboxOptions {
+  host?: string;
+  port?: number;
+  /** Port of the reports host (default any free port). */
+  reportsPort?: number;
+  account?: string;
+  keys?: SandboxKey[];
+  /** Accepted createcase Type values; '*' accepts any. */
+  caseTypes?: string[] | '*';
+  signedParameters?: Record<string, string[]>;
+  tokenLifetimeSeconds?: number;
+  reports?: Record<string, SandboxReport>;
+  firstCaseId?: number;
+  log?: Logger;
+}
+
+const WRITE_OPS = new Set(['createcase', 'addcasenotes', 'updateexternalid', 'updatecustomer']);
+const READ_OPS = new Set(['getcasedetails', 'getreport']);
+const CUSTOMER_FIELD_NAMES = new Set([
+  'Id', 'Title', 'FirstName', 'Surname', 'Organisation', 'Address', 'Town', 'County', 'Country', 'Postcode', 'Email', 'Phone',
+  'Mobile', 'ContactMethod', 'ContactTime', 'ContactLanguage', 'ContactConsent', 'Category', 'Gender', 'EthnicOrigin',
+  'Sexuality', 'Faith', 'DateOfBirth', 'AgeGroup', 'Disability1', 'Disability2', 'Disability3', 'Disability4', 'Disability5',
+  'Disability6', 'Disability7', 'Disability8', 'Disability9', 'City', 'State', 'ZIPCode', 'AlternativeId1', 'AlternativeId2',
+]);
+const CONTROL_PARAMS = new Set(['Key', 'Signature', 'Format', 'db', 'access_token', 'CSVHeader', 'Type', 'RequestMethod', 'RequestDate']);
+
+function normalizeIp(ip: string | undefined): string {
+  if (!ip) return '';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+function paramsOf(req: Request): Record<string, string> {
+  const out: Record<string, string> = {};
+  const add = (src: unknown) => {
+    if (!src || typeof src !== 'object') return;
+    for (const [k, v] of Object.entries(src as Record<string, unknown>)) {
+      if (typeof v === 'string') out[k] = v;
+      else if (Array.isArray(v) && typeof v[0] === 'string') out[k] = v[0];
+    }
+  };
+  add(req.query);
+  add(req.body);
+  return out;
+}
+
+interface Token {
+  key: string;
+  expiresAt: number;
+}
+
+export class IcaseworkSandbox {
+  readonly account: string;
+  private readonly keys = new Map<string, SandboxKey>();
+  private readonly caseTypes: string[] | '*';
+  private readonly signedParameters: Record<string, string[]>;
+  tokenLifetimeSeconds: number;
+  private readonly reports = new Map<string, SandboxReport>();
+  private readonly store = new Map<string, SandboxCase>();
+  private readonly customerStore = new Map<string, SandboxCustomer>();
+  private readonly tokens = new Map<string, Token>();
+  private readonly faults = new Map<string, Fault[]>();
+  private nextCaseId: number;
+  private nextCustomerRef = 214641;
+  private nextNoteId = 1;
+  private clockOffsetMs = 0;
+  private apiServer?: Server;
+  private reportsServer?: Server;
+  /** Every request received, in order (tests assert on parameters). */
+  readonly requests: RecordedRequest[] = [];
+  tokensIssued = 0;
+  apiUrl = '';
+  reportsUrl = '';
+
+  constructor(private readonly options: IcaseworkSandboxOptions = {}) {
+    this.account = options.account ?? 'caseway';
+    for (const k of options.keys ?? [{ key: 'caseway-sandbox-key', secret: 'caseway-sandbox-secret', allowedIps: ['127.0.0.1', '::1'] }]) {
+      this.keys.set(k.key, k);
+    }
+    this.caseTypes = options.caseTypes ?? DEFAULT_SANDBOX_CASE_TYPES;
+    this.signedParameters = { ...DEFAULT_SIGNED_PARAMETERS, ...(options.signedParameters ?? {}) };
+    this.tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3600;
+    for (const [id, r] of Object.entries(options.reports ?? { [DEFAULT_REPORT_ID]: {} })) this.reports.set(id, r);
+    this.nextCaseId = options.firstCaseId ?? 500001;
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  async start(): Promise<this> {
+    const host = this.options.host ?? '127.0.0.1';
+    this.apiServer = await this.listen(this.app('api'), host, this.options.port ?? 0);
+    this.reportsServer = await this.listen(this.app('reports'), host, this.options.reportsPort ?? 0);
+    const urlHost = host.includes(':') ? `[${host}]` : host;
+    this.apiUrl = `http://${urlHost}:${(this.apiServer.address() as AddressInfo).port}`;
+    this.reportsUrl = `http://${urlHost}:${(this.reportsServer.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  private listen(app: express.Express, host: string, port: number): Promise<Server> {
+    return new Promise((resolve, reject) => {
+      const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
+      server.on('error', reject);
+    });
+  }
+
+  async stop(): Promise<void> {
+    const close = (s?: Server) =>
+      new Promise<void>((resolve) => {
+        if (!s) return resolve();
+        s.close(() => resolve());
+        s.closeAllConnections();
+      });
+    await Promise.all([close(this.apiServer), close(this.reportsServer)]);
+  }
+
+  /** Connection settings that reach this sandbox (first key unless another is named). */
+  connectionSettings(opts: { key?: string; urlStyle?: 'legacy' | 'subdomain' | 'db'; authMode?: 'signature' | 'oauth2' } = {}): Record<string, unknown> {
+    const key = this.keys.get(opts.key ?? [...this.keys.keys()][0])!;
+    const urlStyle = opts.urlStyle ?? 'db';
+    return {
+      urlStyle,
+      baseUrl: this.apiUrl,
+      reportsBaseUrl: this.reportsUrl,
+      account: this.account,
+      key: key.key,
+      secret: key.secret,
+      authMode: opts.authMode ?? 'signature',
+    };
+  }
+
+  // ------------------------------------------------------------ inspection and control (tests, demo)
+
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  /** Moves the sandbox's clock (e.g. +1 day to make today's signatures stale). */
+  setClockOffsetMs(ms: number): void {
+    this.clockOffsetMs = ms;
+  }
+
+  addKey(key: SandboxKey): void {
+    this.keys.set(key.key, key);
+  }
+
+  setReport(id: string, report: SandboxReport): void {
+    this.reports.set(id, report);
+  }
+
+  /** The next `times` requests for `op` ('token' included) get this fault. */
+  failNext(op: string, fault: Fault): void {
+    const list = this.faults.get(op) ?? [];
+    for (let i = 0; i < (fault.times ?? 1); i++) list.push(fault);
+    this.faults.set(op, list);
+  }
+
+  /** Makes every issued bearer token invalid (as if it expired at the peer). */
+  expireTokens(): void {
+    this.tokens.clear();
+  }
+
+  cases(): SandboxCase[] {
+    return [...this.store.values()].map((c) => structuredClone(c));
+  }
+
+  getCase(caseId: string): SandboxCase | undefined {
+    const c = this.store.get(caseId);
+    return c ? structuredClone(c) : undefined;
+  }
+
+  notes(caseId: string): SandboxNote[] {
+    return structuredClone(this.store.get(caseId)?.notes ?? []);
+  }
+
+  customers(): SandboxCustomer[] {
+    return [...this.customerStore.values()].map((c) => structuredClone(c));
+  }
+
+  /** A caseworker adds a note inside iCasework (not through the API). */
+  addCaseworkerNote(caseId: string, text: string, opts: { author?: string; type?: string; selfServiceAccess?: boolean } = {}): SandboxNote {
+    const c = this.store.get(caseId);
+    if (!c) throw new Error(`sandbox: no case ${caseId}`);
+    const note: SandboxNote = {
+      id: `N${this.nextNoteId++}`,
+      text,
+      type: opts.type ?? 'Case note',
+      createdBy: opts.author ?? 'Case Worker',
+      dateCreated: localDateTime(this.now()),
+      selfServiceAccess: opts.selfServiceAccess ?? false,
+    };
+    c.notes.push(note);
+    c.lastUpdated = localDateTime(this.now());
+    return structuredClone(note);
+  }
+
+  /** A caseworker changes a case's status (or closes it). */
+  updateCase(caseId: string, change: { status?: string; stage?: string; closed?: boolean }): void {
+    const c = this.store.get(caseId);
+    if (!c) throw new Error(`sandbox: no case ${caseId}`);
+    if (change.status) c.status = change.status;
+    if (change.stage) c.stage = change.stage;
+    if (change.closed) c.dateClosed = localDateTime(this.now()).slice(0, 10);
+    c.lastUpdated = localDateTime(this.now());
+  }
+
+  /** The flat record getcasedetails exports for a case. */
+  flatCase(caseId: string): Record<string, string> {
+    const c = this.store.get(caseId);
+    if (!c) throw new Error(`sandbox: no case ${caseId}`);
+    return Object.fromEntries(flattenCase(c, c.customerRef ? this.customerStore.get(c.customerRef) : undefined));
+  }
+
+  // ------------------------------------------------------------ HTTP
+
+  private app(hostKind: 'api' | 'reports'): express.Express {
+    const app = express();
+    app.disable('x-powered-by');
+    app.set('trust proxy', false);
+    app.use(express.urlencoded({ extended: false, limit: '2mb' }));
+    const handler = (style: RecordedRequest['style'] | 'path') => async (req: Request, res: Response, next: NextFunction) => {
+      try {
+        await this.handle(hostKind, style, req, res);
+      } catch (err) {
+        next(err);
+      }
+    };
+    if (hostKind === 'api') this.mountControl(app);
+    app.all('/services/:account/:op', handler('legacy'));
+    app.all('/:op', handler('path'));
+    app.use((req: Request, res: Response) => sendErrorPage(res, 404));
+    app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+      this.options.log?.error({ err: (err as Error)?.name }, 'icasework sandbox fault');
+      if (!res.headersSent) sendErrorPage(res, 500);
+    });
+    return app;
+  }
+
+  /**
+   * Sandbox-only control endpoints (not part of iCasework) for demo scripts: list cases, add a caseworker note,
+   * change a status. Loopback only, like the sandbox itself.
+   */
+  private mountControl(app: express.Express): void {
+    const control = express.Router();
+    control.use(express.json({ limit: '100kb' }));
+    control.get('/cases', (_req: Request, res: Response) => {
+      res.json(this.cases());
+    });
+    control.get('/cases/:caseId', (req: Request, res: Response) => {
+      const c = this.getCase(String(req.params.caseId));
+      if (!c) res.status(404).json({ error: 'no such case' });
+      else res.json({ ...c, flat: this.flatCase(c.caseId) });
+    });
+    control.post('/cases/:caseId/notes', (req: Request, res: Response) => {
+      const body = (req.body ?? {}) as { text?: unknown; author?: unknown; type?: unknown; selfServiceAccess?: unknown };
+      if (typeof body.text !== 'string' || body.text === '') {
+        res.status(400).json({ error: 'text is required' });
+        return;
+      }
+      try {
+        const note = this.addCaseworkerNote(String(req.params.caseId), body.text, {
+          author: typeof body.author === 'string' ? body.author : undefined,
+          type: typeof body.type === 'string' ? body.type : undefined,
+          selfServiceAccess: body.selfServiceAccess === true,
+        });
+        res.status(201).json(note);
+      } catch {
+        res.status(404).json({ error: 'no such case' });
+      }
+    });
+    control.post('/cases/:caseId/status', (req: Request, res: Response) => {
+      const body = (req.body ?? {}) as { status?: unknown; closed?: unknown };
+      try {
+        this.updateCase(String(req.params.caseId), { status: typeof body.status === 'string' ? body.status : undefined, closed: body.closed === true });
+        res.status(204).end();
+      } catch {
+        res.status(404).json({ error: 'no such case' });
+      }
+    });
+    control.get('/customers', (_req: Request, res: Response) => {
+      res.json(this.customers());
+    });
+    app.use('/_sandbox', control);
+  }
+
+  private async handle(hostKind: 'api' | 'reports', routeStyle: RecordedRequest['style'] | 'path', req: Request, res: Response): Promise<void> {
+    const op = String(req.params.op).toLowerCase();
+    const params = paramsOf(req);
+    const style: RecordedRequest['style'] = routeStyle === 'legacy' ? 'legacy' : params.db !== undefined ? 'db' : 'subdomain';
+    const record: RecordedRequest = {
+      op,
+      method: req.method,
+      host: hostKind,
+      style,
+      path: req.path,
+      params,
+      ip: normalizeIp(req.socket.remoteAddress),
+      auth: 'none',
+      at: new Date(this.now()).toISOString(),
+    };
+    this.requests.push(record);
+    res.on('finish', () => {
+      record.status = res.statusCode;
+    });
+
+    const faults = this.faults.get(op);
+    const fault = faults?.shift();
+    if (fault) {
+      if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+      if (fault.status !== undefined || fault.body !== undefined) {
+        res.status(fault.status ?? 200);
+        for (const [k, v] of Object.entries(fault.headers ?? {})) res.set(k, v);
+        if (fault.contentType) res.set('Content-Type', fault.contentType);
+        res.send(fault.body ?? '');
+        return;
+      }
+      if (res.destroyed || req.socket.destroyed) return;
+    }
+
+    // Which account: the URL's (legacy), the db parameter (UAT), else the host's own (subdomain).
+    if (routeStyle === 'legacy' && req.params.account !== this.account) return sendErrorPage(res, 400);
+    if (style === 'db' && params.db !== this.account) return sendEmpty(res);
+
+    if (op === 'token') return this.token(req, res, params, record);
+    const known = WRITE_OPS.has(op) || READ_OPS.has(op);
+    // getreport lives on the reports host in the current generations; the legacy services path serves everything.
+    const onRightHost = routeStyle === 'legacy' || (op === 'getreport' ? hostKind === 'reports' : hostKind === 'api');
+    if (!known || !onRightHost) return sendErrorPage(res, 400);
+
+    const methodOk = WRITE_OPS.has(op) ? req.method === 'POST' || (routeStyle === 'legacy' && req.method === 'GET') : req.method === 'GET' || req.method === 'POST';
+    if (!methodOk) return this.appError(res, SANDBOX_ERRORS.invalidMethod);
+
+    if (!this.authenticate(op, req, res, params, record)) return;
+
+    switch (op) {
+      case 'createcase':
+        return this.createCase(res, params);
+      case 'addcasenotes':
+        return this.addCaseNotes(res, params);
+      case 'updateexternalid':
+        return this.updateExternalId(res, params);
+      case 'updatecustomer':
+        return this.updateCustomer(res, params);
+      case 'getcasedetails':
+        return this.getCaseDetails(res, params);
+      case 'getreport':
+        return this.getReport(res, params);
+    }
+  }
+
+  private appError(res: Response, e: { status: number; code: string; info: string }, extra: Record<string, string> = {}): void {
+    sendErrorPage(res, e.status, e.code, e.info, extra);
+  }
+
+  private ipAllowed(key: SandboxKey, ip: string): boolean {
+    if (!key.allowedIps || key.allowedIps.length === 0) return true;
+    return key.allowedIps.map(normalizeIp).includes(ip);
+  }
+
+  /** Key + Signature or a bearer token; answers the refusal itself and returns false when not authenticated. */
+  private authenticate(op: string, req: Request, res: Response, params: Record<string, string>, record: RecordedRequest): boolean {
+    const authHeader = req.get('authorization');
+    const bearer = authHeader?.match(/^Bearer\s+(.+)$/i)?.[1] ?? params.access_token;
+    if (bearer) {
+      record.auth = 'bearer';
+      const t = this.tokens.get(bearer);
+      if (!t || t.expiresAt <= this.now()) {
+        this.appError(res, SANDBOX_ERRORS.invalidToken, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+        return false;
+      }
+      const key = this.keys.get(t.key);
+      if (!key || !this.ipAllowed(key, record.ip)) {
+        this.appError(res, SANDBOX_ERRORS.ipDenied);
+        return false;
+      }
+      return true;
+    }
+    record.auth = 'signature';
+    if (!params.Key || !params.Signature) {
+      this.appError(res, SANDBOX_ERRORS.missingAuth);
+      return false;
+    }
+    const key = this.keys.get(params.Key);
+    if (!key) {
+      this.appError(res, SANDBOX_ERRORS.invalidKey);
+      return false;
+    }
+    if (!this.ipAllowed(key, record.ip)) {
+      this.appError(res, SANDBOX_ERRORS.ipDenied);
+      return false;
+    }
+    const signed = signedValueFor(this.signedParameters[op] ?? [], params);
+    const expected = computeSignature(signed.value, utcDate(new Date(this.now())), key.secret);
+    if (params.Signature.toLowerCase() !== expected) {
+      this.appError(res, SANDBOX_ERRORS.invalidSignature);
+      return false;
+    }
+    return true;
+  }
+
+  private token(req: Request, res: Response, params: Record<string, string>, record: RecordedRequest): void {
+    record.auth = 'bearer';
+    if (req.method !== 'POST') return this.appError(res, SANDBOX_ERRORS.invalidMethod);
+    if (params.grant_type !== JWT_BEARER_GRANT) return this.appError(res, SANDBOX_ERRORS.unsupportedGrant);
+    const claims = params.assertion ? verifyJwtHs256(params.assertion, (iss) => this.keys.get(iss)?.secret) : null;
+    const nowS = Math.floor(this.now() / 1000);
+    const aud = `${req.protocol}://${req.get('host')}${req.originalUrl}`;
+    const claimsOk =
+      claims !== null &&
+      claims.aud === aud &&
+      typeof claims.iat === 'number' &&
+      Math.abs(claims.iat - nowS) <= 300 &&
+      (claims.exp === undefined || (typeof claims.exp === 'number' && claims.exp > nowS));
+    if (!claimsOk) return this.appError(res, SANDBOX_ERRORS.invalidGrant);
+    const key = this.keys.get(claims.iss)!;
+    if (!this.ipAllowed(key, record.ip)) return this.appError(res, SANDBOX_ERRORS.ipDenied);
+    const accessToken = randomBytes(24).toString('hex');
+    this.tokens.set(accessToken, { key: key.key, expiresAt: this.now() + this.tokenLifetimeSeconds * 1000 });
+    this.tokensIssued++;
+    sendJson(res, `{\n "access_token" : "${accessToken}",\n "token_type" : "Bearer",\n "expires_in" : ${this.tokenLifetimeSeconds}\n}\n`);
+  }
+
+  private reply(res: Response, params: Record<string, string>, root: string, fields: Record<string, string>): void {
+    if ((params.Format ?? 'xml').toLowerCase() === 'json') sendJson(res, JSON.stringify({ [root]: fields }));
+    else sendXml(res, simpleXml(root, fields));
+  }
+
+  private missing(res: Response, name: string): void {
+    this.appError(res, { ...SANDBOX_ERRORS.missingParameter, info: `${SANDBOX_ERRORS.missingParameter.info}: ${name}` });
+  }
+
+  private findCase(params: Record<string, string>): SandboxCase | undefined {
+    if (params.CaseId) return this.store.get(params.CaseId);
+    if (params.ExternalId) return [...this.store.values()].filter((c) => c.externalId === params.ExternalId).pop();
+    return undefined;
+  }
+
+  private upsertCustomer(ref: string | undefined, fields: Record<string, string>): SandboxCustomer {
+    const id = ref ?? String(this.nextCustomerRef++);
+    const existing = this.customerStore.get(id);
+    const customer: SandboxCustomer = existing ?? { ref: id, fields: {} };
+    for (const [k, v] of Object.entries(fields)) if (k !== 'Id') customer.fields[k] = v;
+    this.customerStore.set(id, customer);
+    return customer;
+  }
+
+  private createCase(res: Response, p: Record<string, string>): void {
+    const type = p.Type;
+    if (!type || (this.caseTypes !== '*' && !this.caseTypes.includes(type))) return sendErrorPage(res, 400);
+    const customerFields: Record<string, string> = {};
+    const documents = new Map<number, SandboxDocument>();
+    const fields: Record<string, string> = {};
+    for (const [k, v] of Object.entries(p)) {
+      if (k.startsWith('Customer.')) {
+        const name = k.slice('Customer.'.length);
+        if (CUSTOMER_FIELD_NAMES.has(name)) customerFields[name] = v;
+        continue;
+      }
+      const doc = /^Document(\d+)\.(Name|MimeType|URL|URLPublic)$/.exec(k);
+      if (doc) {
+        const n = Number(doc[1]);
+        const d = documents.get(n) ?? { name: '' };
+        if (doc[2] === 'Name') d.name = v;
+        if (doc[2] === 'MimeType') d.mimeType = v;
+        if (doc[2] === 'URL') d.url = v;
+        if (doc[2] === 'URLPublic') d.urlPublic = v;
+        documents.set(n, d);
+        continue;
+      }
+      if (!CONTROL_PARAMS.has(k)) fields[k] = v;
+    }
+    let customerRef: string | undefined;
+    if (Object.keys(customerFields).length) customerRef = this.upsertCustomer(customerFields.Id, customerFields).ref;
+    const caseId = String(this.nextCaseId++);
+    const now = this.now();
+    const abbr = abbreviation(type);
+    const received = p.RequestDate && /^\d{4}-\d{2}-\d{2}/.test(p.RequestDate) ? p.RequestDate.slice(0, 10) : localDateTime(now).slice(0, 10);
+    const c: SandboxCase = {
+      caseId,
+      externalId: '',
+      type,
+      label: `${abbr} - ${caseId}`,
+      status: 'Open',
+      stage: 'Stage 1',
+      team: `INBOX${abbr}`,
+      requestMethod: p.RequestMethod ?? 'Web Service',
+      dateReceived: received,
+      timeCreated: localDateTime(now),
+      lastUpdated: localDateTime(now),
+      dateClosed: '',
+      customerRef,
+      fields,
+      documents: [...documents.entries()].sort((a, b) => a[0] - b[0]).map(([, d]) => d),
+      notes: [],
+    };
+    this.store.set(caseId, c);
+    this.reply(res, p, 'createcaseresponse', { caseid: caseId, team: c.team });
+  }
+
+  private addCaseNotes(res: Response, p: Record<string, string>): void {
+    if (!p.Notes) return this.missing(res, 'Notes');
+    if (!p.CaseId && !p.ExternalId) return this.missing(res, 'CaseId');
+    const c = this.findCase(p);
+    if (!c) return sendErrorPage(res, 400);
+    const now = this.now();
+    c.notes.push({
+      id: `N${this.nextNoteId++}`,
+      text: p.Notes,
+      type: p.Type ?? 'Note',
+      createdBy: 'Web Service',
+      dateCreated: localDateTime(now),
+      selfServiceAccess: /^true$/i.test(p.SelfServiceAccess ?? ''),
+    });
+    c.lastUpdated = localDateTime(now);
+    this.reply(res, p, 'addcasenotesresponse', { caseid: c.caseId });
+  }
+
+  private updateExternalId(res: Response, p: Record<string, string>): void {
+    if (!p.CaseId) return this.missing(res, 'CaseId');
+    if (!p.ExternalId) return this.missing(res, 'ExternalId');
+    const c = this.store.get(p.CaseId);
+    if (!c) return sendErrorPage(res, 400);
+    c.externalId = p.ExternalId;
+    c.lastUpdated = localDateTime(this.now());
+    this.reply(res, p, 'updateexternalidresponse', { caseid: c.caseId, externalid: c.externalId });
+  }
+
+  private updateCustomer(res: Response, p: Record<string, string>): void {
+    if (!p.Id) return this.missing(res, 'Id');
+    const fields: Record<string, string> = {};
+    for (const [k, v] of Object.entries(p)) if (CUSTOMER_FIELD_NAMES.has(k)) fields[k] = v;
+    let customer = this.upsertCustomer(p.Id, fields);
+    if (p.NewId && p.NewId !== p.Id) {
+      this.customerStore.delete(p.Id);
+      customer = { ref: p.NewId, fields: customer.fields };
+      this.customerStore.set(p.NewId, customer);
+      for (const c of this.store.values()) if (c.customerRef === p.Id) c.customerRef = p.NewId;
+    }
+    const now = localDateTime(this.now());
+    for (const c of this.store.values()) if (c.customerRef === customer.ref) c.lastUpdated = now;
+    this.reply(res, p, 'updatecustomerresponse', { id: customer.ref });
+  }
+
+  private getCaseDetails(res: Response, p: Record<string, string>): void {
+    if (!p.CaseId && !p.ExternalId) return this.missing(res, 'CaseId');
+    const matches = p.CaseId
+      ? [this.store.get(p.CaseId)].filter((c): c is SandboxCase => c !== undefined)
+      : [...this.store.values()].filter((c) => c.externalId === p.ExternalId);
+    // Recorded: an unknown case is an HTML 400 (no application error headers), named output.xml.
+    if (matches.length === 0) return sendErrorPage(res, 400, undefined, undefined, { 'Content-Disposition': 'filename="output.xml"' });
+    const rows = matches.map((c) => flattenCase(c, c.customerRef ? this.customerStore.get(c.customerRef) : undefined));
+    if ((p.Format ?? 'xml').toLowerCase() === 'json') return sendJson(res, casesJsonBackToBack(rows));
+    sendXml(res, casesXml(rows, matches[0].caseId));
+  }
+
+  private getReport(res: Response, p: Record<string, string>): void {
+    if (!p.ReportId) return this.missing(res, 'ReportId');
+    const report = this.reports.get(p.ReportId);
+    if (!report) return sendErrorPage(res, 400);
+    const cases = [...this.store.values()]
+      .filter((c) => !report.caseTypes || report.caseTypes.includes(c.type))
+      .sort((a, b) => Number(a.caseId) - Number(b.caseId));
+    const rows = cases.map((c) => {
+      const flat = flattenCase(c, c.customerRef ? this.customerStore.get(c.customerRef) : undefined);
+      return report.columns ? flat.filter(([k]) => report.columns!.includes(k)) : flat;
+    });
+    const format = (p.Format ?? 'xml').toLowerCase();
+    if (format === 'json') return sendJson(res, JSON.stringify(rows.map((r) => Object.fromEntries(r))));
+    if (format === 'csv') {
+      res.status(200).set('Content-Type', 'text/csv;charset=UTF-8').send(casesCsv(rows, /^true$/i.test(p.CSVHeader ?? 'true'), report.columns));
+      return;
+    }
+    sendXml(res, casesXml(rows, p.ReportId));
+  }
+}
+
+export async function startIcaseworkSandbox(options: IcaseworkSandboxOptions = {}): Promise<IcaseworkSandbox> {
+  return new IcaseworkSandbox(options).start();
+}
