@@ -91,6 +91,14 @@ export interface ActionDefinition<S> {
   optionsSchema?: JsonSchema;
   /** Delivers one case. Throw PeerError/PermanentError/RetryableError (src/core/errors) to fail. */
   deliver(request: DeliveryRequest, ctx: AdapterContext<S>): Promise<DeliveryResult>;
+  /** The request(s) deliver() would send for this case, without sending anything (for dry-run replay). */
+  preview?(request: DeliveryRequest, ctx: AdapterContext<S>): Promise<PeerRequestPreview[]>;
+}
+
+/** One request an action would make: method and path, and its body or parameters (may hold personal data). */
+export interface PeerRequestPreview {
+  operation: string;
+  body: unknown;
 }
 
 /** One thing a source saw: a new or changed case. */

@@ -32,6 +32,7 @@ export async function startTestHub(opts: {
   log?: Logger;
   metrics?: HubMetrics;
   prefix?: string;
+  dataKey?: string;
   httpPlugins?: import('../../src/core/hub').HttpPlugin[];
 }): Promise<TestHub> {
   const registry = AdapterRegistry.discover([BUILTIN_ADAPTER_DIR, FIXTURE_ADAPTER_DIR]);
@@ -46,7 +47,7 @@ export async function startTestHub(opts: {
     prefix,
     http: { port: 0, host: '127.0.0.1' },
     workDir,
-    dataKey: PayloadCipher.generateKey(),
+    dataKey: opts.dataKey ?? PayloadCipher.generateKey(),
     log: opts.log ?? (process.env.CASEWAY_TEST_LOGS ? createLogger() : silentLogger()),
     metrics: opts.metrics,
     httpPlugins: opts.httpPlugins,
