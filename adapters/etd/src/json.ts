@@ -76,3 +76,8 @@ export function deletePath(root: JsonObject, path: readonly string[]): JsonValue
   delete parent[key];
   return value;
 }
+
+/** obj[key] = value that also works for a key named "__proto__" (plain assignment would change the prototype). */
+export function defineKey(obj: JsonObject, key: string, value: JsonValue): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}

@@ -1,0 +1,385 @@
+/**
+ * Lossless mapping between an etdApp object and a canonical case.
+ *
+ * People (applicant, passport applicant, representative, father, mother, countersignatory) become parties with
+ * their names, birth data, addresses, contacts and identity documents in the standard fields. Every other field,
+ * and every empty block, stays where it was in extensions.etd (the etdApp minus what moved into parties), so
+ * caseToEtdApp(etdAppToCase(app)) deep-equals app. A field moves only when it holds a string; anything else stays
+ * in the extension untouched.
+ */
+import type { Address, CanonicalCase, Contact, IdentityDocument, Party, Person } from '../../../src/core/model/canonical.generated';
+import { deepClone, defineKey, deletePath, ensureObject, getPath, isPlainObject, setPath, type JsonObject, type JsonValue } from './json';
+import { BASE_SCHEMA, canonicalEnumValue, schemaNodeAt } from './validator';
+
+export const ADAPTER = 'etd';
+export const CASE_TYPE = 'etd-application';
+export const REF_KIND = 'appRefNumber';
+
+type PersonText = 'title' | 'forenames' | 'surname' | 'fullName' | 'birthDate' | 'nationality' | 'citizenship' | 'immigrationStatus' | 'profession';
+type DocField = 'number' | 'issuingCountry' | 'placeOfIssue' | 'issueDate';
+type ContactKind = 'phone' | 'home-phone' | 'email';
+
+type Slot =
+  | { kind: 'person'; field: PersonText }
+  | { kind: 'birthPlace'; field: 'city' | 'country' }
+  | { kind: 'relationship' }
+  | { kind: 'address'; field: 'street' | 'town' | 'postcode' | 'country' }
+  | { kind: 'contact'; contact: ContactKind }
+  | { kind: 'document'; docType: string; field: DocField };
+
+interface FieldMap {
+  etd: string[];
+  slot: Slot;
+}
+
+interface PartyMap {
+  roles: string[];
+  /** The block whose presence makes the party exist (absent for the applicant, who always exists). */
+  block?: string[];
+  fields: FieldMap[];
+}
+
+const person = (field: PersonText): Slot => ({ kind: 'person', field });
+const birth = (field: 'city' | 'country'): Slot => ({ kind: 'birthPlace', field });
+const address = (field: 'street' | 'town' | 'postcode' | 'country'): Slot => ({ kind: 'address', field });
+const contact = (kind: ContactKind): Slot => ({ kind: 'contact', contact: kind });
+const doc = (docType: string, field: DocField): Slot => ({ kind: 'document', docType, field });
+const relationship: Slot = { kind: 'relationship' };
+
+function fields(prefix: string, map: Array<[string, Slot]>): FieldMap[] {
+  return map.map(([path, slot]) => ({ etd: [...(prefix ? prefix.split('.') : []), ...path.split('.')], slot }));
+}
+
+function parentMap(role: 'father' | 'mother', block: string): PartyMap {
+  return {
+    roles: [role, 'parent'],
+    block: block.split('.'),
+    fields: fields(block, [
+      ['fullName', person('fullName')],
+      ['birthCountry', birth('country')],
+      ['birthTown', birth('city')],
+      ['birthDate', person('birthDate')],
+      ['citizenShip', person('citizenship')],
+      ['immigrationStatus', person('immigrationStatus')],
+      ['passport.docNumber', doc('passport', 'number')],
+      ['passport.placeOfIssue', doc('passport', 'placeOfIssue')],
+      ['passport.dateOfIssue', doc('passport', 'issueDate')],
+      ['citizenship.docNumber', doc('citizenship', 'number')],
+      ['citizenship.placeOfIssue', doc('citizenship', 'placeOfIssue')],
+      ['citizenship.dateOfIssue', doc('citizenship', 'issueDate')],
+    ]),
+  };
+}
+
+/** Which etdApp fields become which party's standard fields. */
+export const PARTY_MAPS: readonly PartyMap[] = [
+  {
+    roles: ['applicant'],
+    fields: [
+      ...fields('appDetails', [
+        ['title', person('title')],
+        ['forenames', person('forenames')],
+        ['surname', person('surname')],
+        ['address.numberAndStreet', address('street')],
+        ['address.town', address('town')],
+        ['address.postcode', address('postcode')],
+        ['address.country', address('country')],
+        ['birthDate', person('birthDate')],
+        ['birthCity', birth('city')],
+        ['birthCountry', birth('country')],
+        ['contactPhone', contact('phone')],
+        ['homePhone', contact('home-phone')],
+        ['email', contact('email')],
+      ]),
+      ...fields('passportDetails', [
+        ['nationality', person('nationality')],
+        ['docNumber', doc('passport', 'number')],
+        ['countryOfIssue', doc('passport', 'issuingCountry')],
+        ['cityOfIssue', doc('passport', 'placeOfIssue')],
+        ['dateOfIssue', doc('passport', 'issueDate')],
+      ]),
+      ...fields('furtherInformation', [['BNOHongKongIdCard', doc('bno-hk-id', 'number')]]),
+      ...fields('firstTimeApp.applicantInfo', [
+        ['docNumber', doc('registration', 'number')],
+        ['placeOfIssue', doc('registration', 'placeOfIssue')],
+        ['dateOfIssue', doc('registration', 'issueDate')],
+      ]),
+    ],
+  },
+  {
+    roles: ['passport-applicant'],
+    block: ['passportDetails', 'passportApplicant'],
+    fields: fields('passportDetails.passportApplicant', [
+      ['title', person('title')],
+      ['forenames', person('forenames')],
+      ['surname', person('surname')],
+      ['birthDate', person('birthDate')],
+      ['birthCity', birth('city')],
+      ['birthCountry', birth('country')],
+      ['relationship', relationship],
+    ]),
+  },
+  {
+    roles: ['representative'],
+    block: ['representative'],
+    fields: fields('representative', [
+      ['title', person('title')],
+      ['forenames', person('forenames')],
+      ['surname', person('surname')],
+      ['dateOfBirth', person('birthDate')],
+      ['cityOfBirth', birth('city')],
+      ['countryOfBirth', birth('country')],
+      ['relationshipToApplicant', relationship],
+    ]),
+  },
+  parentMap('father', 'firstTimeApp.parentDetails.fatherDetails'),
+  parentMap('mother', 'firstTimeApp.parentDetails.motherDetails'),
+  {
+    roles: ['countersignatory'],
+    block: ['firstTimeApp', 'countersignature'],
+    fields: fields('firstTimeApp.countersignature', [
+      ['fullName', person('fullName')],
+      ['country', address('country')],
+      ['numberAndStreet', address('street')],
+      ['town', address('town')],
+      ['postcode', address('postcode')],
+      ['email', contact('email')],
+      ['contactphone', contact('phone')],
+      ['relationship', relationship],
+      ['nationality', person('nationality')],
+      ['profession', person('profession')],
+    ]),
+  },
+];
+
+const OTHER_NAMES_PATH = ['appDetails', 'other'];
+
+// ---- slots: reading and writing one standard field of a party ----
+
+function personOf(party: Party): Person {
+  party.person ??= {};
+  return party.person;
+}
+
+function residentialAddress(party: Party, create: boolean): Address | undefined {
+  const found = party.addresses?.find((a) => a.kind === 'residential') ?? party.addresses?.[0];
+  if (found || !create) return found;
+  const created: Address = { kind: 'residential' };
+  (party.addresses ??= []).push(created);
+  return created;
+}
+
+function identityDocument(party: Party, type: string, create: boolean): IdentityDocument | undefined {
+  const found = party.person?.identityDocuments?.find((d) => d.type === type);
+  if (found || !create) return found;
+  const created: IdentityDocument = { type };
+  (personOf(party).identityDocuments ??= []).push(created);
+  return created;
+}
+
+function setSlot(party: Party, slot: Slot, value: string): void {
+  switch (slot.kind) {
+    case 'person':
+      personOf(party)[slot.field] = value;
+      return;
+    case 'birthPlace':
+      (personOf(party).birthPlace ??= {})[slot.field] = value;
+      return;
+    case 'relationship':
+      party.relationship = value;
+      return;
+    case 'address': {
+      const a = residentialAddress(party, true) as Address;
+      if (slot.field === 'street') a.lines = [value];
+      else a[slot.field] = value;
+      return;
+    }
+    case 'contact': {
+      const c: Contact = { kind: slot.contact, value };
+      (party.contacts ??= []).push(c);
+      return;
+    }
+    case 'document':
+      (identityDocument(party, slot.docType, true) as IdentityDocument)[slot.field] = value;
+      return;
+  }
+}
+
+function getSlot(party: Party, slot: Slot): string | undefined {
+  switch (slot.kind) {
+    case 'person':
+      return party.person?.[slot.field];
+    case 'birthPlace':
+      return party.person?.birthPlace?.[slot.field];
+    case 'relationship':
+      return party.relationship;
+    case 'address': {
+      const a = residentialAddress(party, false);
+      if (slot.field === 'street') return a?.lines?.length ? a.lines.join(', ') : undefined;
+      return a?.[slot.field];
+    }
+    case 'contact': {
+      const contacts = party.contacts ?? [];
+      const found = contacts.find((c) => c.kind === slot.contact) ?? (slot.contact === 'phone' ? contacts.find((c) => c.kind === 'mobile') : undefined);
+      return found?.value;
+    }
+    case 'document':
+      return identityDocument(party, slot.docType, false)?.[slot.field];
+  }
+}
+
+// ---- etdApp -> canonical ----
+
+export interface CaseMeta {
+  connection: string;
+  appRefNumber: string;
+  eventId: string;
+  receivedAt: string;
+}
+
+function pathKey(path: readonly string[]): string {
+  return path.join('\u0000');
+}
+
+/** Removes objects that became empty because their fields moved into parties (the reverse recreates them). */
+function pruneMoved(node: JsonObject, path: string[], touched: Set<string>): void {
+  for (const [key, value] of Object.entries(node)) {
+    if (!isPlainObject(value)) continue;
+    const childPath = [...path, key];
+    pruneMoved(value, childPath, touched);
+    if (Object.keys(value).length === 0 && touched.has(pathKey(childPath))) delete node[key];
+  }
+}
+
+function yesNo(value: JsonValue | undefined): boolean | undefined {
+  if (typeof value !== 'string') return undefined;
+  const v = value.toLowerCase();
+  return v === 'y' ? true : v === 'n' ? false : undefined;
+}
+
+export function etdAppToCase(etdApp: JsonObject, meta: CaseMeta): CanonicalCase {
+  const rest = deepClone(etdApp);
+  const touched = new Set<string>();
+  const touch = (path: readonly string[], includeSelf: boolean): void => {
+    for (let i = 1; i < path.length + (includeSelf ? 1 : 0); i++) touched.add(pathKey(path.slice(0, i)));
+  };
+  const parties: Party[] = [];
+  for (const map of PARTY_MAPS) {
+    if (map.block && !isPlainObject(getPath(etdApp, map.block))) continue;
+    const party: Party = { roles: [...map.roles] };
+    let moved = false;
+    for (const field of map.fields) {
+      const value = getPath(rest, field.etd);
+      if (typeof value !== 'string') continue;
+      setSlot(party, field.slot, value);
+      deletePath(rest, field.etd);
+      touch(field.etd, false);
+      moved = true;
+    }
+    if (map.roles[0] === 'applicant' && moveOtherNames(rest, party)) {
+      touch(OTHER_NAMES_PATH, false);
+      moved = true;
+    }
+    if (map.block) touch(map.block, true);
+    if (map.block || moved) parties.push(party);
+  }
+  pruneMoved(rest, [], touched);
+
+  const applicant = parties.find((p) => p.roles.includes('applicant'));
+  const passport = getPath(etdApp, ['passportDetails']);
+  const issuedInUK = isPlainObject(passport) ? yesNo(passport.passportIssuedInUK ?? passport.passwordIssuedInUK) : undefined;
+  if (applicant && issuedInUK !== undefined) (identityDocument(applicant, 'passport', true) as IdentityDocument).issuedInUK = issuedInUK;
+  const reason = getPath(etdApp, ['etdReason', 'reason']);
+
+  const kase: CanonicalCase = {
+    type: CASE_TYPE,
+    ...(typeof reason === 'string' && reason !== '' ? { subtype: canonicalEnumValue(['etdReason', 'reason'], reason) } : {}),
+    title: 'Emergency Travel Document application',
+    receivedAt: meta.receivedAt,
+    source: { system: ADAPTER, connection: meta.connection, id: meta.appRefNumber, eventId: meta.eventId },
+    references: [{ system: ADAPTER, connection: meta.connection, id: meta.appRefNumber, kind: REF_KIND }],
+    parties,
+    extensions: { [ADAPTER]: rest },
+  };
+  return kase;
+}
+
+/** appDetails.other -> person.otherNames, when it is a list of objects; their names leave the extension. */
+function moveOtherNames(rest: JsonObject, applicant: Party): boolean {
+  const other = getPath(rest, OTHER_NAMES_PATH);
+  if (!Array.isArray(other) || !other.every(isPlainObject)) return false;
+  const items = other as JsonObject[];
+  personOf(applicant).otherNames = items.map((item) => {
+    const name: { forenames?: string; surname?: string } = {};
+    for (const key of ['forenames', 'surname'] as const) {
+      const value = item[key];
+      if (typeof value === 'string') {
+        name[key] = value;
+        delete item[key];
+      }
+    }
+    return name;
+  });
+  if (items.every((item) => Object.keys(item).length === 0)) deletePath(rest, OTHER_NAMES_PATH);
+  return true;
+}
+
+// ---- canonical -> etdApp ----
+
+/** Builds the etdApp for a canonical case: the extension first, then every standard field that maps back. */
+export function caseToEtdApp(kase: CanonicalCase): JsonObject {
+  const ext = kase.extensions?.[ADAPTER];
+  const app: JsonObject = isPlainObject(ext) ? deepClone(ext as JsonObject) : {};
+  for (const map of PARTY_MAPS) {
+    const party = kase.parties.find((p) => p.roles.includes(map.roles[0]));
+    if (!party) continue;
+    if (map.block) ensureObject(app, map.block);
+    for (const field of map.fields) {
+      const value = getSlot(party, field.slot);
+      if (value !== undefined) setPath(app, field.etd, value);
+    }
+    if (map.roles[0] === 'applicant') restoreOtherNames(app, party);
+  }
+  const applicant = kase.parties.find((p) => p.roles.includes('applicant'));
+  const passport = getPath(app, ['passportDetails']);
+  const issuedInUK = applicant ? identityDocument(applicant, 'passport', false)?.issuedInUK : undefined;
+  const hasIssuedKey = isPlainObject(passport) && (passport.passportIssuedInUK !== undefined || passport.passwordIssuedInUK !== undefined);
+  if (issuedInUK !== undefined && !hasIssuedKey) setPath(app, ['passportDetails', 'passportIssuedInUK'], issuedInUK ? 'y' : 'n');
+  if (getPath(app, ['etdReason', 'reason']) === undefined && kase.subtype && kase.type === CASE_TYPE) {
+    setPath(app, ['etdReason', 'reason'], kase.subtype);
+  }
+  return orderLikeSchema(app, schemaNodeAt(BASE_SCHEMA, ['etdApp'])) as JsonObject;
+}
+
+function restoreOtherNames(app: JsonObject, applicant: Party): void {
+  const names = applicant.person?.otherNames;
+  if (!names) return;
+  const existing = getPath(app, OTHER_NAMES_PATH);
+  const base: JsonValue[] = Array.isArray(existing) ? existing : [];
+  const merged: JsonValue[] = names.map((name, i) => {
+    const item: JsonObject = isPlainObject(base[i]) ? { ...(base[i] as JsonObject) } : {};
+    if (name.forenames !== undefined) item.forenames = name.forenames;
+    if (name.surname !== undefined) item.surname = name.surname;
+    return item;
+  });
+  merged.push(...base.slice(names.length));
+  setPath(app, OTHER_NAMES_PATH, merged);
+}
+
+/** Orders object keys as the spec's tables do (unknown keys after, in their own order), for readable output. */
+export function orderLikeSchema(value: JsonValue, node: JsonObject | undefined): JsonValue {
+  if (Array.isArray(value)) {
+    const items = node && isPlainObject(node.items) ? node.items : undefined;
+    return value.map((v) => orderLikeSchema(v, items));
+  }
+  if (!isPlainObject(value)) return value;
+  const props = node && isPlainObject(node.properties) ? node.properties : {};
+  const known = Object.keys(props).filter((k) => Object.hasOwn(value, k));
+  const unknown = Object.keys(value).filter((k) => !Object.hasOwn(props, k));
+  const out: JsonObject = {};
+  for (const key of [...known, ...unknown]) {
+    const child = props[key];
+    defineKey(out, key, orderLikeSchema(value[key], isPlainObject(child) && Object.hasOwn(props, key) ? child : undefined));
+  }
+  return out;
+}

@@ -1,0 +1,122 @@
+/**
+ * The HTTP side of "POST /application" as the spec describes it, shared by Caseway's inbound endpoint and the
+ * sandbox case manager: authentication, content negotiation, a bounded raw body parsed here (so 413/400 are ours),
+ * validation with every error at once, and 200 {"appRefNumber"} only once the application is safely stored.
+ */
+import express, { type Request, type RequestHandler, type Response } from 'express';
+import type { Logger } from '../../../src/core/logger';
+import { safeMessage } from '../../../src/core/errors';
+import type { AuthOutcome } from './auth';
+import { isPlainObject, type JsonObject } from './json';
+import type { EtdValidator } from './validator';
+
+export const REPLIES = {
+  unauthorized: { error: 'Unauthorized' },
+  forbidden: { error: 'Forbidden' },
+  unsupportedMediaType: { error: 'Unsupported Media Type' },
+  notAcceptable: { error: 'Not Acceptable' },
+  payloadTooLarge: { error: 'Payload Too Large' },
+  malformedJson: { error: 'Malformed JSON' },
+  methodNotAllowed: { error: 'Method Not Allowed' },
+  internalError: { error: 'Internal Server Error' },
+} as const;
+
+export interface IntakeOptions {
+  authenticate(headers: Request['headers'], remoteAddress: string | undefined): AuthOutcome;
+  apiKeyHeader: string;
+  bodyLimitBytes: number;
+  validator: EtdValidator;
+  log: Logger;
+  /** Runs after authentication; answers the request itself and returns true to stop (sandbox fault injection). */
+  intercept?(req: Request, res: Response): Promise<boolean>;
+  /** Stores a valid application; resolves to its appRefNumber only once it is safely stored or queued. */
+  accept(etdApp: JsonObject, req: Request): Promise<string>;
+}
+
+/** "application/json", optionally with charset utf-8; anything else is refused with 415. */
+export function isJsonContentType(header: string | undefined): boolean {
+  if (!header) return false;
+  const [type, ...params] = header.split(';').map((part) => part.trim().toLowerCase());
+  if (type !== 'application/json') return false;
+  for (const param of params) {
+    const eq = param.indexOf('=');
+    const name = (eq < 0 ? param : param.slice(0, eq)).trim();
+    const value = eq < 0 ? '' : param.slice(eq + 1).trim().replace(/^"|"$/g, '');
+    if (name === 'charset' && value !== 'utf-8' && value !== 'utf8') return false;
+  }
+  return true;
+}
+
+function send(res: Response, status: number, body: unknown): void {
+  if (!res.headersSent) res.status(status).json(body);
+}
+
+function readBody(req: Request, res: Response, parser: RequestHandler): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    Promise.resolve(parser(req, res, (err?: unknown) => (err ? reject(err) : resolve(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0))))).catch(reject);
+  });
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function createIntakeHandler(options: IntakeOptions): RequestHandler {
+  const parser = express.raw({ type: () => true, limit: options.bodyLimitBytes });
+  const { log } = options;
+  return async (req, res) => {
+    const auth = options.authenticate(req.headers, req.socket.remoteAddress);
+    if (!auth.ok) {
+      log.warn({ status: auth.status }, 'etd intake: refused an unauthenticated or disallowed call');
+      if (auth.status === 401) {
+        res.setHeader('WWW-Authenticate', `ApiKey header="${options.apiKeyHeader}"`);
+        send(res, 401, REPLIES.unauthorized);
+      } else send(res, 403, REPLIES.forbidden);
+      return;
+    }
+    try {
+      if (options.intercept && (await options.intercept(req, res))) return;
+    } catch (err) {
+      log.error({ err: safeMessage(err) }, 'etd intake: intercept failed');
+      send(res, 500, REPLIES.internalError);
+      return;
+    }
+    if (!isJsonContentType(req.headers['content-type'])) {
+      send(res, 415, REPLIES.unsupportedMediaType);
+      return;
+    }
+    if (!req.accepts('application/json')) {
+      send(res, 406, REPLIES.notAcceptable);
+      return;
+    }
+    let body: unknown;
+    try {
+      const raw = await readBody(req, res, parser);
+      body = JSON.parse(utf8.decode(raw));
+    } catch (err) {
+      const status = (err as { status?: unknown }).status;
+      if (status === 413) send(res, 413, REPLIES.payloadTooLarge);
+      else if (status === 415) send(res, 415, REPLIES.unsupportedMediaType);
+      else send(res, 400, REPLIES.malformedJson);
+      return;
+    }
+    const errors = options.validator.validate(body);
+    if (errors.length) {
+      log.info({ status: 422, fields: errors.map((e) => Object.keys(e)[0]) }, 'etd intake: application failed validation');
+      send(res, 422, { errors });
+      return;
+    }
+    const etdApp = (body as JsonObject).etdApp;
+    try {
+      const appRefNumber = await options.accept(isPlainObject(etdApp) ? etdApp : {}, req);
+      send(res, 200, { appRefNumber });
+    } catch (err) {
+      log.error({ err: safeMessage(err) }, 'etd intake: could not store the application');
+      send(res, 500, REPLIES.internalError);
+    }
+  };
+}
+
+/** Any other method on the intake path: 405 with Allow: POST (JSON, like every other answer). */
+export const methodNotAllowed: RequestHandler = (_req, res) => {
+  res.setHeader('Allow', 'POST');
+  send(res, 405, REPLIES.methodNotAllowed);
+};
