@@ -195,7 +195,8 @@ export class IcaseworkSandbox {
     return {
       urlStyle,
       baseUrl: this.apiUrl,
-      reportsBaseUrl: this.reportsUrl,
+      // The legacy services path serves getreport on the same host; the current shapes use the reports host.
+      ...(urlStyle === 'legacy' ? {} : { reportsBaseUrl: this.reportsUrl }),
       account: this.account,
       key: key.key,
       secret: key.secret,

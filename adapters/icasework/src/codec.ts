@@ -98,7 +98,7 @@ export function parseJsonValues(text: string): unknown[] {
 }
 
 export function parseCsv(text: string): Flat[] {
-  const result = Papa.parse<Record<string, string>>(text.replace(/^\uFEFF/, ''), { header: true, skipEmptyLines: true });
+  const result = Papa.parse<Record<string, string>>(text.replace(/^\uFEFF/, ''), { header: true, skipEmptyLines: true, delimiter: ',' });
   if (result.errors.some((e) => e.type === 'Quotes' || e.type === 'Delimiter')) {
     throw new ReplyDecodeError('CSV reply is malformed');
   }
