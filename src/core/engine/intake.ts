@@ -104,53 +104,79 @@ export class Intake {
     return prepared.map((p) => ({ eventId: p.event.eventId, hubId: p.hubId, duplicate: p.duplicate }));
   }
 
-  /** Finds each event's hub id: the one it was given before, a case it references, or a new one. */
+  /**
+   * Finds each event's hub id: the one it was given before, a case it references, or a new one. Three pipelined
+   * round trips per batch (event keys, reference look-ups, claims), whatever the batch size.
+   */
   private async prepare(connection: string, system: string, source: string, events: SourceEvent[]): Promise<PreparedEvent[]> {
+    const redis = this.rt.redis;
     const keyed = events.map((event) => ({ event, eventKey: eventKeyOf(connection, source, event.eventId) }));
-    const seen = new Map<string, PreparedEvent>();
-    const read = this.rt.redis.pipeline();
+    const read = redis.pipeline();
     for (const k of keyed) read.hmget(this.rt.keys.event(k.eventKey), 'hubId', 'accepted');
     const replies = (await read.exec()) ?? [];
-    const systems = knownSystems(this.rt);
-    const out: PreparedEvent[] = [];
-    for (let i = 0; i < keyed.length; i += 1) {
-      const { event, eventKey } = keyed[i];
-      const inBatch = seen.get(eventKey);
-      if (inBatch) {
-        out.push({ ...inBatch, event, duplicate: true });
-        continue;
-      }
-      const [hubIdBefore, accepted] = (replies[i]?.[1] as Array<string | null>) ?? [null, null];
-      if (hubIdBefore && accepted) {
-        const p = { event, eventKey, hubId: hubIdBefore, duplicate: true };
-        seen.set(eventKey, p);
-        out.push(p);
-        continue;
-      }
-      const candidate = hubIdBefore ?? (await this.findExistingCase({ ...event.case, source: { ...event.case.source, system } }, systems)) ?? newHubId();
-      // First writer wins: two processes taking the same event settle on one hub id.
-      const claim = await this.rt.redis
-        .multi()
-        .hsetnx(this.rt.keys.event(eventKey), 'hubId', candidate)
-        .expire(this.rt.keys.event(eventKey), this.rt.retentionSeconds)
-        .hget(this.rt.keys.event(eventKey), 'hubId')
-        .exec();
-      const hubId = (claim?.[2]?.[1] as string | null) ?? candidate;
-      const p = { event, eventKey, hubId, duplicate: false };
-      seen.set(eventKey, p);
-      out.push(p);
-    }
-    return out;
-  }
+    const known = keyed.map((k, i) => {
+      const [hubId, accepted] = (replies[i]?.[1] as Array<string | null>) ?? [null, null];
+      return { ...k, hubIdBefore: hubId, accepted: Boolean(accepted) };
+    });
 
-  private async findExistingCase(kase: CanonicalCase, systems: string[]): Promise<string | null> {
-    if (kase.hubId && (await this.rt.cases.meta(kase.hubId))) return kase.hubId;
-    for (const ref of linkableReferences(kase)) {
-      const lookIn = ref.system === 'hub' || ref.system === 'external' ? systems : [ref.system];
-      const found = await this.rt.cases.findHubId(ref.id, lookIn);
-      if (found) return found;
+    // Candidate ids for events seen for the first time: the case's own hubId, then each reference in order.
+    const systems = knownSystems(this.rt);
+    const lookups: Array<{ index: number; keys: string[]; hubIdCheck?: string }> = [];
+    known.forEach((k, index) => {
+      if (k.hubIdBefore) return;
+      const kase = { ...k.event.case, source: { ...k.event.case.source, system } };
+      if (kase.hubId) lookups.push({ index, keys: [this.rt.keys.caseMeta(kase.hubId)], hubIdCheck: kase.hubId });
+      for (const ref of linkableReferences(kase)) {
+        const lookIn = ref.system === 'hub' || ref.system === 'external' ? systems : [ref.system];
+        lookups.push({ index, keys: lookIn.map((s) => this.rt.keys.xref(s, ref.id)) });
+        if (ref.system === 'hub' || ref.system === 'external') lookups.push({ index, keys: [this.rt.keys.caseMeta(ref.id)], hubIdCheck: ref.id });
+      }
+    });
+    const found = new Map<number, string>();
+    if (lookups.length) {
+      const look = redis.pipeline();
+      for (const l of lookups) {
+        if (l.hubIdCheck) look.exists(l.keys[0]);
+        else look.mget(...l.keys);
+      }
+      const answers = (await look.exec()) ?? [];
+      lookups.forEach((l, i) => {
+        if (found.has(l.index)) return;
+        const answer = answers[i]?.[1];
+        if (l.hubIdCheck && answer === 1) found.set(l.index, l.hubIdCheck);
+        else if (Array.isArray(answer)) {
+          const hit = (answer as Array<string | null>).find((v): v is string => v !== null);
+          if (hit) found.set(l.index, hit);
+        }
+      });
     }
-    return null;
+
+    // First writer wins: two processes taking the same event settle on one hub id.
+    const firstInBatch = new Map<string, number>();
+    const claim = redis.pipeline();
+    const claimed: number[] = [];
+    known.forEach((k, index) => {
+      if (firstInBatch.has(k.eventKey) || (k.hubIdBefore && k.accepted)) {
+        if (!firstInBatch.has(k.eventKey)) firstInBatch.set(k.eventKey, index);
+        return;
+      }
+      firstInBatch.set(k.eventKey, index);
+      const eventKeyName = this.rt.keys.event(k.eventKey);
+      claim.hsetnx(eventKeyName, 'hubId', k.hubIdBefore ?? found.get(index) ?? newHubId());
+      claim.expire(eventKeyName, this.rt.retentionSeconds);
+      claim.hget(eventKeyName, 'hubId');
+      claimed.push(index);
+    });
+    const claims = claimed.length ? ((await claim.exec()) ?? []) : [];
+    const hubIds = new Map<number, string>();
+    claimed.forEach((index, n) => hubIds.set(index, claims[n * 3 + 2]?.[1] as string));
+
+    return known.map((k, index) => {
+      const first = firstInBatch.get(k.eventKey)!;
+      if (first !== index) return { event: k.event, eventKey: k.eventKey, hubId: k.hubIdBefore ?? hubIds.get(first)!, duplicate: true };
+      if (k.hubIdBefore && k.accepted) return { event: k.event, eventKey: k.eventKey, hubId: k.hubIdBefore, duplicate: true };
+      return { event: k.event, eventKey: k.eventKey, hubId: hubIds.get(index)!, duplicate: false };
+    });
   }
 }
 
