@@ -230,21 +230,15 @@ export class IcaseworkClient<S = unknown> {
     return reply.docs.flatMap((d) => rowsOf(d));
   }
 
-  /** Health: a report if configured; else a token (oauth2) or any non-5xx answer from the host. */
+  /**
+   * Health: the configured report, else a signed getcasedetails for case 0, which proves the host answers and
+   * accepts the credentials (an unknown case is a code-less HTML 400; a refused key/signature/IP/token throws).
+   */
   async checkHealth(): Promise<void> {
     if (this.settings.healthReportId) {
       await this.getReport(this.settings.healthReportId);
       return;
     }
-    if (this.tokens) {
-      this.tokens.invalidate();
-      await this.tokens.get(() => this.fetchToken());
-      return;
-    }
-    const { http, path } = this.httpFor(operationUrl(this.settings, 'getcasedetails'));
-    const response = await http.get<string>(path, { responseType: 'text', transformResponse: [(d: unknown) => d] });
-    if (response.status >= 500) {
-      throw errorForStatus(this.ctx, 'health', response.status, response.headers as Record<string, unknown>, []);
-    }
+    await this.getCaseDetails({ CaseId: '0' });
   }
 }
