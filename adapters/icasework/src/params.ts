@@ -135,6 +135,9 @@ export function readPath(c: CanonicalCase, path: string): string | undefined {
   return booleanWord(cur);
 }
 
+/** Parameters the client sets itself; a passthrough field may not set them. */
+const RESERVED_PARAMS = new Set(['Key', 'Signature', 'Format', 'db', 'access_token', 'Type']);
+
 /**
  * The case's own createcase fields: `fields` maps a parameter name to a dotted path in the canonical case; a case
  * that carries `extensions.icasework.fields` (parameter -> value) adds those as they are.
@@ -148,6 +151,7 @@ export function caseFieldParams(c: CanonicalCase, fields: Record<string, string>
   const extra = c.extensions?.icasework?.fields;
   if (extra && typeof extra === 'object' && !Array.isArray(extra)) {
     for (const [param, v] of Object.entries(extra as Record<string, unknown>)) {
+      if (RESERVED_PARAMS.has(param)) continue;
       const s = str(v);
       if (s !== undefined) out[param] = s;
     }

@@ -113,6 +113,16 @@ describe('iCasework actions', () => {
       expect(create.params['Customer.FirstName']).toBe('Dan');
     });
 
+    it('sends extensions.icasework.fields as createcase parameters, but never lets them set Type or the signature', async () => {
+      const h = harness();
+      const c = sampleCase({ extensions: { icasework: { fields: { Details: 'override', Reason: 'Lost', Type: 'Complaint', Signature: 'x', Format: 'csv' } } } });
+      const r = await adapter.actions.createCase.deliver(deliveryRequest(c, 'createCase', { caseType: 'EmergencyTravelDocument', notes: false }, { hubId: 'hub-109' }), h.ctx);
+      const create = sandbox.requests.filter((x) => x.op === 'createcase').pop()!;
+      expect(create.params).toMatchObject({ Type: 'EmergencyTravelDocument', Details: 'override', Reason: 'Lost', Format: 'xml' });
+      expect(create.status).toBe(200);
+      expect(sandbox.getCase(r.references![0].id)!.fields).toEqual({ Details: 'override', Reason: 'Lost' });
+    });
+
     it('does not create a second case when the hub already holds an icasework caseid for this connection', async () => {
       const h = harness();
       const n = sandbox.cases().length;
