@@ -36,8 +36,8 @@ export interface StoredApplication {
   appRefNumber: string;
   etdApp: JsonObject;
   receivedAt: string;
-  /** The request headers that matter to the spec (the API key only as present/absent). */
-  headers: { accept?: string; contentType?: string; apiKeyPresent: boolean };
+  /** The request's headers (lower-case names); the API key and any Authorization value read "[redacted]". */
+  headers: Record<string, string>;
 }
 
 export interface SandboxRequest {
@@ -52,7 +52,10 @@ export interface ForcedReply {
   /** Answer with this status (and body) instead of processing; absent: process normally (after any delay). */
   status?: number;
   body?: unknown;
-  /** Wait this long before answering (longer than the client's timeout simulates a hung peer). */
+  /**
+   * Wait this long. With a status: before answering it. Without: the application is read, validated, then
+   * stored and answered only after the wait (longer than the client's timeout = a peer that files it late).
+   */
   delayMs?: number;
   /** How many requests this applies to (default 1). */
   times?: number;
@@ -71,6 +74,7 @@ export class EtdSandbox {
   private readonly byDigest = new Map<string, string>();
   private readonly forced: Array<Required<Pick<ForcedReply, 'times'>> & ForcedReply> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly slowRequests = new WeakMap<express.Request, number>();
   private nextRef: number;
 
   private constructor(
@@ -93,9 +97,8 @@ export class EtdSandbox {
     const self = (): EtdSandbox => sandbox as EtdSandbox;
 
     app.use((req, res, next) => {
-      const forced = res.locals.forced === true;
       res.on('finish', () => {
-        self().seen.push({ method: req.method, path: req.path, status: res.statusCode, forced: res.locals.forced === true || forced, at: new Date().toISOString() });
+        self().seen.push({ method: req.method, path: req.path, status: res.statusCode, forced: res.locals.forced === true, at: new Date().toISOString() });
         log.debug({ method: req.method, path: req.path, status: res.statusCode }, 'etd sandbox: request');
       });
       next();
@@ -107,8 +110,12 @@ export class EtdSandbox {
       bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
       validator: createValidator(options.validation),
       log,
-      intercept: (req, res) => self().applyForced(res),
-      accept: async (etdApp, req) => self().store(etdApp, req.headers, apiKeyHeader),
+      intercept: (req, res) => self().applyForced(req, res),
+      accept: async (etdApp, req) => {
+        const delayMs = self().slowRequests.get(req);
+        if (delayMs) await self().sleep(delayMs);
+        return self().store(etdApp, req.headers, apiKeyHeader);
+      },
     });
     app.post('/application', handler);
     app.all('/application', methodNotAllowed);
@@ -172,22 +179,27 @@ export class EtdSandbox {
     });
   }
 
-  private async applyForced(res: express.Response): Promise<boolean> {
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve();
+      }, ms);
+      this.timers.add(timer);
+    });
+  }
+
+  private async applyForced(req: express.Request, res: express.Response): Promise<boolean> {
     const next = this.forced[0];
     if (!next) return false;
     next.times -= 1;
     if (next.times <= 0) this.forced.shift();
     res.locals.forced = true;
-    if (next.delayMs) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          resolve();
-        }, next.delayMs);
-        this.timers.add(timer);
-      });
+    if (next.status === undefined) {
+      if (next.delayMs) this.slowRequests.set(req, next.delayMs);
+      return false;
     }
-    if (next.status === undefined) return false;
+    if (next.delayMs) await this.sleep(next.delayMs);
     if (!res.headersSent && !res.destroyed) res.status(next.status).json(next.body ?? DEFAULT_BODIES[next.status] ?? { error: `HTTP ${next.status}` });
     return true;
   }
@@ -202,11 +214,11 @@ export class EtdSandbox {
       appRefNumber,
       etdApp: deepClone(etdApp),
       receivedAt: new Date().toISOString(),
-      headers: {
-        accept: headers.accept,
-        contentType: headers['content-type'],
-        apiKeyPresent: typeof headers[apiKeyHeader.toLowerCase()] === 'string',
-      },
+      headers: Object.fromEntries(
+        Object.entries(headers)
+          .filter((entry): entry is [string, string | string[]] => entry[1] !== undefined)
+          .map(([name, value]) => [name, name === apiKeyHeader.toLowerCase() || name === 'authorization' ? '[redacted]' : String(value)]),
+      ),
     });
     return appRefNumber;
   }

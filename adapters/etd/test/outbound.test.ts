@@ -1,0 +1,182 @@
+import type { DeliveryRequest } from '../../../src/core/adapter';
+import { CasewayError, PeerError, PermanentError } from '../../../src/core/errors';
+import type { CanonicalCase } from '../../../src/core/model/canonical.generated';
+import { adapterHarness, type Harness } from '../../../test/helpers/adapter-harness';
+import { testRedis } from '../../../test/helpers/redis';
+import adapter from '../index';
+import { EtdSandbox } from '../sandbox';
+import { etdAppToCase } from '../src/codec';
+import type { JsonObject } from '../src/json';
+import type { EtdSettings } from '../src/settings';
+import { SEED_ERRORS, seedBody, validApp } from './support';
+
+const redisHandle = testRedis();
+let sandbox: EtdSandbox;
+
+beforeAll(async () => {
+  sandbox = await EtdSandbox.start();
+});
+afterEach(() => sandbox.reset());
+afterAll(async () => {
+  await sandbox.stop();
+  await redisHandle.cleanup();
+});
+
+const action = adapter.actions.submitApplication;
+
+function harness(settings: EtdSettings = sandbox.connectionSettings()): Harness<unknown> {
+  return adapterHarness<unknown>({ adapter, settings, redis: redisHandle.redis, prefix: redisHandle.prefix, connectionName: 'iizuka' });
+}
+
+function caseOf(app: JsonObject): CanonicalCase {
+  return etdAppToCase(app, { connection: 'etd-in', appRefNumber: 'ETD0000000001', eventId: 'ev', receivedAt: '2024-05-03T10:00:00.000Z' });
+}
+
+function delivery(kase: CanonicalCase, attempt = 1): DeliveryRequest {
+  return {
+    case: kase,
+    hubId: 'hub-1',
+    action: 'submitApplication',
+    options: {},
+    route: 'etd-to-iizuka',
+    deliveryId: 'd-1',
+    attempt,
+    references: kase.references ?? [],
+  };
+}
+
+async function failure(promise: Promise<unknown>): Promise<CasewayError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof CasewayError) return err;
+    throw err;
+  }
+  throw new Error('expected the delivery to fail');
+}
+
+describe('ETD outbound: submitApplication against the sandbox case manager', () => {
+  test('200: the appRefNumber becomes a cross-reference; the peer holds exactly the application, with the spec headers', async () => {
+    const h = harness({ ...sandbox.connectionSettings(), headers: { 'X-Correlation-Id': 'corr-7' } });
+    const result = await action.deliver(delivery(caseOf(validApp())), h.ctx);
+    expect(result).toEqual({
+      references: [{ system: 'etd', connection: 'iizuka', id: '12345', kind: 'appRefNumber' }],
+      summary: { appRefNumber: '12345', status: 200 },
+    });
+    const held = sandbox.applications();
+    expect(held).toHaveLength(1);
+    expect(held[0].appRefNumber).toBe('12345');
+    expect(held[0].etdApp).toEqual(validApp());
+    expect(held[0].headers).toMatchObject({
+      accept: 'application/json',
+      'content-type': 'application/json; charset=utf-8',
+      'x-api-key': '[redacted]',
+      'x-correlation-id': 'corr-7',
+    });
+    expect(h.peerCalls).toEqual([{ operation: 'POST /application', status: 200 }]);
+  });
+
+  test('422: a permanent failure carrying the peer field errors (paths and messages only)', async () => {
+    const h = harness();
+    const err = await failure(action.deliver(delivery(caseOf(seedBody().etdApp as JsonObject)), h.ctx));
+    expect(err).toBeInstanceOf(PeerError);
+    expect(err.retryable).toBe(false);
+    expect(err.code).toBe('PEER_VALIDATION');
+    expect(err.context).toMatchObject({ status: 422, connection: 'iizuka', route: 'etd-to-iizuka', hubId: 'hub-1' });
+    expect(err.context.fieldErrors).toEqual(SEED_ERRORS);
+    const visible = JSON.stringify(err.toJSON()) + err.message;
+    for (const personal of ['John', 'Smith', '1995-03-02', 'Kingsway', 'john@example.com']) expect(visible).not.toContain(personal);
+    expect(sandbox.applications()).toHaveLength(0);
+  });
+
+  test('500 once: a retryable failure, and the retry succeeds', async () => {
+    const h = harness();
+    sandbox.failNext({ status: 500 });
+    const err = await failure(action.deliver(delivery(caseOf(validApp()), 1), h.ctx));
+    expect(err).toBeInstanceOf(PeerError);
+    expect(err.retryable).toBe(true);
+    expect(err.context.status).toBe(500);
+    expect(sandbox.applications()).toHaveLength(0);
+    const result = await action.deliver(delivery(caseOf(validApp()), 2), h.ctx);
+    expect(result.summary).toEqual({ appRefNumber: '12345', status: 200 });
+    expect(sandbox.requests().map((r) => [r.status, r.forced])).toEqual([
+      [500, true],
+      [200, false],
+    ]);
+    expect(h.peerCalls.map((c) => c.status)).toEqual([500, 200]);
+  });
+
+  test.each([502, 503, 504, 429, 408])('%i is retryable', async (status) => {
+    sandbox.failNext({ status });
+    const err = await failure(action.deliver(delivery(caseOf(validApp())), harness().ctx));
+    expect([err.retryable, err.context.status]).toEqual([true, status]);
+  });
+
+  test('a timeout is retryable; the peer that processed it late gives the same number on the retry', async () => {
+    const h = harness({ ...sandbox.connectionSettings(), timeoutMs: 200 });
+    sandbox.failNext({ delayMs: 600 });
+    const err = await failure(action.deliver(delivery(caseOf(validApp())), h.ctx));
+    expect(err).toBeInstanceOf(PeerError);
+    expect(err.retryable).toBe(true);
+    expect(err.code).toBe('PEER_UNREACHABLE');
+    await new Promise((r) => setTimeout(r, 700));
+    expect(sandbox.applications().map((a) => a.appRefNumber)).toEqual(['12345']);
+    const retry = await action.deliver(delivery(caseOf(validApp()), 2), h.ctx);
+    expect(retry.summary).toEqual({ appRefNumber: '12345', status: 200 });
+    expect(sandbox.applications()).toHaveLength(1);
+  });
+
+  test('an unreachable case manager is retryable', async () => {
+    const gone = await EtdSandbox.start();
+    const settings = gone.connectionSettings();
+    await gone.stop();
+    const err = await failure(action.deliver(delivery(caseOf(validApp())), harness(settings).ctx));
+    expect([err.retryable, err.code]).toEqual([true, 'PEER_UNREACHABLE']);
+  });
+
+  test('a wrong API key (401) is permanent', async () => {
+    const err = await failure(action.deliver(delivery(caseOf(validApp())), harness({ ...sandbox.connectionSettings(), apiKey: 'wrong-key' }).ctx));
+    expect([err.retryable, err.context.status]).toEqual([false, 401]);
+  });
+
+  test('200 without an appRefNumber is permanent (retrying could file it twice)', async () => {
+    sandbox.failNext({ status: 200, body: { ok: true } });
+    const err = await failure(action.deliver(delivery(caseOf(validApp())), harness().ctx));
+    expect([err.retryable, err.code, err.context.status]).toEqual([false, 'PEER_BAD_REPLY', 200]);
+  });
+
+  test('a connection without baseUrl cannot submit', async () => {
+    const err = await failure(action.deliver(delivery(caseOf(validApp())), harness({ inbound: {} }).ctx));
+    expect(err).toBeInstanceOf(PermanentError);
+  });
+
+  test('a case from another system is built from standard fields; the peer lists what is missing', async () => {
+    const kase: CanonicalCase = {
+      type: 'complaint',
+      source: { system: 'icasework', id: '7' },
+      parties: [{ roles: ['applicant'], person: { title: 'Mr', forenames: 'Bob', surname: 'Example' } }],
+    };
+    const err = await failure(action.deliver(delivery(kase), harness().ctx));
+    expect(err.context.fieldErrors).toEqual([
+      { 'appDetails.address': 'Required' },
+      { 'appDetails.birthDate': 'Required' },
+      { 'appDetails.birthCity': 'Required' },
+      { 'appDetails.birthCountry': 'Required' },
+      { 'appDetails.contactPhone': 'Required' },
+      { etdReason: 'Required' },
+      { passportDetails: 'Required' },
+      { lostStolenDetails: 'Required' },
+      { journeyDetails: 'Required' },
+      { furtherInformation: 'Required' },
+    ]);
+  });
+
+  test('checkHealth: a reachable case manager passes, an unreachable one throws', async () => {
+    await expect(adapter.checkHealth?.(harness().ctx)).resolves.toBeUndefined();
+    await expect(adapter.checkHealth?.(harness({ inbound: {} }).ctx)).resolves.toBeUndefined();
+    const gone = await EtdSandbox.start();
+    const settings = gone.connectionSettings();
+    await gone.stop();
+    await expect(adapter.checkHealth?.(harness(settings).ctx)).rejects.toThrow(PeerError);
+  });
+});

@@ -1,0 +1,176 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import express from 'express';
+import fc from 'fast-check';
+import { silentLogger } from '../../../src/core/logger';
+import { adapterHarness } from '../../../test/helpers/adapter-harness';
+import { testRedis } from '../../../test/helpers/redis';
+import adapter from '../index';
+import { EtdSandbox } from '../sandbox';
+import type { JsonObject } from '../src/json';
+import { validEtdApp } from './arbitraries';
+import { edit, JSON_HEADERS, postJson, request, seedBody, validBody } from './support';
+
+const KEY = 'etd-form-key-0123456789';
+const redisHandle = testRedis();
+let sandbox: EtdSandbox;
+let inboundServer: Server;
+let inboundUrl: string;
+
+beforeAll(async () => {
+  sandbox = await EtdSandbox.start({ apiKey: KEY });
+  const h = adapterHarness<unknown>({ adapter, settings: { inbound: { apiKeys: [{ name: 'f', key: KEY }] } }, redis: redisHandle.redis, prefix: redisHandle.prefix });
+  const app = express();
+  const router = express.Router();
+  const source = adapter.sources.application;
+  if (source.kind !== 'webhook') throw new Error('webhook expected');
+  source.mount(router, h.ctx, h.emit, {});
+  app.use(router);
+  inboundServer = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  inboundUrl = `http://127.0.0.1:${(inboundServer.address() as AddressInfo).port}/etd/application`;
+});
+afterAll(async () => {
+  await sandbox.stop();
+  await new Promise<void>((resolve) => inboundServer.close(() => resolve()));
+  await redisHandle.cleanup();
+});
+
+function mutated(edits: Record<string, unknown>): JsonObject {
+  const body = validBody();
+  for (const [p, v] of Object.entries(edits)) edit(body, `etdApp.${p}`, v);
+  return body;
+}
+
+describe('ETD sandbox case manager', () => {
+  test('validates exactly like the inbound side: same status and same body for the same request', async () => {
+    const bodies: Array<{ text: string; headers?: Record<string, string> }> = [
+      { text: JSON.stringify(seedBody()) },
+      { text: JSON.stringify(mutated({ 'appDetails.birthDate': '1995-02-30', 'appDetails.surname': '' })) },
+      { text: JSON.stringify(mutated({ 'etdReason.reason': 'Other', 'journeyDetails.returnJourneyDetails': undefined })) },
+      { text: JSON.stringify(mutated({ 'passportDetails.passportIssuedInUK': undefined, 'passportDetails.passwordIssuedInUK': 'n', 'passportDetails.cityOfIssue': '' })) },
+      { text: JSON.stringify(mutated({ 'firstTimeApp.applicantInfo.regAsBritish': 'y', 'firstTimeApp.applicantInfo.docNumber': '', 'appDetails.unknown': 1 })) },
+      { text: JSON.stringify({ etdApp: [] }) },
+      { text: '{"etdApp":' },
+      { text: JSON.stringify(validBody()), headers: { 'Content-Type': 'text/plain' } },
+      { text: JSON.stringify(validBody()), headers: { Accept: 'text/html' } },
+      { text: JSON.stringify(validBody()), headers: { 'X-API-Key': 'nope' } },
+      { text: JSON.stringify(validBody()) },
+    ];
+    for (const b of bodies) {
+      const headers = { ...JSON_HEADERS, 'X-API-Key': KEY, ...b.headers };
+      const [mine, theirs] = await Promise.all([request(inboundUrl, { headers, body: b.text }), request(`${sandbox.url}/application`, { headers, body: b.text })]);
+      expect(theirs.status).toBe(mine.status);
+      if (mine.status === 200) {
+        expect(Object.keys(theirs.json as object)).toEqual(['appRefNumber']);
+        expect(typeof (theirs.json as { appRefNumber: unknown }).appRefNumber).toBe('string');
+      } else expect(theirs.json).toEqual(mine.json);
+    }
+  });
+
+  test('random valid applications are accepted by both sides and stored verbatim by the peer', async () => {
+    sandbox.reset();
+    const samples = fc.sample(validEtdApp, { numRuns: 15, seed: 42 });
+    for (const app of samples) {
+      const [mine, theirs] = await Promise.all([postJson(inboundUrl, { etdApp: app }, { 'X-API-Key': KEY }), postJson(`${sandbox.url}/application`, { etdApp: app }, { 'X-API-Key': KEY })]);
+      expect([mine.status, theirs.status]).toEqual([200, 200]);
+    }
+    const held = sandbox.applications();
+    expect(held.map((a) => a.etdApp)).toEqual(samples.filter((app, i) => samples.findIndex((s) => JSON.stringify(s) === JSON.stringify(app)) === i));
+  });
+
+  test('issues numeric appRefNumbers from 12345; identical content gets its number again', async () => {
+    sandbox.reset();
+    const url = `${sandbox.url}/application`;
+    const a = await postJson(url, validBody(), { 'X-API-Key': KEY });
+    const b = await postJson(url, mutated({ 'journeyDetails.travelPurpose': 'Work' }), { 'X-API-Key': KEY });
+    const again = await postJson(url, validBody(), { 'X-API-Key': KEY });
+    expect([a.json, b.json, again.json]).toEqual([{ appRefNumber: '12345' }, { appRefNumber: '12346' }, { appRefNumber: '12345' }]);
+    expect(sandbox.applications().map((x) => x.appRefNumber)).toEqual(['12345', '12346']);
+    expect(sandbox.requests().map((r) => [r.method, r.path, r.status])).toEqual([
+      ['POST', '/application', 200],
+      ['POST', '/application', 200],
+      ['POST', '/application', 200],
+    ]);
+  });
+
+  test('forced replies queue up, then normal service resumes', async () => {
+    sandbox.reset();
+    const url = `${sandbox.url}/application`;
+    sandbox.failNext({ status: 503, times: 2 });
+    sandbox.failNext({ status: 422, body: { errors: [{ birthDate: 'Invalid format' }] } });
+    const statuses: unknown[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await postJson(url, validBody(), { 'X-API-Key': KEY });
+      statuses.push([r.status, r.json]);
+    }
+    expect(statuses).toEqual([
+      [503, { error: 'Service Unavailable' }],
+      [503, { error: 'Service Unavailable' }],
+      [422, { errors: [{ birthDate: 'Invalid format' }] }],
+      [200, { appRefNumber: '12345' }],
+    ]);
+  });
+
+  test('the same hooks over HTTP: /_sandbox/applications, /_sandbox/fail-next, /_sandbox/reset', async () => {
+    sandbox.reset();
+    await postJson(`${sandbox.url}/application`, validBody(), { 'X-API-Key': KEY });
+    const list = await request(`${sandbox.url}/_sandbox/applications`, { method: 'GET' });
+    expect((list.json as Array<{ appRefNumber: string }>).map((a) => a.appRefNumber)).toEqual(['12345']);
+    await postJson(`${sandbox.url}/_sandbox/fail-next`, { status: 500 });
+    const failed = await postJson(`${sandbox.url}/application`, validBody(), { 'X-API-Key': KEY });
+    expect([failed.status, failed.json]).toEqual([500, { error: 'Internal Server Error' }]);
+    await request(`${sandbox.url}/_sandbox/reset`, { method: 'POST' });
+    expect(sandbox.applications()).toEqual([]);
+  });
+
+  test('the SandboxDefinition: uses the connection apiKey and validation tunables, returns settings that reach it', async () => {
+    const def = adapter.sandbox;
+    if (!def) throw new Error('sandbox expected');
+    const handle = await def.start({
+      host: '127.0.0.1',
+      port: 0,
+      log: silentLogger(),
+      settings: { apiKey: 'conn-key-0123456789abcdef', apiKeyHeader: 'X-Case-Key', inbound: { validation: { extraTitles: ['Rev'] } } },
+      workDir: mkdtempSync(path.join(tmpdir(), 'etd-sb-')),
+    });
+    try {
+      expect(handle.urls.api).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(handle.settings).toEqual({ baseUrl: handle.urls.api, apiKey: 'conn-key-0123456789abcdef', apiKeyHeader: 'X-Case-Key' });
+      const url = `${handle.urls.api}/application`;
+      const rev = mutated({ 'appDetails.title': 'Rev' });
+      expect((await postJson(url, rev, { 'X-API-Key': 'conn-key-0123456789abcdef' })).status).toBe(401);
+      expect((await postJson(url, rev, { 'X-Case-Key': 'conn-key-0123456789abcdef' })).json).toEqual({ appRefNumber: '12345' });
+    } finally {
+      await handle.stop();
+    }
+  });
+
+  test('without a configured apiKey the sandbox makes one up and hands it over in its settings', async () => {
+    const def = adapter.sandbox;
+    if (!def) throw new Error('sandbox expected');
+    const handle = await def.start({ host: '127.0.0.1', log: silentLogger(), settings: {}, workDir: tmpdir() });
+    try {
+      const key = handle.settings.apiKey as string;
+      expect(key).toMatch(/^etd-sandbox-[0-9a-f]{24}$/);
+      expect((await postJson(`${handle.urls.api}/application`, validBody())).status).toBe(401);
+      expect((await postJson(`${handle.urls.api}/application`, validBody(), { 'X-API-Key': key })).status).toBe(200);
+    } finally {
+      await handle.stop();
+    }
+  });
+
+  test('apiKey null: an open sandbox', async () => {
+    const open = await EtdSandbox.start({ apiKey: null });
+    try {
+      expect(open.connectionSettings()).toEqual({ baseUrl: open.url, apiKeyHeader: 'X-API-Key' });
+      expect((await postJson(`${open.url}/application`, validBody())).status).toBe(200);
+    } finally {
+      await open.stop();
+    }
+  });
+});
