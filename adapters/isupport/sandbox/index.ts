@@ -1,0 +1,15 @@
+/**
+ * The iSupport sandbox for `npm start` and tests: embedded SFTP server, request API and SMTP capture in one start().
+ */
+import type { SandboxDefinition } from '../../../src/core/adapter';
+import { startIsupportSandbox } from './isupport-sandbox';
+
+export { IsupportSandbox, startIsupportSandbox, type IsupportSandboxOptions, type ImportedRequest, type ApiCall } from './isupport-sandbox';
+export { startSftpServer } from './sftp-server';
+export { startSmtpCapture, type CapturedMail } from './smtp-capture';
+
+export const isupportSandbox: SandboxDefinition = {
+  description:
+    'Embedded SFTP server (password auth) over workDir/sftp with the sample exports, the iSupport request API (acknowledges, then writes export folders and mails the export notice), an import scheduler (mails the import notice) and an SMTP capture.',
+  start: (options) => startIsupportSandbox(options),
+};

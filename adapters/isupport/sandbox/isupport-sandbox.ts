@@ -1,0 +1,370 @@
+/**
+ * A sandbox iSupport: an embedded SFTP server over workDir, the request API (express 5) and an SMTP capture.
+ * Like the real one (seed chapters 5-8):
+ *   - GET /requestCaseData/{caseId} and GET /requestReferenceData/ only acknowledge (200, plain text naming the request
+ *     id); a moment later the export is written into the SFTP export folder as REQ-<MMddyyyyHHmmss>-<n>/ with
+ *     CaseDetails/, MemberDetails/, WorkerDetails/ (reference data: one CSV per table), each file written in two
+ *     steps so it visibly grows, and then the export notice is mailed. An unknown case id is acknowledged too, but
+ *     nothing is exported.
+ *   - a scheduler picks up complete import folders (both ccrt.csv and natural_person.csv, no temporary names),
+ *     "imports" them (assigns an application id), moves them to /iSupport/Api/Imported and mails the import notice.
+ * Cases it can export come from config/samples/isupport-export (folders with CaseDetails/) plus addExportCase().
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import express from 'express';
+import Papa from 'papaparse';
+import type { SandboxHandle, SandboxOptions } from '../../../src/core/adapter';
+import { safeMessage } from '../../../src/core/errors';
+import { sendExportNotice, sendImportNotice, type SentMail } from '../src/mailer';
+import { repoConfigDir, SEED_MAIL_DEFAULTS, type IsupportSettings, type SmtpSettings } from '../src/settings';
+import { startSftpServer, type SftpServerHandle } from './sftp-server';
+import { startSmtpCapture, type CapturedMail, type SmtpCaptureHandle } from './smtp-capture';
+
+export const SECTIONS = ['CaseDetails', 'MemberDetails', 'WorkerDetails'] as const;
+export type SectionFolder = (typeof SECTIONS)[number];
+
+export interface ExportFile {
+  /** Path inside the request folder, e.g. MemberDetails/MemberDetails.csv */
+  rel: string;
+  content: Buffer;
+}
+
+export interface IsupportSandboxOptions extends SandboxOptions {
+  /** Drop the sample reference-data and case exports into the export folder at start (default true). */
+  seed?: boolean;
+  /** Folder of sample exports (default config/samples/isupport-export). */
+  samplesDir?: string;
+  /** Delay between acknowledging a request and starting to write its export (default 300 ms). */
+  exportDelayMs?: number;
+  /** Pause between the two halves of each export file (default 100 ms). */
+  writeStepMs?: number;
+  /** Import scheduler period (default 500 ms). */
+  schedulerIntervalMs?: number;
+}
+
+export interface ImportedRequest {
+  requestId: string;
+  applicationId: string;
+  importedAt: string;
+  files: { 'ccrt.csv': string; 'natural_person.csv': string };
+  ccrt: Array<Record<string, string>>;
+  naturalPersons: Array<Record<string, string>>;
+}
+
+export interface ApiCall {
+  method: string;
+  path: string;
+  caseId?: string;
+  requestId: string;
+  at: string;
+  exported: boolean;
+}
+
+const DEFAULT_DIRS = {
+  exportDir: '/iSupport/Api/Export',
+  importDir: '/iSupport/Api/Import',
+  archiveDir: '/iSupport/Api/Archive',
+  failedDir: '/iSupport/Api/Failed',
+  importedDir: '/iSupport/Api/Imported',
+  importFailedDir: '/iSupport/Api/ImportFailed',
+};
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class IsupportSandbox implements SandboxHandle {
+  urls: Record<string, string> = {};
+  settings: Record<string, unknown> = {};
+  readonly root: string;
+  readonly dirs: typeof DEFAULT_DIRS;
+  private readonly cases = new Map<string, ExportFile[]>();
+  private reference: ExportFile[] = [];
+  private readonly importedList: ImportedRequest[] = [];
+  private readonly rejectedImports: Array<{ requestId: string; reason: string }> = [];
+  private readonly calls: ApiCall[] = [];
+  private readonly pending = new Set<Promise<unknown>>();
+  private sftp?: SftpServerHandle;
+  private smtp?: SmtpCaptureHandle;
+  private http?: Server;
+  private timer?: NodeJS.Timeout;
+  private scanning = false;
+  private seq = 10000;
+  private appSeq = 1000;
+  private stopped = false;
+  private smtpSettings: SmtpSettings = { host: '127.0.0.1' };
+
+  constructor(private readonly opts: IsupportSandboxOptions) {
+    this.root = path.join(opts.workDir, 'sftp');
+    const own = (opts.settings as Partial<IsupportSettings>).sftp;
+    this.dirs = {
+      ...DEFAULT_DIRS,
+      exportDir: own?.exportDir ?? DEFAULT_DIRS.exportDir,
+      importDir: own?.importDir ?? DEFAULT_DIRS.importDir,
+      archiveDir: own?.archiveDir ?? DEFAULT_DIRS.archiveDir,
+      failedDir: own?.failedDir ?? DEFAULT_DIRS.failedDir,
+    };
+  }
+
+  /** Real (local) path of a path on the sandbox's SFTP server. */
+  real(virtualPath: string): string {
+    return path.join(this.root, path.posix.normalize(`/${virtualPath}`));
+  }
+
+  async start(): Promise<this> {
+    const own = this.opts.settings as Partial<IsupportSettings>;
+    for (const dir of Object.values(this.dirs)) await fs.mkdir(this.real(dir), { recursive: true });
+    await this.loadSamples(this.opts.samplesDir ?? path.join(repoConfigDir(), 'samples', 'isupport-export'));
+
+    const username = own.sftp?.username ?? 'isupport';
+    const password = own.sftp?.password ?? 'sandbox';
+    this.sftp = await startSftpServer({ host: this.opts.host, root: this.root, username, password, log: this.opts.log });
+    this.smtp = await startSmtpCapture({ host: this.opts.host });
+    this.smtpSettings = { ...SEED_MAIL_DEFAULTS, ...own.smtp, host: this.opts.host, port: this.smtp.port, secure: false, username: undefined, password: undefined };
+
+    const app = express();
+    app.get('/requestCaseData/:caseId', (req, res) => {
+      const caseId = req.params.caseId;
+      const requestId = this.newRequestId();
+      const files = this.cases.get(caseId);
+      this.calls.push({ method: 'GET', path: req.path, caseId, requestId, at: new Date().toISOString(), exported: !!files });
+      res.status(200).type('text/plain').send(`Request received. Request ID : ${requestId}`);
+      if (files) this.background(this.exportLater(requestId, files));
+      else this.opts.log.info({ requestId }, 'isupport sandbox: requestCaseData for an unknown case id: nothing exported');
+    });
+    app.get('/requestReferenceData/', (req, res) => {
+      const requestId = this.newRequestId();
+      this.calls.push({ method: 'GET', path: req.path, requestId, at: new Date().toISOString(), exported: true });
+      res.status(200).type('text/plain').send(`Request received. Request ID : ${requestId}`);
+      this.background(this.exportLater(requestId, this.reference));
+    });
+    app.use((req, res) => {
+      res.status(404).type('text/plain').send('Not Found');
+    });
+    this.http = await new Promise<Server>((resolve, reject) => {
+      const server = app.listen(this.opts.port ?? 0, this.opts.host, (err?: Error) => (err ? reject(err) : resolve(server)));
+    });
+    const apiPort = (this.http.address() as AddressInfo).port;
+
+    this.urls = {
+      api: `http://${this.opts.host}:${apiPort}`,
+      sftp: `sftp://${username}@${this.opts.host}:${this.sftp.port}${this.dirs.exportDir}`,
+      smtp: `smtp://${this.opts.host}:${this.smtp.port}`,
+    };
+    this.settings = {
+      sftp: {
+        host: this.opts.host,
+        port: this.sftp.port,
+        username,
+        password,
+        hostKeySha256: this.sftp.hostKeySha256,
+        exportDir: this.dirs.exportDir,
+        importDir: this.dirs.importDir,
+        archiveDir: this.dirs.archiveDir,
+        failedDir: this.dirs.failedDir,
+      },
+      api: { baseUrl: this.urls.api },
+      smtp: {
+        host: this.opts.host,
+        port: this.smtp.port,
+        subject: this.smtpSettings.subject,
+        from: this.smtpSettings.from,
+        to: this.smtpSettings.to,
+        supportEmail: this.smtpSettings.supportEmail,
+        exportSupportEmail: this.smtpSettings.exportSupportEmail,
+      },
+    };
+    if (this.opts.seed !== false) {
+      if (this.reference.length) await this.writeExport(this.newRequestId(), this.reference, 0);
+      for (const files of this.cases.values()) await this.writeExport(this.newRequestId(), files, 0);
+    }
+    this.timer = setInterval(() => void this.scanImports(), this.opts.schedulerIntervalMs ?? 500);
+    this.timer.unref();
+    return this;
+  }
+
+  private async loadSamples(dir: string): Promise<void> {
+    if (!existsSync(dir)) return;
+    for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const folder = path.join(dir, entry.name);
+      const inside = await fs.readdir(folder, { withFileTypes: true });
+      if (inside.some((e) => e.isDirectory() && (SECTIONS as readonly string[]).includes(e.name))) {
+        const files: ExportFile[] = [];
+        for (const section of SECTIONS) {
+          const sdir = path.join(folder, section);
+          if (!existsSync(sdir)) continue;
+          for (const name of (await fs.readdir(sdir)).sort()) files.push({ rel: `${section}/${name}`, content: await fs.readFile(path.join(sdir, name)) });
+        }
+        this.cases.set(entry.name, files);
+      } else {
+        for (const e of inside) {
+          if (e.isFile() && /\.csv$/i.test(e.name)) this.reference.push({ rel: e.name, content: await fs.readFile(path.join(folder, e.name)) });
+        }
+      }
+    }
+  }
+
+  /** Makes a case exportable: section folder -> CSV text (one file per section, named after the section). */
+  addExportCase(caseId: string, sections: Partial<Record<SectionFolder, string>>): void {
+    this.cases.set(
+      caseId,
+      Object.entries(sections).map(([section, text]) => ({ rel: `${section}/${section}.csv`, content: Buffer.from(text ?? '', 'utf8') })),
+    );
+  }
+
+  newRequestId(at = new Date()): string {
+    const stamp = `${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())}${at.getUTCFullYear()}${pad(at.getUTCHours())}${pad(at.getUTCMinutes())}${pad(at.getUTCSeconds())}`;
+    this.seq += 1;
+    return `REQ-${stamp}-${this.seq}`;
+  }
+
+  private background(p: Promise<unknown>): void {
+    const tracked = p.catch((err: unknown) => this.opts.log.warn({ error: safeMessage(err) }, 'isupport sandbox: background task failed'));
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
+  }
+
+  /** Waits until every export and notice under way has finished. */
+  async idle(): Promise<void> {
+    while (this.pending.size) await Promise.all([...this.pending]);
+  }
+
+  private async exportLater(requestId: string, files: ExportFile[]): Promise<void> {
+    await sleep(this.opts.exportDelayMs ?? 300);
+    if (this.stopped) return;
+    const location = await this.writeExport(requestId, files, this.opts.writeStepMs ?? 100);
+    if (this.stopped) return;
+    await this.mail(() => sendExportNotice(this.smtpSettings, { requestId, location }));
+  }
+
+  /** Writes an export folder; each file appears with its first half, then grows. Returns its SFTP path. */
+  async writeExport(requestId: string, files: ExportFile[], stepMs: number): Promise<string> {
+    const location = path.posix.join(this.dirs.exportDir, requestId);
+    const folder = this.real(location);
+    await fs.mkdir(folder, { recursive: true });
+    for (const f of files) {
+      const target = path.join(folder, f.rel);
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      const half = Math.floor(f.content.length / 2);
+      await fs.writeFile(target, f.content.subarray(0, half));
+      if (stepMs > 0) await sleep(stepMs);
+      await fs.appendFile(target, f.content.subarray(half));
+    }
+    return location;
+  }
+
+  private async mail(send: () => Promise<SentMail>): Promise<void> {
+    try {
+      await send();
+    } catch (err) {
+      this.opts.log.warn({ error: safeMessage(err) }, 'isupport sandbox: notice mail failed');
+    }
+  }
+
+  private applicationId(ccrt: Record<string, string> | undefined, at: Date): string {
+    const requesting = ccrt?.REQUESTING_COUNTRY || 'XX';
+    const requested = ccrt?.REQUESTED_COUNTRY || 'XX';
+    const category = ccrt?.CASE_CATEGORY || 'APP';
+    this.appSeq += 1;
+    return `${requesting}-${requested}-${at.getUTCFullYear()}-100_${this.appSeq}-${requesting}/${category}-01`;
+  }
+
+  /** One scheduler run: imports every complete request folder. */
+  async scanImports(): Promise<void> {
+    if (this.scanning || this.stopped) return;
+    this.scanning = true;
+    try {
+      const importDir = this.real(this.dirs.importDir);
+      for (const entry of await fs.readdir(importDir, { withFileTypes: true })) {
+        if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+        const folder = path.join(importDir, entry.name);
+        const names = await fs.readdir(folder);
+        const complete = names.includes('ccrt.csv') && names.includes('natural_person.csv') && !names.some((n) => n.startsWith('.') || /\.(part|tmp|filepart|partial)$/i.test(n));
+        if (!complete) continue;
+        await this.importFolder(entry.name, folder);
+      }
+    } catch (err) {
+      this.opts.log.warn({ error: safeMessage(err) }, 'isupport sandbox: import scan failed');
+    } finally {
+      this.scanning = false;
+    }
+  }
+
+  private async importFolder(requestId: string, folder: string): Promise<void> {
+    const ccrtText = await fs.readFile(path.join(folder, 'ccrt.csv'), 'utf8');
+    const npText = await fs.readFile(path.join(folder, 'natural_person.csv'), 'utf8');
+    const parse = (t: string) => Papa.parse<Record<string, string>>(t.replace(/^\uFEFF/, ''), { header: true, skipEmptyLines: 'greedy' }).data;
+    const ccrt = parse(ccrtText);
+    const naturalPersons = parse(npText);
+    if (!ccrt.length || !naturalPersons.length) {
+      await fs.rename(folder, path.join(this.real(this.dirs.importFailedDir), `${requestId}.${Date.now()}`));
+      this.rejectedImports.push({ requestId, reason: !ccrt.length ? 'ccrt.csv has no case row' : 'natural_person.csv has no member row' });
+      return;
+    }
+    const at = new Date();
+    const applicationId = this.applicationId(ccrt[0], at);
+    let target = path.join(this.real(this.dirs.importedDir), requestId);
+    if (existsSync(target)) target = `${target}.${Date.now()}`;
+    await fs.rename(folder, target);
+    this.importedList.push({ requestId, applicationId, importedAt: at.toISOString(), files: { 'ccrt.csv': ccrtText, 'natural_person.csv': npText }, ccrt, naturalPersons });
+    this.background(this.mail(() => sendImportNotice(this.smtpSettings, { requestId, applicationId, completedAt: at })));
+  }
+
+  // Inspection API for tests.
+  mails(): CapturedMail[] {
+    return this.smtp?.mails() ?? [];
+  }
+
+  waitForMail(match: (m: CapturedMail) => boolean, timeoutMs?: number): Promise<CapturedMail> {
+    if (!this.smtp) return Promise.reject(new Error('sandbox not started'));
+    return this.smtp.waitFor(match, timeoutMs);
+  }
+
+  imported(): ImportedRequest[] {
+    return [...this.importedList];
+  }
+
+  rejected(): Array<{ requestId: string; reason: string }> {
+    return [...this.rejectedImports];
+  }
+
+  apiCalls(): ApiCall[] {
+    return [...this.calls];
+  }
+
+  /** Every file on the SFTP server, as SFTP paths (sorted). */
+  async files(under = '/'): Promise<string[]> {
+    const out: string[] = [];
+    const walk = async (virtualDir: string): Promise<void> => {
+      const entries = await fs.readdir(this.real(virtualDir), { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        const v = path.posix.join(virtualDir, e.name);
+        if (e.isDirectory()) await walk(v);
+        else out.push(v);
+      }
+    };
+    await walk(under);
+    return out.sort();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.all([...this.pending]);
+    await this.sftp?.stop();
+    await this.smtp?.stop();
+    if (this.http) {
+      const server = this.http;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    }
+  }
+}
+
+export async function startIsupportSandbox(opts: IsupportSandboxOptions): Promise<IsupportSandbox> {
+  return new IsupportSandbox(opts).start();
+}

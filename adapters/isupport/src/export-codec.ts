@@ -1,0 +1,202 @@
+/**
+ * Export rows -> one canonical case: CaseDetails row -> the case, MemberDetails rows -> parties with roles from the
+ * role code list (creditor, debtor, child), WorkerDetails rows -> caseworker parties. Mapped columns follow the export
+ * layout; every other column, and the raw code behind every translated value, goes under extensions.isupport so
+ * nothing is dropped. Reasons and warnings name sections, rows and columns, never values.
+ */
+import type { CanonicalCase, Party } from '../../../src/core/model/canonical.generated';
+import type { CsvRow } from './csv-reader';
+import { toCanonicalDate } from './dates';
+import type { ExportColumn, ExportLayout, ExportSection } from './layout';
+import { setPath } from './paths';
+import type { CodeTranslator } from './reference-data';
+
+export type SectionName = 'CaseDetails' | 'MemberDetails' | 'WorkerDetails';
+export const SECTION_NAMES: SectionName[] = ['CaseDetails', 'MemberDetails', 'WorkerDetails'];
+
+export interface SectionRow extends CsvRow {
+  /** The row's case id; undefined when the file has no case id column (the row belongs to the folder's only case). */
+  caseId?: string;
+  /** File the row came from, relative to the request folder. */
+  file: string;
+  header: string[];
+}
+
+export interface CaseRows {
+  caseId: string;
+  caseRow: SectionRow;
+  members: SectionRow[];
+  workers: SectionRow[];
+}
+
+export interface ExportCodecContext {
+  layout: ExportLayout;
+  translator: CodeTranslator;
+  connection: string;
+  folder: string;
+  fingerprint: string;
+  /** When the export was written (CaseDetails file time), ISO-8601. */
+  receivedAt?: string;
+}
+
+export type BuildResult = { ok: true; case: CanonicalCase; warnings: string[] } | { ok: false; reasons: string[]; warnings: string[] };
+
+/** Stable per case and per export content: re-reading the same files yields the same id, so the hub drops it. */
+export function exportEventId(caseId: string, fingerprint: string): string {
+  return `isupport:${caseId}:${fingerprint}`;
+}
+
+function columnIndex(section: ExportSection): Map<string, ExportColumn> {
+  const map = new Map<string, ExportColumn>();
+  for (const c of section.columns) map.set(c.column.toUpperCase(), c);
+  return map;
+}
+
+const indexCache = new WeakMap<ExportSection, Map<string, ExportColumn>>();
+function columnsOf(section: ExportSection): Map<string, ExportColumn> {
+  let idx = indexCache.get(section);
+  if (!idx) {
+    idx = columnIndex(section);
+    indexCache.set(section, idx);
+  }
+  return idx;
+}
+
+/** Required layout columns a file's header lacks. */
+export function missingRequiredColumns(section: ExportSection, header: string[]): string[] {
+  const have = new Set(header.map((h) => h.toUpperCase()));
+  return section.columns.filter((c) => c.required && !have.has(c.column.toUpperCase())).map((c) => c.column);
+}
+
+interface RowOutcome {
+  reasons: string[];
+  warnings: string[];
+}
+
+/** Applies one row to a target object (case or party) following the section's layout. */
+function applyRow(
+  cx: ExportCodecContext,
+  target: Record<string, unknown>,
+  row: SectionRow,
+  sectionName: SectionName,
+  section: ExportSection,
+  out: RowOutcome,
+  roles?: string[],
+): { unmapped: Record<string, string>; codes: Record<string, string> } {
+  const label = `${sectionName} ${row.file} row ${row.row}`;
+  const columns = columnsOf(section);
+  const unmapped: Record<string, string> = {};
+  const codes: Record<string, string> = {};
+  if (row.extraCells > 0 || row.missingCells > 0) {
+    out.reasons.push(`${label}: has ${row.header.length + row.extraCells - row.missingCells} cells, the header has ${row.header.length}`);
+  }
+  for (const c of missingRequiredColumns(section, row.header)) out.reasons.push(`${label}: required column ${c} is missing from the file`);
+  const caseIdKey = section.caseIdColumn.toUpperCase();
+  for (const [header, raw] of Object.entries(row.values)) {
+    const key = header.toUpperCase();
+    const col = columns.get(key);
+    const value = raw.trim();
+    if (!col) {
+      if (key === caseIdKey && sectionName !== 'CaseDetails') continue;
+      if (value !== '') unmapped[header] = raw;
+      continue;
+    }
+    if (value === '') {
+      if (col.required) out.reasons.push(`${label}: required column ${col.column} is empty`);
+      continue;
+    }
+    let canonical: string | undefined = value;
+    if (col.codeList) {
+      const t = cx.translator.toCanonical(col.codeList, value);
+      if (!t.known) out.warnings.push(`${label}: ${col.column} has a code that is not in reference table ${cx.translator.list(col.codeList).referenceTable}`);
+      canonical = t.value;
+      if (canonical !== value) codes[col.column] = value;
+    }
+    if (col.format === 'date' || col.format === 'datetime') {
+      const format = col.dateFormat ?? (col.format === 'date' ? cx.layout.dateFormat : cx.layout.dateTimeFormat);
+      const date = toCanonicalDate(value, format, col.format === 'datetime') ?? (col.format === 'datetime' ? toCanonicalDate(value, cx.layout.dateFormat, false) : undefined);
+      if (!date) {
+        if (col.required) out.reasons.push(`${label}: ${col.column} is not a date in the format ${format}`);
+        else out.warnings.push(`${label}: ${col.column} is not a date in the format ${format}; kept under extensions.isupport`);
+        unmapped[header] = raw;
+        continue;
+      }
+      canonical = date;
+    }
+    if (!col.path) {
+      unmapped[header] = raw;
+      continue;
+    }
+    if (col.path === 'roles' && roles) {
+      if (!roles.includes(canonical)) roles.push(canonical);
+      continue;
+    }
+    setPath(target, col.path, canonical);
+  }
+  return { unmapped, codes };
+}
+
+/** Removes undefined, empty strings, holes and empty containers, so the case validates against the schema. */
+export function compact<T>(value: T): T {
+  if (Array.isArray(value)) {
+    return value.map((v) => compact(v)).filter((v) => v !== undefined && v !== '' && !(typeof v === 'object' && v !== null && Object.keys(v).length === 0)) as T;
+  }
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const c = compact(v);
+      if (c === undefined || c === '') continue;
+      if (typeof c === 'object' && c !== null && !Array.isArray(c) && Object.keys(c).length === 0) continue;
+      if (Array.isArray(c) && c.length === 0) continue;
+      out[k] = c;
+    }
+    return out as T;
+  }
+  return value;
+}
+
+function isupportExt(target: Record<string, unknown>): Record<string, unknown> {
+  const ext = (target.extensions ??= {}) as Record<string, Record<string, unknown>>;
+  return (ext.isupport ??= {});
+}
+
+function buildParty(cx: ExportCodecContext, row: SectionRow, sectionName: SectionName, section: ExportSection, out: RowOutcome): Party {
+  const party: Record<string, unknown> = {};
+  const roles: string[] = [...(section.roles ?? [])];
+  const { unmapped, codes } = applyRow(cx, party, row, sectionName, section, out, roles);
+  if (roles.length === 0) out.reasons.push(`${sectionName} ${row.file} row ${row.row}: no role`);
+  party.roles = roles;
+  const ext = isupportExt(party);
+  ext.section = sectionName;
+  if (Object.keys(unmapped).length) Object.assign(ext, { columns: { ...(ext.columns as object | undefined), ...unmapped } });
+  if (Object.keys(codes).length) ext.codes = codes;
+  return compact(party) as unknown as Party;
+}
+
+/** One case from its rows; rejected (with reasons) when a required value is missing or a row is malformed. */
+export function buildCase(cx: ExportCodecContext, rows: CaseRows): BuildResult {
+  const out: RowOutcome = { reasons: [], warnings: [] };
+  const { sections } = cx.layout;
+  const c: Record<string, unknown> = {};
+  const caseResult = applyRow(cx, c, rows.caseRow, 'CaseDetails', sections.CaseDetails, out);
+  const parties: Party[] = [];
+  for (const m of rows.members) parties.push(buildParty(cx, m, 'MemberDetails', sections.MemberDetails, out));
+  for (const w of rows.workers) parties.push(buildParty(cx, w, 'WorkerDetails', sections.WorkerDetails, out));
+  if (out.reasons.length) return { ok: false, reasons: out.reasons, warnings: out.warnings };
+
+  const ext = isupportExt(c);
+  if (Object.keys(caseResult.unmapped).length) ext.caseDetails = caseResult.unmapped;
+  if (Object.keys(caseResult.codes).length) ext.codes = caseResult.codes;
+  ext.exportFolder = cx.folder;
+  if (/^REQ-/i.test(cx.folder)) ext.requestId = cx.folder;
+  ext.exportFingerprint = cx.fingerprint;
+  const eventId = exportEventId(rows.caseId, cx.fingerprint);
+  const built: CanonicalCase = {
+    ...(compact(c) as Partial<CanonicalCase>),
+    type: cx.layout.caseType,
+    source: { system: 'isupport', connection: cx.connection, id: rows.caseId, eventId },
+    parties,
+  };
+  if (cx.receivedAt && !built.receivedAt) built.receivedAt = cx.receivedAt;
+  return { ok: true, case: built, warnings: out.warnings };
+}

@@ -1,0 +1,119 @@
+/** Shared test set-up for the iSupport adapter: settings that reach a test SFTP server, sample folders, hashing. */
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import type { CanonicalCase } from '../../../../src/core/model/canonical.generated';
+import type { DeliveryRequest } from '../../../../src/core/adapter';
+import { adapterHarness, type Harness } from '../../../../test/helpers/adapter-harness';
+import adapter from '../../index';
+import type { IsupportSettings } from '../../src/settings';
+import type { OpenSshServer } from './openssh';
+
+export const REPO = path.resolve(__dirname, '../../../..');
+export const SAMPLES = path.join(REPO, 'config', 'samples', 'isupport-export');
+export const SAMPLE_CASE_ID = 'US-UK(NI)-2015-100_0453-US';
+export const SAMPLE_REFERENCE_FOLDER = 'REQ-11022015090000-10001';
+
+export function sshSettings(ssh: OpenSshServer, sub: string, extra: Partial<IsupportSettings> = {}): IsupportSettings {
+  const base = path.join(ssh.dataDir, sub);
+  for (const d of ['export', 'import', 'archive', 'failed']) mkdirSync(path.join(base, d), { recursive: true });
+  return {
+    sftp: {
+      host: ssh.host,
+      port: ssh.port,
+      username: ssh.username,
+      privateKey: ssh.privateKey,
+      hostKeySha256: ssh.hostKeySha256,
+      exportDir: path.join(base, 'export'),
+      importDir: path.join(base, 'import'),
+      archiveDir: path.join(base, 'archive'),
+      failedDir: path.join(base, 'failed'),
+      ...extra.sftp,
+    },
+    api: { baseUrl: 'http://127.0.0.1:9' },
+    polling: { stableWaitMs: 150, ...extra.polling },
+    referenceDataRefreshMs: 0,
+    ...Object.fromEntries(Object.entries(extra).filter(([k]) => k !== 'sftp' && k !== 'polling')),
+  } as IsupportSettings;
+}
+
+export function harnessFor(settings: IsupportSettings, redis: Redis, prefix: string, connectionName = 'isupport'): Harness<IsupportSettings> {
+  return adapterHarness<IsupportSettings>({ adapter, settings, redis, prefix, connectionName });
+}
+
+/** Copies the sample case export (CaseDetails/, MemberDetails/, WorkerDetails/) to exportDir/<name>. */
+export function copySampleCase(exportDir: string, name: string): string {
+  const target = path.join(exportDir, name);
+  cpSync(path.join(SAMPLES, SAMPLE_CASE_ID), target, { recursive: true });
+  return target;
+}
+
+export function copySampleReference(exportDir: string, name: string): string {
+  const target = path.join(exportDir, name);
+  cpSync(path.join(SAMPLES, SAMPLE_REFERENCE_FOLDER), target, { recursive: true });
+  return target;
+}
+
+export function sha256File(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+/** A case as iCasework would deliver it after the demo route's mapping: one creditor, a case id, country codes. */
+export function icaseworkCase(overrides: Partial<CanonicalCase> = {}): CanonicalCase {
+  return {
+    type: 'maintenance',
+    subtype: 'CrossBorderRecovery',
+    source: { system: 'icasework', connection: 'icasework', id: 'ICW-20240117-0042' },
+    receivedAt: '2024-01-17T10:15:00Z',
+    summary: 'Cross-border recovery of child maintenance',
+    parties: [
+      {
+        id: 'CUST-7',
+        roles: ['creditor'],
+        person: { forenames: 'Ann', surname: 'Applicant', birthDate: '1985-02-03' },
+        addresses: [{ lines: ['1 High Street'], town: 'Leeds', postcode: 'LS1 1AA', country: 'GB' }],
+        contacts: [{ kind: 'email', value: 'ann.applicant@example.org' }],
+      },
+    ],
+    extensions: { isupport: { requestingCountry: 'GB', requestedCountry: 'FR' } },
+    ...overrides,
+  };
+}
+
+export function deliveryRequest(c: CanonicalCase, deliveryId: string, action = 'importCase', options: Record<string, unknown> = {}): DeliveryRequest {
+  return { case: c, hubId: 'hub-test-1', action, options, route: 'icasework-to-isupport', deliveryId, attempt: 1, references: [] };
+}
+
+/** Splits CSV text (as written by the adapter: CRLF, RFC 4180) into rows of cells. */
+export function parseCsvText(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (ch === '\r' && text[i + 1] === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+      i++;
+    } else cell += ch;
+  }
+  if (cell !== '' || row.length) {
+    row.push(cell);
+    rows.push(row);
+  }
+  return rows;
+}
