@@ -1,0 +1,99 @@
+/**
+ * End to end through a real hub: the ETD form posts to Caseway's /etd/application, the case is stored and visible
+ * at /api/cases/:appRefNumber, and the route delivers it to the sandbox IIZUKA Case Manager.
+ */
+import { eventually, startTestHub, type TestHub } from '../../../test/helpers/hub';
+import type { JsonObject } from '../src/json';
+import { edit, postJson, request, SEED_ERRORS, seedBody, validBody } from './support';
+
+const KEY = 'etd-hub-test-key-0123456789';
+const YAML = `
+connections:
+  etd-form:
+    adapter: etd
+    settings:
+      inbound:
+        apiKeys:
+          - { name: etd-web-form, key: "\${ETD_TEST_FORM_KEY}", allowIps: ["127.0.0.1", "::1"] }
+  iizuka:
+    adapter: etd
+    sandbox: true
+    delivery: { attempts: 3, backoffMs: 50 }
+routes:
+  - name: etd-to-iizuka
+    from: { connection: etd-form, source: application }
+    to:
+      - { connection: iizuka, action: submitApplication }
+`;
+
+interface TraceEntry {
+  stage: string;
+  connection?: string;
+  summary?: Record<string, unknown>;
+  error?: { fieldErrors?: unknown; retryable?: boolean; status?: number };
+}
+
+describe('ETD through the hub', () => {
+  let t: TestHub;
+  let sandboxUrl: string;
+  const form = (body: unknown) => postJson(`${t.baseUrl}/etd/application`, body, { 'X-API-Key': KEY });
+  const trace = async (id: string) => ((await request(`${t.baseUrl}/api/cases/${id}/trace`, { method: 'GET' })).json as { trace: TraceEntry[] }).trace;
+  const held = async () => (await request(`${sandboxUrl}/_sandbox/applications`, { method: 'GET' })).json as Array<{ appRefNumber: string; etdApp: JsonObject }>;
+
+  beforeAll(async () => {
+    t = await startTestHub({ yaml: YAML, env: { ETD_TEST_FORM_KEY: KEY } });
+    sandboxUrl = t.hub.sandboxes.get('iizuka')?.urls.api ?? '';
+  });
+  afterAll(async () => t?.stop());
+
+  test('a fully valid application: 200 appRefNumber, the case at /api/cases/:id, then delivered to the case manager', async () => {
+    const reply = await form(validBody());
+    expect(reply.status).toBe(200);
+    const { appRefNumber } = reply.json as { appRefNumber: string };
+    expect(appRefNumber).toMatch(/^ETD[0-9A-Z]{10}$/);
+
+    const found = await request(`${t.baseUrl}/api/cases/${appRefNumber}`, { method: 'GET' });
+    expect(found.status).toBe(200);
+    const { hubId, case: kase } = found.json as { hubId: string; case: { type: string; source: { id: string }; parties: Array<{ roles: string[]; person?: { surname?: string } }> } };
+    expect(kase.type).toBe('etd-application');
+    expect(kase.source.id).toBe(appRefNumber);
+    expect(kase.parties.find((p) => p.roles.includes('applicant'))?.person?.surname).toBe('Example');
+
+    const delivered = await eventually(async () => (await trace(hubId)).find((e) => e.stage === 'delivered' && e.connection === 'iizuka'), 15000, 'delivery to iizuka');
+    expect(delivered.summary).toEqual({ appRefNumber: '12345', status: 200 });
+    const stored = await held();
+    expect(stored.map((a) => a.appRefNumber)).toEqual(['12345']);
+    expect(stored[0].etdApp).toEqual(validBody().etdApp);
+    const refs = ((await request(`${t.baseUrl}/api/cases/12345`, { method: 'GET' })).json as { hubId: string; references: Array<Record<string, string>> });
+    expect(refs.hubId).toBe(hubId);
+    expect(refs.references).toEqual(expect.arrayContaining([{ system: 'etd', connection: 'iizuka', id: '12345', kind: 'appRefNumber' }]));
+
+    // The same application again: the same number, the same case, nothing new at the case manager.
+    const again = await form(validBody());
+    expect(again.json).toEqual({ appRefNumber });
+    expect(((await request(`${t.baseUrl}/api/cases/${appRefNumber}`, { method: 'GET' })).json as { hubId: string }).hubId).toBe(hubId);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await held()).toHaveLength(1);
+  });
+
+  test('the seed example: 422 with the exact list', async () => {
+    const reply = await form(seedBody());
+    expect(reply.status).toBe(422);
+    expect(reply.json).toEqual({ errors: SEED_ERRORS });
+  });
+
+  test('a 500 from the case manager is retried; a 422 dead-letters with the field errors on the trace', async () => {
+    await postJson(`${sandboxUrl}/_sandbox/fail-next`, { status: 500 });
+    const retried = (await form(edit(validBody(), 'etdApp.journeyDetails.travelPurpose', 'Work'))).json as { appRefNumber: string };
+    const hubA = ((await request(`${t.baseUrl}/api/cases/${retried.appRefNumber}`, { method: 'GET' })).json as { hubId: string }).hubId;
+    await eventually(async () => (await trace(hubA)).some((e) => e.stage === 'delivered'), 15000, 'delivery after a retry');
+    expect((await trace(hubA)).filter((e) => e.connection === 'iizuka' && e.stage !== 'routed').map((e) => e.stage)).toEqual(['retrying', 'delivered']);
+
+    await postJson(`${sandboxUrl}/_sandbox/fail-next`, { status: 422, body: { errors: [{ 'appDetails.birthDate': 'Invalid format' }] } });
+    const rejected = (await form(edit(validBody(), 'etdApp.journeyDetails.travelPurpose', 'Study'))).json as { appRefNumber: string };
+    const hubB = ((await request(`${t.baseUrl}/api/cases/${rejected.appRefNumber}`, { method: 'GET' })).json as { hubId: string }).hubId;
+    const dead = await eventually(async () => (await trace(hubB)).find((e) => e.stage === 'dead'), 15000, 'dead letter');
+    expect(dead.error).toMatchObject({ retryable: false, status: 422, fieldErrors: [{ 'appDetails.birthDate': 'Invalid format' }] });
+    expect(JSON.stringify(dead)).not.toContain('Example');
+  });
+});
