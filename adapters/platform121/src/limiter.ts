@@ -3,6 +3,8 @@
  * within 121's fixed-window ThrottlerGuard), FIFO, plus a pause that a 429 reply sets for everyone (the peer throttles
  * per client IP, so one 429 means every call of this connection should wait).
  */
+import { RetryableError } from '../../../src/core/errors';
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
@@ -11,6 +13,8 @@ export class SlidingWindowLimiter {
   private readonly stamps: number[] = [];
   private pausedUntil = 0;
   private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly sleepers = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
 
   constructor(
     private readonly limit: number,
@@ -25,11 +29,25 @@ export class SlidingWindowLimiter {
     return turn;
   }
 
+  private nap(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const sleeper = {
+        timer: setTimeout(() => {
+          this.sleepers.delete(sleeper);
+          resolve();
+        }, Math.max(0, ms)),
+        wake: resolve,
+      };
+      this.sleepers.add(sleeper);
+    });
+  }
+
   private async waitForSlot(): Promise<void> {
     for (;;) {
+      if (this.closed) throw new RetryableError('platform121: connection closed', { peer: 'platform121' });
       const now = Date.now();
       if (this.pausedUntil > now) {
-        await sleep(this.pausedUntil - now);
+        await this.nap(this.pausedUntil - now);
         continue;
       }
       while (this.stamps.length && this.stamps[0] <= now - this.windowMs) this.stamps.shift();
@@ -37,8 +55,18 @@ export class SlidingWindowLimiter {
         this.stamps.push(now);
         return;
       }
-      await sleep(this.stamps[0] + this.windowMs - now + 1);
+      await this.nap(this.stamps[0] + this.windowMs - now + 1);
     }
+  }
+
+  /** Fails every waiting caller (the connection is being closed). */
+  close(): void {
+    this.closed = true;
+    for (const s of this.sleepers) {
+      clearTimeout(s.timer);
+      s.wake();
+    }
+    this.sleepers.clear();
   }
 
   /** Holds every caller until `ms` from now (e.g. a 429's Retry-After). */
