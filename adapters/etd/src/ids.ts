@@ -8,7 +8,7 @@ export function applicationDigest(etdApp: JsonObject): string {
   return sha256Hex(canonicalJson(etdApp));
 }
 
-/** "ETD" + 10 Crockford base-32 characters (50 bits) of the digest, e.g. "ETD4M9Q2ZK7XPA". */
+/** "ETD" + 10 Crockford base-32 characters (50 bits) of the digest, e.g. "ETD4M9Q2ZK7XP". */
 export function appRefNumberFor(digest: string): string {
   let bits = BigInt(`0x${digest.slice(0, 13)}`) >> 2n; // 52 bits -> 50
   let out = '';
