@@ -46,7 +46,7 @@ function rawValue(col: ImportColumn, scope: Scope): string | undefined {
     else if (src.startsWith('$case.')) v = getPath(scope.case, src.slice('$case.'.length));
     else v = getPath(scope.party ?? scope.case, src);
     const cell = asCell(v);
-    if (cell !== undefined && cell.trim() !== '') return cell.trim();
+    if (cell !== undefined && cell.trim() !== '') return cell;
   }
   return col.default;
 }
@@ -55,13 +55,14 @@ function encodeRow(file: ImportFile, layout: ImportLayout, translator: CodeTrans
   return file.columns.map((col) => {
     const field = `${label}.${col.column}`;
     let value = rawValue(col, scope);
-    if (value === undefined || value === '') {
+    if (value === undefined || value.trim() === '') {
       if (col.required) {
         const where = col.value !== undefined ? 'a fixed value' : sources(col).join(' | ') || 'no source';
         problems.push({ field, message: `is required but empty (from ${where})` });
       }
       return '';
     }
+    if (col.format || col.codeList) value = value.trim();
     if (col.format === 'date' || col.format === 'datetime') {
       const format = col.dateFormat ?? (col.format === 'date' ? layout.dateFormat : layout.dateTimeFormat);
       const date = fromCanonicalDate(value, format);
