@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AdapterContext, SandboxHandle, WebhookSourceDefinition } from './adapter';
-import { createAjv, describeAjvErrors } from './config/ajv';
+import { compileOnce, createAjv, describeAjvErrors } from './config/ajv';
 import type { LoadedConfig } from './config/types';
 import { createAdapterContext } from './context';
 import { DeadLetters } from './engine/dead-letters';
@@ -160,7 +160,7 @@ export class Hub {
         this.sandboxes.set(name, handle);
         settings = mergeSettings(handle.settings, settings);
       }
-      const validate = ajv.compile(adapter.settingsSchema);
+      const validate = compileOnce(ajv, adapter.settingsSchema);
       if (!this.options.adminOnly && !validate(settings)) {
         for (const e of describeAjvErrors(validate.errors, `/connections/${name}/settings`)) errors.push(new ConfigError(config.file, e.path, e.reason));
         continue;

@@ -1,4 +1,4 @@
-import Ajv, { type ErrorObject } from 'ajv';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 
 /** One shared ajv instance: all errors at once, formats on, no coercion (config means what it says). */
@@ -6,6 +6,27 @@ export function createAjv(): Ajv {
   const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
   addFormats(ajv);
   return ajv;
+}
+
+const compiled = new WeakMap<Ajv, WeakMap<object, ValidateFunction>>();
+
+/**
+ * Compiles a schema once per ajv instance. Adapter schemas are shared by every connection of that adapter, and ajv
+ * refuses to compile a second schema with the same $id.
+ */
+export function compileOnce(ajv: Ajv, schema: Record<string, unknown>): ValidateFunction {
+  let cache = compiled.get(ajv);
+  if (!cache) {
+    cache = new WeakMap();
+    compiled.set(ajv, cache);
+  }
+  let validate = cache.get(schema);
+  if (!validate) {
+    const id = typeof schema.$id === 'string' ? schema.$id : undefined;
+    validate = (id && ajv.getSchema(id)) || ajv.compile(schema);
+    cache.set(schema, validate);
+  }
+  return validate;
 }
 
 /** Turns ajv errors into (path, reason) pairs an integrator can act on; drops oneOf/anyOf noise when a precise error exists. */

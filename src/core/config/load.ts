@@ -12,7 +12,7 @@ import { filterPaths } from '../routing/filter';
 import { mappingPaths } from '../routing/mapping';
 import { parsePath } from '../routing/path';
 import configSchema from '../../../schemas/caseway-config.schema.json';
-import { createAjv, describeAjvErrors } from './ajv';
+import { compileOnce, createAjv, describeAjvErrors } from './ajv';
 import { substituteEnv } from './env';
 import type { CasewayConfig, LoadedConfig } from './types';
 
@@ -22,9 +22,15 @@ const validateShape = ajv.compile(configSchema);
 export const DEFAULT_CONFIG_FILE = 'config/caseway.yaml';
 
 /** A sandbox supplies the connection's required settings, so only the given ones are checked before it starts. */
+const relaxed = new WeakMap<JsonSchema, JsonSchema>();
 export function relaxRequired(schema: JsonSchema): JsonSchema {
-  const { required: _dropped, ...rest } = schema;
-  return rest;
+  let out = relaxed.get(schema);
+  if (!out) {
+    const { required: _dropped, $id: _id, ...rest } = schema;
+    out = rest;
+    relaxed.set(schema, out);
+  }
+  return out;
 }
 
 function known(names: string[]): string {
@@ -33,7 +39,7 @@ function known(names: string[]): string {
 
 function checkSchema(errors: ConfigError[], file: string, at: string, schema: JsonSchema | undefined, value: unknown): void {
   if (!schema) return;
-  const validate = ajv.compile(schema);
+  const validate = compileOnce(ajv, schema);
   if (!validate(value ?? {})) {
     for (const e of describeAjvErrors(validate.errors, at)) errors.push(new ConfigError(file, e.path, e.reason));
   }
