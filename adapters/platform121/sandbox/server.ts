@@ -212,6 +212,8 @@ export interface FaultSpec {
   path?: string | RegExp;
   /** How many matching requests get the fault (default 1). */
   times?: number;
+  /** Let this many matching requests through before the fault starts (default 0). */
+  after?: number;
   status?: number;
   body?: unknown;
   headers?: Record<string, string>;
@@ -281,7 +283,7 @@ export class Sandbox121 {
   private readonly txs: SandboxTransaction[] = [];
   private seq = { reg: 0, event: 0, note: 0, tx: 0 };
   private readonly buckets = new Map<string, { count: number; resetAt: number }>();
-  private faults: Array<FaultSpec & { left: number }> = [];
+  private faults: Array<FaultSpec & { left: number; skip: number }> = [];
   private readonly pendingApplies = new Set<Promise<void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
   readonly requests: RecordedRequest[] = [];
@@ -452,7 +454,7 @@ export class Sandbox121 {
 
   /** The next `times` requests matching method/path get this fault. */
   injectFault(spec: FaultSpec): void {
-    this.faults.push({ ...spec, left: spec.times ?? 1 });
+    this.faults.push({ ...spec, left: spec.times ?? 1, skip: spec.after ?? 0 });
   }
 
   configure(change: { statusApplyDelayMs?: number; throttle?: ThrottleOptions }): void {
@@ -796,13 +798,17 @@ export class Sandbox121 {
     return false;
   }
 
-  private takeFault(req: Request, path: string): (FaultSpec & { left: number }) | undefined {
+  private takeFault(req: Request, path: string): FaultSpec | undefined {
     const f = this.faults.find(
       (x) =>
         x.left > 0 &&
         (!x.method || x.method.toUpperCase() === req.method) &&
         (!x.path || (typeof x.path === 'string' ? path.includes(x.path) : x.path.test(path))),
     );
+    if (f && f.skip > 0) {
+      f.skip--;
+      return undefined;
+    }
     if (f) {
       f.left--;
       if (f.left <= 0) this.faults = this.faults.filter((x) => x !== f);

@@ -34,7 +34,7 @@ export interface UpsertDeps {
   log: Logger;
 }
 
-type ImportResult = { kind: 'created' } | { kind: 'exists' } | { kind: 'failed'; error: Error };
+type ImportResult = { kind: 'created'; rows: number } | { kind: 'exists' } | { kind: 'failed'; error: Error };
 
 const PATCH_CONCURRENCY = 4;
 
@@ -59,7 +59,7 @@ async function importWithSplit(deps: UpsertDeps, items: UpsertItem[], results: M
   try {
     stats.posts++;
     await deps.client.importRegistrations(items.map((i) => i.row));
-    for (const item of items) results.set(item, { kind: 'created' });
+    for (const item of items) results.set(item, { kind: 'created', rows: items.length });
     return;
   } catch (err) {
     let lineErrors: ImportRowError[] | null = null;
@@ -184,7 +184,7 @@ async function upsertChunk(deps: UpsertDeps, chunk: UpsertItem[]): Promise<Map<U
   for (const item of fresh) {
     const r = results.get(item);
     if (!r) continue;
-    if (r.kind === 'created') out.set(item, { referenceId: item.referenceId, ok: true, outcome: 'created', changedFields: [], batchRows: fresh.length });
+    if (r.kind === 'created') out.set(item, { referenceId: item.referenceId, ok: true, outcome: 'created', changedFields: [], batchRows: r.rows });
     else if (r.kind === 'exists') raced.push(item);
     else out.set(item, { referenceId: item.referenceId, ok: false, error: r.error });
   }
