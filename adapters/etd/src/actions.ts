@@ -28,6 +28,9 @@ export const submitApplication: ActionDefinition<EtdSettings> = {
     'Posts the case as an ETD application ({"etdApp": ...}) to the IIZUKA Case Manager at baseUrl + /application. ' +
     '200 records the appRefNumber as a cross-reference; 422 fails permanently with the field errors; 5xx and timeouts retry.',
   optionsSchema: { type: 'object', additionalProperties: false, properties: {} },
+  async preview(request) {
+    return [{ operation: OPERATION, body: { etdApp: caseToEtdApp(request.case) } }];
+  },
   async deliver(request, ctx): Promise<DeliveryResult> {
     const where = { connection: ctx.connection.name, peer: ADAPTER, action: request.action, route: request.route, hubId: request.hubId };
     const etdApp = caseToEtdApp(request.case);

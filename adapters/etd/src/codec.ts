@@ -299,9 +299,23 @@ export function etdAppToCase(etdApp: JsonObject, meta: CaseMeta): CanonicalCase 
     source: { system: ADAPTER, connection: meta.connection, id: meta.appRefNumber, eventId: meta.eventId },
     references: [{ system: ADAPTER, connection: meta.connection, id: meta.appRefNumber, kind: REF_KIND }],
     parties,
+    // The whole application as one readable note, so a case manager that only takes notes (iCasework) gets it all.
+    notes: [{ type: 'application', text: renderApplication(etdApp), createdAt: meta.receivedAt }],
     extensions: { [ADAPTER]: rest },
   };
   return kase;
+}
+
+/** "appDetails.surname: Smith" lines for every non-empty field, in the application's own order. */
+export function renderApplication(etdApp: JsonObject): string {
+  const lines: string[] = ['Emergency Travel Document application'];
+  const walk = (value: JsonValue, path: string): void => {
+    if (Array.isArray(value)) value.forEach((item, i) => walk(item, `${path}[${i}]`));
+    else if (isPlainObject(value)) for (const [key, item] of Object.entries(value)) walk(item, path ? `${path}.${key}` : key);
+    else if (value !== null && value !== '') lines.push(`${path}: ${String(value)}`);
+  };
+  walk(etdApp, '');
+  return lines.join('\n');
 }
 
 /** appDetails.other -> person.otherNames, when it is a list of objects; their names leave the extension. */
