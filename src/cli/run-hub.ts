@@ -6,7 +6,7 @@ import { Hub, type HubRoles } from '../core/hub';
 import { createLogger } from '../core/logger';
 import { RedisPolicyError, RedisUnavailableError } from '../core/redis';
 import { AdapterRegistry } from '../core/registry';
-import { metricsPlugin } from '../ops';
+import { opsPlugins } from '../ops';
 import { PrometheusMetrics } from '../ops/metrics';
 import type { GlobalOptions } from './options';
 import { redisServerInstalled, startPrivateRedis } from './private-redis';
@@ -68,7 +68,7 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub>
       workDir: path.resolve('.caseway'),
       log,
       metrics,
-      httpPlugins: [metricsPlugin(metrics)],
+      httpPlugins: opsPlugins(metrics),
     });
   let hub: Hub;
   try {

@@ -2,24 +2,55 @@
  * The hub's HTTP API: health, readiness, case and trace lookup, dead letters, and the webhook endpoints of the
  * sources in use. Webhook routers are mounted before any body parser so each adapter controls its own parsing.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import pino from 'pino';
 import type { Hub, HttpPlugin } from '../core/hub';
 import { safeMessage } from '../core/errors';
+import type { Logger } from '../core/logger';
 import { knownSystems } from '../core/runtime';
 import { dayOf } from '../core/store/stats-store';
 import { requireApiToken } from './auth';
 import { readiness } from './readiness';
 
+/** The HTTP request being handled; every log line written while handling it carries its requestId. */
+export const requestContext = new AsyncLocalStorage<{ requestId: string }>();
+
+type Mixin = ((obj: object, level: number, logger: Logger) => object) & { correlates?: true };
+
+/** Adds the current request's id to every line of this logger and its children (pino's documented mixin hook). */
+export function correlateLogLines(log: Logger): void {
+  const holder = log as unknown as Record<symbol, Mixin | undefined>;
+  const previous = holder[pino.symbols.mixinSym];
+  if (previous?.correlates) return;
+  const mixin: Mixin = (obj, level, logger) => ({ ...(previous ? previous(obj, level, logger) : {}), ...requestContext.getStore() });
+  mixin.correlates = true;
+  holder[pino.symbols.mixinSym] = mixin;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+/** Probes and pollers (Prometheus, load balancers, the queue dashboard) log at debug, everything else at info. */
+const QUIET = /^\/(healthz|readyz|metrics|ops\/queues\/api\/|ops\/assets\/)/;
+
 export async function createHttpApp(hub: Hub, plugins: HttpPlugin[]) {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  correlateLogLines(hub.log);
   app.use((req, res, next) => {
-    const id = (req.headers['x-request-id'] as string | undefined)?.slice(0, 100) || randomUUID();
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader('X-Request-Id', id);
     res.locals.requestId = id;
-    next();
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      // The path without its query string: ids only, never personal data.
+      const line = { requestId: id, method: req.method, path: req.originalUrl.split('?')[0].slice(0, 300), status: res.statusCode, durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000, user: (res.locals.opsUser as { name?: string } | undefined)?.name };
+      if (QUIET.test(line.path) && res.statusCode < 400) hub.log.debug(line, 'request');
+      else hub.log.info(line, 'request');
+    });
+    requestContext.run({ requestId: id }, next);
   });
 
   app.get('/healthz', (_req, res) => {

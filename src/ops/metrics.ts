@@ -1,6 +1,25 @@
-/** Prometheus metrics for the hub (prom-client), implementing the core's HubMetrics, plus the /metrics endpoint. */
+/**
+ * Prometheus metrics for the hub (prom-client). Counters and histograms are fed by the engine through HubMetrics
+ * (in the process that does the work); gauges about shared state (queue jobs, dead letters, circuits,
+ * reconciliation) are read from Redis when /metrics is scraped, so every api process reports the same values.
+ */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { safeMessage } from '../core/errors';
+import type { Hub } from '../core/hub';
 import type { HubMetrics } from '../core/metrics';
+import { CIRCUIT_STATES } from './circuit';
+import { connectionsOverview, deadLetterList, queueCounts, type ConnectionOverview, type QueueOverview } from './overview';
+import { reconcile, unaccounted, type Reconciliation } from './reconciliation';
+import { opsSettings, type OpsSettings } from './settings';
+
+interface HubSnapshot {
+  queues: QueueOverview[];
+  deadLetters: Map<string, { connection: string; route: string; count: number }>;
+  connections: ConnectionOverview[];
+  reconciliation: Reconciliation;
+}
+
+const SNAPSHOT_TTL_MS = 2000;
 
 export class PrometheusMetrics implements HubMetrics {
   readonly registry = new Registry();
@@ -12,8 +31,13 @@ export class PrometheusMetrics implements HubMetrics {
   readonly pollRuns: Counter<'connection' | 'source' | 'outcome'>;
   readonly pollLag: Gauge<'connection' | 'source'>;
 
+  readonly scrapeErrors: Counter;
+  private observed?: { hub: Hub; settings: OpsSettings };
+  private snapshotCache?: { at: number; value: Promise<HubSnapshot | null> };
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'caseway_process_' });
+    // Node process metrics under their usual names (process_cpu_seconds_total, nodejs_heap_size_used_bytes ...).
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
     this.casesRouted = new Counter({ name: 'caseway_cases_total', help: 'Cases that reached a route, by outcome (routed, filtered, deduplicated)', labelNames: ['route', 'outcome'], registers });
     this.deliveries = new Counter({ name: 'caseway_deliveries_total', help: 'Delivery attempts by route, target connection and outcome (delivered, retrying, dead, skipped)', labelNames: ['route', 'connection', 'outcome'], registers });
@@ -28,6 +52,85 @@ export class PrometheusMetrics implements HubMetrics {
     this.peerLatency = new Histogram({ name: 'caseway_peer_request_duration_seconds', help: 'Peer request latency', labelNames: ['connection'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
     this.pollRuns = new Counter({ name: 'caseway_poll_runs_total', help: 'Poll source runs by outcome (ok, error, locked)', labelNames: ['connection', 'source', 'outcome'], registers });
     this.pollLag = new Gauge({ name: 'caseway_poller_lag_seconds', help: 'Age of the newest item a poll source has seen at its peer', labelNames: ['connection', 'source'], registers });
+    this.scrapeErrors = new Counter({ name: 'caseway_metrics_scrape_errors_total', help: 'Scrapes whose Redis-backed gauges could not be read (they are then left out)', registers });
+  }
+
+  /** Adds the gauges read from the hub's Redis at scrape time. Called once by the metrics plugin. */
+  observe(hub: Hub, settings: OpsSettings = opsSettings(hub.config)): void {
+    if (this.observed) return;
+    this.observed = { hub, settings };
+    const registers = [this.registry];
+    const snapshot = () => this.snapshot();
+    const gauge = <L extends string>(name: string, help: string, labelNames: L[], fill: (g: Gauge<L>, s: HubSnapshot) => void) =>
+      new Gauge<L>({
+        name,
+        help,
+        labelNames,
+        registers,
+        async collect() {
+          const s = await snapshot();
+          this.reset();
+          if (s) fill(this, s);
+        },
+      });
+    gauge('caseway_queue_jobs', 'Jobs in each Caseway queue by state', ['queue', 'state'], (g, s) => {
+      for (const q of s.queues) for (const [state, n] of Object.entries(q.counts)) g.set({ queue: q.name, state }, n);
+    });
+    gauge('caseway_dead_letters', 'Open dead letters by target connection and route', ['connection', 'route'], (g, s) => {
+      for (const d of s.deadLetters.values()) g.set({ connection: d.connection, route: d.route }, d.count);
+    });
+    gauge('caseway_connection_circuit_state', "A connection's circuit (1 for its current state): closed, open or half-open; informational", ['connection', 'state'], (g, s) => {
+      for (const c of s.connections) if (c.circuit) for (const state of CIRCUIT_STATES) g.set({ connection: c.name, state }, c.circuit.state === state ? 1 : 0);
+    });
+    gauge('caseway_connection_consecutive_failures', 'Failed delivery attempts since the last success, per connection', ['connection'], (g, s) => {
+      for (const c of s.connections) if (c.circuit) g.set({ connection: c.name }, c.circuit.consecutiveFailures);
+    });
+    gauge('caseway_connection_last_success_timestamp_seconds', 'Time of the last successful delivery to a connection', ['connection'], (g, s) => {
+      for (const c of s.connections) if (c.lastSuccess) g.set({ connection: c.name }, Date.parse(c.lastSuccess) / 1000);
+    });
+    gauge('caseway_connection_last_error_timestamp_seconds', 'Time of the last failed delivery or poll of a connection', ['connection'], (g, s) => {
+      for (const c of s.connections) if (c.lastError) g.set({ connection: c.name }, Date.parse(c.lastError) / 1000);
+    });
+    gauge('caseway_reconciliation_mismatch', 'Whether any checked day of a route does not balance (1) or all do (0)', ['route'], (g, s) => {
+      for (const r of hub.config.routes) g.set({ route: r.name }, s.reconciliation.rows.some((row) => row.route === r.name && row.status === 'mismatch') ? 1 : 0);
+    });
+    gauge('caseway_reconciliation_unaccounted', 'Cases and deliveries of a route not accounted for over the checked days', ['route'], (g, s) => {
+      for (const r of hub.config.routes) g.set({ route: r.name }, unaccounted(s.reconciliation.rows, r.name));
+    });
+    gauge('caseway_reconciliation_in_flight', 'Deliveries of a route not finished yet over the checked days', ['route'], (g, s) => {
+      for (const r of hub.config.routes) g.set({ route: r.name }, s.reconciliation.rows.filter((row) => row.route === r.name).reduce((n, row) => n + row.inFlight, 0));
+    });
+  }
+
+  /** One read of the shared state per scrape (all gauges share it). */
+  private snapshot(): Promise<HubSnapshot | null> {
+    const now = Date.now();
+    if (this.snapshotCache && now - this.snapshotCache.at < SNAPSHOT_TTL_MS) return this.snapshotCache.value;
+    const { hub, settings } = this.observed!;
+    const value = (async (): Promise<HubSnapshot | null> => {
+      try {
+        const [queues, dead, connections, reconciliation] = await Promise.all([
+          queueCounts(hub),
+          deadLetterList(hub),
+          connectionsOverview(hub, settings),
+          reconcile(hub.runtime, settings.reconciliationDays, { retries: 2 }),
+        ]);
+        const deadLetters = new Map<string, { connection: string; route: string; count: number }>();
+        for (const d of dead) {
+          const key = `${d.connection}|${d.route}`;
+          const entry = deadLetters.get(key) ?? { connection: d.connection, route: d.route, count: 0 };
+          entry.count += 1;
+          deadLetters.set(key, entry);
+        }
+        return { queues, deadLetters, connections, reconciliation };
+      } catch (err) {
+        this.scrapeErrors.inc();
+        hub.log.warn({ error: safeMessage(err) }, 'metrics: reading the hub state failed');
+        return null;
+      }
+    })();
+    this.snapshotCache = { at: now, value };
+    return value;
   }
 
   caseRouted(route: string, outcome: 'routed' | 'filtered' | 'deduplicated'): void {

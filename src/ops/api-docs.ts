@@ -1,0 +1,137 @@
+/**
+ * /openapi.json (OpenAPI 3.1) and /docs (the same document as a readable page, no script needed).
+ * The document is built from the endpoint specs the ops plugins validate with, the core API's specs, and every
+ * other route the app serves (the adapters' webhook intake), found by walking the Express router.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import express, { type Express } from 'express';
+import type { WebhookSourceDefinition } from '../core/adapter';
+import type { Hub } from '../core/hub';
+import { buildOpenApi, coreEndpoints, htmlPage, json, openApiPath, type DiscoveredRoute, type EndpointSpec, type JsonSchema } from './api-spec';
+import { PAGE_CSP, securityHeaders, type EndpointRegistry } from './console';
+import { html, type Html } from './html';
+import { layout } from './views';
+
+interface Layer {
+  name?: string;
+  rawPath?: string;
+  route?: { path: string | string[]; methods: Record<string, boolean> };
+  handle?: { stack?: Layer[] };
+}
+
+/** Every method + path routed by the app (and routers mounted at its root); mounted sub-apps are left out. */
+export function listRoutes(app: Express): Array<{ method: string; path: string }> {
+  const out: Array<{ method: string; path: string }> = [];
+  const walk = (stack: Layer[]) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        for (const path of Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path]) {
+          for (const [method, on] of Object.entries(layer.route.methods)) if (on && method !== '_all') out.push({ method, path });
+        }
+      } else if (layer.name === 'router' && (layer.rawPath === undefined || layer.rawPath === '/') && layer.handle?.stack) {
+        walk(layer.handle.stack);
+      }
+    }
+  };
+  walk(((app as unknown as { router?: { stack: Layer[] } }).router?.stack ?? []) as Layer[]);
+  return out;
+}
+
+/** Which webhook source serves which path: each source mounts on a scratch router that is only read, never served. */
+export function webhookRoutes(hub: Hub): Map<string, string> {
+  const out = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const route of hub.config.routes) {
+    if (route.enabled === false) continue;
+    const key = `${route.from.connection}.${route.from.source}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const conn = hub.runtime.connections.get(route.from.connection);
+    const def = conn?.adapter.sources[route.from.source];
+    if (!conn || def?.kind !== 'webhook') continue;
+    const scratch = express.Router();
+    try {
+      (def as WebhookSourceDefinition<unknown>).mount(scratch, conn.ctx, async () => { throw new Error('documentation only'); }, conn.config.sources?.[route.from.source]?.options ?? {});
+    } catch {
+      continue;
+    }
+    for (const r of listRoutes({ router: scratch } as unknown as Express)) out.set(`${r.method} ${r.path}`, `${def.description} (source ${key}, adapter ${conn.adapter.name})`);
+  }
+  return out;
+}
+
+/** The package version, from package.json (two levels up from src/ops, three from dist/src/ops). */
+function packageVersion(): string {
+  for (const up of ['../..', '../../..']) {
+    const file = path.resolve(__dirname, up, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? '0.0.0';
+  }
+  return '0.0.0';
+}
+
+function schemaText(schema: unknown): string {
+  return JSON.stringify(schema, null, 2);
+}
+
+function docsPage(doc: JsonSchema): string {
+  const paths = doc.paths as Record<string, Record<string, JsonSchema>>;
+  const byTag = new Map<string, Array<{ method: string; path: string; op: JsonSchema }>>();
+  for (const [path, ops] of Object.entries(paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      const tag = ((op.tags as string[] | undefined) ?? ['Other'])[0];
+      byTag.set(tag, [...(byTag.get(tag) ?? []), { method, path, op }]);
+    }
+  }
+  const opHtml = ({ method, path, op }: { method: string; path: string; op: JsonSchema }): Html => {
+    const params = (op.parameters as Array<{ name: string; in: string; required: boolean; schema: JsonSchema }> | undefined) ?? [];
+    const security = (op.security as Array<Record<string, unknown>> | undefined) ?? [];
+    const body = op.requestBody as { content: Record<string, { schema: JsonSchema }> } | undefined;
+    const responses = op.responses as Record<string, { description: string; content?: Record<string, { schema?: JsonSchema }> }>;
+    return html`<div class="op" id="${String(op.operationId)}">
+  <div><span class="method ${method}">${method}</span><code>${path}</code> <strong>${String(op.summary ?? '')}</strong></div>
+  ${op.description ? html`<p class="muted">${String(op.description)}</p>` : ''}
+  <p class="muted">Auth: ${security.length ? security.map((s) => Object.keys(s)[0]).join(' or ') : 'none'}</p>
+  ${params.length ? html`<table><thead><tr><th>Parameter</th><th>In</th><th>Required</th><th>Schema</th></tr></thead><tbody>${params.map((p) => html`<tr><td><code>${p.name}</code></td><td>${p.in}</td><td>${p.required ? 'yes' : 'no'}</td><td><code>${JSON.stringify(p.schema)}</code></td></tr>`)}</tbody></table>` : ''}
+  ${body ? Object.entries(body.content).map(([type, c]) => html`<details><summary>Request body (${type})</summary><pre>${schemaText(c.schema)}</pre></details>`) : ''}
+  <ul>${Object.entries(responses).map(([status, r]) => html`<li><strong>${status}</strong> ${r.description}${r.content ? html` <span class="muted">(${Object.keys(r.content).join(', ')})</span>${Object.values(r.content).map((c) => (c.schema && Object.keys(c.schema).length > 1 ? html`<details><summary>schema</summary><pre>${schemaText(c.schema)}</pre></details>` : ''))}` : ''}</li>`)}</ul>
+</div>`;
+  };
+  const info = doc.info as { title: string; version: string; description: string };
+  const body = html`<div class="docs"><h1>${info.title} <span class="badge">${info.version}</span></h1>
+<p>${info.description}</p>
+<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${String(doc.openapi)}). Shared schemas (the canonical case and others) are listed at the end.</p>
+<nav>${[...byTag.keys()].map((t) => html`<a href="#tag-${t.replace(/\W+/g, '-')}">${t}</a> · `)}<a href="#schemas">Schemas</a></nav>
+${[...byTag].map(([tag, ops]) => html`<h2 id="tag-${tag.replace(/\W+/g, '-')}">${tag}</h2>${ops.map(opHtml)}`)}
+<h2 id="schemas">Schemas</h2>
+${Object.entries((doc.components as { schemas: Record<string, JsonSchema> }).schemas).map(([name, schema]) => html`<details id="schema-${name}"><summary><code>${name}</code></summary><pre>${schemaText(schema)}</pre></details>`)}
+</div>`;
+  return layout('API docs', { active: 'docs' }, body);
+}
+
+export function apiDocsPlugin(registry: EndpointRegistry) {
+  return (app: Express, hub: Hub): void => {
+    const own: EndpointSpec[] = [
+      { method: 'get', path: '/openapi.json', operationId: 'openapi', summary: 'This OpenAPI 3.1 document', tags: ['Docs'], responses: { 200: { description: 'The document', content: json({ type: 'object' }) } } },
+      { method: 'get', path: '/docs', operationId: 'docs', summary: 'The API documentation as a page', tags: ['Docs'], responses: { 200: { description: 'The page', content: htmlPage } } },
+    ];
+    own.forEach((s) => registry.add(s));
+    let webhooks: Map<string, string> | undefined;
+    const document = () => {
+      webhooks ??= webhookRoutes(hub);
+      const specs = [...coreEndpoints(), ...registry.specs];
+      const known = new Set(specs.map((s) => `${s.method} ${openApiPath(s.path)}`));
+      const discovered: DiscoveredRoute[] = listRoutes(app)
+        .filter((r) => !known.has(`${r.method} ${openApiPath(r.path)}`))
+        .map((r) => ({ ...r, description: webhooks?.get(`${r.method} ${r.path}`) }));
+      return buildOpenApi(specs, discovered, { title: `Caseway${hub.config.hub?.name ? ` (${hub.config.hub.name})` : ''} HTTP API`, version: packageVersion(), serverUrl: hub.config.hub?.publicUrl });
+    };
+    app.get('/openapi.json', (_req, res) => {
+      res.setHeader('Cache-Control', 'no-cache');
+      res.json(document());
+    });
+    app.get('/docs', securityHeaders(PAGE_CSP), (_req, res) => {
+      res.type('html').send(docsPage(document()));
+    });
+  };
+}

@@ -1,0 +1,417 @@
+/**
+ * One description per HTTP endpoint, used twice: by `validated()` to check a request's path parameters, query and
+ * body (ajv) before the handler runs, and by `buildOpenApi()` to publish the OpenAPI 3.1 document. The response
+ * schemas of the core API come from the same sources the code uses (the canonical case schema, the stats fields,
+ * the trace stages), so the document cannot drift from what is served.
+ */
+import Ajv, { type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import canonicalSchema from '../../schemas/canonical-case.schema.json';
+import { STAT_FIELDS } from '../core/store/stats-store';
+
+export type JsonSchema = Record<string, unknown>;
+export type SecurityName = 'apiToken' | 'opsSession' | 'opsProxy' | 'opsLoginForm';
+
+export interface ResponseSpec {
+  description: string;
+  /** content type -> schema (omit for an empty body). */
+  content?: Record<string, JsonSchema>;
+}
+
+export interface EndpointSpec {
+  method: 'get' | 'post' | 'put' | 'delete';
+  /** Express path, e.g. /ops/cases/:hubId. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  /** Any one of these schemes is enough; absent = public. */
+  security?: SecurityName[];
+  /** Only the operator role may call it. */
+  operatorOnly?: boolean;
+  params?: Record<string, JsonSchema>;
+  query?: { properties: Record<string, JsonSchema>; required?: string[] };
+  body?: { contentType: 'application/x-www-form-urlencoded' | 'application/json'; schema: JsonSchema; required?: boolean };
+  responses: Record<string, ResponseSpec>;
+}
+
+export interface ValidatedInput {
+  params: Record<string, unknown>;
+  query: Record<string, unknown>;
+  body: Record<string, unknown>;
+}
+
+const str = (extra: JsonSchema = {}): JsonSchema => ({ type: 'string', ...extra });
+const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+export const json = (schema: JsonSchema) => ({ 'application/json': schema });
+export const htmlPage = { 'text/html': str() };
+const errorResponse = (description: string): ResponseSpec => ({ description, content: json(ref('Error')) });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shared schemas (components)
+
+function convertDraft07(schema: JsonSchema): { root: JsonSchema; definitions: Record<string, JsonSchema> } {
+  const rewrite = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(rewrite);
+    if (value && typeof value === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) {
+        if (k === '$schema' || k === '$id' || k === 'definitions') continue;
+        out[k] = k === '$ref' && typeof v === 'string' ? v.replace('#/definitions/', '#/components/schemas/') : rewrite(v);
+      }
+      return out;
+    }
+    return value;
+  };
+  const definitions = (schema.definitions ?? {}) as Record<string, JsonSchema>;
+  return {
+    root: rewrite(schema) as JsonSchema,
+    definitions: Object.fromEntries(Object.entries(definitions).map(([name, def]) => [name, rewrite(def) as JsonSchema])),
+  };
+}
+
+export const TRACE_STAGES = ['received', 'deduplicated', 'routed', 'filtered', 'delivered', 'skipped', 'retrying', 'failed', 'dead', 'replayed', 'discarded'];
+
+function componentSchemas(): Record<string, JsonSchema> {
+  const canonical = convertDraft07(canonicalSchema as JsonSchema);
+  const opt = (s: JsonSchema) => s;
+  const dt = str({ format: 'date-time' });
+  const day = str({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
+  const counts = (fields: readonly string[]) => ({ type: 'object', properties: Object.fromEntries(fields.map((f) => [f, { type: 'integer' }])) });
+  return {
+    Error: { type: 'object', required: ['error'], properties: { error: str() } },
+    CanonicalCase: canonical.root,
+    ...canonical.definitions,
+    CaseMeta: {
+      type: 'object',
+      properties: { hubId: str(), type: str(), sourceSystem: str(), sourceConnection: str(), latestPayload: str({ description: 'Reference of the latest stored (encrypted) payload.' }), createdAt: dt, updatedAt: dt },
+    },
+    TraceEntry: {
+      type: 'object',
+      required: ['at', 'stage'],
+      description: 'One hop of a case through the hub. Never holds personal data.',
+      properties: {
+        at: dt,
+        stage: { type: 'string', enum: TRACE_STAGES },
+        route: str(),
+        target: str(),
+        connection: str(),
+        action: str(),
+        deliveryId: str(),
+        attempt: { type: 'integer' },
+        durationMs: { type: 'number' },
+        summary: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean', 'null'] } },
+        error: { type: 'object', description: 'code, message, retryable and context of the failure (safe to show).' },
+        by: str({ description: 'Who replayed or discarded (cli, api, ops:<user>).' }),
+      },
+    },
+    RouteStats: { ...counts(STAT_FIELDS), properties: { ...counts(STAT_FIELDS).properties, lastActivity: dt } },
+    DeadLetter: {
+      type: 'object',
+      required: ['id', 'connection', 'queue', 'action', 'hubId', 'route', 'target', 'failedReason', 'attemptsMade'],
+      properties: { id: str(), connection: str(), queue: str(), action: str(), hubId: str(), route: str(), target: str(), failedReason: str(), attemptsMade: { type: 'integer' }, failedAt: dt },
+    },
+    Readiness: {
+      type: 'object',
+      required: ['ready', 'redis', 'config', 'connections'],
+      properties: {
+        ready: { type: 'boolean' },
+        redis: str(),
+        config: str(),
+        connections: {
+          type: 'object',
+          additionalProperties: {
+            type: 'object',
+            properties: { adapter: str(), healthy: { type: ['boolean', 'null'] }, lastSuccess: dt, lastError: dt, lastErrorMessage: str(), check: str() },
+          },
+        },
+      },
+    },
+    ReconciliationRow: {
+      type: 'object',
+      required: ['day', 'route', 'status', 'caseGap', 'deliveryGap'],
+      properties: {
+        day,
+        route: str(),
+        ...Object.fromEntries(
+          ['received', 'filtered', 'deduplicated', 'routed', 'deliveries', 'delivered', 'targetFiltered', 'failedAttempts', 'discarded', 'replayed', 'deadOpen', 'inFlight', 'retrying', 'caseGap', 'deliveryGap'].map((f) => [f, { type: 'integer' }]),
+        ),
+        status: { type: 'string', enum: ['balanced', 'in-flight', 'mismatch', 'unknown'] },
+        lastActivity: dt,
+      },
+    },
+    Reconciliation: {
+      type: 'object',
+      required: ['checkedAt', 'days', 'rows', 'complete'],
+      properties: { checkedAt: dt, days: { type: 'array', items: day }, rows: { type: 'array', items: ref('ReconciliationRow') }, complete: { type: 'boolean' } },
+    },
+    CircuitState: {
+      type: 'object',
+      required: ['state', 'consecutiveFailures'],
+      properties: { state: { type: 'string', enum: ['closed', 'open', 'half-open'] }, consecutiveFailures: { type: 'integer' }, lastFailureAt: dt, lastSuccessAt: dt, since: dt },
+    },
+    OpsOverview: {
+      type: 'object',
+      required: ['generatedAt', 'periodDays', 'days', 'routes', 'connections', 'queues', 'deadLetters', 'reconciliation'],
+      properties: {
+        generatedAt: dt,
+        periodDays: { type: 'integer' },
+        days: { type: 'array', items: day },
+        routes: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['name', 'enabled', 'from', 'to', 'totals', 'deadLetters', 'inFlight', 'reconciliation'],
+            properties: {
+              name: str(),
+              description: str(),
+              enabled: { type: 'boolean' },
+              from: { type: 'object', properties: { connection: str(), source: str() } },
+              to: { type: 'array', items: { type: 'object', properties: { id: str(), connection: str(), action: str() } } },
+              totals: counts(STAT_FIELDS),
+              deadLetters: { type: 'integer' },
+              inFlight: { type: 'integer' },
+              lastActivity: dt,
+              reconciliation: {
+                type: 'object',
+                properties: { status: { type: 'string', enum: ['balanced', 'in-flight', 'mismatch', 'unknown'] }, unaccounted: { type: 'integer' }, mismatchedDays: { type: 'array', items: day } },
+              },
+            },
+          },
+        },
+        connections: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['name', 'adapter', 'polls', 'attempts'],
+            properties: {
+              name: str(),
+              adapter: str(),
+              lastSuccess: dt,
+              lastError: dt,
+              lastErrorMessage: str(),
+              polls: { type: 'array', items: { type: 'object', properties: { source: str(), lastRun: dt } } },
+              circuit: ref('CircuitState'),
+              queue: str(),
+              attempts: { type: 'integer' },
+            },
+          },
+        },
+        queues: { type: 'array', items: { type: 'object', properties: { name: str(), counts: { type: 'object', additionalProperties: { type: 'integer' } } } } },
+        deadLetters: {
+          type: 'object',
+          properties: {
+            total: { type: 'integer' },
+            groups: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: { route: str(), error: str(), count: { type: 'integer' }, connections: { type: 'array', items: str() }, newest: dt, items: { type: 'array', items: ref('DeadLetter') } },
+              },
+            },
+          },
+        },
+        reconciliation: ref('Reconciliation'),
+      },
+    },
+    CaseTimeline: {
+      type: 'object',
+      required: ['hubId', 'references', 'trace', 'targets'],
+      properties: {
+        hubId: str(),
+        meta: { oneOf: [ref('CaseMeta'), { type: 'null' }] },
+        references: { type: 'array', items: ref('CrossReference') },
+        trace: { type: 'array', items: ref('TraceEntry') },
+        targets: {
+          type: 'array',
+          items: { type: 'object', properties: { route: str(), target: str(), connection: str(), deliveryId: str(), stage: str(), at: dt } },
+        },
+      },
+    },
+    DryRun: {
+      type: 'object',
+      required: ['deadLetter', 'kind', 'masked'],
+      properties: {
+        deadLetter: ref('DeadLetter'),
+        target: { type: 'object', properties: { id: str(), connection: str(), action: str(), mapping: { type: 'object' }, options: { type: 'object' } } },
+        kind: { type: 'string', enum: ['preview', 'case', 'none'], description: "preview: the action's own peer requests; case: the mapped canonical case." },
+        requests: { type: 'array', items: { type: 'object', required: ['operation'], properties: { operation: str(), body: {} } } },
+        case: opt(ref('CanonicalCase')),
+        masked: { type: 'boolean', description: 'True when personal data is masked (viewers).' },
+        problem: str(),
+      },
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The core API (src/http/app.ts)
+
+const idParam = { id: str({ minLength: 1, maxLength: 200, description: 'Any id of the case: hub id or a peer id (iCasework caseid, 121 referenceId, iSupport case id, ETD appRefNumber ...).' }) };
+const dlParams = { connection: str({ pattern: '^[a-z][a-z0-9-]{0,62}$' }), id: str({ minLength: 1, maxLength: 200 }) };
+
+export function coreEndpoints(): EndpointSpec[] {
+  const api: SecurityName[] = ['apiToken'];
+  const notFound = errorResponse('No such case or dead letter');
+  const unauthorized = errorResponse('Missing or wrong API token (when CASEWAY_API_TOKEN is set)');
+  return [
+    { method: 'get', path: '/healthz', operationId: 'health', summary: 'Liveness: the process answers', tags: ['Health'], responses: { 200: { description: 'Alive', content: json({ type: 'object', properties: { status: { const: 'ok' } } }) } } },
+    { method: 'get', path: '/readyz', operationId: 'readiness', summary: 'Readiness: Redis answers and the config is loaded; last health of each connection', tags: ['Health'], responses: { 200: { description: 'Ready', content: json(ref('Readiness')) }, 503: { description: 'Not ready', content: json(ref('Readiness')) } } },
+    {
+      method: 'get', path: '/api/cases/:id', operationId: 'getCase', summary: 'A case by any of its ids, with its latest payload (personal data)', tags: ['Cases'], security: api, params: idParam,
+      responses: { 200: { description: 'The case', content: json({ type: 'object', required: ['hubId'], properties: { hubId: str(), meta: ref('CaseMeta'), references: { type: 'array', items: ref('CrossReference') }, case: ref('CanonicalCase') } }) }, 401: unauthorized, 404: notFound },
+    },
+    {
+      method: 'get', path: '/api/cases/:id/trace', operationId: 'getCaseTrace', summary: "A case's trace: every hop with timings, no personal data", tags: ['Cases'], security: api, params: idParam,
+      responses: { 200: { description: 'The trace', content: json({ type: 'object', required: ['hubId', 'trace'], properties: { hubId: str(), references: { type: 'array', items: ref('CrossReference') }, trace: { type: 'array', items: ref('TraceEntry') } } }) }, 401: unauthorized, 404: notFound },
+    },
+    {
+      method: 'get', path: '/api/routes', operationId: 'listRoutes', summary: "Routes with one day's counters", tags: ['Routes'], security: api,
+      query: { properties: { day: str({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (UTC); default today.' }) } },
+      responses: {
+        200: {
+          description: 'Routes',
+          content: json({
+            type: 'object',
+            properties: {
+              day: str(),
+              routes: { type: 'array', items: { type: 'object', properties: { name: str(), from: { type: 'object', properties: { connection: str(), source: str() } }, to: { type: 'array', items: { type: 'object', properties: { id: str(), connection: str(), action: str() } } }, stats: ref('RouteStats') } } },
+            },
+          }),
+        },
+        401: unauthorized,
+      },
+    },
+    {
+      method: 'get', path: '/api/dead-letters', operationId: 'listDeadLetters', summary: 'Dead letters (deliveries that exhausted their attempts or failed permanently)', tags: ['Dead letters'], security: api,
+      query: { properties: { connection: str({ description: 'Only this target connection.' }) } },
+      responses: { 200: { description: 'Dead letters', content: json({ type: 'object', properties: { deadLetters: { type: 'array', items: ref('DeadLetter') } } }) }, 401: unauthorized },
+    },
+    {
+      method: 'post', path: '/api/dead-letters/:connection/:id/replay', operationId: 'replayDeadLetter', summary: 'Replay a dead letter with fresh attempts (audited as "api")', tags: ['Dead letters'], security: api, params: dlParams,
+      responses: { 202: { description: 'Queued again', content: json({ type: 'object', properties: { replayed: str() } }) }, 401: unauthorized, 404: notFound },
+    },
+    {
+      method: 'delete', path: '/api/dead-letters/:connection/:id', operationId: 'discardDeadLetter', summary: 'Discard a dead letter (audited as "api")', tags: ['Dead letters'], security: api, params: dlParams,
+      responses: { 200: { description: 'Discarded', content: json({ type: 'object', properties: { discarded: str() } }) }, 401: unauthorized, 404: notFound },
+    },
+    {
+      method: 'get', path: '/api/sandboxes', operationId: 'listSandboxes', summary: 'URLs of the sandbox peers this hub started', tags: ['Sandboxes'], security: api,
+      responses: { 200: { description: 'Sandboxes', content: json({ type: 'object', properties: { sandboxes: { type: 'object', additionalProperties: { type: 'object', additionalProperties: str() } } } }) }, 401: unauthorized },
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Request validation
+
+const inputAjv = new Ajv({ allErrors: true, strict: false, coerceTypes: true, useDefaults: true, allowUnionTypes: true });
+addFormats(inputAjv);
+
+function objectSchema(properties: Record<string, JsonSchema> | undefined, required: string[] = []): JsonSchema {
+  return { type: 'object', properties: properties ?? {}, required };
+}
+
+function describe(where: string, validate: ValidateFunction): string {
+  return (validate.errors ?? []).map((e) => `${where}${e.instancePath || ''}${e.keyword === 'required' ? `/${(e.params as { missingProperty: string }).missingProperty}` : ''} ${e.message ?? 'is invalid'}`).join('; ');
+}
+
+/** Middleware checking params, query and body against the endpoint's schemas; the checked values go to res.locals.input. */
+export function validated(spec: EndpointSpec): RequestHandler {
+  const params = inputAjv.compile(objectSchema(spec.params, Object.keys(spec.params ?? {})));
+  const query = inputAjv.compile(objectSchema(spec.query?.properties, spec.query?.required));
+  const body = spec.body ? inputAjv.compile(spec.body.schema) : undefined;
+  return (req: Request, res: Response, next: NextFunction) => {
+    const input: ValidatedInput = { params: { ...req.params }, query: { ...(req.query as Record<string, unknown>) }, body: { ...((req.body as Record<string, unknown> | undefined) ?? {}) } };
+    const problems: string[] = [];
+    if (!params(input.params)) problems.push(describe('path', params));
+    if (!query(input.query)) problems.push(describe('query', query));
+    if (body && !body(input.body)) problems.push(describe('body', body));
+    if (problems.length) return void res.status(400).json({ error: `Invalid request: ${problems.join('; ')}` });
+    res.locals.input = input;
+    next();
+  };
+}
+
+export function inputOf(res: Response): ValidatedInput {
+  return res.locals.input as ValidatedInput;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The document
+
+export interface DiscoveredRoute {
+  method: string;
+  path: string;
+  description?: string;
+}
+
+export function openApiPath(expressPath: string): string {
+  return expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+const SECURITY_SCHEMES: Record<SecurityName, JsonSchema> = {
+  apiToken: { type: 'http', scheme: 'bearer', description: 'CASEWAY_API_TOKEN; the /api endpoints are open when it is not set (local sandbox only).' },
+  opsSession: { type: 'apiKey', in: 'cookie', name: 'cw_ops', description: 'Ops console session from POST /ops/login (ops.auth: login).' },
+  opsProxy: { type: 'apiKey', in: 'header', name: 'X-Forwarded-User', description: 'User set by a trusted reverse proxy (ops.auth: proxy; header name configurable).' },
+  opsLoginForm: { type: 'apiKey', in: 'cookie', name: 'cw_ops_login', description: 'Login-form CSRF cookie set by GET /ops/login.' },
+};
+
+export function buildOpenApi(specs: EndpointSpec[], discovered: DiscoveredRoute[], info: { title: string; version: string; serverUrl?: string }): JsonSchema {
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  const add = (method: string, path: string, op: JsonSchema) => {
+    const p = openApiPath(path);
+    paths[p] ??= {};
+    paths[p][method] = op;
+  };
+  for (const spec of specs) {
+    const parameters: JsonSchema[] = [
+      ...Object.entries(spec.params ?? {}).map(([name, schema]) => ({ name, in: 'path', required: true, schema })),
+      ...Object.entries(spec.query?.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: (spec.query?.required ?? []).includes(name), schema })),
+    ];
+    const op: JsonSchema = {
+      operationId: spec.operationId,
+      summary: spec.summary,
+      ...(spec.description || spec.operatorOnly ? { description: [spec.description, spec.operatorOnly ? 'Requires the operator role; viewers get 403.' : undefined].filter(Boolean).join('\n\n') } : {}),
+      tags: spec.tags,
+      ...(parameters.length ? { parameters } : {}),
+      ...(spec.body ? { requestBody: { required: spec.body.required ?? true, content: { [spec.body.contentType]: { schema: spec.body.schema } } } } : {}),
+      responses: Object.fromEntries(
+        Object.entries(spec.responses).map(([status, r]) => [status, { description: r.description, ...(r.content ? { content: Object.fromEntries(Object.entries(r.content).map(([type, schema]) => [type, { schema }])) } : {}) }]),
+      ),
+      security: spec.security ? spec.security.map((s) => ({ [s]: [] })) : [],
+    };
+    add(spec.method, spec.path, op);
+  }
+  for (const route of discovered) {
+    const p = openApiPath(route.path);
+    if (paths[p]?.[route.method]) continue;
+    const params = [...route.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: str() }));
+    add(route.method, route.path, {
+      operationId: `webhook_${route.method}_${route.path.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '')}`,
+      summary: route.description ?? 'Webhook intake of a peer adapter',
+      description: 'Mounted by an adapter source feeding an enabled route. The adapter parses and authenticates the request itself (see the adapter README for its body and credentials).',
+      tags: ['Webhook intake'],
+      ...(params.length ? { parameters: params } : {}),
+      ...(route.method === 'post' || route.method === 'put' ? { requestBody: { required: true, content: { '*/*': { schema: {} } } } } : {}),
+      responses: { default: { description: "The adapter's answer to the peer" } },
+      security: [],
+    });
+  }
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
+    info: {
+      title: info.title,
+      version: info.version,
+      description: 'Caseway routes cases between case-management systems. /api is the integrators\' API (Bearer token), the webhook paths are the peers\' intake (their own credentials), /ops is the operations console (ops login), /metrics is for Prometheus.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
+    tags: [...new Set([...specs.flatMap((s) => s.tags), ...(discovered.length ? ['Webhook intake'] : [])])].map((name) => ({ name })),
+    paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
+    components: { schemas: componentSchemas(), securitySchemes: SECURITY_SCHEMES },
+  };
+}
