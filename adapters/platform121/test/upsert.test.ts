@@ -136,9 +136,9 @@ describe('upsertRegistration', () => {
     expect(outcomes).toHaveLength(25);
     const failed = outcomes.map((o, i) => (o.ok ? null : i)).filter((i) => i !== null);
     expect(failed).toEqual([7, 18]);
-    const bad7 = outcomes[7] as { ok: false; error: RegistrationRejectedError };
+    const bad7 = outcomes[7] as { ok: false; error: Error } as { ok: false; error: RegistrationRejectedError };
     expect(bad7.error.context.fieldErrors).toEqual([{ column: 'dob', error: 'Value is not a valid date', lineNumber: '7' }]);
-    const bad18 = outcomes[18] as { ok: false; error: RegistrationRejectedError };
+    const bad18 = outcomes[18] as { ok: false; error: Error } as { ok: false; error: RegistrationRejectedError };
     expect(bad18.error.context.fieldErrors).toEqual([{ column: 'phoneNumber', error: 'PhoneNumber is not valid according to Twilio lookup', lineNumber: '9' }]);
     expect(outcomes[0]).toEqual(expect.objectContaining({ ok: true, outcome: 'updated' }));
     expect(outcomes.filter((o) => o.ok && o.outcome === 'created')).toHaveLength(22);
