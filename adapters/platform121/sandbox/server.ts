@@ -457,8 +457,9 @@ export class Sandbox121 {
     this.faults.push({ ...spec, left: spec.times ?? 1, skip: spec.after ?? 0 });
   }
 
-  configure(change: { statusApplyDelayMs?: number; throttle?: ThrottleOptions }): void {
+  configure(change: { statusApplyDelayMs?: number; throttle?: ThrottleOptions; tokenTtlSeconds?: number }): void {
     if (change.statusApplyDelayMs !== undefined) this.options.statusApplyDelayMs = change.statusApplyDelayMs;
+    if (change.tokenTtlSeconds !== undefined) this.options.tokenTtlSeconds = change.tokenTtlSeconds;
     if (change.throttle) this.options.throttle = { ...this.options.throttle, ...change.throttle };
     this.buckets.clear();
   }

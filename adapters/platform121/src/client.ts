@@ -51,6 +51,8 @@ export interface RequestSpec {
   accept?: number[];
   /** Values we sent, to be redacted from the peer's error texts. */
   sentValues?: ReadonlyArray<unknown>;
+  /** Overrides the connection's timeoutMs (imports of many rows take long). */
+  timeoutMs?: number;
 }
 
 export interface ClientStats {
@@ -126,7 +128,7 @@ function cookieFromSetCookie(headers: AxiosResponse['headers']): string | undefi
 
 export class Platform121Client {
   private readonly http: AxiosInstance;
-  private token: { value: string; expiresAt: number } | null = null;
+  private token: { value: string; expiresAt: number; refreshAt: number } | null = null;
   private loginInFlight: Promise<string> | null = null;
   readonly requestLimiter: SlidingWindowLimiter;
   readonly loginLimiter: SlidingWindowLimiter;
@@ -169,7 +171,7 @@ export class Platform121Client {
 
   /** The current token, logging in if there is none or it is about to expire. */
   async ensureToken(): Promise<string> {
-    if (this.token && this.token.expiresAt - TOKEN_MARGIN_MS > Date.now()) return this.token.value;
+    if (this.token && this.token.refreshAt > Date.now()) return this.token.value;
     if (!this.loginInFlight) {
       this.loginInFlight = this.login().finally(() => {
         this.loginInFlight = null;
@@ -210,8 +212,11 @@ export class Platform121Client {
             context: this.context({ operation: 'login' }),
           });
         }
-        const expires = body.expires ? Date.parse(body.expires) : NaN;
-        this.token = { value, expiresAt: Number.isNaN(expires) ? Date.now() + TOKEN_VALIDITY_MS : expires };
+        const parsed = body.expires ? Date.parse(body.expires) : NaN;
+        const expiresAt = Number.isNaN(parsed) ? Date.now() + TOKEN_VALIDITY_MS : parsed;
+        // Renew ahead of expiry: 5 minutes, or a tenth of the lifetime for short-lived tokens.
+        const margin = Math.min(TOKEN_MARGIN_MS, Math.max(0, expiresAt - Date.now()) / 10);
+        this.token = { value, expiresAt, refreshAt: expiresAt - margin };
         this.accessiblePrograms = Object.keys(body.permissions ?? {});
         this.stats.logins++;
         this.ctx.log.info({ operation: 'login', programs: this.accessiblePrograms.length }, 'platform121: logged in');
@@ -258,6 +263,7 @@ export class Platform121Client {
           url,
           data: spec.body,
           headers: { Cookie: `${TOKEN_COOKIE}=${token}` },
+          ...(spec.timeoutMs ? { timeout: spec.timeoutMs } : {}),
         });
       } catch (err) {
         const transport = err instanceof PeerError ? String(err.context.transport ?? '') : '';
@@ -327,6 +333,7 @@ export class Platform121Client {
       path: `${this.programPath}/registrations`,
       body: rows,
       operation: 'import registrations',
+      timeoutMs: this.settings.importTimeoutMs,
       // Every row carries its referenceId: a repeated POST answers "referenceId already exists", which the upsert turns into a PATCH.
       idempotent: rows.every((r) => typeof r.referenceId === 'string'),
       sentValues: rows.flatMap((r) => Object.values(r)),

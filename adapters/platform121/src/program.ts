@@ -82,9 +82,11 @@ export class ProgramCache {
 const TRUE_WORDS = new Set(['true', 'yes', '1', 'y', 'ja', 'oui', 'si']);
 const FALSE_WORDS = new Set(['false', 'no', '0', 'n', 'nee', 'non']);
 
-/** Digits only, no "+" (how 121 stores tel values). */
+/** Digits only, no "+" (how 121 stores tel values); an international "(0)" trunk prefix is dropped. */
 export function digitsOnly(value: unknown): string {
-  return String(value ?? '').replace(/\D/g, '');
+  return String(value ?? '')
+    .replace(/^(\s*\+?\s*\d{1,3}\s*)\(0\)/, '$1')
+    .replace(/\D/g, '');
 }
 
 /** yyyy-mm-dd (or an ISO date-time) to DD-MM-YYYY; other forms are returned unchanged for 121 to judge. */

@@ -16,6 +16,7 @@ export interface Platform121Settings {
   statusConfirmTimeoutMs?: number;
   statusConfirmIntervalMs?: number;
   timeoutMs?: number;
+  importTimeoutMs?: number;
   maxRetries?: number;
   retryBaseDelayMs?: number;
   referenceIdPrefix?: string;
@@ -38,6 +39,7 @@ export interface ResolvedSettings {
   statusConfirmTimeoutMs: number;
   statusConfirmIntervalMs: number;
   timeoutMs: number;
+  importTimeoutMs: number;
   maxRetries: number;
   retryBaseDelayMs: number;
   referenceIdPrefix: string;
@@ -62,6 +64,7 @@ export function resolveSettings(s: Platform121Settings): ResolvedSettings {
     statusConfirmTimeoutMs: s.statusConfirmTimeoutMs ?? 60_000,
     statusConfirmIntervalMs: s.statusConfirmIntervalMs ?? 500,
     timeoutMs: s.timeoutMs ?? 30_000,
+    importTimeoutMs: s.importTimeoutMs ?? 300_000,
     maxRetries: s.maxRetries ?? 3,
     retryBaseDelayMs: s.retryBaseDelayMs ?? 500,
     referenceIdPrefix: s.referenceIdPrefix ?? 'cw-',

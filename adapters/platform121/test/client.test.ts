@@ -74,6 +74,20 @@ describe('login and cookie', () => {
     expect(gets[3].tokenCookie).toBe(gets[2].tokenCookie);
   });
 
+  it('logs in again ahead of the token expiry (no 401 needed)', async () => {
+    env.sb.configure({ tokenTtlSeconds: 2 });
+    const h = env.harness();
+    const client = runtimeFor(h.ctx).client;
+    await client.getRegistrations({ limit: 1 });
+    await client.getRegistrations({ limit: 1 });
+    expect(env.sb.logins).toBe(1);
+    await new Promise((r) => setTimeout(r, 2000));
+    await client.getRegistrations({ limit: 1 });
+    expect(env.sb.logins).toBe(2);
+    expect(env.sb.apiRequests({ method: 'GET' }).map((g) => g.status)).toEqual([200, 200, 200]);
+    env.sb.configure({ tokenTtlSeconds: 33 * 3600 });
+  });
+
   it('concurrent 401s lead to a single new login', async () => {
     const h = env.harness();
     const client = runtimeFor(h.ctx).client;
