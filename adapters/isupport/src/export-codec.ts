@@ -62,8 +62,18 @@ function columnsOf(section: ExportSection): Map<string, ExportColumn> {
   return idx;
 }
 
-/** Required layout columns a file's header lacks. */
+const missingCache = new WeakMap<string[], Map<ExportSection, string[]>>();
+
+/** Required layout columns a file's header lacks (cached per header). */
 export function missingRequiredColumns(section: ExportSection, header: string[]): string[] {
+  let bySection = missingCache.get(header);
+  if (!bySection) missingCache.set(header, (bySection = new Map()));
+  let known = bySection.get(section);
+  if (!known) bySection.set(section, (known = computeMissing(section, header)));
+  return known;
+}
+
+function computeMissing(section: ExportSection, header: string[]): string[] {
   const have = new Set(header.map((h) => h.toUpperCase()));
   return section.columns.filter((c) => c.required && !have.has(c.column.toUpperCase())).map((c) => c.column);
 }
@@ -136,21 +146,25 @@ function applyRow(
   return { unmapped, codes };
 }
 
-/** Removes undefined, empty strings, holes and empty containers, so the case validates against the schema. */
+const isEmpty = (v: unknown): boolean =>
+  v === undefined || v === null || v === '' || (typeof v === 'object' && (Array.isArray(v) ? v.length === 0 : Object.keys(v as object).length === 0));
+
+/** Removes (in place) undefined, empty strings, holes and empty containers, so the case validates against the schema. */
 export function compact<T>(value: T): T {
   if (Array.isArray(value)) {
-    return value.map((v) => compact(v)).filter((v) => v !== undefined && v !== '' && !(typeof v === 'object' && v !== null && Object.keys(v).length === 0)) as T;
-  }
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      const c = compact(v);
-      if (c === undefined || c === '') continue;
-      if (typeof c === 'object' && c !== null && !Array.isArray(c) && Object.keys(c).length === 0) continue;
-      if (Array.isArray(c) && c.length === 0) continue;
-      out[k] = c;
+    let j = 0;
+    for (let i = 0; i < value.length; i++) {
+      const c = compact(value[i] as unknown);
+      if (!isEmpty(c)) value[j++] = c;
     }
-    return out as T;
+    value.length = j;
+  } else if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    for (const k in o) {
+      const v = o[k];
+      if (v !== null && typeof v === 'object') compact(v);
+      if (isEmpty(v)) delete o[k];
+    }
   }
   return value;
 }

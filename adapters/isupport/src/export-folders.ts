@@ -4,6 +4,7 @@
  * archive or failed folder with a report. A folder is archived and marked processed in the ledger only after every
  * case in it has been accepted by the hub, so a crash part-way re-reads it and the hub drops what it already has.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { AdapterContext, Emit, SourceEvent } from '../../../src/core/adapter';
 import { CasewayError, PeerError, safeMessage } from '../../../src/core/errors';
@@ -304,7 +305,9 @@ export async function processCaseFolder(env: ExportEnv, tree: FolderTree): Promi
   };
   const counts: FolderCounts = { read: 0, queued: 0, alreadyQueued: 0, rejected: 0 };
   const rejected: RejectedCase[] = [];
-  const seen = new Set<string>();
+  // Case ids already read, as 48-bit hashes: duplicate detection that costs a few bytes per case, not the ids.
+  const seen = new Set<number>();
+  const key = (id: string): number => createHash('sha1').update(id).digest().readUIntBE(0, 6);
   let batch: SourceEvent[] = [];
   const flush = async (): Promise<void> => {
     if (!batch.length) return;
@@ -325,8 +328,9 @@ export async function processCaseFolder(env: ExportEnv, tree: FolderTree): Promi
   const onCase: CaseHandler = async (rows) => {
     counts.read += 1;
     if (!rows.caseId) return reject('', rows.caseRow.row, [`${rows.caseRow.file} row ${rows.caseRow.row}: ${sections.CaseDetails.caseIdColumn} is empty`]);
-    if (seen.has(rows.caseId)) return reject(rows.caseId, rows.caseRow.row, [`${rows.caseRow.file} row ${rows.caseRow.row}: the case id appears more than once`]);
-    seen.add(rows.caseId);
+    const k = key(rows.caseId);
+    if (seen.has(k)) return reject(rows.caseId, rows.caseRow.row, [`${rows.caseRow.file} row ${rows.caseRow.row}: the case id appears more than once`]);
+    seen.add(k);
     const built = buildCase(cx, rows);
     built.warnings.forEach(warn);
     if (!built.ok) return reject(rows.caseId, rows.caseRow.row, built.reasons);
