@@ -1,9 +1,10 @@
 /** The hub-facing actions: upsertRegistration, setStatus, addNote. Each delivers one case. */
 import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, JsonSchema } from '../../../src/core/adapter';
 import type { CaseEvent } from '../../../src/core/model/canonical.generated';
+import { CasewayError, RetryableError } from '../../../src/core/errors';
 import { buildRegistrationRow, type RowOptions } from './codec';
 import { addNotes } from './notes';
-import { referenceOf, resolveReferenceId } from './reference-id';
+import { deriveReferenceId, knownReferenceId, referenceOf, resolveReferenceId } from './reference-id';
 import { runtimeFor, type Runtime } from './runtime';
 import type { AttributeValue, Platform121Settings } from './settings';
 import { changeRegistrationStatus } from './status';
@@ -13,6 +14,18 @@ type Ctx = AdapterContext<Platform121Settings>;
 
 function referenceIdFor(rt: Runtime, request: DeliveryRequest): string {
   return resolveReferenceId(request, rt.ctx.connection.name, rt.settings.programId, rt.settings.referenceIdPrefix);
+}
+
+/**
+ * For a referenceId derived from the hub id (no 121 reference known yet), "not found" may only mean that the
+ * upsert of the same case has not gone through yet (another target of the route): worth retrying. For a referenceId
+ * 121 gave us, it is final.
+ */
+function notFoundYet(rt: Runtime, request: DeliveryRequest, err: unknown): unknown {
+  if (!(err instanceof CasewayError) || err.retryable || err.context.status !== 404) return err;
+  if (knownReferenceId(request, rt.ctx.connection.name)) return err;
+  const derived = deriveReferenceId(request.hubId, rt.settings.programId, rt.settings.referenceIdPrefix);
+  return new RetryableError(`${err.message} (not created yet?)`, { ...err.context, referenceId: derived }, err);
 }
 
 const attributeValueSchema = { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] };
@@ -113,7 +126,7 @@ export const setStatus: ActionDefinition<Platform121Settings> = {
       confirmTimeoutMs: options.confirmTimeoutMs ?? rt.settings.statusConfirmTimeoutMs,
       confirmIntervalMs: rt.settings.statusConfirmIntervalMs,
     });
-    if (!outcome.ok) throw outcome.error;
+    if (!outcome.ok) throw notFoundYet(rt, request, outcome.error);
     return {
       references: [referenceOf(referenceId, ctx.connection.name)],
       summary: {
@@ -143,7 +156,11 @@ export const addNote: ActionDefinition<Platform121Settings> = {
     const rt = runtimeFor(ctx);
     const referenceId = referenceIdFor(rt, request);
     const prefix = typeof request.options.prefix === 'string' ? request.options.prefix : '';
-    const result = await addNotes({ client: rt.client, state: ctx.state, log: ctx.log }, referenceId, request.deliveryId, request.case.notes ?? [], prefix);
+    const result = await addNotes({ client: rt.client, state: ctx.state, log: ctx.log }, referenceId, request.deliveryId, request.case.notes ?? [], prefix).catch(
+      (err: unknown) => {
+        throw notFoundYet(rt, request, err);
+      },
+    );
     return {
       references: [referenceOf(referenceId, ctx.connection.name)],
       summary: { referenceId, notesPosted: result.posted, notesSkipped: result.skipped, notesVerified: result.verified },

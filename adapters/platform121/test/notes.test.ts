@@ -99,6 +99,14 @@ describe('addNote', () => {
     expect(env.sb.apiRequests({ method: 'GET', path: '/activities' })).toHaveLength(0);
   });
 
+  it('a registration not created yet (referenceId derived from the hub id) is retryable', async () => {
+    const h = env.harness();
+    const err = await addNote.deliver(noteRequest([{ text: 'Early' }], { references: [], hubId: 'hub-early' }), h.ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as { retryable: boolean }).retryable).toBe(true);
+    expect((err as Error).message).toContain('not created yet');
+  });
+
   it('no notes: nothing to do', async () => {
     const h = env.harness();
     const result = await addNote.deliver(noteRequest([]), h.ctx);

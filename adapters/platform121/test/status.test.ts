@@ -179,6 +179,13 @@ describe('setStatus', () => {
     expect((err as PermanentError).message).toContain('not found');
   });
 
+  it('a registration not created yet (referenceId derived from the hub id) is retryable', async () => {
+    const h = env.harness();
+    const err = await setStatus.deliver(deliveryRequest(personCase(1), { hubId: 'hub-not-yet', options: { status: 'included' } }), h.ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RetryableError);
+    expect((err as RetryableError).message).toContain('not created yet');
+  });
+
   it('the batch function changes many registrations with one filtered PATCH and confirms each', async () => {
     const h = env.harness();
     const outcomes = await setStatuses(h.ctx, ['westeros123456789', 'westeros987654321', 'westeros135792468'], { status: 'included' });
