@@ -96,6 +96,13 @@ export async function exportEnv(ctx: AdapterContext<IsupportSettings>, sftp: Isu
 /** Errors that mean the folder's content cannot be read as an export (it goes to failedDir). */
 export class UnreadableFolder extends Error {}
 
+/** An error from the hub's emit (its store is unavailable): the whole poll stops, nothing is marked done. */
+export class EmitFailure extends Error {
+  constructor(readonly inner: unknown) {
+    super('emit failed');
+  }
+}
+
 /** Carries an error thrown by the case handler (e.g. emit) through the join unchanged. */
 class HandlerFailure extends Error {
   constructor(readonly inner: unknown) {
@@ -311,7 +318,12 @@ export async function processCaseFolder(env: ExportEnv, tree: FolderTree): Promi
   let batch: SourceEvent[] = [];
   const flush = async (): Promise<void> => {
     if (!batch.length) return;
-    const results = await env.emit(batch);
+    let results;
+    try {
+      results = await env.emit(batch);
+    } catch (err) {
+      throw new EmitFailure(err);
+    }
     for (const r of results) {
       if (r.duplicate) counts.alreadyQueued += 1;
       else counts.queued += 1;
@@ -411,6 +423,8 @@ export async function processReferenceFolder(env: ExportEnv, tree: FolderTree): 
 export interface ScanResult {
   reports: FolderReport[];
   skipped: Array<{ folder: string; reason: string }>;
+  /** Folders that could not be read this time (transport faults); they stay for the next poll. */
+  errors: Array<{ folder: string; error: unknown }>;
   emitted: number;
   newestMs?: number;
 }
@@ -482,28 +496,37 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /** One scan of the export folder: list, wait for stable files, process what is ready. */
 export async function scanExportFolder(env: ExportEnv, only?: { names?: string[]; pattern?: RegExp }): Promise<ScanResult> {
-  const result: ScanResult = { reports: [], skipped: [], emitted: 0 };
+  const result: ScanResult = { reports: [], skipped: [], errors: [], emitted: 0 };
   let names = (await listRequestFolders(env, only?.pattern)).map((e) => e.name);
   if (only?.names) names = names.filter((n) => only.names!.includes(n));
   names = names.slice(0, env.polling.maxFoldersPerPoll);
   const first = new Map<string, FolderTree>();
-  for (const name of names) first.set(name, await readTree(env.sftp, env.dirs.exportDir, name));
+  const isGone = (err: unknown) => err instanceof PeerError && err.context.sftpCode === 'ENOENT';
+  for (const name of names) {
+    try {
+      first.set(name, await readTree(env.sftp, env.dirs.exportDir, name));
+    } catch (err) {
+      if (!isGone(err)) result.errors.push({ folder: name, error: err });
+    }
+  }
   const needsWait = [...first.values()].some((t) => t.files.length > 0);
   if (needsWait && env.polling.stableWaitMs > 0) await sleep(env.polling.stableWaitMs);
-  for (const name of names) {
-    const before = first.get(name)!;
-    let tree: FolderTree;
+  for (const [name, before] of first) {
     try {
-      tree = before.files.length > 0 && env.polling.stableWaitMs > 0 ? await readTree(env.sftp, env.dirs.exportDir, name) : before;
+      const tree = before.files.length > 0 && env.polling.stableWaitMs > 0 ? await readTree(env.sftp, env.dirs.exportDir, name) : before;
+      if (treeSignature(before) !== treeSignature(tree)) {
+        result.skipped.push({ folder: name, reason: 'files still growing' });
+        continue;
+      }
+      await processFolder(env, tree, result);
     } catch (err) {
-      if (err instanceof PeerError && err.context.sftpCode === 'ENOENT') continue; // moved away meanwhile
-      throw err;
+      if (err instanceof EmitFailure) throw err.inner;
+      if (isGone(err)) continue; // moved away meanwhile
+      env.ctx.log.warn({ folder: name, error: safeMessage(err) }, 'isupport: export folder not read this time');
+      result.errors.push({ folder: name, error: err });
     }
-    if (treeSignature(before) !== treeSignature(tree)) {
-      result.skipped.push({ folder: name, reason: 'files still growing' });
-      continue;
-    }
-    await processFolder(env, tree, result);
   }
+  // Other folders went ahead; the poll still reports the first fault so the hub sees it.
+  if (result.errors.length) throw result.errors[0].error;
   return result;
 }

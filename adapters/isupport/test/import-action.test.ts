@@ -3,7 +3,6 @@
  * atomically; retries; a custom layout file; missing required fields; CSV injection; path traversal.
  */
 import { watch, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ValidationError } from '../../../src/core/errors';
 import { testRedis } from '../../../test/helpers/redis';
@@ -130,7 +129,7 @@ describe('importCase (OpenSSH)', () => {
   });
 
   test('a connection can point at its own layout file', async () => {
-    const layoutFile = path.join(os.tmpdir(), `cw-isupport-layout-${process.pid}.json`);
+    const layoutFile = path.join(ssh.dataDir, 'my-import-layout.json');
     writeFileSync(
       layoutFile,
       JSON.stringify({

@@ -3,7 +3,6 @@
  * coded values both ways (export: iSupport code -> canonical, import: canonical -> iSupport code).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ValidationError } from '../../../src/core/errors';
 import { testRedis } from '../../../test/helpers/redis';
@@ -62,7 +61,7 @@ describe('reference data', () => {
 
   test('codes translate through the reference descriptions in both directions', async () => {
     // A code-lists file without maps: iSupport's own role codes are learnt from the reference data.
-    const codeListsFile = path.join(os.tmpdir(), `cw-isupport-codes-${process.pid}.json`);
+    const codeListsFile = path.join(ssh.dataDir, 'my-code-lists.json');
     writeFileSync(
       codeListsFile,
       JSON.stringify({ lists: { role: { referenceTable: 'MEMBER_ROLE', fromDescription: true }, country: { referenceTable: 'COUNTRY', map: { 'UK(NI)': 'GB-NIR' } } } }),
