@@ -24,7 +24,6 @@ type Json = unknown;
 
 function maskLeaf(value: Json): Json {
   if (value === null || value === undefined || value === '') return value;
-  if (Array.isArray(value)) return value.map(() => MASK);
   if (typeof value === 'object') return maskAll(value);
   return MASK;
 }
@@ -78,18 +77,18 @@ export function maskJson(value: Json, values: string[] = []): Json {
 /** A copy of the canonical case with every personal field masked (the shape is kept, so a viewer sees what is set). */
 export function maskCase(kase: CanonicalCase): CanonicalCase {
   const values = personalValues(kase);
-  const copy = structuredClone(kase);
-  for (const party of copy.parties ?? []) {
-    if (party.person) party.person = maskAll(party.person) as typeof party.person;
-    if (party.addresses) party.addresses = party.addresses.map((a) => ({ ...(maskAll(a) as typeof a), kind: a.kind, country: a.country }));
-    if (party.contacts) party.contacts = party.contacts.map((c) => ({ ...c, value: MASK }));
-  }
-  for (const note of copy.notes ?? []) note.text = MASK;
-  for (const event of copy.events ?? []) {
-    if (event.oldValue) event.oldValue = MASK;
-    if (event.newValue) event.newValue = MASK;
-  }
-  if (copy.summary) copy.summary = MASK;
-  if (copy.title) copy.title = MASK;
-  return maskJson(copy, values) as CanonicalCase;
+  const { parties, notes, events, ...rest } = structuredClone(kase);
+  const out = maskJson(rest, values) as CanonicalCase;
+  out.parties = (parties ?? []).map((party) => {
+    const { person, addresses, contacts, ...other } = party;
+    return {
+      ...(maskJson(other, values) as typeof other),
+      ...(person ? { person: maskAll(person) as typeof person } : {}),
+      ...(addresses ? { addresses: addresses.map((a) => ({ ...(maskAll(a) as typeof a), kind: a.kind, country: a.country })) } : {}),
+      ...(contacts ? { contacts: contacts.map((c) => ({ ...c, value: MASK })) } : {}),
+    };
+  });
+  if (notes) out.notes = notes.map((n) => ({ ...(maskJson(n, values) as typeof n), text: MASK }));
+  if (events) out.events = events.map((e) => ({ ...(maskJson(e, values) as typeof e), ...(e.oldValue ? { oldValue: MASK } : {}), ...(e.newValue ? { newValue: MASK } : {}) }));
+  return out;
 }

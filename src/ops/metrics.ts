@@ -19,8 +19,6 @@ interface HubSnapshot {
   reconciliation: Reconciliation;
 }
 
-const SNAPSHOT_TTL_MS = 2000;
-
 export class PrometheusMetrics implements HubMetrics {
   readonly registry = new Registry();
   readonly casesRouted: Counter<'route' | 'outcome'>;
@@ -35,7 +33,11 @@ export class PrometheusMetrics implements HubMetrics {
   private observed?: { hub: Hub; settings: OpsSettings };
   private snapshotCache?: { at: number; value: Promise<HubSnapshot | null> };
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  private readonly stateCacheMs: number;
+
+  /** `stateCacheMs`: how long one read of the Redis-backed gauges serves later scrapes (default 2000). */
+  constructor(options: { defaultMetrics?: boolean; stateCacheMs?: number } = {}) {
+    this.stateCacheMs = options.stateCacheMs ?? 2000;
     // Node process metrics under their usual names (process_cpu_seconds_total, nodejs_heap_size_used_bytes ...).
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
@@ -105,7 +107,7 @@ export class PrometheusMetrics implements HubMetrics {
   /** One read of the shared state per scrape (all gauges share it). */
   private snapshot(): Promise<HubSnapshot | null> {
     const now = Date.now();
-    if (this.snapshotCache && now - this.snapshotCache.at < SNAPSHOT_TTL_MS) return this.snapshotCache.value;
+    if (this.snapshotCache && now - this.snapshotCache.at < this.stateCacheMs) return this.snapshotCache.value;
     const { hub, settings } = this.observed!;
     const value = (async (): Promise<HubSnapshot | null> => {
       try {

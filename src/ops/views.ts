@@ -134,13 +134,14 @@ export function overviewPage(data: OpsOverview, ctx: PageContext): string {
   const body = html`<h1>Overview</h1>
 <p class="period muted">Counts for ${period(1, 'today')} ${period(7, 'last 7 days')} ${period(30, 'last 30 days')} (UTC days, by the day a case was received)</p>
 <h2 id="routes-heading">Routes</h2>
-<table id="routes"><thead><tr><th>Route</th><th>From</th><th>To</th><th class="num">Received</th><th class="num">Delivered</th><th class="num">Failed attempts</th><th class="num">Dead</th><th class="num">Filtered</th><th class="num">Duplicates</th><th class="num">In flight</th><th>Last activity</th><th>Reconciliation</th></tr></thead><tbody>
+<table id="routes"><thead><tr><th>Route</th><th>From</th><th>To</th><th class="num">Received</th><th class="num" title="One per routed case and target">Deliveries</th><th class="num">Delivered</th><th class="num">Failed attempts</th><th class="num">Dead</th><th class="num">Filtered</th><th class="num">Duplicates</th><th class="num">In flight</th><th>Last activity</th><th>Reconciliation</th></tr></thead><tbody>
 ${data.routes.map(
   (r) => html`<tr class="route ${r.reconciliation.status === 'mismatch' ? 'mismatch' : ''}" data-route="${r.name}">
   <td><strong>${r.name}</strong>${r.enabled ? '' : html` <span class="badge">disabled</span>`}${r.description ? html`<div class="muted">${r.description}</div>` : ''}</td>
   <td>${r.from.connection}.${r.from.source}</td>
   <td>${r.to.map((t) => html`<div>${t.connection}.${t.action}</div>`)}</td>
   <td class="num" data-count="received">${r.totals.received}</td>
+  <td class="num" data-count="deliveries">${r.totals.deliveries}</td>
   <td class="num" data-count="delivered">${r.totals.delivered}</td>
   <td class="num" data-count="failed">${r.totals.failedAttempts}</td>
   <td class="num" data-count="dead">${r.deadLetters}</td>

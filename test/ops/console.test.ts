@@ -61,6 +61,14 @@ describe('ops console', () => {
     expect(noCookie.status).toBe(403);
   });
 
+  it('locks a user name for a while after ten failed sign-ins', async () => {
+    const c = new OpsClient(t.baseUrl);
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i += 1) statuses.push((await c.login({ name: 'mallory', password: `guess-${i}` })).status);
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
+    expect(statuses[10]).toBe(429);
+  });
+
   it('signs in, shows routes, queues and connections, and signs out', async () => {
     const c = new OpsClient(t.baseUrl);
     const res = await c.login(OPERATOR);
