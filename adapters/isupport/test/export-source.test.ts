@@ -130,7 +130,7 @@ describe('export source (OpenSSH)', () => {
   });
 
   test('leaves folders that are still being written for a later poll', async () => {
-    const { h, dirs } = setup({ polling: { stableWaitMs: 600 } });
+    const { h, dirs } = setup({ polling: { stableWaitMs: 1200 } });
     mkdirSync(path.join(dirs.exportDir, 'REQ-EMPTY'));
     const partial = copySampleCase(dirs.exportDir, 'REQ-PARTIAL');
     renameSync(path.join(partial, 'MemberDetails', 'MemberDetails.csv'), path.join(partial, 'MemberDetails', 'MemberDetails.csv.part'));
@@ -142,7 +142,9 @@ describe('export source (OpenSSH)', () => {
     writeFileSync(growingFile, full.subarray(0, 100));
 
     const polling = runExportScan(h.ctx, h.emit);
-    setTimeout(() => appendFileSync(growingFile, full.subarray(100)), 250);
+    // The file keeps growing across the scan's first listing and its stability wait.
+    setTimeout(() => appendFileSync(growingFile, full.subarray(100, 200)), 200);
+    setTimeout(() => appendFileSync(growingFile, full.subarray(200)), 700);
     const result = await polling;
     expect(h.emitted).toHaveLength(0);
     const reasons = Object.fromEntries(result.skipped.map((s) => [s.folder, s.reason]));
