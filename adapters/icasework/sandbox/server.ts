@@ -33,7 +33,7 @@ export const SANDBOX_ERRORS = {
   invalidToken: { status: 401, code: '19003', info: 'invalid_token' },
 } as const;
 
-export const DEFAULT_SANDBOX_CASE_TYPES = ['Complaint', 'Compliment', 'Enquiry', 'Information request', 'EmergencyTravelDocument', 'CrossBorderRecovery'];
+export const DEFAULT_SANDBOX_CASE_TYPES = ['Complaint', 'Compliment', 'Enquiry', 'Information request', 'EmergencyTravelDocument', 'CrossBorderRecovery', 'CrossBorderMaintenance', 'CashAssistanceFollowUp'];
 export const DEFAULT_REPORT_ID = 'CASEWAY-ALL';
 
 export interface SandboxKey {
@@ -326,6 +326,14 @@ export class IcaseworkSandbox {
       if (!c) res.status(404).json({ error: 'no such case' });
       else res.json({ ...c, flat: this.flatCase(c.caseId) });
     });
+    // A caseworker opening a case in the iCasework UI: the same parameters as createcase (Type, Customer.*, fields).
+    control.post('/cases', (req: Request, res: Response) => {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const params = Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+      const c = this.insertCase({ RequestMethod: 'Caseworker', ...params });
+      if (!c) res.status(400).json({ error: 'Type is missing or not a configured case type' });
+      else res.status(201).json(c);
+    });
     control.post('/cases/:caseId/notes', (req: Request, res: Response) => {
       const body = (req.body ?? {}) as { text?: unknown; author?: unknown; type?: unknown; selfServiceAccess?: unknown };
       if (typeof body.text !== 'string' || body.text === '') {
@@ -520,8 +528,15 @@ export class IcaseworkSandbox {
   }
 
   private createCase(res: Response, p: Record<string, string>): void {
+    const c = this.insertCase(p);
+    if (!c) return sendErrorPage(res, 400);
+    this.reply(res, p, 'createcaseresponse', { caseid: c.caseId, team: c.team });
+  }
+
+  /** A case as createcase (or a caseworker in the iCasework UI) makes it; null when the Type is not configured. */
+  insertCase(p: Record<string, string>): SandboxCase | null {
     const type = p.Type;
-    if (!type || (this.caseTypes !== '*' && !this.caseTypes.includes(type))) return sendErrorPage(res, 400);
+    if (!type || (this.caseTypes !== '*' && !this.caseTypes.includes(type))) return null;
     const customerFields: Record<string, string> = {};
     const documents = new Map<number, SandboxDocument>();
     const fields: Record<string, string> = {};
@@ -569,7 +584,7 @@ export class IcaseworkSandbox {
       notes: [],
     };
     this.store.set(caseId, c);
-    this.reply(res, p, 'createcaseresponse', { caseid: caseId, team: c.team });
+    return c;
   }
 
   private addCaseNotes(res: Response, p: Record<string, string>): void {
