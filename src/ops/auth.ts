@@ -96,7 +96,8 @@ export class OpsAuth {
     return this.secretKey;
   }
 
-  cookieOptions(req: Request, maxAgeSeconds: number, path = '/'): string {
+  /** Cookie attributes; the session cookie is only sent to /ops (never to the API or the webhook intake). */
+  cookieOptions(req: Request, maxAgeSeconds: number, path = '/ops'): string {
     const secure = this.settings.session.secureCookie ?? req.secure;
     return `Path=${path}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
   }
@@ -160,19 +161,20 @@ export class OpsAuth {
   }
 }
 
-/** True when the browser reports the request was started by another site (Fetch Metadata) or another origin. */
+/**
+ * True when the browser says the request was started by another site. Fetch Metadata (Sec-Fetch-Site, sent by every
+ * current browser) decides; without it, an Origin naming another host than the one addressed is refused.
+ */
 export function crossSite(req: Request): boolean {
   const site = req.headers['sec-fetch-site'];
-  if (site === 'cross-site' || site === 'same-site') return true;
+  if (typeof site === 'string') return site === 'cross-site' || site === 'same-site';
   const origin = req.headers.origin;
-  if (origin && origin !== 'null') {
-    try {
-      if (new URL(origin).host !== req.headers.host) return true;
-    } catch {
-      return true;
-    }
+  if (!origin || origin === 'null') return false;
+  try {
+    return new URL(origin).host !== req.headers.host;
+  } catch {
+    return true;
   }
-  return false;
 }
 
 /** A path to go back to after login: only our own pages. */

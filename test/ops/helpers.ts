@@ -41,6 +41,8 @@ ops:
 
 export interface OpsTestHub extends TestHub {
   metrics: PrometheusMetrics;
+  /** Stops the hub but keeps its Redis state (to start another hub on it, e.g. after a config fix). */
+  stopKeepingState?: () => Promise<void>;
 }
 
 export async function startOpsHub(opts: { yaml: string; log?: Logger; prefix?: string; dataKey?: string; defaultMetrics?: boolean; withTicker?: boolean }): Promise<OpsTestHub> {
@@ -78,6 +80,11 @@ export async function startOpsHub(opts: { yaml: string; log?: Logger; prefix?: s
     stop: async () => {
       await hub.stop();
       await deleteKeys(redis, prefix);
+      redis.disconnect();
+      rmSync(workDir, { recursive: true, force: true });
+    },
+    stopKeepingState: async () => {
+      await hub.stop();
       redis.disconnect();
       rmSync(workDir, { recursive: true, force: true });
     },
