@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** `caseway`: start the hub (or one of its roles), validate config, inspect and replay dead letters. */
+import path from 'node:path';
 import { Command } from 'commander';
 import { Hub } from '../core/hub';
 import { silentLogger } from '../core/logger';
@@ -95,6 +96,24 @@ program
       process.stdout.write(`replayed ${replayed} of ${ids.length}\n`);
       if (id && replayed === 0) throw new CliExit(1, `caseway replay: no dead letter ${id} on connection ${o.connection}`);
     });
+  });
+
+program
+  .command('demo')
+  .description('push the sample cases through every default route of a running hub and report what arrived where')
+  .option('--url <url>', 'the running hub (env CASEWAY_URL; default http://127.0.0.1:$PORT)')
+  .option('--timeout <seconds>', 'how long each route may take', '60')
+  .action(async (o: { url?: string; timeout: string }) => {
+    const { Demo } = await import('./demo');
+    const url = o.url ?? process.env.CASEWAY_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`;
+    const outcomes = await new Demo({
+      url: url.replace(/\/$/, ''),
+      etdApiKey: process.env.ETD_FORM_API_KEY ?? 'caseway-demo-etd-key',
+      samplesDir: path.resolve('config/samples'),
+      timeoutMs: Number(o.timeout) * 1000,
+      apiToken: process.env.CASEWAY_API_TOKEN,
+    }).run();
+    if (outcomes.some((r) => !r.ok)) throw new CliExit(1, 'caseway demo: at least one route failed');
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -24,10 +24,12 @@ describe('canonical paths', () => {
     expect(getPath(kase, 'references[system=platform121].id')).toBe('ref-1');
     expect(getPath(kase, 'extensions.platform121.programId')).toBe(2);
     expect(getPath(kase, 'parties[role=debtor].person')).toBeUndefined();
+    expect(getPath({ d: { 'CaseDetails.Team': 'T1' } }, 'd["CaseDetails.Team"]')).toBe('T1');
+    expect(getPath({ d: { 'a]b': 1 } }, "d['a]b']")).toBe(1);
   });
 
   it('rejects malformed paths', () => {
-    for (const bad of ['', 'a..b', 'parties[', 'a]b', '.a']) expect(() => parsePath(bad)).toThrow(PathSyntaxError);
+    for (const bad of ['', 'a..b', 'parties[', 'a]b', '.a', 'a.', '[0]', 'a["x]', 'a.b c']) expect(() => parsePath(bad)).toThrow(PathSyntaxError);
   });
 
   it('setPath then getPath returns the value for any key path', () => {

@@ -140,6 +140,16 @@ export class IsupportSandbox implements SandboxHandle {
       res.status(200).type('text/plain').send(`Request received. Request ID : ${requestId}`);
       this.background(this.exportLater(requestId, this.reference));
     });
+    // Not part of iSupport: what the sandbox holds, for the demo and end-to-end tests running in another process.
+    app.get('/_sandbox/mails', (_req, res) => {
+      res.json(this.mails().map(({ raw: _raw, ...mail }) => mail));
+    });
+    app.get('/_sandbox/imported', (_req, res) => {
+      res.json(this.imported());
+    });
+    app.get('/_sandbox/calls', (_req, res) => {
+      res.json(this.apiCalls());
+    });
     app.use((req, res) => {
       res.status(404).type('text/plain').send('Not Found');
     });
@@ -152,6 +162,7 @@ export class IsupportSandbox implements SandboxHandle {
       api: `http://${this.opts.host}:${apiPort}`,
       sftp: `sftp://${username}@${this.opts.host}:${this.sftp.port}${this.dirs.exportDir}`,
       smtp: `smtp://${this.opts.host}:${this.smtp.port}`,
+      control: `http://${this.opts.host}:${apiPort}/_sandbox`,
     };
     this.settings = {
       sftp: {

@@ -1,38 +1,50 @@
 /**
  * Canonical paths used by route filters and mapping overrides:
  *   status, parties[0].person.surname, parties[role=creditor].person.surname,
- *   references[system=platform121].id, extensions.icasework.team
+ *   references[system=platform121].id, extensions.icasework.team, extensions.icasework.details["CaseDetails.Team"]
  * A `[key=value]` step picks the first array element whose `key` equals value (or, for an array-valued key such as
  * `roles`, contains it; `role` is accepted as shorthand for `roles`).
  */
 type Step = { kind: 'key'; key: string } | { kind: 'index'; index: number } | { kind: 'match'; key: string; value: string };
 export class PathSyntaxError extends Error {}
 
-const NAME = /^[A-Za-z_$][\w$-]*$/;
+const NAME = /^[A-Za-z_$][\w$-]*/;
 
 function parseBracket(path: string, inner: string): Step {
+  const quoted = /^(["'])(.*)\1$/.exec(inner);
+  if (quoted) return { kind: 'key', key: quoted[2] };
   if (/^\d+$/.test(inner)) return { kind: 'index', index: Number(inner) };
   const eq = inner.indexOf('=');
   const key = inner.slice(0, eq);
-  if (eq > 0 && NAME.test(key)) return { kind: 'match', key: key === 'role' ? 'roles' : key, value: inner.slice(eq + 1) };
+  if (eq > 0 && /^[A-Za-z_$][\w$-]*$/.test(key)) return { kind: 'match', key: key === 'role' ? 'roles' : key, value: inner.slice(eq + 1) };
   throw new PathSyntaxError(`invalid path "${path}"`);
 }
 
+/** Steps: `name`, `.name`, `[0]`, `[key=value]`, and `["key.with.dots"]` for keys that are not plain names. */
 export function parsePath(path: string): Step[] {
   const steps: Step[] = [];
   const fail = () => new PathSyntaxError(`invalid path "${path}"`);
-  for (const segment of path.split('.')) {
-    const m = /^([^[\]]*)((?:\[[^[\]]*\])*)$/.exec(segment);
-    if (!m) throw fail();
-    const [, name, brackets] = m;
-    if (name) {
-      if (!NAME.test(name)) throw fail();
-      steps.push({ kind: 'key', key: name });
-    } else if (!brackets || steps.length === 0) {
-      throw fail();
+  let i = 0;
+  while (i < path.length) {
+    if (path[i] === '[') {
+      if (steps.length === 0) throw fail();
+      const quote = path[i + 1] === '"' || path[i + 1] === "'" ? path[i + 1] : '';
+      const close = quote ? path.indexOf(`${quote}]`, i + 2) + 1 : path.indexOf(']', i);
+      if (close <= 0) throw fail();
+      steps.push(parseBracket(path, path.slice(i + 1, close)));
+      i = close + 1;
+      continue;
     }
-    for (const b of brackets.match(/\[[^[\]]*\]/g) ?? []) steps.push(parseBracket(path, b.slice(1, -1)));
+    if (path[i] === '.') {
+      if (steps.length === 0) throw fail();
+      i += 1;
+    }
+    const name = NAME.exec(path.slice(i));
+    if (!name) throw fail();
+    steps.push({ kind: 'key', key: name[0] });
+    i += name[0].length;
   }
+  if (steps.length === 0) throw fail();
   return steps;
 }
 
