@@ -11,7 +11,7 @@ import { apiDocsPlugin } from './api-docs';
 import { EndpointRegistry, opsConsolePlugin } from './console';
 import type { PrometheusMetrics } from './metrics';
 
-export { hashPassword, verifyPassword, passwordHashFromStream } from './password';
+export { hashPassword, verifyPassword, passwordHashFromStream, promptForPasswordHash } from './password';
 export { PrometheusMetrics } from './metrics';
 export { EndpointRegistry, opsConsolePlugin } from './console';
 export { apiDocsPlugin } from './api-docs';

@@ -67,3 +67,41 @@ export async function passwordHashFromStream(input: NodeJS.ReadableStream): Prom
   const password = text.split(/\r?\n/)[0] ?? '';
   return hashPassword(password);
 }
+
+function readHidden(prompt: string, input: NodeJS.ReadStream, output: NodeJS.WritableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    output.write(prompt);
+    let text = '';
+    const done = (err?: Error) => {
+      input.setRawMode?.(false);
+      input.pause();
+      input.off('data', onData);
+      output.write('\n');
+      if (err) reject(err);
+      else resolve(text);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return done();
+        if (ch === '\u0003') return done(new Error('cancelled'));
+        if (ch === '\u007f' || ch === '\b') text = text.slice(0, -1);
+        else text += ch;
+      }
+    };
+    input.setRawMode?.(true);
+    input.resume();
+    input.on('data', onData);
+  });
+}
+
+/**
+ * For a CLI command (`caseway ops-password`, say): asks for the password twice without echoing it when run in a
+ * terminal, or reads the first line of a pipe, and returns the hash to put in `ops.users[].passwordHash`.
+ */
+export async function promptForPasswordHash(input: NodeJS.ReadStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string> {
+  if (!input.isTTY) return passwordHashFromStream(input);
+  const first = await readHidden('Password: ', input, output);
+  const second = await readHidden('Same password again: ', input, output);
+  if (first !== second) throw new Error('the two passwords differ');
+  return hashPassword(first);
+}
