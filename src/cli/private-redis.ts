@@ -4,9 +4,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 
 export function redisServerInstalled(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -24,7 +23,22 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startPrivateRedis(workDir: string): Promise<{ url: string; child: ChildProcess; stop: () => void }> {
+/** A bare RESP PING over TCP: no client library, so nothing lingers when the server is not up yet. */
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+  });
+}
+
+export async function startPrivateRedis(workDir: string): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
   const port = await freePort();
   const dir = path.join(workDir, 'redis');
   mkdirSync(dir, { recursive: true });
@@ -35,22 +49,18 @@ export async function startPrivateRedis(workDir: string): Promise<{ url: string;
   );
   const url = `redis://127.0.0.1:${port}`;
   const deadline = Date.now() + 5000;
-  for (;;) {
-    const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      break;
-    } catch {
-      probe.disconnect();
-      if (Date.now() > deadline || child.exitCode !== null) {
-        child.kill();
-        throw new Error('the private redis-server did not start');
-      }
-      await new Promise((r) => setTimeout(r, 100));
+  while (!(await answersPing(port))) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill();
+      throw new Error('the private redis-server did not start');
     }
+    await new Promise((r) => setTimeout(r, 100));
   }
-  return { url, child, stop: () => void child.kill('SIGTERM') };
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  return { url, child, stop };
 }

@@ -55,7 +55,7 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub>
   const log = createLogger({ level: opts.logLevel });
   const metrics = new PrometheusMetrics();
   let redisUrl = opts.redis;
-  let stopPrivateRedis: (() => void) | undefined;
+  let stopPrivateRedis: (() => Promise<void>) | undefined;
   const build = () =>
     new Hub({
       config,
@@ -95,13 +95,13 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub>
     say(`caseway: ${signal} received; finishing in-flight work, accepting nothing new...`);
     hub
       .stop()
-      .then(() => {
-        stopPrivateRedis?.();
+      .then(async () => {
+        await stopPrivateRedis?.();
         process.exit(0);
       })
-      .catch((e: unknown) => {
+      .catch(async (e: unknown) => {
         say(`caseway: shutdown failed: ${safeMessage(e)}`);
-        stopPrivateRedis?.();
+        await stopPrivateRedis?.();
         process.exit(1);
       });
   };

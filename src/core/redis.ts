@@ -26,7 +26,10 @@ function redactUrl(url: string): string {
 export async function connectRedis(url: string, connectionName = 'caseway'): Promise<Redis> {
   const safeUrl = redactUrl(url);
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null, connectionName });
-  probe.on('error', () => undefined);
+  let lastError: NodeJS.ErrnoException | undefined;
+  probe.on('error', (err: NodeJS.ErrnoException) => {
+    lastError = err;
+  });
   try {
     await probe.connect();
     await probe.ping();
@@ -35,7 +38,8 @@ export async function connectRedis(url: string, connectionName = 'caseway'): Pro
   } catch (err) {
     probe.disconnect();
     if (err instanceof CasewayError) throw err;
-    throw new RedisUnavailableError(safeUrl, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
+    const cause = lastError ?? (err as NodeJS.ErrnoException);
+    throw new RedisUnavailableError(safeUrl, cause.code ?? cause.message);
   }
   probe.disconnect();
   const redis = new Redis(url, { maxRetriesPerRequest: null, connectionName });

@@ -1,0 +1,48 @@
+/** How `caseway start` behaves when something it needs is missing: one clear line, no stack trace. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { startPrivateRedis } from '../../src/cli/private-redis';
+
+const ROOT = path.resolve(__dirname, '../..');
+const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+
+function start(args: string[], env: NodeJS.ProcessEnv) {
+  return spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, PORT: '0', ...env }, encoding: 'utf8', timeout: 30000 });
+}
+
+describe('caseway start', () => {
+  it('says in one line that Redis is unreachable and how to get it, when REDIS_URL points nowhere', () => {
+    const out = start(['start'], { REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(out.status).toBe(1);
+    const lines = out.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^caseway: Redis is not reachable at redis:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)\. Start Redis \(e\.g\. .*redis-server.*\) or point REDIS_URL at one\.$/);
+    expect(out.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('with --sandbox=false, refuses to start and names each setting the real peers need', () => {
+    const out = start(['--sandbox=false', 'start'], {});
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain('config/caseway.yaml: /connections/icasework/settings/key: is required');
+    expect(out.stderr).toContain('config/caseway.yaml: /connections/isupport/settings/sftp: is required');
+    expect(out.stderr).toContain('caseway: the configuration is invalid; nothing was started.');
+  });
+
+  it('can run a private redis-server (used by npm start when none is running) that keeps data in its folder', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-private-redis-'));
+    const privateRedis = await startPrivateRedis(dir);
+    const client = new Redis(privateRedis.url);
+    try {
+      expect(await client.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+      expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+      expect(await client.config('GET', 'dir')).toEqual(['dir', path.join(dir, 'redis')]);
+    } finally {
+      await client.quit();
+      await privateRedis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,160 @@
+/**
+ * The main job out of the box: the real hub process (`caseway start`, as `npm start` runs it) with the default
+ * config/caseway.yaml and its sandbox peers, on the real Redis; then `caseway demo` pushes the samples through every
+ * route, and this test checks what each sandbox peer holds afterwards and each case's trace.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import axios from 'axios';
+import Papa from 'papaparse';
+import { Redis } from 'ioredis';
+import { deleteKeys, eventually } from '../helpers/hub';
+import { REDIS_URL } from '../helpers/redis';
+
+const ROOT = path.resolve(__dirname, '../..');
+const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+const SAMPLES = path.join(ROOT, 'config/samples');
+
+interface Trace {
+  hubId: string;
+  references: Array<{ system: string; connection?: string; id: string; kind?: string }>;
+  trace: Array<{ stage: string; route?: string; target?: string; connection?: string }>;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  let output = '';
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+describe('default config end to end (real hub process)', () => {
+  const prefix = `cwe2e:${randomUUID().slice(0, 8)}:`;
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'caseway-e2e-'));
+  const env = { PORT: '0', HOST: '127.0.0.1', CASEWAY_PREFIX: prefix, REDIS_URL, CASEWAY_CONFIG: path.join(ROOT, 'config/caseway.yaml'), LOG_LEVEL: 'warn', CASEWAY_API_TOKEN: '' };
+  let hub: ReturnType<typeof run>;
+  let baseUrl = '';
+  let sandboxes: Record<string, Record<string, string>> = {};
+  let demoOutput = '';
+
+  beforeAll(async () => {
+    hub = run(['start'], env, workDir);
+    baseUrl = await eventually(async () => /API\s+(http:\/\/\S+)/.exec(hub.output())?.[1], 30000, `the hub's banner (output so far: ${hub.output()})`);
+    sandboxes = (await axios.get(`${baseUrl}/api/sandboxes`)).data.sandboxes;
+    const demo = run(['demo', '--url', baseUrl, '--timeout', '60'], {}, ROOT);
+    const code = await demo.exited;
+    demoOutput = demo.output();
+    expect({ code, demoOutput }).toMatchObject({ code: 0 });
+  }, 120000);
+
+  afterAll(async () => {
+    hub.child.kill('SIGTERM');
+    const code = await hub.exited;
+    const redis = new Redis(REDIS_URL);
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+    rmSync(workDir, { recursive: true, force: true });
+    expect(code).toBe(0);
+  }, 30000);
+
+  const trace = async (id: string): Promise<Trace> => (await axios.get(`${baseUrl}/api/cases/${encodeURIComponent(id)}/trace`)).data as Trace;
+  const delivered = (t: Trace, route: string, target?: string) => t.trace.some((e) => e.stage === 'delivered' && e.route === route && (!target || e.target === target));
+
+  it('is healthy and ready, and prints where everything is', async () => {
+    expect((await axios.get(`${baseUrl}/healthz`)).data).toEqual({ status: 'ok' });
+    const ready = await axios.get(`${baseUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(Object.keys(ready.data.connections).sort()).toEqual(['etd-form', 'icasework', 'iizuka', 'isupport', 'platform121']);
+    for (const name of ['iizuka', 'icasework', 'platform121', 'isupport']) expect(hub.output()).toContain(`Sandbox     ${name}`);
+    expect(demoOutput).toContain('all 5 routes delivered');
+  });
+
+  it('route 1: the ETD application became an iCasework case with the applicant as Customer and an IIZUKA application', async () => {
+    const application = JSON.parse(readFileSync(path.join(SAMPLES, 'etd-application.json'), 'utf8')).etdApp;
+    const appRef = /appRefNumber (ETD\w+)/.exec(demoOutput)?.[1];
+    expect(appRef).toBeDefined();
+    const t = await trace(appRef!);
+    expect(delivered(t, 'etd-applications', 'icasework-case') && delivered(t, 'etd-applications', 'iizuka-application')).toBe(true);
+    const caseid = t.references.find((r) => r.system === 'icasework')!.id;
+    const iizukaRef = t.references.find((r) => r.system === 'etd' && r.connection === 'iizuka')!.id;
+
+    const icwCase = (await axios.get(`${sandboxes.icasework.api}/_sandbox/cases/${caseid}`)).data;
+    expect(icwCase.type).toBe('EmergencyTravelDocument');
+    expect(icwCase.flat['MainParty.FirstName']).toBe(application.appDetails.forenames);
+    expect(icwCase.flat['MainParty.LastName']).toBe(application.appDetails.surname);
+    expect(icwCase.flat['MainParty.EmailAddress']).toBe(application.appDetails.email);
+    expect(icwCase.flat['MainParty.Postcode']).toBe(application.appDetails.address.postcode);
+    expect(icwCase.externalId).toBe(t.hubId);
+    expect(icwCase.notes.some((n: { text: string }) => n.text.includes(`appDetails.birthDate: ${application.appDetails.birthDate}`))).toBe(true);
+
+    const applications = (await axios.get(`${sandboxes.iizuka.api}/_sandbox/applications`)).data as Array<{ appRefNumber: string; etdApp: typeof application; headers: Record<string, string> }>;
+    const submitted = applications.find((a) => a.appRefNumber === iizukaRef);
+    expect(submitted?.etdApp).toEqual(application);
+    expect(submitted?.headers['content-type']).toBe('application/json; charset=utf-8');
+  });
+
+  it('route 2: the iSupport export became an iCasework case with the iSupport case id as ExternalId', async () => {
+    const caseId = JSON.parse(readFileSync(path.join(SAMPLES, 'isupport-case.json'), 'utf8')).caseId as string;
+    const t = await trace(caseId);
+    expect(delivered(t, 'isupport-to-icasework')).toBe(true);
+    const icwCase = (await axios.get(`${sandboxes.icasework.api}/_sandbox/cases/${t.references.find((r) => r.system === 'icasework')!.id}`)).data;
+    expect(icwCase.type).toBe('CrossBorderMaintenance');
+    expect(icwCase.externalId).toBe(caseId);
+    expect(icwCase.flat['MainParty.LastName']).not.toBe('');
+  });
+
+  it('route 3: the CrossBorderRecovery case became ccrt.csv and natural_person.csv in iSupport, and the import notice was mailed', async () => {
+    const params = JSON.parse(readFileSync(path.join(SAMPLES, 'icasework-cross-border-case.json'), 'utf8')) as Record<string, string>;
+    const caseid = /caseid (\d+) \(Type CrossBorderRecovery\)/.exec(demoOutput)?.[1];
+    const t = await trace(caseid!);
+    expect(delivered(t, 'cross-border-recovery-to-isupport')).toBe(true);
+    const requestId = t.references.find((r) => r.system === 'isupport')!.id;
+    const imported = (await axios.get(`${sandboxes.isupport.control}/imported`)).data as Array<{ requestId: string; applicationId: string; files: Record<string, string> }>;
+    const folder = imported.find((i) => i.requestId === requestId)!;
+    expect(Object.keys(folder.files).sort()).toEqual(['ccrt.csv', 'natural_person.csv']);
+    const ccrt = Papa.parse<Record<string, string>>(folder.files['ccrt.csv'].replace(/^\uFEFF/, ''), { header: true, skipEmptyLines: true }).data;
+    expect(ccrt).toHaveLength(1);
+    // Canonical GB is iSupport's UK (config/isupport/code-lists.json); FR is FR in both.
+    expect(ccrt[0]).toMatchObject({ EXTERNAL_CASE_ID: caseid, REQUESTING_COUNTRY: 'UK', REQUESTED_COUNTRY: params.DebtorCountry });
+    const persons = Papa.parse<Record<string, string>>(folder.files['natural_person.csv'].replace(/^\uFEFF/, ''), { header: true, skipEmptyLines: true }).data;
+    expect(persons).toHaveLength(1);
+    expect(persons[0]).toMatchObject({ EXTERNAL_CASE_ID: caseid, LAST_NAME: params['Customer.Surname'], FIRST_NAME: params['Customer.FirstName'] });
+
+    const mails = (await axios.get(`${sandboxes.isupport.control}/mails`)).data as Array<{ subject: string; text: string }>;
+    const notice = mails.find((m) => m.text.includes(`Your import request ( ${requestId} )`))!;
+    expect(notice.subject).toBe('Request Status');
+    expect(notice.text).toContain(`ISupport Application ID : ${folder.applicationId}`);
+    expect(notice.text).toMatch(/^Dear All,\n\nYour import request \( REQ-CW-[0-9A-F]+ \) has been successfully completed on \w{3} \w{3} \d{2} \d{2}:\d{2}:\d{2} \w+ \d{4}\n/);
+  });
+
+  it('route 4: the declined registration became an iCasework follow-up case, and the caseworker note came back as a 121 note', async () => {
+    const ref = /referenceId (\S+)/.exec(demoOutput)?.[1];
+    const t = await trace(ref!);
+    expect(delivered(t, 'declined-registrations-to-icasework')).toBe(true);
+    expect(delivered(t, 'icasework-notes-to-121')).toBe(true);
+    const icwCase = (await axios.get(`${sandboxes.icasework.api}/_sandbox/cases/${t.references.find((r) => r.system === 'icasework')!.id}`)).data;
+    expect(icwCase.type).toBe('CashAssistanceFollowUp');
+    const registration = ((await axios.get(`${sandboxes.platform121.control}/programs/2/registrations`)).data as Array<{ referenceId: string; status: string; fullName: string }>).find((r) => r.referenceId === ref)!;
+    expect(registration.status).toBe('declined');
+    expect(icwCase.flat['MainParty.FullName'].replace(/^(.*), (.*)$/, '$2 $1')).toBe(registration.fullName);
+    const notes = (await axios.get(`${sandboxes.platform121.control}/registrations/${ref}/notes`)).data as Array<{ text: string }>;
+    const caseworkerNote = icwCase.notes.find((n: { author?: string; createdBy?: string }) => (n.author ?? n.createdBy) === 'Caseworker Demo');
+    expect(caseworkerNote).toBeDefined();
+    expect(notes.map((n) => n.text)).toContain(`iCasework: ${caseworkerNote.text}`);
+  });
+
+  it('keeps a trace of every hop with no personal data in it', async () => {
+    const appRef = /appRefNumber (ETD\w+)/.exec(demoOutput)![1];
+    const t = await trace(appRef);
+    expect(t.trace.map((e) => e.stage)).toEqual(expect.arrayContaining(['received', 'routed', 'delivered']));
+    const application = readFileSync(path.join(SAMPLES, 'etd-application.json'), 'utf8');
+    const etd = JSON.parse(application).etdApp;
+    const text = JSON.stringify(t.trace);
+    for (const value of [etd.appDetails.surname, etd.appDetails.email, etd.appDetails.birthDate, etd.appDetails.contactPhone]) expect(text).not.toContain(value);
+  });
+});
