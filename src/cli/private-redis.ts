@@ -38,13 +38,13 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-export async function startPrivateRedis(workDir: string): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
+export async function startPrivateRedis(workDir: string, extraArgs: string[] = []): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
   const port = await freePort();
   const dir = path.join(workDir, 'redis');
   mkdirSync(dir, { recursive: true });
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction', ...extraArgs],
     { stdio: 'ignore' },
   );
   const url = `redis://127.0.0.1:${port}`;

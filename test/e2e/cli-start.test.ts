@@ -23,6 +23,21 @@ describe('caseway start', () => {
     expect(out.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('refuses to start on a Redis that may evict keys, saying which setting to change', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-lru-redis-'));
+    const lru = await startPrivateRedis(dir, ['--maxmemory-policy', 'allkeys-lru']);
+    try {
+      const out = start(['start'], { REDIS_URL: lru.url });
+      expect(out.status).toBe(1);
+      expect(out.stderr.trim()).toBe(
+        `caseway: Redis at ${lru.url} has maxmemory-policy "allkeys-lru"; Caseway needs "noeviction" so queued cases are never evicted (run: redis-cli config set maxmemory-policy noeviction, and set it in redis.conf)`,
+      );
+    } finally {
+      await lru.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('with --sandbox=false, refuses to start and names each setting the real peers need', () => {
     const out = start(['--sandbox=false', 'start'], {});
     expect(out.status).toBe(2);
