@@ -18,6 +18,7 @@ header.top .user { display: flex; align-items: center; gap: 8px; color: #c5cfdf;
 main { padding: 18px 20px 40px; max-width: 1400px; }
 h1 { font-size: 20px; margin: 0 0 12px; } h2 { font-size: 16px; margin: 26px 0 8px; } h3 { font-size: 14px; margin: 16px 0 6px; }
 section.card { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 12px 14px; margin-bottom: 16px; }
+.table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; background: var(--card); }
 th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-weight: 600; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }

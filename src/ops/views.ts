@@ -31,6 +31,7 @@ export function layout(title: string, ctx: PageContext, body: Html): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="same-origin">
 <title>${title} · Caseway ops</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/ops/assets/ops.css">
 <script src="/ops/assets/ops.js" defer></script>
 </head>
@@ -134,7 +135,7 @@ export function overviewPage(data: OpsOverview, ctx: PageContext): string {
   const body = html`<h1>Overview</h1>
 <p class="period muted">Counts for ${period(1, 'today')} ${period(7, 'last 7 days')} ${period(30, 'last 30 days')} (UTC days, by the day a case was received)</p>
 <h2 id="routes-heading">Routes</h2>
-<table id="routes"><thead><tr><th>Route</th><th>From</th><th>To</th><th class="num">Received</th><th class="num" title="One per routed case and target">Deliveries</th><th class="num">Delivered</th><th class="num">Failed attempts</th><th class="num">Dead</th><th class="num">Filtered</th><th class="num">Duplicates</th><th class="num">In flight</th><th>Last activity</th><th>Reconciliation</th></tr></thead><tbody>
+<div class="table-wrap"><table id="routes"><thead><tr><th>Route</th><th>From</th><th>To</th><th class="num">Received</th><th class="num" title="One per routed case and target">Deliveries</th><th class="num">Delivered</th><th class="num">Failed attempts</th><th class="num">Dead</th><th class="num">Filtered</th><th class="num">Duplicates</th><th class="num">In flight</th><th>Last activity</th><th>Reconciliation</th></tr></thead><tbody>
 ${data.routes.map(
   (r) => html`<tr class="route ${r.reconciliation.status === 'mismatch' ? 'mismatch' : ''}" data-route="${r.name}">
   <td><strong>${r.name}</strong>${r.enabled ? '' : html` <span class="badge">disabled</span>`}${r.description ? html`<div class="muted">${r.description}</div>` : ''}</td>
@@ -152,7 +153,7 @@ ${data.routes.map(
   <td class="reconciliation">${reconciliationBadge(r)}</td>
 </tr>`,
 )}
-</tbody></table>
+</tbody></table></div>
 
 <h2>Queues <a class="muted" href="/ops/queues">open the queue dashboard</a></h2>
 <table id="queues"><thead><tr><th>Queue</th>${['waiting', 'active', 'delayed', 'failed', 'completed', 'paused'].map((s) => html`<th class="num">${s}</th>`)}</tr></thead><tbody>
@@ -201,9 +202,9 @@ export function reconciliationPage(rec: Reconciliation, ctx: PageContext): strin
   const body = html`<h1>Reconciliation</h1>
 <p class="muted">Per route and day (UTC, the day a case was received): every case received is filtered out, a duplicate, or routed; every delivery of a routed case is delivered, filtered by its target, discarded, an open dead letter, or still in flight. A gap means something is unaccounted for.</p>
 ${rec.complete ? '' : html`<p class="notice bad">A queue holds more jobs than one check reads; live numbers are partial and no row is judged.</p>`}
-<table id="reconciliation"><thead><tr><th>Day</th><th>Route</th><th class="num">Received</th><th class="num">Filtered</th><th class="num">Duplicates</th><th class="num">Routed</th><th class="num">Case gap</th><th class="num">Deliveries</th><th class="num">Delivered</th><th class="num">Target-filtered</th><th class="num">Dead</th><th class="num">Discarded</th><th class="num">In flight</th><th class="num">Delivery gap</th><th>Status</th></tr></thead><tbody>
+<div class="table-wrap"><table id="reconciliation"><thead><tr><th>Day</th><th>Route</th><th class="num">Received</th><th class="num">Filtered</th><th class="num">Duplicates</th><th class="num">Routed</th><th class="num">Case gap</th><th class="num">Deliveries</th><th class="num">Delivered</th><th class="num">Target-filtered</th><th class="num">Dead</th><th class="num">Discarded</th><th class="num">In flight</th><th class="num">Delivery gap</th><th>Status</th></tr></thead><tbody>
 ${rec.rows.length ? rec.rows.map(row) : html`<tr><td colspan="15" class="muted">No activity in these days.</td></tr>`}
-</tbody></table>
+</tbody></table></div>
 <p class="muted">Checked ${time(rec.checkedAt)} over ${rec.days.length} days.</p>`;
   return layout('Reconciliation', { ...ctx, active: 'reconciliation' }, body);
 }
