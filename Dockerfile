@@ -24,7 +24,7 @@ COPY bin ./bin
 RUN mkdir -p /app/.caseway && chown node:node /app/.caseway
 USER node
 EXPOSE 8080
-# The api role answers /healthz; a worker-only container overrides this (see docker-compose.yml).
+# Both roles answer /healthz on PORT (a worker serves only probes and /metrics there).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "dist/src/cli/main.js"]

@@ -99,6 +99,14 @@ program
   });
 
 program
+  .command('ops-password')
+  .description('print a password hash for an ops user (config ops.users[].passwordHash); asks twice, or reads one line from a pipe')
+  .action(async () => {
+    const { promptForPasswordHash } = await import('../ops/password');
+    process.stdout.write(`${await promptForPasswordHash()}\n`);
+  });
+
+program
   .command('demo')
   .description('push the sample cases through every default route of a running hub and report what arrived where')
   .option('--url <url>', 'the running hub (env CASEWAY_URL; default http://127.0.0.1:$PORT)')

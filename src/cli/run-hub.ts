@@ -6,7 +6,7 @@ import { Hub, type HubRoles } from '../core/hub';
 import { createLogger } from '../core/logger';
 import { RedisPolicyError, RedisUnavailableError } from '../core/redis';
 import { AdapterRegistry } from '../core/registry';
-import { opsPlugins } from '../ops';
+import { metricsPlugin, opsPlugins } from '../ops';
 import { PrometheusMetrics } from '../ops/metrics';
 import type { GlobalOptions } from './options';
 import { redisServerInstalled, startPrivateRedis } from './private-redis';
@@ -34,7 +34,8 @@ export { loadOrExplain };
 function banner(hub: Hub, roles: HubRoles, redisUrl: string): string {
   const lines = [`Caseway is running (${[roles.api && 'api', roles.workers && 'workers'].filter(Boolean).join(' + ')})`];
   const url = hub.baseUrl;
-  if (url) {
+  if (url && !roles.api) lines.push(`  Probes      ${url}   health ${url}/healthz   ready ${url}/readyz   metrics ${url}/metrics`);
+  if (url && roles.api) {
     lines.push(`  API         ${url}   health ${url}/healthz   ready ${url}/readyz`);
     lines.push(`  Ops         ${url}/ops   queues ${url}/ops/queues   metrics ${url}/metrics`);
     lines.push(`  Case lookup ${url}/api/cases/<any id>   trace ${url}/api/cases/<any id>/trace`);
@@ -45,7 +46,7 @@ function banner(hub: Hub, roles: HubRoles, redisUrl: string): string {
     lines.push(`  Sandbox     ${name.padEnd(12)} ${Object.entries(handle.urls).map(([k, v]) => `${k} ${v}`).join('   ')}`);
   }
   if (hub.sandboxes.size) lines.push('  Try it      npm run demo   (pushes the sample cases through every route)');
-  if (url && !process.env.CASEWAY_API_TOKEN) lines.push('  Note        /api is open: set CASEWAY_API_TOKEN before exposing this hub beyond your machine.');
+  if (url && roles.api && !process.env.CASEWAY_API_TOKEN) lines.push('  Note        /api is open: set CASEWAY_API_TOKEN before exposing this hub beyond your machine.');
   lines.push('Press Ctrl+C to stop.');
   return lines.join('\n');
 }
@@ -68,7 +69,7 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub>
       workDir: path.resolve('.caseway'),
       log,
       metrics,
-      httpPlugins: opsPlugins(metrics),
+      httpPlugins: roles.api ? opsPlugins(metrics) : [metricsPlugin(metrics)],
     });
   let hub: Hub;
   try {

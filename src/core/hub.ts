@@ -123,7 +123,8 @@ export class Hub {
     this.deadLetters = new DeadLetters(this.runtime);
     this.polls = new PollRunner(this.runtime, this.intake);
     if (roles.workers) await this.startWorkers();
-    if (roles.api) await this.startApi();
+    // A worker-only process still answers /healthz, /readyz and its plugins' endpoints (e.g. /metrics) when given a port.
+    if (roles.api || (roles.workers && this.options.http)) await this.startApi();
     this.log.info({ roles, connections: [...connections.keys()], routes: config.routes.map((r) => r.name) }, 'hub started');
     return this;
   }
@@ -210,7 +211,7 @@ export class Hub {
 
   private async startApi(): Promise<void> {
     const { createHttpApp } = await import('../http/app');
-    const app = await createHttpApp(this, this.options.httpPlugins ?? []);
+    const app = await createHttpApp(this, this.options.httpPlugins ?? [], { api: this.options.roles.api });
     const port = this.options.http?.port ?? 8080;
     const host = this.options.http?.host ?? '0.0.0.0';
     await new Promise<void>((resolve, reject) => {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pino, { type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
@@ -25,6 +26,16 @@ function redactPaths(): string[] {
   return paths;
 }
 
+/**
+ * Correlation ids of the work in progress (an HTTP request's requestId; a delivery's hubId, deliveryId and route; a
+ * poll's source). Every line a Caseway logger writes inside `withLogContext` carries them, adapters' lines included.
+ */
+const logContext = new AsyncLocalStorage<Record<string, string>>();
+
+export function withLogContext<T>(ids: Record<string, string>, fn: () => T): T {
+  return logContext.run({ ...logContext.getStore(), ...ids }, fn);
+}
+
 export interface LoggerSetup {
   level?: string;
   /** Where lines go; defaults to stdout. Tests pass a stream to capture and grep them. */
@@ -37,6 +48,7 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
     level: setup.level ?? process.env.LOG_LEVEL ?? 'info',
     base: { service: 'caseway', ...setup.base },
     redact: { paths: redactPaths(), censor: '[redacted]' },
+    mixin: () => logContext.getStore() ?? {},
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };

@@ -2,42 +2,25 @@
  * The hub's HTTP API: health, readiness, case and trace lookup, dead letters, and the webhook endpoints of the
  * sources in use. Webhook routers are mounted before any body parser so each adapter controls its own parsing.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import express, { type NextFunction, type Request, type Response } from 'express';
-import pino from 'pino';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Hub, HttpPlugin } from '../core/hub';
 import { safeMessage } from '../core/errors';
-import type { Logger } from '../core/logger';
+import { withLogContext } from '../core/logger';
 import { knownSystems } from '../core/runtime';
 import { dayOf } from '../core/store/stats-store';
 import { requireApiToken } from './auth';
 import { readiness } from './readiness';
 
-/** The HTTP request being handled; every log line written while handling it carries its requestId. */
-export const requestContext = new AsyncLocalStorage<{ requestId: string }>();
-
-type Mixin = ((obj: object, level: number, logger: Logger) => object) & { correlates?: true };
-
-/** Adds the current request's id to every line of this logger and its children (pino's documented mixin hook). */
-export function correlateLogLines(log: Logger): void {
-  const holder = log as unknown as Record<symbol, Mixin | undefined>;
-  const previous = holder[pino.symbols.mixinSym];
-  if (previous?.correlates) return;
-  const mixin: Mixin = (obj, level, logger) => ({ ...(previous ? previous(obj, level, logger) : {}), ...requestContext.getStore() });
-  mixin.correlates = true;
-  holder[pino.symbols.mixinSym] = mixin;
-}
-
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 /** Probes and pollers (Prometheus, load balancers, the queue dashboard) log at debug, everything else at info. */
 const QUIET = /^\/(healthz|readyz|metrics|ops\/queues\/api\/|ops\/assets\/)/;
 
-export async function createHttpApp(hub: Hub, plugins: HttpPlugin[]) {
+/** `api: false` (a worker process) serves only health, readiness and the plugins, not intake or the case API. */
+export async function createHttpApp(hub: Hub, plugins: HttpPlugin[], role: { api: boolean } = { api: true }) {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  correlateLogLines(hub.log);
   app.use((req, res, next) => {
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -50,7 +33,7 @@ export async function createHttpApp(hub: Hub, plugins: HttpPlugin[]) {
       if (QUIET.test(line.path) && res.statusCode < 400) hub.log.debug(line, 'request');
       else hub.log.info(line, 'request');
     });
-    requestContext.run({ requestId: id }, next);
+    withLogContext({ requestId: id }, next);
   });
 
   app.get('/healthz', (_req, res) => {
@@ -61,6 +44,24 @@ export async function createHttpApp(hub: Hub, plugins: HttpPlugin[]) {
     res.status(report.ready ? 200 : 503).json(report);
   });
 
+  if (role.api) mountApi(app, hub);
+
+  for (const plugin of plugins) await plugin(app, hub);
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'Not Found' });
+  });
+  // Express needs the four-argument signature to recognise an error handler.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = (err as { status?: number }).status;
+    if (status && status >= 400 && status < 500) return void res.status(status).json({ error: (err as Error).message });
+    hub.log.error({ requestId: res.locals.requestId, path: req.path, error: safeMessage(err) }, 'request failed');
+    res.status(500).json({ error: 'Internal Server Error' });
+  });
+  return app;
+}
+
+function mountApi(app: Express, hub: Hub): void {
   const webhooks = express.Router();
   hub.mountWebhooks(webhooks);
   app.use(webhooks);
@@ -114,18 +115,4 @@ export async function createHttpApp(hub: Hub, plugins: HttpPlugin[]) {
     res.json({ sandboxes: Object.fromEntries([...hub.sandboxes].map(([name, h]) => [name, h.urls])) });
   });
   app.use(api);
-
-  for (const plugin of plugins) await plugin(app, hub);
-
-  app.use((_req, res) => {
-    res.status(404).json({ error: 'Not Found' });
-  });
-  // Express needs the four-argument signature to recognise an error handler.
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const status = (err as { status?: number }).status;
-    if (status && status >= 400 && status < 500) return void res.status(status).json({ error: (err as Error).message });
-    hub.log.error({ requestId: res.locals.requestId, path: req.path, error: safeMessage(err) }, 'request failed');
-    res.status(500).json({ error: 'Internal Server Error' });
-  });
-  return app;
 }

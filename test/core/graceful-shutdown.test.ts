@@ -30,7 +30,7 @@ const TOTAL = 12;
 function startWorker(configFile: string, prefix: string, dataKey: string): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
   let output = '';
   const child = spawn(process.execPath, [CLI, '--config', configFile, '--adapter-dir', FIXTURE_ADAPTER_DIR, '--prefix', prefix, '--redis', REDIS_URL, '--log-level', 'warn', 'worker'], {
-    env: { ...process.env, CASEWAY_DATA_KEY: dataKey },
+    env: { ...process.env, CASEWAY_DATA_KEY: dataKey, PORT: '0', HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
@@ -59,6 +59,12 @@ describe('graceful shutdown', () => {
 
     const first = startWorker(configFile, t.prefix, dataKey);
     await eventually(async () => (await t.redis.scard(`${t.prefix}state:sink:started`)) >= 2, 15000, 'deliveries to start');
+    // A worker process serves probes and its own metrics.
+    const probes = /Probes\s+(http:\/\/\S+)/.exec(first.output())?.[1];
+    expect(probes).toBeDefined();
+    const metrics = await fetch(`${probes}/metrics`).then((r) => r.text());
+    expect(metrics).toContain('caseway_deliveries_total');
+    expect((await fetch(`${probes}/healthz`)).status).toBe(200);
     first.child.kill('SIGTERM');
     const code = await first.exited;
     expect({ code, output: first.output() }).toMatchObject({ code: 0 });

@@ -148,6 +148,23 @@ describe('default config end to end (real hub process)', () => {
     expect(notes.map((n) => n.text)).toContain(`iCasework: ${caseworkerNote.text}`);
   });
 
+  it("lets the default config's sandbox operator sign in to /ops and see every route", async () => {
+    const form = await axios.get(`${baseUrl}/ops/login`);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(form.data)?.[1];
+    const cookie = (form.headers['set-cookie'] ?? []).map((c: string) => c.split(';')[0]).join('; ');
+    const signIn = await axios.post(`${baseUrl}/ops/login`, new URLSearchParams({ username: 'operator', password: 'caseway-demo', _csrf: csrf ?? '' }).toString(), {
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie, Origin: baseUrl, 'Sec-Fetch-Site': 'same-origin' },
+      maxRedirects: 0,
+      validateStatus: () => true,
+    });
+    expect(signIn.status).toBe(303);
+    const session = (signIn.headers['set-cookie'] ?? []).map((c: string) => c.split(';')[0]).filter((c: string) => !c.endsWith('=')).join('; ');
+    const overview = await axios.get(`${baseUrl}/ops`, { headers: { Cookie: session } });
+    for (const route of ['etd-applications', 'isupport-to-icasework', 'cross-border-recovery-to-isupport', 'declined-registrations-to-icasework', 'icasework-notes-to-121']) {
+      expect(overview.data).toContain(route);
+    }
+  });
+
   it('keeps a trace of every hop with no personal data in it', async () => {
     const appRef = /appRefNumber (ETD\w+)/.exec(demoOutput)![1];
     const t = await trace(appRef);

@@ -9,6 +9,7 @@ import { CasewayError, PermanentError, isRetryable, safeMessage } from '../error
 import type { CrossReference } from '../model/canonical.generated';
 import { DEFAULT_DELIVERY, deliveryQueueName, type DeliveryJobData } from '../queues';
 import { applyMapping } from '../routing/mapping';
+import { withLogContext } from '../logger';
 import { findRoute, findTarget, type ConnectionRuntime, type HubRuntime } from '../runtime';
 
 export interface DeliveryOutcome {
@@ -100,13 +101,17 @@ export class DeliveryProcessor {
 
 export function startDeliveryWorker(rt: HubRuntime, conn: ConnectionRuntime): Worker<DeliveryJobData, DeliveryOutcome> {
   const processor = new DeliveryProcessor(rt, conn);
-  const worker = new Worker<DeliveryJobData, DeliveryOutcome>(deliveryQueueName(conn.name), (job) => processor.process(job), {
+  const worker = new Worker<DeliveryJobData, DeliveryOutcome>(
+    deliveryQueueName(conn.name),
+    (job) => withLogContext({ hubId: job.data.hubId, deliveryId: job.id ?? '', route: job.data.route, target: job.data.target }, () => processor.process(job)),
+    {
     connection: rt.redis,
     prefix: rt.keys.queuePrefix,
     concurrency: conn.delivery.concurrency ?? DEFAULT_DELIVERY.concurrency,
     limiter: conn.delivery.rateLimit ? { max: conn.delivery.rateLimit.max, duration: conn.delivery.rateLimit.durationMs } : undefined,
     autorun: true,
-  });
+    },
+  );
   worker.on('error', (err) => rt.log.error({ connection: conn.name, error: safeMessage(err) }, 'delivery worker error'));
   return worker;
 }

@@ -6,6 +6,7 @@ import { Worker, type Job } from 'bullmq';
 import type { Emit, PollSourceDefinition } from '../adapter';
 import { safeMessage } from '../errors';
 import { POLL_QUEUE, type PollJobData } from '../queues';
+import { withLogContext } from '../logger';
 import { connectionOf, type HubRuntime } from '../runtime';
 import type { Intake } from './intake';
 
@@ -91,7 +92,7 @@ export class PollRunner {
 }
 
 export function startPollWorker(rt: HubRuntime, runner: PollRunner): Worker<PollJobData, number> {
-  const worker = new Worker<PollJobData, number>(POLL_QUEUE, (job: Job<PollJobData>) => runner.run(job.data.connection, job.data.source), {
+  const worker = new Worker<PollJobData, number>(POLL_QUEUE, (job: Job<PollJobData>) => withLogContext({ poll: `${job.data.connection}.${job.data.source}` }, () => runner.run(job.data.connection, job.data.source)), {
     connection: rt.redis,
     prefix: rt.keys.queuePrefix,
     concurrency: 4,
