@@ -23,6 +23,8 @@ export interface TestHub {
   prefix: string;
   redis: Redis;
   stop: () => Promise<void>;
+  /** Stops the hub but keeps its Redis state (to start another hub on it, e.g. after a config fix). */
+  stopKeepingState: () => Promise<void>;
 }
 
 export async function startTestHub(opts: {
@@ -34,8 +36,10 @@ export async function startTestHub(opts: {
   prefix?: string;
   dataKey?: string;
   httpPlugins?: import('../../src/core/hub').HttpPlugin[];
+  /** More folders to discover adapters in, besides the built-in ones and test/fixtures/adapters. */
+  adapterDirs?: string[];
 }): Promise<TestHub> {
-  const registry = AdapterRegistry.discover([BUILTIN_ADAPTER_DIR, FIXTURE_ADAPTER_DIR]);
+  const registry = AdapterRegistry.discover([BUILTIN_ADAPTER_DIR, FIXTURE_ADAPTER_DIR, ...(opts.adapterDirs ?? [])]);
   const config = parseConfig(opts.yaml, 'test.yaml', registry, { ...process.env, ...opts.env });
   const prefix = opts.prefix ?? `cwtest:${randomUUID().slice(0, 8)}:`;
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'caseway-test-'));
@@ -62,6 +66,11 @@ export async function startTestHub(opts: {
     stop: async () => {
       await hub.stop();
       await deleteKeys(redis, prefix);
+      redis.disconnect();
+      rmSync(workDir, { recursive: true, force: true });
+    },
+    stopKeepingState: async () => {
+      await hub.stop();
       redis.disconnect();
       rmSync(workDir, { recursive: true, force: true });
     },

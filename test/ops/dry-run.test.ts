@@ -58,7 +58,7 @@ describe('dry-run replay after a mapping fix', () => {
     await before.hub.polls.run('source', 'feed');
     const dead = await eventually(async () => (await before.hub.deadLetters.list('peer'))[0], 10000, 'dead letter');
     expect(dead.failedReason).toBe('ticker: POST /cases answered HTTP 422');
-    await before.stopKeepingState!();
+    await before.stopKeepingState();
 
     t = await startOpsHub({ withTicker: true, prefix, dataKey, defaultMetrics: false, yaml: hubYaml(users, port, 'etd-application') });
     const viewer = new OpsClient(t.baseUrl);

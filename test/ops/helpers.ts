@@ -2,22 +2,13 @@
  * Shared by the ops tests: a real in-process hub (startTestHub: real Redis, loopback HTTP, the recorder fixture
  * adapter) with the ops plugins and Prometheus metrics, two users, and a small cookie-keeping HTTP client.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import axios, { type AxiosResponse } from 'axios';
-import { Redis } from 'ioredis';
-import { parseConfig } from '../../src/core/config/load';
-import { Hub } from '../../src/core/hub';
-import { silentLogger, type Logger } from '../../src/core/logger';
-import { AdapterRegistry, BUILTIN_ADAPTER_DIR } from '../../src/core/registry';
-import { PayloadCipher } from '../../src/core/store/payload-cipher';
+import type { Logger } from '../../src/core/logger';
 import { opsPlugins } from '../../src/ops';
 import { PrometheusMetrics } from '../../src/ops/metrics';
 import { hashPassword } from '../../src/ops/password';
-import { FIXTURE_ADAPTER_DIR, deleteKeys, startTestHub, type TestHub } from '../helpers/hub';
-import { REDIS_URL } from '../helpers/redis';
+import { startTestHub, type TestHub } from '../helpers/hub';
 
 /** The ops tests' own fixture adapters (ticker: a poll source and an HTTP action). */
 export const OPS_FIXTURE_ADAPTER_DIR = path.resolve(__dirname, 'fixtures/adapters');
@@ -41,57 +32,22 @@ ops:
 
 export interface OpsTestHub extends TestHub {
   metrics: PrometheusMetrics;
-  /** Stops the hub but keeps its Redis state (to start another hub on it, e.g. after a config fix). */
-  stopKeepingState?: () => Promise<void>;
 }
 
 export async function startOpsHub(opts: { yaml: string; log?: Logger; prefix?: string; dataKey?: string; defaultMetrics?: boolean; withTicker?: boolean }): Promise<OpsTestHub> {
   const metrics = new PrometheusMetrics({ defaultMetrics: opts.defaultMetrics ?? true, stateCacheMs: 0 });
-  if (!opts.withTicker) {
-    const t = await startTestHub({ yaml: opts.yaml, log: opts.log, metrics, httpPlugins: opsPlugins(metrics), prefix: opts.prefix, dataKey: opts.dataKey });
-    return { ...t, metrics };
-  }
-  // Like startTestHub, with the ops fixture adapters discovered too.
-  const registry = AdapterRegistry.discover([BUILTIN_ADAPTER_DIR, FIXTURE_ADAPTER_DIR, OPS_FIXTURE_ADAPTER_DIR]);
-  const config = parseConfig(opts.yaml, 'test.yaml', registry, process.env);
-  const prefix = opts.prefix ?? `cwtest:${randomUUID().slice(0, 8)}:`;
-  const workDir = mkdtempSync(path.join(os.tmpdir(), 'caseway-ops-test-'));
-  const hub = new Hub({
-    config,
-    registry,
-    redisUrl: REDIS_URL,
-    roles: { api: true, workers: true },
-    prefix,
-    http: { port: 0, host: '127.0.0.1' },
-    workDir,
-    dataKey: opts.dataKey ?? PayloadCipher.generateKey(),
-    log: opts.log ?? silentLogger(),
+  const t = await startTestHub({
+    yaml: opts.yaml,
+    log: opts.log,
     metrics,
     httpPlugins: opsPlugins(metrics),
+    prefix: opts.prefix,
+    dataKey: opts.dataKey,
+    adapterDirs: opts.withTicker ? [OPS_FIXTURE_ADAPTER_DIR] : [],
   });
-  await hub.start();
-  const redis = new Redis(REDIS_URL);
-  return {
-    hub,
-    baseUrl: hub.baseUrl ?? '',
-    prefix,
-    redis,
-    metrics,
-    stop: async () => {
-      await hub.stop();
-      await deleteKeys(redis, prefix);
-      redis.disconnect();
-      rmSync(workDir, { recursive: true, force: true });
-    },
-    stopKeepingState: async () => {
-      await hub.stop();
-      redis.disconnect();
-      rmSync(workDir, { recursive: true, force: true });
-    },
-  };
+  return { ...t, metrics };
 }
 
-/** A browser-like client: keeps cookies, does not follow redirects, never throws on a status. */
 export class OpsClient {
   private cookies = new Map<string, string>();
   csrf = '';
