@@ -115,6 +115,21 @@ describe('pipeline', () => {
     expect(counts).toMatchObject({ waiting: 0, active: 0, delayed: 0 });
   });
 
+  it('skips a delivery job that runs again after it succeeded (a worker killed before BullMQ recorded completion)', async () => {
+    const { data } = await post(event('e-rerun', 'src-rerun'));
+    const hubId = data.results[0].hubId as string;
+    await eventually(async () => (await delivered(alpha)).some((d) => d.hubId === hubId), 10000, 'first delivery');
+    const queue = t.hub.runtime.queues.get(deliveryQueueName('alpha'));
+    const [job] = (await queue.getCompleted(0, 100)).filter((j) => j.data.hubId === hubId);
+    await job.remove();
+    await queue.add(job.name, job.data, { jobId: job.id });
+    await eventually(async () => {
+      const { data: trace } = await axios.get(`${t.baseUrl}/api/cases/${hubId}/trace`);
+      return trace.trace.some((e: { stage: string; connection?: string }) => e.stage === 'skipped' && e.connection === 'alpha');
+    }, 10000, 'the re-run to be skipped');
+    expect(await alpha.get(`count:${job.id}`)).toBe('1');
+  });
+
   it('keeps case payloads encrypted in Redis and queues carrying references only', async () => {
     await post(event('e-secret', 'src-secret'));
     let cursor = '0';

@@ -35,13 +35,12 @@ export class DeliveryProcessor {
     const base = { route: routeName, target: targetId, connection: this.conn.name, action: job.name, deliveryId, attempt };
     try {
       if (!route || !target) throw new PermanentError(`route "${routeName}" target "${targetId}" is no longer configured`, { route: routeName, hubId });
-      const already = await this.rt.redis.get(this.rt.keys.delivered(deliveryId));
+      const { delivered: already, kase, references } = await this.rt.cases.forDelivery(this.rt.keys.delivered(deliveryId), payloadRef, hubId);
       if (already) {
         await this.rt.traces.record(hubId, { at: new Date().toISOString(), stage: 'skipped', ...base, summary: { reason: 'already delivered' } });
         this.rt.metrics.delivery(routeName, this.conn.name, 'skipped', 0);
         return { status: 'skipped' };
       }
-      const kase = await this.rt.cases.readPayload(payloadRef);
       if (!kase) throw new PermanentError('the stored case has expired or was removed', { route: routeName, hubId });
       const action = this.conn.adapter.actions[target.action];
       if (!action) throw new PermanentError(`adapter "${this.conn.adapter.name}" has no action "${target.action}"`, { route: routeName, hubId });
@@ -54,7 +53,7 @@ export class DeliveryProcessor {
           route: routeName,
           deliveryId,
           attempt,
-          references: await this.rt.cases.references(hubId),
+          references,
         },
         this.conn.ctx,
       );

@@ -34,8 +34,23 @@ export class CaseStore {
   }
 
   async readPayload(ref: string): Promise<CanonicalCase | null> {
-    const sealed = await this.redis.get(this.keys.payload(ref));
+    return this.openPayload(await this.redis.get(this.keys.payload(ref)));
+  }
+
+  openPayload(sealed: string | null): CanonicalCase | null {
     return sealed === null ? null : (JSON.parse(this.cipher.decrypt(sealed)) as CanonicalCase);
+  }
+
+  /** What a delivery needs, in one round trip: its delivery record (if already delivered), the case and its references. */
+  async forDelivery(deliveryKey: string, payloadRef: string, hubId: string): Promise<{ delivered: boolean; kase: CanonicalCase | null; references: CrossReference[] }> {
+    const replies = (await this.redis.pipeline().exists(deliveryKey).get(this.keys.payload(payloadRef)).hgetall(this.keys.caseRefs(hubId)).exec()) ?? [];
+    for (const [err] of replies) if (err) throw err;
+    const refs = (replies[2]?.[1] ?? {}) as Record<string, string>;
+    return {
+      delivered: replies[0]?.[1] === 1,
+      kase: this.openPayload((replies[1]?.[1] as string | null) ?? null),
+      references: Object.values(refs).map((v) => JSON.parse(v) as CrossReference),
+    };
   }
 
   writeMeta(tx: ChainableCommander, kase: CanonicalCase & { hubId: string }, payloadRef: string, now: string): void {
@@ -68,7 +83,7 @@ export class CaseStore {
   }
 
   async references(hubId: string): Promise<CrossReference[]> {
-    const raw = await this.redis.hgetall(this.keys.caseRefs(hubId));
+    const raw: Record<string, string> = await this.redis.hgetall(this.keys.caseRefs(hubId));
     return Object.values(raw).map((v) => JSON.parse(v) as CrossReference);
   }
 

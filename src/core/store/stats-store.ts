@@ -16,14 +16,21 @@ export function dayOf(date: Date): string {
 }
 
 export class StatsStore {
+  /** (day, route) keys this process has already given an expiry and listed; they need it once, not per increment. */
+  private readonly registered = new Set<string>();
+
   constructor(private readonly redis: Redis, private readonly keys: Keys, private readonly ttlSeconds: number) {}
 
   increment(tx: ChainableCommander, day: string, route: string, field: StatField, by = 1): void {
     const key = this.keys.stats(day, route);
     tx.hincrby(key, field, by);
     tx.hset(key, 'lastActivity', new Date().toISOString());
-    tx.expire(key, this.ttlSeconds);
-    tx.zadd(this.keys.statsDays(), Number(day.replace(/-/g, '')), day);
+    if (!this.registered.has(key)) {
+      if (this.registered.size > 10000) this.registered.clear();
+      this.registered.add(key);
+      tx.expire(key, this.ttlSeconds);
+      tx.zadd(this.keys.statsDays(), Number(day.replace(/-/g, '')), day);
+    }
   }
 
   async read(day: string, route: string): Promise<RouteDayStats> {
