@@ -6,7 +6,7 @@ import { Hub } from '../core/hub';
 import { silentLogger } from '../core/logger';
 import { safeMessage } from '../core/errors';
 import { resolveOptions, type RawOptions } from './options';
-import { CliExit, loadOrExplain, runHub } from './run-hub';
+import { CliExit, hubPrefix, loadOrExplain, runHub } from './run-hub';
 
 const program = new Command();
 program
@@ -61,7 +61,7 @@ program
 async function withHub<T>(fn: (hub: Hub) => Promise<T>): Promise<T> {
   const o = opts();
   const { registry, config } = loadOrExplain(o);
-  const hub = await new Hub({ config, registry, redisUrl: o.redis, roles: { api: false, workers: false }, prefix: o.prefix, adminOnly: true, log: silentLogger() }).start();
+  const hub = await new Hub({ config, registry, redisUrl: o.redis, roles: { api: false, workers: false }, prefix: hubPrefix(o, config), adminOnly: true, log: silentLogger() }).start();
   try {
     return await fn(hub);
   } finally {

@@ -1,6 +1,7 @@
 /** Starts a hub for the CLI: loads config, finds (or starts) Redis, prints where everything is, stops on signals. */
 import path from 'node:path';
 import { loadConfig } from '../core/config/load';
+import type { LoadedConfig } from '../core/config/types';
 import { ConfigErrors, safeMessage } from '../core/errors';
 import { Hub, type HubRoles } from '../core/hub';
 import { createLogger } from '../core/logger';
@@ -13,10 +14,19 @@ import { redisServerInstalled, startPrivateRedis } from './private-redis';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
+/** Redis key prefix of sandbox runs, so they never share state with a hub that talks to real peers. */
+export const SANDBOX_PREFIX = 'cw-sandbox:';
+
 export class CliExit extends Error {
   constructor(readonly exitCode: number, message: string) {
     super(message);
   }
+}
+
+/** The Redis key prefix: the one given, else a separate one for sandbox runs so they never share state with a real hub. */
+export function hubPrefix(opts: GlobalOptions, config: LoadedConfig): string | undefined {
+  const sandboxRun = opts.sandbox && Object.values(config.connections).some((c) => c.sandbox);
+  return opts.prefix ?? (sandboxRun ? SANDBOX_PREFIX : undefined);
 }
 
 function loadOrExplain(opts: GlobalOptions) {
@@ -56,6 +66,9 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub>
   const log = createLogger({ level: opts.logLevel });
   const metrics = new PrometheusMetrics();
   let redisUrl = opts.redis;
+  const prefix = hubPrefix(opts, config);
+  // A sandbox run starts its Redis state clean, like the sandbox peers themselves.
+  const resetState = prefix === SANDBOX_PREFIX && opts.prefix === undefined && roles.api && roles.workers;
   let stopPrivateRedis: (() => Promise<void>) | undefined;
   const build = () =>
     new Hub({
@@ -63,7 +76,8 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub>
       registry,
       redisUrl,
       roles,
-      prefix: opts.prefix,
+      prefix,
+      resetState,
       http: { port: opts.port, host: opts.host },
       sandbox: opts.sandbox,
       workDir: path.resolve('.caseway'),
@@ -92,6 +106,7 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub>
     }
   }
   say(banner(hub, roles, redisUrl));
+  if (resetState) say(`  (sandbox run: the hub's Redis state under "${SANDBOX_PREFIX}" was cleared, as the sandbox peers start empty)`);
   const shutdown = (signal: string) => {
     say(`caseway: ${signal} received; finishing in-flight work, accepting nothing new...`);
     hub

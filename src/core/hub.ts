@@ -52,6 +52,11 @@ export interface HubOptions {
   log?: Logger;
   metrics?: HubMetrics;
   httpPlugins?: HttpPlugin[];
+  /**
+   * Delete every key under the prefix before starting. For sandbox runs: the sandbox peers start empty, so the hub's
+   * memory of them (cross-references, seen events, cursors) must too, or ids would point at cases that no longer exist.
+   */
+  resetState?: boolean;
   /** Admin tools (dead letters, replay): open stores and queues only; no sandboxes, settings not re-validated. */
   adminOnly?: boolean;
 }
@@ -67,6 +72,15 @@ export function mergeSettings(base: Record<string, unknown>, over: Record<string
     out[key] = isPlainObject(value) && isPlainObject(out[key]) ? mergeSettings(out[key] as Record<string, unknown>, value) : value;
   }
   return out;
+}
+
+async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (found.length) await redis.del(...found);
+    cursor = next;
+  } while (cursor !== '0');
 }
 
 export class Hub {
@@ -103,6 +117,7 @@ export class Hub {
     const prefix = this.options.prefix ?? process.env.CASEWAY_PREFIX ?? 'cw:';
     const redis = await connectRedis(this.options.redisUrl);
     const keys = new Keys(prefix);
+    if (this.options.resetState) await deleteKeysWithPrefix(redis, prefix);
     const retentionSeconds = (config.hub?.retentionDays ?? 30) * 86400;
     const cipher = new PayloadCipher(this.options.dataKey ?? config.hub?.dataKey ?? this.devDataKey());
     const connections = await this.startConnections(redis, keys);

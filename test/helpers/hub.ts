@@ -38,6 +38,7 @@ export async function startTestHub(opts: {
   httpPlugins?: import('../../src/core/hub').HttpPlugin[];
   /** More folders to discover adapters in, besides the built-in ones and test/fixtures/adapters. */
   adapterDirs?: string[];
+  resetState?: boolean;
 }): Promise<TestHub> {
   const registry = AdapterRegistry.discover([BUILTIN_ADAPTER_DIR, FIXTURE_ADAPTER_DIR, ...(opts.adapterDirs ?? [])]);
   const config = parseConfig(opts.yaml, 'test.yaml', registry, { ...process.env, ...opts.env });
@@ -55,6 +56,7 @@ export async function startTestHub(opts: {
     log: opts.log ?? (process.env.CASEWAY_TEST_LOGS ? createLogger() : silentLogger()),
     metrics: opts.metrics,
     httpPlugins: opts.httpPlugins,
+    resetState: opts.resetState,
   });
   await hub.start();
   const redis = new Redis(REDIS_URL);

@@ -1,0 +1,35 @@
+/** Sandbox runs keep their Redis state apart from real hubs and start it clean, as their sandbox peers start empty. */
+import { randomUUID } from 'node:crypto';
+import { hubPrefix, SANDBOX_PREFIX } from '../../src/cli/run-hub';
+import { resolveOptions } from '../../src/cli/options';
+import type { LoadedConfig } from '../../src/core/config/types';
+import { startTestHub } from '../helpers/hub';
+
+const configWith = (sandbox: boolean) => ({ file: 'x.yaml', connections: { a: { adapter: 'recorder', sandbox } }, routes: [] }) as unknown as LoadedConfig;
+
+describe('sandbox state', () => {
+  it('uses the sandbox prefix only for sandbox runs without an explicit prefix', () => {
+    expect(hubPrefix(resolveOptions({}, {}), configWith(true))).toBe(SANDBOX_PREFIX);
+    expect(hubPrefix(resolveOptions({ sandbox: 'false' }, {}), configWith(true))).toBeUndefined();
+    expect(hubPrefix(resolveOptions({}, {}), configWith(false))).toBeUndefined();
+    expect(hubPrefix(resolveOptions({}, { CASEWAY_PREFIX: 'mine:' }), configWith(true))).toBe('mine:');
+  });
+
+  it('resetState clears every key under the prefix, and only those', async () => {
+    const prefix = `cwtest:${randomUUID().slice(0, 8)}:`;
+    const first = await startTestHub({ yaml: 'connections: { a: { adapter: recorder } }\nroutes: []\n', roles: { api: false, workers: false }, prefix });
+    await first.redis.set(`${prefix}xref:icasework:500001`, 'old-hub-id');
+    await first.redis.set(`${prefix}x-other`, '1');
+    const neighbour = `cwtest-neighbour:${randomUUID().slice(0, 8)}`;
+    await first.redis.set(neighbour, 'kept');
+    await first.stopKeepingState();
+    const second = await startTestHub({ yaml: 'connections: { a: { adapter: recorder } }\nroutes: []\n', roles: { api: false, workers: false }, prefix, resetState: true });
+    try {
+      expect(await second.redis.keys(`${prefix}*`)).toEqual([]);
+      expect(await second.redis.get(neighbour)).toBe('kept');
+    } finally {
+      await second.redis.del(neighbour);
+      await second.stop();
+    }
+  });
+});
