@@ -4,7 +4,7 @@
  * etdApp, with one of the spec's three messages. Used by the inbound endpoint and by the sandbox peer alike.
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import schemaFile from '../schemas/etd-application.schema.json';
+import schemaFile from '../../../schemas/etd-application.schema.json';
 import { canonicalJson, deepClone, defineKey, isPlainObject, type JsonObject, type JsonValue } from './json';
 import type { ValidationPatterns, ValidationSettings } from './settings';
 
