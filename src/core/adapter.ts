@@ -133,10 +133,22 @@ export interface PollOutcome {
   lagSeconds?: number;
 }
 
+/** How a webhook endpoint looks from outside, for the hub's OpenAPI document (the same schemas the adapter validates with). */
+export interface WebhookApiDoc {
+  /** Content type of the request body (default application/json). */
+  requestContentType?: string;
+  requestSchema?: JsonSchema;
+  /** By HTTP status: what the endpoint answers, with the body's schema when it has one. */
+  responses?: Record<string, { description: string; schema?: JsonSchema }>;
+  /** How callers authenticate, in words (e.g. "API key in X-API-Key"). */
+  authentication?: string;
+}
+
 export interface WebhookSourceDefinition<S> {
   kind: 'webhook';
   description: string;
   optionsSchema?: JsonSchema;
+  api?: WebhookApiDoc;
   /** Registers the source's HTTP endpoints (full paths, e.g. POST /etd/application) on the hub's API router. */
   mount(router: Router, ctx: AdapterContext<S>, emit: Emit, options: Record<string, unknown>): void;
 }

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express } from 'express';
-import type { WebhookSourceDefinition } from '../core/adapter';
+import type { WebhookApiDoc, WebhookSourceDefinition } from '../core/adapter';
 import type { Hub } from '../core/hub';
 import { buildOpenApi, coreEndpoints, htmlPage, json, openApiPath, type DiscoveredRoute, type EndpointSpec, type JsonSchema } from './api-spec';
 import { PAGE_CSP, securityHeaders, type EndpointRegistry } from './console';
@@ -39,8 +39,8 @@ export function listRoutes(app: Express): Array<{ method: string; path: string }
 }
 
 /** Which webhook source serves which path: each source mounts on a scratch router that is only read, never served. */
-export function webhookRoutes(hub: Hub): Map<string, string> {
-  const out = new Map<string, string>();
+export function webhookRoutes(hub: Hub): Map<string, { description: string; api?: WebhookApiDoc }> {
+  const out = new Map<string, { description: string; api?: WebhookApiDoc }>();
   const seen = new Set<string>();
   for (const route of hub.config.routes) {
     if (route.enabled === false) continue;
@@ -56,7 +56,8 @@ export function webhookRoutes(hub: Hub): Map<string, string> {
     } catch {
       continue;
     }
-    for (const r of listRoutes({ router: scratch } as unknown as Express)) out.set(`${r.method} ${r.path}`, `${def.description} (source ${key}, adapter ${conn.adapter.name})`);
+    const api = (def as WebhookSourceDefinition<unknown>).api;
+    for (const r of listRoutes({ router: scratch } as unknown as Express)) out.set(`${r.method} ${r.path}`, { description: `${def.description} (source ${key}, adapter ${conn.adapter.name})`, api });
   }
   return out;
 }
@@ -116,14 +117,14 @@ export function apiDocsPlugin(registry: EndpointRegistry) {
       { method: 'get', path: '/docs', operationId: 'docs', summary: 'The API documentation as a page', tags: ['Docs'], responses: { 200: { description: 'The page', content: htmlPage } } },
     ];
     own.forEach((s) => registry.add(s));
-    let webhooks: Map<string, string> | undefined;
+    let webhooks: Map<string, { description: string; api?: WebhookApiDoc }> | undefined;
     const document = () => {
       webhooks ??= webhookRoutes(hub);
       const specs = [...coreEndpoints(), ...registry.specs];
       const known = new Set(specs.map((s) => `${s.method} ${openApiPath(s.path)}`));
       const discovered: DiscoveredRoute[] = listRoutes(app)
         .filter((r) => !known.has(`${r.method} ${openApiPath(r.path)}`))
-        .map((r) => ({ ...r, description: webhooks?.get(`${r.method} ${r.path}`) }));
+        .map((r) => ({ ...r, ...webhooks?.get(`${r.method} ${r.path}`) }));
       return buildOpenApi(specs, discovered, { title: `Caseway${hub.config.hub?.name ? ` (${hub.config.hub.name})` : ''} HTTP API`, version: packageVersion(), serverUrl: hub.config.hub?.publicUrl });
     };
     app.get('/openapi.json', (_req, res) => {

@@ -4,6 +4,7 @@
  * schemas of the core API come from the same sources the code uses (the canonical case schema, the stats fields,
  * the trace stages), so the document cannot drift from what is served.
  */
+import type { WebhookApiDoc } from '../core/adapter';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -346,6 +347,14 @@ export interface DiscoveredRoute {
   method: string;
   path: string;
   description?: string;
+  /** What the adapter that mounted it says about it. */
+  api?: WebhookApiDoc;
+}
+
+/** A standalone JSON Schema embedded in the document: its own $schema and $id would re-root it. */
+function embedded(schema: JsonSchema): JsonSchema {
+  const { $schema: _schema, $id: _id, ...rest } = schema as Record<string, unknown>;
+  return rest as JsonSchema;
 }
 
 export function openApiPath(expressPath: string): string {
@@ -395,8 +404,13 @@ export function buildOpenApi(specs: EndpointSpec[], discovered: DiscoveredRoute[
       description: 'Mounted by an adapter source feeding an enabled route. The adapter parses and authenticates the request itself (see the adapter README for its body and credentials).',
       tags: ['Webhook intake'],
       ...(params.length ? { parameters: params } : {}),
-      ...(route.method === 'post' || route.method === 'put' ? { requestBody: { required: true, content: { '*/*': { schema: {} } } } } : {}),
-      responses: { default: { description: "The adapter's answer to the peer" } },
+      ...(route.api?.authentication ? { description: `Mounted by an adapter source feeding an enabled route. Authentication: ${route.api.authentication}.` } : {}),
+      ...(route.method === 'post' || route.method === 'put'
+        ? { requestBody: { required: true, content: { [route.api?.requestContentType ?? (route.api?.requestSchema ? 'application/json' : '*/*')]: { schema: route.api?.requestSchema ? embedded(route.api.requestSchema) : {} } } } }
+        : {}),
+      responses: route.api?.responses
+        ? Object.fromEntries(Object.entries(route.api.responses).map(([status, r]) => [status, { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: embedded(r.schema) } } } : {}) }]))
+        : { default: { description: "The adapter's answer to the peer" } },
       security: [],
     });
   }

@@ -3,7 +3,7 @@
  * config/caseway.yaml and its sandbox peers, on the real Redis; then `caseway demo` pushes the samples through every
  * route, and this test checks what each sandbox peer holds afterwards and each case's trace.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -163,6 +163,16 @@ describe('default config end to end (real hub process)', () => {
     for (const route of ['etd-applications', 'isupport-to-icasework', 'cross-border-recovery-to-isupport', 'declined-registrations-to-icasework', 'icasework-notes-to-121']) {
       expect(overview.data).toContain(route);
     }
+  });
+
+  it('documents every endpoint, the ETD intake with the schema it validates with, in a valid OpenAPI 3.1 document', async () => {
+    const doc = (await axios.get(`${baseUrl}/openapi.json`)).data;
+    const check = spawnSync(process.execPath, [path.join(ROOT, 'test/ops/validate-openapi.cjs')], { input: JSON.stringify(doc), encoding: 'utf8' });
+    expect(check.stdout.trim()).toBe('valid 3.1.0');
+    const intake = doc.paths['/etd/application'].post;
+    const { $schema: _s, $id: _i, ...etdSchema } = JSON.parse(readFileSync(path.join(ROOT, 'schemas/etd-application.schema.json'), 'utf8'));
+    expect(intake.requestBody.content['application/json; charset=utf-8'].schema).toEqual(etdSchema);
+    expect(Object.keys(intake.responses).sort()).toEqual(['200', '400', '401', '403', '405', '406', '413', '415', '422', '500']);
   });
 
   it('keeps a trace of every hop with no personal data in it', async () => {

@@ -10,6 +10,7 @@ import { appRefNumberFor, applicationDigest } from './ids';
 import { createIntakeHandler, methodNotAllowed } from './intake';
 import type { JsonObject } from './json';
 import { DEFAULT_API_KEY_HEADER, DEFAULT_BODY_LIMIT_BYTES, inboundPath, type EtdSettings } from './settings';
+import applicationSchema from '../../../schemas/etd-application.schema.json';
 import { createValidator } from './validator';
 
 /** Maps, emits and answers with the application's reference; resolves only once the hub has the case. */
@@ -22,6 +23,8 @@ export async function intakeApplication(ctx: AdapterContext<EtdSettings>, emit: 
   return appRefNumber;
 }
 
+const ERROR_BODY = { type: 'object', required: ['error'], properties: { error: { type: 'string' } } };
+
 export const applicationSource: WebhookSourceDefinition<EtdSettings> = {
   kind: 'webhook',
   description: 'POST /etd/application: receives ETD applications as the IIZUKA Case Manager would (200 appRefNumber / 422 field errors).',
@@ -29,6 +32,26 @@ export const applicationSource: WebhookSourceDefinition<EtdSettings> = {
     type: 'object',
     additionalProperties: false,
     properties: { path: { type: 'string', pattern: '^/', description: 'Endpoint path (default /etd/application, or settings.inbound.path).' } },
+  },
+  api: {
+    requestContentType: 'application/json; charset=utf-8',
+    requestSchema: applicationSchema,
+    authentication: 'an API key in the X-API-Key header (settings.inbound.apiKeyHeader), optionally limited to IP addresses per key',
+    responses: {
+      200: { description: 'Stored and queued', schema: { type: 'object', required: ['appRefNumber'], properties: { appRefNumber: { type: 'string' } } } },
+      400: { description: 'Malformed JSON', schema: ERROR_BODY },
+      401: { description: 'No or unknown API key', schema: ERROR_BODY },
+      403: { description: 'API key used from an address outside its allowlist', schema: ERROR_BODY },
+      405: { description: 'Method not allowed', schema: ERROR_BODY },
+      406: { description: 'Accept excludes application/json', schema: ERROR_BODY },
+      413: { description: 'Body over inbound.bodyLimitBytes', schema: ERROR_BODY },
+      415: { description: 'Content-Type is not application/json', schema: ERROR_BODY },
+      422: {
+        description: "Validation errors, all at once: dotted field path -> 'Required' | 'Maximum length exceeded (N)' | 'Invalid format'",
+        schema: { type: 'object', required: ['errors'], properties: { errors: { type: 'array', items: { type: 'object', minProperties: 1, maxProperties: 1, additionalProperties: { type: 'string' } } } } },
+      },
+      500: { description: 'Internal Server Error (nothing else is said)', schema: ERROR_BODY },
+    },
   },
   mount(router, ctx, emit, options) {
     const inbound = ctx.connection.settings.inbound ?? {};
