@@ -175,6 +175,47 @@ describe('default config end to end (real hub process)', () => {
     expect(Object.keys(intake.responses).sort()).toEqual(['200', '400', '401', '403', '405', '406', '413', '415', '422', '500']);
   });
 
+  it('holds no personal data in plaintext anywhere in Redis: queues, traces, cross-references, adapter state', async () => {
+    const etd = JSON.parse(readFileSync(path.join(SAMPLES, 'etd-application.json'), 'utf8')).etdApp;
+    const cbr = JSON.parse(readFileSync(path.join(SAMPLES, 'icasework-cross-border-case.json'), 'utf8')) as Record<string, string>;
+    const ref = /referenceId (\S+)/.exec(demoOutput)![1];
+    const registration = ((await axios.get(`${sandboxes.platform121.control}/programs/2/registrations`)).data as Array<{ referenceId: string; fullName: string; phoneNumber: string }>).find((r) => r.referenceId === ref)!;
+    const caseworkerNote = ((await axios.get(`${sandboxes.platform121.control}/registrations/${ref}/notes`)).data as Array<{ text: string }>)[0].text.replace(/^iCasework: /, '');
+    const personal = [
+      etd.appDetails.surname, etd.appDetails.email, etd.appDetails.birthDate, etd.appDetails.contactPhone, etd.appDetails.address.numberAndStreet,
+      cbr['Customer.Surname'], cbr['Customer.Email'], cbr['Customer.Address'], cbr['Customer.DateOfBirth'],
+      registration.fullName, registration.phoneNumber, caseworkerNote,
+    ].filter((v): v is string => typeof v === 'string' && v.length > 3);
+    expect(personal.length).toBeGreaterThanOrEqual(10);
+    const redis = new Redis(REDIS_URL);
+    const found: string[] = [];
+    try {
+      let cursor = '0';
+      let keys = 0;
+      do {
+        const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        cursor = next;
+        for (const key of batch) {
+          keys += 1;
+          const type = await redis.type(key);
+          const parts: string[] = [key];
+          if (type === 'string') parts.push((await redis.get(key)) ?? '');
+          else if (type === 'hash') parts.push(JSON.stringify(await redis.hgetall(key)));
+          else if (type === 'list') parts.push(JSON.stringify(await redis.lrange(key, 0, -1)));
+          else if (type === 'set') parts.push(JSON.stringify(await redis.smembers(key)));
+          else if (type === 'zset') parts.push(JSON.stringify(await redis.zrange(key, 0, -1)));
+          else if (type === 'stream') parts.push(JSON.stringify(await redis.xrange(key, '-', '+')));
+          const text = parts.join('\n');
+          for (const value of personal) if (text.includes(value)) found.push(`${key} holds "${value}"`);
+        }
+      } while (cursor !== '0');
+      expect(keys).toBeGreaterThan(50);
+    } finally {
+      redis.disconnect();
+    }
+    expect(found).toEqual([]);
+  });
+
   it('keeps a trace of every hop with no personal data in it', async () => {
     const appRef = /appRefNumber (ETD\w+)/.exec(demoOutput)![1];
     const t = await trace(appRef);

@@ -3,6 +3,7 @@
  * CaseNoteN.*) -> canonical case. Mapped fields go to their canonical homes; every other non-empty field is kept
  * under extensions.icasework.details with its iCasework name, so nothing is dropped.
  */
+import { createHash } from 'node:crypto';
 import type { CanonicalCase, CrossReference, Note, Party } from '../../../src/core/model/canonical.generated';
 import type { Flat } from './codec';
 
@@ -24,8 +25,10 @@ export interface IcaseworkNote extends Note {
   key: string;
 }
 
+/** Identifies a note in the connection state. Notes hold personal data, so the key is a digest, never the text. */
 function noteKey(n: { id?: string; text: string; createdAt?: string; type?: string }): string {
-  return n.id ? `id:${n.id}` : `t:${n.createdAt ?? ''}|${n.type ?? ''}|${n.text}`;
+  if (n.id) return `id:${n.id}`;
+  return `t:${createHash('sha256').update(`${n.createdAt ?? ''}|${n.type ?? ''}|${n.text}`).digest('hex').slice(0, 32)}`;
 }
 
 /** The case's notes from flat `CaseNoteN.Id/.Text/.Type/.CreatedBy/.DateCreated/.SelfServiceAccess` fields. */
