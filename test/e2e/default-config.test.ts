@@ -36,7 +36,7 @@ function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): { child: Chil
 describe('default config end to end (real hub process)', () => {
   const prefix = `cwe2e:${randomUUID().slice(0, 8)}:`;
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'caseway-e2e-'));
-  const env = { PORT: '0', HOST: '127.0.0.1', CASEWAY_PREFIX: prefix, REDIS_URL, CASEWAY_CONFIG: path.join(ROOT, 'config/caseway.yaml'), LOG_LEVEL: 'warn', CASEWAY_API_TOKEN: '' };
+  const env = { PORT: '0', HOST: '127.0.0.1', CASEWAY_PREFIX: prefix, REDIS_URL, CASEWAY_CONFIG: path.join(ROOT, 'config/caseway.yaml'), LOG_LEVEL: 'debug', CASEWAY_API_TOKEN: '' };
   let hub: ReturnType<typeof run>;
   let baseUrl = '';
   let sandboxes: Record<string, Record<string, string>> = {};
@@ -214,6 +214,10 @@ describe('default config end to end (real hub process)', () => {
       redis.disconnect();
     }
     expect(found).toEqual([]);
+    // The hub logged at debug level all along (every adapter, every route): none of it may appear there either.
+    const log = hub.output();
+    expect(log.split('\n').filter((l) => l.startsWith('{')).length).toBeGreaterThan(20);
+    expect(personal.filter((value) => log.includes(value))).toEqual([]);
   });
 
   it('keeps a trace of every hop with no personal data in it', async () => {
