@@ -1,20 +1,26 @@
 /** A peer that accepts everything instantly, so the benchmark measures the hub, not a peer. */
 import { defineAdapter } from '../../../src/core/adapter';
 
-export const sinkCounter = { delivered: 0 };
-
 export default defineAdapter<Record<string, never>>({
   name: 'sink',
   title: 'Benchmark sink',
   settingsSchema: { type: 'object' },
   actions: {
     accept: {
-      description: 'Counts the case and returns.',
+      description: 'Accepts the case and returns.',
       async deliver(request) {
-        sinkCounter.delivered += 1;
         return { summary: { ok: true, deliveryId: request.deliveryId } };
       },
     },
   },
-  sources: {},
+  sources: {
+    feed: {
+      kind: 'poll',
+      description: 'Never polled on its own: the benchmark calls intake directly, as a source would.',
+      defaultIntervalMs: 24 * 3600 * 1000,
+      async poll() {
+        return { emitted: 0 };
+      },
+    },
+  },
 });
