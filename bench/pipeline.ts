@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { parseConfig } from '../src/core/config/load';
 import { Hub } from '../src/core/hub';
+import { deleteKeysWithPrefix } from '../src/core/redis';
 import { silentLogger } from '../src/core/logger';
 import { AdapterRegistry } from '../src/core/registry';
 import { PayloadCipher } from '../src/core/store/payload-cipher';
@@ -35,15 +36,6 @@ routes:
     from: { connection: feed, source: feed }
     to: [{ connection: target, action: accept }]
 `;
-
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5000);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
 
 function startWorkers(configFile: string, prefix: string, dataKey: string): ChildProcess[] {
   const cli = path.resolve(__dirname, '../src/cli/main.js');
@@ -88,7 +80,7 @@ async function main(): Promise<void> {
     await hub.stop();
     for (const w of workers) w.kill('SIGTERM');
     await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
-    await deleteKeys(redis, prefix);
+    await deleteKeysWithPrefix(redis, prefix);
     redis.disconnect();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -19,7 +19,7 @@ import { ConfigError, ConfigErrors, safeMessage } from './errors';
 import { createLogger, type Logger } from './logger';
 import { noopMetrics, type HubMetrics } from './metrics';
 import { DEFAULT_DELIVERY, QueueSet } from './queues';
-import { connectRedis } from './redis';
+import { connectRedis, deleteKeysWithPrefix } from './redis';
 import type { AdapterRegistry } from './registry';
 import type { ConnectionRuntime, HubRuntime } from './runtime';
 import { CaseStore } from './store/case-store';
@@ -72,15 +72,6 @@ export function mergeSettings(base: Record<string, unknown>, over: Record<string
     out[key] = isPlainObject(value) && isPlainObject(out[key]) ? mergeSettings(out[key] as Record<string, unknown>, value) : value;
   }
   return out;
-}
-
-async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (found.length) await redis.del(...found);
-    cursor = next;
-  } while (cursor !== '0');
 }
 
 export class Hub {

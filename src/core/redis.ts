@@ -57,3 +57,17 @@ async function readEvictionPolicy(redis: Redis): Promise<string | null> {
   const match = /maxmemory_policy:(\S+)/.exec(info);
   return match ? match[1] : null;
 }
+
+/** Every key under a prefix, a batch at a time (SCAN, never KEYS, so a large Redis is not blocked). */
+export async function* keysWithPrefix(redis: Redis, prefix: string, count = 1000): AsyncGenerator<string[]> {
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', count);
+    if (found.length) yield found;
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  for await (const batch of keysWithPrefix(redis, prefix)) await redis.del(...batch);
+}

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import axios from 'axios';
 import Papa from 'papaparse';
 import { Redis } from 'ioredis';
+import { keysWithPrefix } from '../../src/core/redis';
 import { deleteKeys, eventually } from '../helpers/hub';
 import { REDIS_URL } from '../helpers/redis';
 
@@ -190,11 +191,8 @@ describe('default config end to end (real hub process)', () => {
     const redis = new Redis(REDIS_URL);
     const found: string[] = [];
     try {
-      let cursor = '0';
       let keys = 0;
-      do {
-        const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
+      for await (const batch of keysWithPrefix(redis, prefix)) {
         for (const key of batch) {
           keys += 1;
           const type = await redis.type(key);
@@ -208,7 +206,7 @@ describe('default config end to end (real hub process)', () => {
           const text = parts.join('\n');
           for (const value of personal) if (text.includes(value)) found.push(`${key} holds "${value}"`);
         }
-      } while (cursor !== '0');
+      }
       expect(keys).toBeGreaterThan(50);
     } finally {
       redis.disconnect();

@@ -13,7 +13,10 @@ import { createLogger, silentLogger, type Logger } from '../../src/core/logger';
 import type { HubMetrics } from '../../src/core/metrics';
 import { AdapterRegistry, BUILTIN_ADAPTER_DIR } from '../../src/core/registry';
 import { PayloadCipher } from '../../src/core/store/payload-cipher';
+import { deleteKeysWithPrefix as deleteKeys } from '../../src/core/redis';
 import { REDIS_URL } from './redis';
+
+export { deleteKeys };
 
 export const FIXTURE_ADAPTER_DIR = path.resolve(__dirname, '../fixtures/adapters');
 
@@ -77,15 +80,6 @@ export async function startTestHub(opts: {
       rmSync(workDir, { recursive: true, force: true });
     },
   };
-}
-
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
 }
 
 /** Polls until `check` returns a truthy value or the time runs out (then throws with the last value seen). */
