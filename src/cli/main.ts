@@ -15,7 +15,7 @@ program
   .option('-c, --config <file>', 'config file (env CASEWAY_CONFIG; default config/caseway.yaml)')
   .option('-r, --redis <url>', 'Redis URL (env REDIS_URL; default redis://127.0.0.1:6379)')
   .option('-p, --port <port>', 'HTTP port for the api role (env PORT; default 8080)')
-  .option('--host <host>', 'HTTP bind address (env HOST; default 0.0.0.0)')
+  .option('--host <host>', 'HTTP bind address (env HOST; default 127.0.0.1 with sandbox peers, else 0.0.0.0)')
   .option('--prefix <prefix>', 'Redis key prefix (env CASEWAY_PREFIX; default cw:)')
   .option('--adapter-dir <dir>', 'an extra folder to discover adapters in; repeatable (env CASEWAY_ADAPTER_DIRS)', (dir: string, dirs: string[]) => [...dirs, dir], [] as string[])
   .option('--sandbox <bool>', 'start sandbox peers for connections marked sandbox: true (env CASEWAY_SANDBOX; default true)')

@@ -8,7 +8,8 @@ export interface GlobalOptions {
   redis: string;
   redisFromUser: boolean;
   port: number;
-  host: string;
+  /** Undefined: 127.0.0.1 for sandbox runs (open /api, demo users), 0.0.0.0 otherwise. */
+  host?: string;
   prefix?: string;
   adapterDirs: string[];
   sandbox: boolean;
@@ -35,7 +36,7 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv = process
     redis: raw.redis ?? env.REDIS_URL ?? DEFAULT_REDIS_URL,
     redisFromUser: Boolean(raw.redis ?? env.REDIS_URL),
     port: Number(raw.port ?? env.PORT ?? 8080),
-    host: raw.host ?? env.HOST ?? '0.0.0.0',
+    host: raw.host ?? env.HOST,
     prefix: raw.prefix ?? env.CASEWAY_PREFIX,
     adapterDirs: [BUILTIN_ADAPTER_DIR, ...extraDirs.map((d) => path.resolve(d))],
     sandbox: !['false', '0', 'no', 'off'].includes(sandboxFlag.toLowerCase()),

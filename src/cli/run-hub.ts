@@ -25,8 +25,12 @@ export class CliExit extends Error {
 
 /** The Redis key prefix: the one given, else a separate one for sandbox runs so they never share state with a real hub. */
 export function hubPrefix(opts: GlobalOptions, config: LoadedConfig): string | undefined {
-  const sandboxRun = opts.sandbox && Object.values(config.connections).some((c) => c.sandbox);
-  return opts.prefix ?? (sandboxRun ? SANDBOX_PREFIX : undefined);
+  return opts.prefix ?? (isSandboxRun(opts, config) ? SANDBOX_PREFIX : undefined);
+}
+
+/** The hub will start sandbox peers (and talks to no real ones through them). */
+export function isSandboxRun(opts: GlobalOptions, config: LoadedConfig): boolean {
+  return opts.sandbox && Object.values(config.connections).some((c) => c.sandbox);
 }
 
 function loadOrExplain(opts: GlobalOptions) {
@@ -78,7 +82,8 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub>
       roles,
       prefix,
       resetState,
-      http: { port: opts.port, host: opts.host },
+      // A sandbox hub has an open /api and demo ops users: it listens on loopback unless told otherwise.
+      http: { port: opts.port, host: opts.host ?? (isSandboxRun(opts, config) ? '127.0.0.1' : '0.0.0.0') },
       sandbox: opts.sandbox,
       workDir: path.resolve('.caseway'),
       log,

@@ -1,6 +1,6 @@
 /** Sandbox runs keep their Redis state apart from real hubs and start it clean, as their sandbox peers start empty. */
 import { randomUUID } from 'node:crypto';
-import { hubPrefix, SANDBOX_PREFIX } from '../../src/cli/run-hub';
+import { hubPrefix, isSandboxRun, SANDBOX_PREFIX } from '../../src/cli/run-hub';
 import { resolveOptions } from '../../src/cli/options';
 import type { LoadedConfig } from '../../src/core/config/types';
 import { startTestHub } from '../helpers/hub';
@@ -13,6 +13,8 @@ describe('sandbox state', () => {
     expect(hubPrefix(resolveOptions({ sandbox: 'false' }, {}), configWith(true))).toBeUndefined();
     expect(hubPrefix(resolveOptions({}, {}), configWith(false))).toBeUndefined();
     expect(hubPrefix(resolveOptions({}, { CASEWAY_PREFIX: 'mine:' }), configWith(true))).toBe('mine:');
+    expect(isSandboxRun(resolveOptions({}, { CASEWAY_PREFIX: 'mine:' }), configWith(true))).toBe(true);
+    expect(isSandboxRun(resolveOptions({}, { CASEWAY_SANDBOX: 'false' }), configWith(true))).toBe(false);
   });
 
   it('resetState clears every key under the prefix, and only those', async () => {
