@@ -106,6 +106,8 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub>
       throw new CliExit(1, `caseway: ${err.message}`);
     } else if (err instanceof ConfigErrors) {
       throw new CliExit(2, `${err.message}\ncaseway: the configuration is invalid; nothing was started.`);
+    } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new CliExit(1, `caseway: port ${opts.port} is already in use; start with another one, e.g. PORT=${opts.port + 1} npm start`);
     } else {
       throw err;
     }

@@ -221,8 +221,8 @@ export class Hub {
     const port = this.options.http?.port ?? 8080;
     const host = this.options.http?.host ?? '0.0.0.0';
     await new Promise<void>((resolve, reject) => {
-      const server = app.listen(port, host, () => resolve());
-      server.once('error', reject);
+      // Express 5 hands listen errors (EADDRINUSE) to this callback instead of emitting them.
+      const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve()));
       this.server = server;
     });
     const address = this.server!.address();

@@ -38,6 +38,21 @@ describe('caseway start', () => {
     }
   });
 
+  it('says which port is taken instead of printing a stack trace', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const out = start(['start'], { PORT: String(port), HOST: '127.0.0.1', CASEWAY_PREFIX: `cwtest-port-${port}:` });
+      expect(out.status).toBe(1);
+      expect(out.stderr.trim().split('\n').pop()).toBe(`caseway: port ${port} is already in use; start with another one, e.g. PORT=${port + 1} npm start`);
+      expect(out.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('with --sandbox=false, refuses to start and names each setting the real peers need', () => {
     const out = start(['--sandbox=false', 'start'], {});
     expect(out.status).toBe(2);
