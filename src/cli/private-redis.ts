@@ -38,8 +38,8 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-export async function startPrivateRedis(workDir: string, extraArgs: string[] = []): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
-  const port = await freePort();
+export async function startPrivateRedis(workDir: string, extraArgs: string[] = [], fixedPort?: number): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
+  const port = fixedPort ?? (await freePort());
   const dir = path.join(workDir, 'redis');
   mkdirSync(dir, { recursive: true });
   const child = spawn(

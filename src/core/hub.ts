@@ -19,7 +19,7 @@ import { ConfigError, ConfigErrors, safeMessage } from './errors';
 import { createLogger, type Logger } from './logger';
 import { noopMetrics, type HubMetrics } from './metrics';
 import { DEFAULT_DELIVERY, QueueSet } from './queues';
-import { connectRedis, deleteKeysWithPrefix } from './redis';
+import { connectRedis, deleteKeysWithPrefix, workerConnection } from './redis';
 import type { AdapterRegistry } from './registry';
 import type { ConnectionRuntime, HubRuntime } from './runtime';
 import { CaseStore } from './store/case-store';
@@ -115,6 +115,7 @@ export class Hub {
     this.runtime = {
       config,
       redis,
+      workerRedis: workerConnection(redis),
       keys,
       cases: new CaseStore(redis, keys, cipher, retentionSeconds),
       traces: new TraceStore(redis, keys, retentionSeconds),
@@ -252,7 +253,10 @@ export class Hub {
       }
     }
     await this.stopSandboxes();
-    if (this.runtime) await this.runtime.redis.quit().catch(() => undefined);
+    if (this.runtime) {
+      await this.runtime.workerRedis.quit().catch(() => undefined);
+      await this.runtime.redis.quit().catch(() => undefined);
+    }
     this.log.info('hub stopped');
   }
 

@@ -42,8 +42,14 @@ export async function connectRedis(url: string, connectionName = 'caseway'): Pro
     throw new RedisUnavailableError(safeUrl, cause.code ?? cause.message);
   }
   probe.disconnect();
-  const redis = new Redis(url, { maxRetriesPerRequest: null, connectionName });
-  return redis;
+  // Commands (intake, stores, the API) fail after a few reconnect attempts instead of waiting for Redis forever, so
+  // a caller gets an error it can retry rather than no answer. BullMQ workers get their own connection (workerConnection).
+  return new Redis(url, { maxRetriesPerRequest: 3, connectionName });
+}
+
+/** The connection BullMQ workers need: they wait for Redis to come back instead of failing (maxRetriesPerRequest null). */
+export function workerConnection(redis: Redis): Redis {
+  return redis.duplicate({ maxRetriesPerRequest: null, connectionName: 'caseway-worker' });
 }
 
 async function readEvictionPolicy(redis: Redis): Promise<string | null> {

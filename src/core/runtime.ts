@@ -25,7 +25,10 @@ export type { ResolvedRoute, ResolvedTarget };
 
 export interface HubRuntime {
   config: LoadedConfig;
+  /** Commands: fails fast while Redis is unreachable. */
   redis: Redis;
+  /** For BullMQ workers only: waits for Redis to return. */
+  workerRedis: Redis;
   keys: Keys;
   cases: CaseStore;
   traces: TraceStore;

@@ -42,6 +42,7 @@ export async function startTestHub(opts: {
   /** More folders to discover adapters in, besides the built-in ones and test/fixtures/adapters. */
   adapterDirs?: string[];
   resetState?: boolean;
+  redisUrl?: string;
 }): Promise<TestHub> {
   const registry = AdapterRegistry.discover([BUILTIN_ADAPTER_DIR, FIXTURE_ADAPTER_DIR, ...(opts.adapterDirs ?? [])]);
   const config = parseConfig(opts.yaml, 'test.yaml', registry, { ...process.env, ...opts.env });
@@ -50,7 +51,7 @@ export async function startTestHub(opts: {
   const hub = new Hub({
     config,
     registry,
-    redisUrl: REDIS_URL,
+    redisUrl: opts.redisUrl ?? REDIS_URL,
     roles: opts.roles ?? { api: true, workers: true },
     prefix,
     http: { port: 0, host: '127.0.0.1' },
@@ -62,7 +63,7 @@ export async function startTestHub(opts: {
     resetState: opts.resetState,
   });
   await hub.start();
-  const redis = new Redis(REDIS_URL);
+  const redis = new Redis(opts.redisUrl ?? REDIS_URL);
   return {
     hub,
     baseUrl: hub.baseUrl ?? '',

@@ -104,7 +104,7 @@ export function startDeliveryWorker(rt: HubRuntime, conn: ConnectionRuntime): Wo
     deliveryQueueName(conn.name),
     (job) => withLogContext({ hubId: job.data.hubId, deliveryId: job.id ?? '', route: job.data.route, target: job.data.target }, () => processor.process(job)),
     {
-    connection: rt.redis,
+    connection: rt.workerRedis,
     prefix: rt.keys.queuePrefix,
     concurrency: conn.delivery.concurrency ?? DEFAULT_DELIVERY.concurrency,
     limiter: conn.delivery.rateLimit ? { max: conn.delivery.rateLimit.max, duration: conn.delivery.rateLimit.durationMs } : undefined,

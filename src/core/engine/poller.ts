@@ -93,7 +93,7 @@ export class PollRunner {
 
 export function startPollWorker(rt: HubRuntime, runner: PollRunner): Worker<PollJobData, number> {
   const worker = new Worker<PollJobData, number>(POLL_QUEUE, (job: Job<PollJobData>) => withLogContext({ poll: `${job.data.connection}.${job.data.source}` }, () => runner.run(job.data.connection, job.data.source)), {
-    connection: rt.redis,
+    connection: rt.workerRedis,
     prefix: rt.keys.queuePrefix,
     concurrency: 4,
   });
