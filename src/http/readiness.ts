@@ -1,4 +1,5 @@
 import type { Hub } from '../core/hub';
+import type { ConnectionRuntime } from '../core/runtime';
 import { safeMessage } from '../core/errors';
 
 export interface ConnectionReadiness {
@@ -19,6 +20,24 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   }
 }
 
+/** Peer checks are remembered this long, so frequent probes do not turn into a stream of calls to every peer. */
+const PEER_CHECK_TTL_MS = 15000;
+const peerChecks = new WeakMap<object, { at: number; healthy: boolean; check: string }>();
+
+async function peerCheck(conn: ConnectionRuntime): Promise<{ healthy: boolean; check: string }> {
+  const cached = peerChecks.get(conn);
+  if (cached && Date.now() - cached.at < PEER_CHECK_TTL_MS) return cached;
+  let result: { healthy: boolean; check: string };
+  try {
+    await withTimeout(conn.adapter.checkHealth!(conn.ctx), 2000);
+    result = { healthy: true, check: 'ok' };
+  } catch (err) {
+    result = { healthy: false, check: safeMessage(err) };
+  }
+  peerChecks.set(conn, { ...result, at: Date.now() });
+  return result;
+}
+
 /**
  * Ready means Redis answers and the config is loaded. Each connection's last health is reported too, but a peer
  * being down does not make the hub unready: it keeps accepting and queueing, which is its job.
@@ -35,16 +54,7 @@ export async function readiness(hub: Hub): Promise<{ ready: boolean; redis: stri
     [...hub.runtime.connections.values()].map(async (conn) => {
       const health = redis === 'ok' ? await hub.runtime.redis.hgetall(hub.runtime.keys.health(conn.name)) : {};
       const entry: ConnectionReadiness = { adapter: conn.adapter.name, healthy: null, lastSuccess: health.lastSuccess, lastError: health.lastError, lastErrorMessage: health.lastErrorMessage };
-      if (conn.adapter.checkHealth) {
-        try {
-          await withTimeout(conn.adapter.checkHealth(conn.ctx), 2000);
-          entry.healthy = true;
-          entry.check = 'ok';
-        } catch (err) {
-          entry.healthy = false;
-          entry.check = safeMessage(err);
-        }
-      }
+      if (conn.adapter.checkHealth) Object.assign(entry, await peerCheck(conn));
       connections[conn.name] = entry;
     }),
   );
