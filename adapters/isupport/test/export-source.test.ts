@@ -5,35 +5,21 @@
 import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Emit } from '../../../src/core/adapter';
-import { testRedis } from '../../../test/helpers/redis';
 import adapter from '../index';
 import { REPORT_FILE, type FolderReport } from '../src/export-folders';
 import { runExportScan } from '../src/export-source';
 import { Ledger } from '../src/ledger';
 import type { PollSourceDefinition } from '../../../src/core/adapter';
 import type { IsupportSettings } from '../src/settings';
-import { copySampleCase, harnessFor, SAMPLE_CASE_ID, sha256File, sshSettings } from './helpers/fixtures';
-import { startOpenSsh, type OpenSshServer } from './helpers/openssh';
+import { copySampleCase, SAMPLE_CASE_ID, sftpTestEnv, sha256File } from './helpers/fixtures';
 
 const exportSource = adapter.sources.export as PollSourceDefinition<IsupportSettings>;
 
-let ssh: OpenSshServer;
-const redisEnv = testRedis();
+const env = sftpTestEnv('t');
 
-beforeAll(async () => {
-  ssh = await startOpenSsh();
-});
-afterAll(async () => {
-  await ssh?.stop();
-  await redisEnv.cleanup();
-});
-
-let n = 0;
 function setup(extra: Partial<IsupportSettings> = {}) {
-  n += 1;
-  const settings = sshSettings(ssh, `t${n}`, extra);
-  const h = harnessFor(settings, redisEnv.redis, `${redisEnv.prefix}${n}:`);
-  return { settings, h, dirs: settings.sftp as Required<IsupportSettings['sftp']> };
+  const { settings, h, dirs } = env.setup(extra);
+  return { settings, h, dirs };
 }
 
 function readReport(folder: string): FolderReport {

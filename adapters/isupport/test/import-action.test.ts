@@ -5,33 +5,20 @@
 import { watch, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../../../src/core/errors';
-import { testRedis } from '../../../test/helpers/redis';
 import adapter from '../index';
 import { csvCell, neutraliseFormula, toCsv } from '../src/csv-writer';
 import { loadImportLayout } from '../src/layout';
 import { requestFolderName, safeJoin, safeSegment } from '../src/naming';
 import type { IsupportSettings } from '../src/settings';
-import { deliveryRequest, harnessFor, icaseworkCase, parseCsvText, REPO, sshSettings } from './helpers/fixtures';
-import { startOpenSsh, type OpenSshServer } from './helpers/openssh';
+import { deliveryRequest, icaseworkCase, parseCsvText, REPO, sftpTestEnv } from './helpers/fixtures';
 
 const importCase = adapter.actions.importCase;
 
-let ssh: OpenSshServer;
-const redisEnv = testRedis();
-beforeAll(async () => {
-  ssh = await startOpenSsh();
-});
-afterAll(async () => {
-  await ssh?.stop();
-  await redisEnv.cleanup();
-});
+const env = sftpTestEnv('i');
 
-let n = 0;
 function setup(extra: Partial<IsupportSettings> = {}) {
-  n += 1;
-  const settings = sshSettings(ssh, `i${n}`, extra);
-  const h = harnessFor(settings, redisEnv.redis, `${redisEnv.prefix}${n}:`);
-  return { settings, h, importDir: settings.sftp.importDir };
+  const { settings, h, dirs } = env.setup(extra);
+  return { settings, h, importDir: dirs.importDir };
 }
 
 function rowsOf(file: string): Array<Record<string, string>> {
@@ -129,7 +116,7 @@ describe('importCase (OpenSSH)', () => {
   });
 
   test('a connection can point at its own layout file', async () => {
-    const layoutFile = path.join(ssh.dataDir, 'my-import-layout.json');
+    const layoutFile = path.join(env.server().dataDir, 'my-import-layout.json');
     writeFileSync(
       layoutFile,
       JSON.stringify({
@@ -239,7 +226,7 @@ describe('importCase (OpenSSH)', () => {
   });
 
   test('with a staging folder the request folder appears in the import folder in one rename', async () => {
-    const staging = path.join(ssh.dataDir, `staging-${n + 1}`);
+    const staging = path.join(env.server().dataDir, `staging-${env.count() + 1}`);
     mkdirSync(staging);
     const { h, importDir } = setup({ sftp: { stagingDir: staging } as IsupportSettings['sftp'] });
     const events: string[] = [];

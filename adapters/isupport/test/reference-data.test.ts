@@ -5,32 +5,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../../../src/core/errors';
-import { testRedis } from '../../../test/helpers/redis';
 import adapter from '../index';
 import { runExportScan } from '../src/export-source';
 import { loadCodeLists } from '../src/layout';
 import { CodeTranslator, forgetCachedReferenceData, getReferenceData, type ReferenceSnapshot } from '../src/reference-data';
 import type { IsupportSettings } from '../src/settings';
-import { copySampleReference, deliveryRequest, harnessFor, icaseworkCase, parseCsvText, sshSettings } from './helpers/fixtures';
-import { startOpenSsh, type OpenSshServer } from './helpers/openssh';
+import { copySampleReference, deliveryRequest, icaseworkCase, parseCsvText, sftpTestEnv } from './helpers/fixtures';
 import { readFileSync } from 'node:fs';
 
-let ssh: OpenSshServer;
-const redisEnv = testRedis();
-beforeAll(async () => {
-  ssh = await startOpenSsh();
-});
-afterAll(async () => {
-  await ssh?.stop();
-  await redisEnv.cleanup();
-});
+const env = sftpTestEnv('r', { polling: { stableWaitMs: 0 } });
 
-let n = 0;
 function setup(extra: Partial<IsupportSettings> = {}) {
-  n += 1;
-  const settings = sshSettings(ssh, `r${n}`, { polling: { stableWaitMs: 0 }, ...extra });
-  const h = harnessFor(settings, redisEnv.redis, `${redisEnv.prefix}${n}:`);
-  return { settings, h, dirs: settings.sftp };
+  const { settings, h, dirs } = env.setup(extra);
+  return { settings, h, dirs };
 }
 
 describe('reference data', () => {
@@ -61,7 +48,7 @@ describe('reference data', () => {
 
   test('codes translate through the reference descriptions in both directions', async () => {
     // A code-lists file without maps: iSupport's own role codes are learnt from the reference data.
-    const codeListsFile = path.join(ssh.dataDir, 'my-code-lists.json');
+    const codeListsFile = path.join(env.server().dataDir, 'my-code-lists.json');
     writeFileSync(
       codeListsFile,
       JSON.stringify({ lists: { role: { referenceTable: 'MEMBER_ROLE', fromDescription: true }, country: { referenceTable: 'COUNTRY', map: { 'UK(NI)': 'GB-NIR' } } } }),

@@ -8,7 +8,8 @@ import type { DeliveryRequest } from '../../../../src/core/adapter';
 import { adapterHarness, type Harness } from '../../../../test/helpers/adapter-harness';
 import adapter from '../../index';
 import type { IsupportSettings } from '../../src/settings';
-import type { OpenSshServer } from './openssh';
+import { testRedis } from '../../../../test/helpers/redis';
+import { startOpenSsh, type OpenSshServer } from './openssh';
 
 export const REPO = path.resolve(__dirname, '../../../..');
 export const SAMPLES = path.join(REPO, 'config', 'samples', 'isupport-export');
@@ -116,4 +117,37 @@ export function parseCsvText(text: string): string[][] {
     rows.push(row);
   }
   return rows;
+}
+
+/**
+ * One real OpenSSH server and one Redis key space for a test file (started and removed by beforeAll/afterAll), and
+ * per setup() a fresh SFTP tree (named tag + a counter) with an adapter harness on its own key prefix.
+ */
+export function sftpTestEnv(tag: string, defaults: Partial<IsupportSettings> = {}) {
+  let ssh: OpenSshServer | undefined;
+  const redisEnv = testRedis();
+  let n = 0;
+  beforeAll(async () => {
+    ssh = await startOpenSsh();
+  });
+  afterAll(async () => {
+    await ssh?.stop();
+    await redisEnv.cleanup();
+  });
+  const server = (): OpenSshServer => {
+    if (!ssh) throw new Error('the OpenSSH test server is not running (call setup() inside a test)');
+    return ssh;
+  };
+  return {
+    redisEnv,
+    server,
+    /** How many trees setup() has made so far. */
+    count: () => n,
+    setup(extra: Partial<IsupportSettings> = {}) {
+      n += 1;
+      const settings = sshSettings(server(), `${tag}${n}`, { ...defaults, ...extra });
+      const h = harnessFor(settings, redisEnv.redis, `${redisEnv.prefix}${n}:`);
+      return { settings, h, dirs: settings.sftp as Required<IsupportSettings['sftp']> };
+    },
+  };
 }
