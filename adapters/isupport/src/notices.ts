@@ -30,14 +30,7 @@ export function exportNoticeText(n: { requestId: string; completedOn: string; lo
     n.completedOn,
     '',
     `FTP File Location : ${n.location}`,
-    '',
-    `Please reach out to ${n.supportEmail} if you have any issues.`,
-    '',
-    'Thank you.',
-    '',
-    'Regards,',
-    'ISupport Batch Admin',
-    '',
+    ...closing(n.supportEmail),
   ].join('\n');
 }
 
@@ -48,15 +41,13 @@ export function importNoticeText(n: { requestId: string; completedOn: string; ap
     `Your import request ( ${n.requestId} ) has been successfully completed on ${n.completedOn}`,
     '',
     `ISupport Application ID : ${n.applicationId}`,
-    '',
-    `Please reach out to ${n.supportEmail} if you have any issues.`,
-    '',
-    'Thank you.',
-    '',
-    'Regards,',
-    'ISupport Batch Admin',
-    '',
+    ...closing(n.supportEmail),
   ].join('\n');
+}
+
+/** The end both notices share, word for word from the seed. */
+function closing(supportEmail: string): string[] {
+  return ['', `Please reach out to ${supportEmail} if you have any issues.`, '', 'Thank you.', '', 'Regards,', 'ISupport Batch Admin', ''];
 }
 
 /** A date the way Java's Date.toString() prints it: "EEE MMM dd HH:mm:ss zzz yyyy" in the given zone. */
