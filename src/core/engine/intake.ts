@@ -61,7 +61,6 @@ export class Intake {
       this.rt.cases.writePayload(tx, payloadRef, kase);
       this.rt.cases.writeMeta(tx, kase, payloadRef, nowIso);
       this.rt.cases.writeReferences(tx, p.hubId, linkableReferences(kase).filter((r) => r.system !== 'hub'));
-      tx.zadd(this.rt.keys.recentCases(), now.getTime(), p.hubId);
       this.rt.traces.append(tx, p.hubId, { at: nowIso, stage: 'received', connection: connectionName, summary: { source: sourceName, type: kase.type } });
       for (const route of routes) {
         this.rt.stats.increment(tx, day, route.name, 'received');

@@ -39,7 +39,4 @@ export class Keys {
   audit(): string {
     return `${this.prefix}audit`;
   }
-  recentCases(): string {
-    return `${this.prefix}recent-cases`;
-  }
 }
