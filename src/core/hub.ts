@@ -117,7 +117,7 @@ export class Hub {
       redis,
       workerRedis: workerConnection(redis),
       keys,
-      cases: new CaseStore(redis, keys, cipher, retentionSeconds),
+      cases: new CaseStore(redis, keys, cipher, retentionSeconds, Math.max(retentionSeconds, (config.hub?.referenceRetentionDays ?? 365) * 86400)),
       traces: new TraceStore(redis, keys, retentionSeconds),
       stats: new StatsStore(redis, keys, retentionSeconds),
       queues: new QueueSet(redis, keys.queuePrefix),

@@ -46,6 +46,7 @@ export interface HubSettings {
   dataKey?: string;
   publicUrl?: string;
   retentionDays?: number;
+  referenceRetentionDays?: number;
   defaults?: DeliverySettings;
 }
 

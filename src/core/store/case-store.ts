@@ -27,6 +27,8 @@ export class CaseStore {
     private readonly keys: Keys,
     private readonly cipher: PayloadCipher,
     private readonly ttlSeconds: number,
+    /** Cross-references outlive payloads: a peer may come back to a case (a note, a status) long after delivery. */
+    private readonly referenceTtlSeconds: number = ttlSeconds,
   ) {}
 
   writePayload(tx: ChainableCommander, ref: string, kase: CanonicalCase): void {
@@ -77,9 +79,9 @@ export class CaseStore {
     for (const ref of refs) {
       if (!ref.id) continue;
       tx.hset(this.keys.caseRefs(hubId), refField(ref), JSON.stringify(ref));
-      tx.set(this.keys.xref(ref.system, ref.id), hubId, 'NX');
+      tx.set(this.keys.xref(ref.system, ref.id), hubId, 'EX', this.referenceTtlSeconds, 'NX');
     }
-    if (refs.length) tx.expire(this.keys.caseRefs(hubId), this.ttlSeconds);
+    if (refs.length) tx.expire(this.keys.caseRefs(hubId), this.referenceTtlSeconds);
   }
 
   async references(hubId: string): Promise<CrossReference[]> {
