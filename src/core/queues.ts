@@ -65,3 +65,18 @@ export class QueueSet {
     this.queues.clear();
   }
 }
+
+/** Lock and stall settings shared by every worker of a hub (config hub.worker; BullMQ's defaults otherwise). */
+export function workerTakeover(config: { hub?: { worker?: { lockDurationMs?: number; stalledIntervalMs?: number; maxStalledCount?: number } } }): {
+  lockDuration?: number;
+  stalledInterval?: number;
+  maxStalledCount?: number;
+} {
+  const w = config.hub?.worker ?? {};
+  // Only what is set: an explicit undefined would replace BullMQ's own default.
+  return {
+    ...(w.lockDurationMs !== undefined ? { lockDuration: w.lockDurationMs } : {}),
+    ...(w.stalledIntervalMs !== undefined ? { stalledInterval: w.stalledIntervalMs } : {}),
+    ...(w.maxStalledCount !== undefined ? { maxStalledCount: w.maxStalledCount } : {}),
+  };
+}

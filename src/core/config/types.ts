@@ -48,6 +48,7 @@ export interface HubSettings {
   retentionDays?: number;
   referenceRetentionDays?: number;
   defaults?: DeliverySettings;
+  worker?: { lockDurationMs?: number; stalledIntervalMs?: number; maxStalledCount?: number };
 }
 
 export interface CasewayConfig {

@@ -7,7 +7,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { CasewayError, PermanentError, isRetryable, safeMessage } from '../errors';
 import type { CrossReference } from '../model/canonical.generated';
-import { DEFAULT_DELIVERY, deliveryQueueName, type DeliveryJobData } from '../queues';
+import { DEFAULT_DELIVERY, deliveryQueueName, workerTakeover, type DeliveryJobData } from '../queues';
 import { applyMapping } from '../routing/mapping';
 import { withLogContext } from '../logger';
 import { findRoute, findTarget, type ConnectionRuntime, type HubRuntime } from '../runtime';
@@ -106,6 +106,7 @@ export function startDeliveryWorker(rt: HubRuntime, conn: ConnectionRuntime): Wo
     {
     connection: rt.workerRedis,
     prefix: rt.keys.queuePrefix,
+    ...workerTakeover(rt.config),
     concurrency: conn.delivery.concurrency ?? DEFAULT_DELIVERY.concurrency,
     limiter: conn.delivery.rateLimit ? { max: conn.delivery.rateLimit.max, duration: conn.delivery.rateLimit.durationMs } : undefined,
     autorun: true,

@@ -5,7 +5,7 @@
 import { Worker, type Job } from 'bullmq';
 import type { Emit, PollSourceDefinition } from '../adapter';
 import { safeMessage } from '../errors';
-import { POLL_QUEUE, type PollJobData } from '../queues';
+import { POLL_QUEUE, workerTakeover, type PollJobData } from '../queues';
 import { withLogContext } from '../logger';
 import { connectionOf, type HubRuntime } from '../runtime';
 import type { Intake } from './intake';
@@ -95,6 +95,7 @@ export function startPollWorker(rt: HubRuntime, runner: PollRunner): Worker<Poll
   const worker = new Worker<PollJobData, number>(POLL_QUEUE, (job: Job<PollJobData>) => withLogContext({ poll: `${job.data.connection}.${job.data.source}` }, () => runner.run(job.data.connection, job.data.source)), {
     connection: rt.workerRedis,
     prefix: rt.keys.queuePrefix,
+    ...workerTakeover(rt.config),
     concurrency: 4,
   });
   worker.on('failed', (job, err) => rt.log.warn({ connection: job?.data.connection, source: job?.data.source, error: safeMessage(err) }, 'poll failed'));

@@ -1,0 +1,82 @@
+/**
+ * A worker process killed outright (SIGKILL) in the middle of deliveries: its jobs' locks lapse, another worker takes
+ * them over, and every case reaches the peer exactly once (the in-flight ones had not reached it yet; the delivery
+ * record and deterministic job ids stop anything finished from being sent again).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { RedisConnectionState } from '../../src/core/store/connection-state';
+import { PayloadCipher } from '../../src/core/store/payload-cipher';
+import { deliveryQueueName } from '../../src/core/queues';
+import { FIXTURE_ADAPTER_DIR, eventually, startTestHub, type TestHub } from '../helpers/hub';
+import { REDIS_URL } from '../helpers/redis';
+
+const YAML = `
+hub:
+  worker: { lockDurationMs: 1500, stalledIntervalMs: 1000 }
+connections:
+  inbox: { adapter: recorder }
+  sink:
+    adapter: recorder
+    settings: { delayMs: 600 }
+    delivery: { concurrency: 3, attempts: 3, backoffMs: 100 }
+routes:
+  - name: crashy
+    from: { connection: inbox, source: inbox }
+    to: [{ connection: sink, action: record }]
+`;
+const CLI = path.resolve(__dirname, '../../dist/src/cli/main.js');
+const TOTAL = 12;
+
+function worker(configFile: string, prefix: string, dataKey: string): { child: ChildProcess; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, '--config', configFile, '--adapter-dir', FIXTURE_ADAPTER_DIR, '--prefix', prefix, '--redis', REDIS_URL, '--log-level', 'error', 'worker'], {
+    env: { ...process.env, CASEWAY_DATA_KEY: dataKey, PORT: '0', HOST: '127.0.0.1' },
+    stdio: 'ignore',
+  });
+  return { child, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
+}
+
+describe('worker crash (SIGKILL)', () => {
+  let t: TestHub;
+  const dataKey = PayloadCipher.generateKey();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-sigkill-'));
+  const configFile = path.join(dir, 'caseway.yaml');
+  writeFileSync(configFile, YAML);
+
+  beforeAll(async () => {
+    t = await startTestHub({ yaml: YAML, roles: { api: false, workers: false }, dataKey });
+  });
+  afterAll(async () => {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('loses nothing and delivers nothing twice when a worker is killed mid-delivery', async () => {
+    const events = Array.from({ length: TOTAL }, (_, i) => ({ eventId: `k-${i}`, case: { type: 'complaint', source: { system: 'recorder', id: `k-${i}` }, parties: [] } }));
+    await t.hub.intake.ingest('inbox', 'inbox', events);
+    const sink = new RedisConnectionState(t.redis, t.prefix, 'sink');
+    const started = () => t.redis.scard(`${t.prefix}state:sink:started`);
+
+    const victim = worker(configFile, t.prefix, dataKey);
+    await eventually(async () => (await started()) >= 4, 15000, 'deliveries under way');
+    victim.child.kill('SIGKILL');
+    expect(await victim.exited).toBeNull();
+    const deliveredAtCrash = Object.keys(await sink.hashGetAll('deliveries')).length;
+    const startedAtCrash = await started();
+    expect(deliveredAtCrash).toBeLessThan(startedAtCrash); // some deliveries were cut off mid-way
+
+    const rescuer = worker(configFile, t.prefix, dataKey);
+    try {
+      await eventually(async () => Object.keys(await sink.hashGetAll('deliveries')).length === TOTAL, 30000, 'every case delivered');
+      const queue = t.hub.runtime.queues.get(deliveryQueueName('sink'));
+      await eventually(async () => (await queue.getJobCounts('completed')).completed === TOTAL, 10000, 'every job completed');
+      expect((await queue.getJobCounts('failed')).failed).toBe(0);
+      for (const id of Object.keys(await sink.hashGetAll('deliveries'))) expect(await sink.get(`count:${id}`)).toBe('1');
+    } finally {
+      rescuer.child.kill('SIGTERM');
+      await rescuer.exited;
+    }
+  }, 60000);
+});
