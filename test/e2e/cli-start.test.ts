@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../../src/cli/private-redis';
+import { deleteKeysWithPrefix } from '../../src/core/redis';
 
 const ROOT = path.resolve(__dirname, '../..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
@@ -50,6 +51,9 @@ describe('caseway start', () => {
       expect(out.stderr).not.toMatch(/\n\s+at /);
     } finally {
       blocker.close();
+      const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+      await deleteKeysWithPrefix(redis, `cwtest-port-${port}:`);
+      redis.disconnect();
     }
   });
 
