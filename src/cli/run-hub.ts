@@ -67,6 +67,13 @@ function banner(hub: Hub, roles: HubRoles, redisUrl: string): string {
 
 export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub> {
   const { registry, config } = loadOrExplain(opts);
+  if (isSandboxRun(opts, config) && !(roles.api && roles.workers)) {
+    // Each process would start its own sandbox peers, and the api and the workers would talk to different ones.
+    throw new CliExit(
+      2,
+      `caseway ${roles.api ? 'api' : 'worker'}: ${config.file} starts sandbox peers, which only \`caseway start\` runs (one process). Use \`caseway start\`, or give the real peers' settings and --sandbox=false.`,
+    );
+  }
   const log = createLogger({ level: opts.logLevel });
   const metrics = new PrometheusMetrics();
   let redisUrl = opts.redis;

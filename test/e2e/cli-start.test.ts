@@ -57,6 +57,16 @@ describe('caseway start', () => {
     }
   });
 
+  it('refuses to split a sandbox config into api and worker processes, which would each start their own peers', () => {
+    for (const role of ['api', 'worker']) {
+      const out = start([role], {});
+      expect(out.status).toBe(2);
+      expect(out.stderr.trim()).toBe(
+        `caseway ${role}: config/caseway.yaml starts sandbox peers, which only \`caseway start\` runs (one process). Use \`caseway start\`, or give the real peers' settings and --sandbox=false.`,
+      );
+    }
+  });
+
   it('with --sandbox=false, refuses to start and names each setting the real peers need', () => {
     const out = start(['--sandbox=false', 'start'], {});
     expect(out.status).toBe(2);
