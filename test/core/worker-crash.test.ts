@@ -3,15 +3,10 @@
  * them over, and every case reaches the peer exactly once (the in-flight ones had not reached it yet; the delivery
  * record and deterministic job ids stop anything finished from being sent again).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { RedisConnectionState } from '../../src/core/store/connection-state';
-import { PayloadCipher } from '../../src/core/store/payload-cipher';
 import { deliveryQueueName } from '../../src/core/queues';
-import { FIXTURE_ADAPTER_DIR, eventually, startTestHub, type TestHub } from '../helpers/hub';
-import { REDIS_URL } from '../helpers/redis';
+import { cliSetup, spawnCaseway } from '../helpers/cli';
+import { eventually, startTestHub, type TestHub } from '../helpers/hub';
 
 const YAML = `
 hub:
@@ -27,30 +22,19 @@ routes:
     from: { connection: inbox, source: inbox }
     to: [{ connection: sink, action: record }]
 `;
-const CLI = path.resolve(__dirname, '../../dist/src/cli/main.js');
 const TOTAL = 12;
-
-function worker(configFile: string, prefix: string, dataKey: string): { child: ChildProcess; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, '--config', configFile, '--adapter-dir', FIXTURE_ADAPTER_DIR, '--prefix', prefix, '--redis', REDIS_URL, '--log-level', 'error', 'worker'], {
-    env: { ...process.env, CASEWAY_DATA_KEY: dataKey, PORT: '0', HOST: '127.0.0.1' },
-    stdio: 'ignore',
-  });
-  return { child, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
-}
 
 describe('worker crash (SIGKILL)', () => {
   let t: TestHub;
-  const dataKey = PayloadCipher.generateKey();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-sigkill-'));
-  const configFile = path.join(dir, 'caseway.yaml');
-  writeFileSync(configFile, YAML);
+  const cli = cliSetup(YAML);
+  const worker = () => spawnCaseway(cli, t.prefix, ['--log-level', 'error', 'worker']);
 
   beforeAll(async () => {
-    t = await startTestHub({ yaml: YAML, roles: { api: false, workers: false }, dataKey });
+    t = await startTestHub({ yaml: YAML, roles: { api: false, workers: false }, dataKey: cli.dataKey });
   });
   afterAll(async () => {
     await t.stop();
-    rmSync(dir, { recursive: true, force: true });
+    cli.cleanup();
   });
 
   it('loses nothing and delivers nothing twice when a worker is killed mid-delivery', async () => {
@@ -59,7 +43,7 @@ describe('worker crash (SIGKILL)', () => {
     const sink = new RedisConnectionState(t.redis, t.prefix, 'sink');
     const started = () => t.redis.scard(`${t.prefix}state:sink:started`);
 
-    const victim = worker(configFile, t.prefix, dataKey);
+    const victim = worker();
     await eventually(async () => (await started()) >= 4, 15000, 'deliveries under way');
     victim.child.kill('SIGKILL');
     expect(await victim.exited).toBeNull();
@@ -67,7 +51,7 @@ describe('worker crash (SIGKILL)', () => {
     const startedAtCrash = await started();
     expect(deliveredAtCrash).toBeLessThan(startedAtCrash); // some deliveries were cut off mid-way
 
-    const rescuer = worker(configFile, t.prefix, dataKey);
+    const rescuer = worker();
     try {
       await eventually(async () => Object.keys(await sink.hashGetAll('deliveries')).length === TOTAL, 30000, 'every case delivered');
       const queue = t.hub.runtime.queues.get(deliveryQueueName('sink'));

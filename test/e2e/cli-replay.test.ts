@@ -1,14 +1,8 @@
 /** `caseway dead-letters` and `caseway replay` against a hub's Redis, as an operator at a terminal would use them. */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { PayloadCipher } from '../../src/core/store/payload-cipher';
 import { RedisConnectionState } from '../../src/core/store/connection-state';
-import { FIXTURE_ADAPTER_DIR, eventually, startTestHub, type TestHub } from '../helpers/hub';
-import { REDIS_URL } from '../helpers/redis';
+import { cliSetup, runCaseway } from '../helpers/cli';
+import { eventually, startTestHub, type TestHub } from '../helpers/hub';
 
-const CLI = path.resolve(__dirname, '../../dist/src/cli/main.js');
 const YAML = `
 connections:
   inbox: { adapter: recorder }
@@ -21,19 +15,15 @@ routes:
 
 describe('caseway dead-letters / replay', () => {
   let t: TestHub;
-  const dataKey = PayloadCipher.generateKey();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-replay-'));
-  const configFile = path.join(dir, 'caseway.yaml');
-  writeFileSync(configFile, YAML);
-  const cli = (...args: string[]) =>
-    spawnSync(process.execPath, [CLI, '--config', configFile, '--adapter-dir', FIXTURE_ADAPTER_DIR, '--prefix', t.prefix, '--redis', REDIS_URL, ...args], { encoding: 'utf8', env: { ...process.env, CASEWAY_DATA_KEY: dataKey }, timeout: 20000 });
+  const setup = cliSetup(YAML);
+  const cli = (...args: string[]) => runCaseway(setup, t.prefix, args);
 
   beforeAll(async () => {
-    t = await startTestHub({ yaml: YAML, dataKey });
+    t = await startTestHub({ yaml: YAML, dataKey: setup.dataKey });
   });
   afterAll(async () => {
     await t.stop();
-    rmSync(dir, { recursive: true, force: true });
+    setup.cleanup();
   });
 
   it('lists dead letters, refuses an unknown id, and replays all of a connection after the fix', async () => {
