@@ -22,6 +22,7 @@ import type { Logger } from '../../../src/core/logger';
 import { signJwt, verifyJwt } from './jwt';
 import { applyFilters, paginate, readPaginateQuery, selectFields, type Row } from './paginate';
 import { WESTEROS_SEED_ROWS, ocwProgram, westerosProgram, type SandboxAttribute, type SandboxProgram } from './programs';
+import { REGISTRATION_STATUSES, SETTABLE_STATUSES, STATUS_TRANSITIONS } from '../src/types';
 
 export const ALL_PERMISSIONS = [
   'program:all.read',
@@ -49,17 +50,10 @@ const STATUS_PERMISSION: Record<string, string> = {
   declined: 'registration:status:markAsDeclined.update',
 };
 
-const STATUS_ENUM = ['new', 'validated', 'included', 'deleted', 'completed', 'paused', 'declined'];
-const API_SETTABLE = ['included', 'paused', 'validated', 'declined'];
-export const TRANSITIONS: Record<string, string[]> = {
-  new: ['included', 'validated', 'declined', 'deleted', 'paused'],
-  validated: ['included', 'declined', 'deleted'],
-  included: ['completed', 'paused', 'declined', 'deleted'],
-  completed: ['included', 'declined', 'deleted'],
-  paused: ['validated', 'included', 'declined', 'deleted'],
-  declined: ['included', 'deleted'],
-  deleted: [],
-};
+// 121's own status facts (reference §2), kept once in src/types.ts for the client and this sandbox alike.
+const STATUS_ENUM: readonly string[] = REGISTRATION_STATUSES;
+const API_SETTABLE: readonly string[] = SETTABLE_STATUSES;
+const TRANSITIONS = STATUS_TRANSITIONS;
 
 const GENERIC_FILTERABLE = new Set([
   'referenceId',
