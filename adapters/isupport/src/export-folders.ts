@@ -261,6 +261,20 @@ function sameSizes(tree: FolderTree, files: Array<{ rel: string; size: number }>
   return files.every((f) => tree.files.find((t) => t.rel === f.rel)?.size === f.size);
 }
 
+/**
+ * After reading a folder: if a file's size changed while it was read, it is still being written (outcome "changed",
+ * left for the next poll, undefined returned); otherwise the report gets the files and the folder's fingerprint.
+ */
+function sealReport(tree: FolderTree, files: Array<{ rel: string; size: number; sha256: string }>, report: FolderReport): string | undefined {
+  if (!sameSizes(tree, files)) {
+    report.outcome = 'changed';
+    return undefined;
+  }
+  report.fingerprint = folderFingerprint(files);
+  report.files = files.map((f) => ({ path: f.rel, size: f.size, sha256: f.sha256 }));
+  return report.fingerprint;
+}
+
 /** Reads one case export folder and emits its cases. */
 export async function processCaseFolder(env: ExportEnv, tree: FolderTree): Promise<FolderReport> {
   const report: FolderReport = { folder: tree.name, kind: 'case', outcome: 'processed', startedAt: new Date().toISOString(), files: [], warnings: [] };
@@ -275,13 +289,8 @@ export async function processCaseFolder(env: ExportEnv, tree: FolderTree): Promi
     throw err;
   }
   const files = pass1.files;
-  if (!sameSizes(tree, files)) {
-    report.outcome = 'changed';
-    return report;
-  }
-  const fingerprint = folderFingerprint(files);
-  report.fingerprint = fingerprint;
-  report.files = files.map((f) => ({ path: f.rel, size: f.size, sha256: f.sha256 }));
+  const fingerprint = sealReport(tree, files, report);
+  if (!fingerprint) return report;
 
   const structural: string[] = [];
   if (pass1.stats.cases === 0) structural.push(`${sections.CaseDetails.folder} holds no case rows`);
@@ -402,13 +411,8 @@ export async function processReferenceFolder(env: ExportEnv, tree: FolderTree): 
     if (entries.length === 0) report.warnings.push(`${f.rel}: no codes`);
     tables[table] = entries;
   }
-  if (!sameSizes(tree, files)) {
-    report.outcome = 'changed';
-    return report;
-  }
-  const fingerprint = folderFingerprint(files);
-  report.fingerprint = fingerprint;
-  report.files = files.map((f) => ({ path: f.rel, size: f.size, sha256: f.sha256 }));
+  const fingerprint = sealReport(tree, files, report);
+  if (!fingerprint) return report;
   if (Object.values(tables).every((t) => t.length === 0)) return fail(env, tree, report, 'no reference codes in any CSV file', files);
   const earlier = await env.ledger.folder(fingerprint);
   if (earlier && earlier.outcome !== 'failed') return duplicate(env, tree, report, earlier, files);
