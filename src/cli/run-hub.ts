@@ -33,7 +33,8 @@ export function isSandboxRun(opts: GlobalOptions, config: LoadedConfig): boolean
   return opts.sandbox && Object.values(config.connections).some((c) => c.sandbox);
 }
 
-function loadOrExplain(opts: GlobalOptions) {
+/** Discovers adapters and loads the config; an invalid config becomes the CLI's exit 2 with every error listed. */
+export function loadOrExplain(opts: GlobalOptions) {
   const registry = AdapterRegistry.discover(opts.adapterDirs);
   try {
     return { registry, config: loadConfig(opts.config, registry) };
@@ -43,7 +44,6 @@ function loadOrExplain(opts: GlobalOptions) {
   }
 }
 
-export { loadOrExplain };
 
 function banner(hub: Hub, roles: HubRoles, redisUrl: string): string {
   const lines = [`Caseway is running (${[roles.api && 'api', roles.workers && 'workers'].filter(Boolean).join(' + ')})`];

@@ -41,7 +41,7 @@ export interface HubOptions {
   registry: AdapterRegistry;
   redisUrl: string;
   roles: HubRoles;
-  /** Redis key prefix; tests use a unique one. */
+  /** Redis key prefix (default cw:); the CLI resolves --prefix / CASEWAY_PREFIX, tests use a unique one. */
   prefix?: string;
   http?: { port: number; host?: string };
   /** Start sandbox peers for connections marked `sandbox: true` (default true). */
@@ -105,7 +105,7 @@ export class Hub {
 
   async start(): Promise<this> {
     const { config, roles } = this.options;
-    const prefix = this.options.prefix ?? process.env.CASEWAY_PREFIX ?? 'cw:';
+    const prefix = this.options.prefix ?? 'cw:';
     const redis = await connectRedis(this.options.redisUrl);
     const keys = new Keys(prefix);
     if (this.options.resetState) await deleteKeysWithPrefix(redis, prefix);

@@ -1,4 +1,4 @@
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DeliverySettings } from './config/types';
 
@@ -42,10 +42,6 @@ export class QueueSet {
   private readonly queues = new Map<string, Queue>();
 
   constructor(private readonly redis: Redis, private readonly prefix: string) {}
-
-  get connectionOptions(): ConnectionOptions {
-    return this.redis;
-  }
 
   get(name: string): Queue {
     let queue = this.queues.get(name);
