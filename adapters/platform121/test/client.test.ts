@@ -162,9 +162,10 @@ describe('throttling', () => {
     const at: number[] = [];
     await Promise.all(Array.from({ length: 7 }, () => limiter.acquire().then(() => at.push(Date.now() - started))));
     at.sort((a, b) => a - b);
-    expect(at[2]).toBeLessThan(150);
-    expect(at[3]).toBeGreaterThanOrEqual(290);
-    expect(at[6]).toBeGreaterThanOrEqual(590);
+    // Only lower bounds: a loaded machine may make any call later, never earlier. The fourth call waits a whole
+    // window after the first, the seventh two.
+    expect(at[3] - at[0]).toBeGreaterThanOrEqual(290);
+    expect(at[6] - at[0]).toBeGreaterThanOrEqual(590);
   });
 
   it('respects loginsPerMinute and requestsPerMinute from the settings', async () => {
