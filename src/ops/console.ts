@@ -16,7 +16,7 @@ import { caseTimeline, deadLetterList, findCase, overview } from './overview';
 import { mountQueueBoard } from './queue-board';
 import { reconcile } from './reconciliation';
 import { opsSettings } from './settings';
-import { auditPage, casePage, dryRunPage, layout, loginPage, messagePage, overviewPage, reconciliationPage, type PageContext } from './views';
+import { auditPage, casePage, peerErrorsPage, dryRunPage, layout, loginPage, messagePage, overviewPage, reconciliationPage, type PageContext } from './views';
 
 /** Endpoint descriptions collected by the ops plugins, published by the API docs plugin. */
 export class EndpointRegistry {
@@ -216,6 +216,19 @@ export function opsConsolePlugin(registry: EndpointRegistry) {
         if (!timeline) return void page(res, 404, messagePage('No case found', 'No case has that id.', ctx(res)));
         const dead = (await deadLetterList(hub)).filter((d) => d.hubId === hubId);
         page(res, 200, casePage(timeline, dead, ctx(res, { notice: notice(res) })));
+      },
+    );
+
+    route(
+      { method: 'get', path: '/ops/cases/:hubId/peer-errors', operationId: 'opsPeerErrorsPage', summary: "The peers' own error texts of a case (decrypted; operators only; each viewing audited)", tags: ['Ops console'], security: OPS, operatorOnly: true, params: { hubId: { type: 'string', minLength: 1, maxLength: 200 } }, responses: { 200: { description: 'The page', content: htmlPage }, 403: forbidden, 404: { description: 'No such case', content: htmlPage } } },
+      async (_req, res) => {
+        const hubId = (await findCase(hub, String(inputOf(res).params.hubId))) ?? '';
+        if (!hubId) return void page(res, 404, messagePage('No case found', 'No case has that id.', ctx(res)));
+        const errors = await hub.runtime.cases.peerErrors(hubId);
+        const rt = hub.runtime;
+        await rt.redis.multi().lpush(rt.keys.audit(), JSON.stringify({ at: new Date().toISOString(), action: 'view-peer-errors', by: `ops:${userOf(res).name}`, hubId, detail: `${Object.keys(errors).length} error text(s)` })).ltrim(rt.keys.audit(), 0, 9999).exec();
+        log.info({ user: userOf(res).name, hubId }, 'ops viewed peer error texts');
+        page(res, 200, peerErrorsPage(hubId, errors, ctx(res)));
       },
     );
 
