@@ -20,6 +20,7 @@ program
   .option('--adapter-dir <dir>', 'an extra folder to discover adapters in; repeatable (env CASEWAY_ADAPTER_DIRS)', (dir: string, dirs: string[]) => [...dirs, dir], [] as string[])
   .option('--sandbox <bool>', 'start sandbox peers for connections marked sandbox: true (env CASEWAY_SANDBOX; default true)')
   .option('--log-level <level>', 'log level (env LOG_LEVEL; default info)')
+  .option('--insecure-open-api', 'with real peers, start without CASEWAY_API_TOKEN: /api open to anyone who reaches the port (trusted networks only; warned every 10 minutes)')
   .addHelpText(
     'after',
     `
@@ -28,7 +29,7 @@ Environment:
   PORT               HTTP port (8080)
   CASEWAY_CONFIG     config file (config/caseway.yaml)
   CASEWAY_DATA_KEY   base64 32-byte key encrypting case payloads at rest
-  CASEWAY_API_TOKEN  Bearer token required on /api when set
+  CASEWAY_API_TOKEN  Bearer token required on /api (a hub with real peers refuses to start without it)
 
 Examples:
   caseway start                         api + workers with config/caseway.yaml and its sandbox peers

@@ -14,6 +14,8 @@ export interface GlobalOptions {
   adapterDirs: string[];
   sandbox: boolean;
   logLevel?: string;
+  /** Outside the sandbox, start without CASEWAY_API_TOKEN (trusted networks only; warned about every 10 minutes). */
+  insecureOpenApi: boolean;
 }
 
 export interface RawOptions {
@@ -25,6 +27,7 @@ export interface RawOptions {
   adapterDir?: string[];
   sandbox?: string;
   logLevel?: string;
+  insecureOpenApi?: boolean;
 }
 
 /** Flags win over environment variables, which win over defaults. */
@@ -41,5 +44,6 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv = process
     adapterDirs: [BUILTIN_ADAPTER_DIR, ...extraDirs.map((d) => path.resolve(d))],
     sandbox: !['false', '0', 'no', 'off'].includes(sandboxFlag.toLowerCase()),
     logLevel: raw.logLevel ?? env.LOG_LEVEL,
+    insecureOpenApi: raw.insecureOpenApi === true,
   };
 }

@@ -11,6 +11,7 @@ import { metricsPlugin, opsPlugins } from '../ops';
 import { PrometheusMetrics } from '../ops/metrics';
 import type { GlobalOptions } from './options';
 import { redisServerInstalled, startPrivateRedis } from './private-redis';
+import { guardStart } from './start-checks';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -75,6 +76,7 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub>
     );
   }
   const log = createLogger({ level: opts.logLevel });
+  const refused = guardStart(roles, opts, config, isSandboxRun(opts, config), log); if (refused) throw new CliExit(1, refused);
   const metrics = new PrometheusMetrics();
   let redisUrl = opts.redis;
   const prefix = hubPrefix(opts, config);

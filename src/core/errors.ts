@@ -1,7 +1,22 @@
 /**
  * Typed errors. Each carries what an operator needs to act: which route, case, connection and peer,
- * and whether trying again can help. Messages and details must never contain personal data.
+ * and whether trying again can help. Messages must never contain personal data.
+ *
+ * A peer may echo personal data in its errors (a header such as iCasework's X-Application-Error-Info, a 422 message
+ * such as "Surname X (born ...)"). Adapters put the peer's own words only in `peerDetail` and in the messages of
+ * `fieldErrors` (or `peerFields`); everything else in the context must be safe (ids, codes, statuses, paths).
+ * `safeDetail()` (also what `toJSON()` gives, so logs and traces get it) keeps status, codes, field *paths* and a
+ * hash of the free text; `sensitiveDetail()` is the peer's free text, which the engine keeps only encrypted.
  */
+import { createHash } from 'node:crypto';
+
+/** What a peer said was wrong with one field: its path is safe to show; its message may echo personal data. */
+export interface PeerFieldError {
+  path: string;
+  code?: string;
+  message?: string;
+}
+
 export interface ErrorContext {
   route?: string;
   hubId?: string;
@@ -12,9 +27,72 @@ export interface ErrorContext {
   status?: number;
   /** The peer's own error code (e.g. iCasework X-Application-Error-Code). */
   peerCode?: string;
-  /** Per-field validation errors: field path -> message (never the field's value). */
+  /**
+   * Per-field errors: field path -> message, or records naming the path as `path`, `field` or `column`. The paths are
+   * shown; the messages are treated as the peer's free text (sensitive).
+   */
   fieldErrors?: Array<Record<string, string>>;
+  /** Per-field errors in the explicit shape (path safe, message sensitive). */
+  peerFields?: PeerFieldError[];
+  /** The peer's free text about the error (an error-info header, a message, a body): sensitive, kept encrypted. */
+  peerDetail?: string;
   [key: string]: unknown;
+}
+
+/** The safe view of an error, written to logs, traces and dead letters. Never holds a peer's free text. */
+export interface SafeErrorDetail {
+  name: string;
+  code: string;
+  message: string;
+  retryable: boolean;
+  status?: number;
+  peerCode?: string;
+  route?: string;
+  hubId?: string;
+  connection?: string;
+  peer?: string;
+  action?: string;
+  /** Paths of the fields the peer named (never their values or the peer's words about them). */
+  fields?: string[];
+  /** Error codes per field, where the peer gave codes. */
+  fieldCodes?: string[];
+  /** SHA-256 (first 16 hex digits) of the peer's free text: tells equal errors apart without showing them. */
+  detailHash?: string;
+  /** True when the free text exists and the engine may have kept it encrypted for operators. */
+  hasPeerDetail?: boolean;
+  /** Other scalar context the adapter gave (ids, counts, codes). */
+  [key: string]: string | number | boolean | string[] | undefined;
+}
+
+/** The peer's own words about an error: only ever stored encrypted and shown to operators. */
+export interface SensitiveErrorDetail {
+  peerDetail?: string;
+  fields?: PeerFieldError[];
+}
+
+/** Context keys that hold the peer's free text, or structures; never copied into the safe view. */
+const SENSITIVE_KEYS = new Set(['peerDetail', 'peerFields', 'fieldErrors', 'peerInfo', 'detail', 'body', 'headers']);
+const MAX_SAFE_TEXT = 200;
+
+/** The path a field-error record names: `path`, `field` or `column`, else its only key ({"a.b": "Required"}). */
+function fieldPath(record: Record<string, string>): string {
+  return record.path ?? record.field ?? record.column ?? Object.keys(record)[0] ?? '?';
+}
+
+function fieldsOf(context: ErrorContext): PeerFieldError[] {
+  const out: PeerFieldError[] = [...(context.peerFields ?? [])];
+  for (const record of context.fieldErrors ?? []) {
+    const path = fieldPath(record);
+    const { path: _p, field: _f, column: _c, code, ...rest } = record;
+    const words = Object.entries(rest).map(([k, v]) => (k === path ? v : `${k}: ${v}`)).join('; ');
+    out.push({ path, ...(code ? { code } : {}), ...(words ? { message: words } : {}) });
+  }
+  return out;
+}
+
+/** A short one-way fingerprint of free text. */
+export function textHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 export class CasewayError extends Error {
@@ -30,9 +108,38 @@ export class CasewayError extends Error {
     this.context = opts.context ?? {};
   }
 
-  /** A log- and trace-safe view: message, code, retryable and context (no stack, no cause bodies). */
-  toJSON(): Record<string, unknown> {
-    return { name: this.name, code: this.code, message: this.message, retryable: this.retryable, ...this.context };
+  /** The log-, trace- and dead-letter-safe view: status, codes, field paths, a hash of the free text, scalar ids. */
+  safeDetail(): SafeErrorDetail {
+    const out: SafeErrorDetail = { name: this.name, code: this.code, message: this.message, retryable: this.retryable };
+    for (const [key, value] of Object.entries(this.context)) {
+      if (SENSITIVE_KEYS.has(key) || value === undefined || value === null) continue;
+      if (typeof value === 'number' || typeof value === 'boolean') out[key] = value;
+      else if (typeof value === 'string') out[key] = value.slice(0, MAX_SAFE_TEXT);
+    }
+    const sensitive = this.sensitiveDetail();
+    if (sensitive?.fields?.length) {
+      out.fields = sensitive.fields.map((f) => f.path.slice(0, MAX_SAFE_TEXT));
+      const codes = sensitive.fields.map((f) => f.code).filter((c): c is string => Boolean(c));
+      if (codes.length) out.fieldCodes = codes;
+    }
+    if (sensitive) {
+      out.detailHash = textHash(JSON.stringify(sensitive));
+      out.hasPeerDetail = true;
+    }
+    return out;
+  }
+
+  /** The peer's free text (error info, per-field messages), or undefined when it said nothing beyond codes. */
+  sensitiveDetail(): SensitiveErrorDetail | undefined {
+    const fields = fieldsOf(this.context);
+    const peerDetail = this.context.peerDetail ?? (typeof this.context.peerInfo === 'string' ? this.context.peerInfo : undefined);
+    if (!peerDetail && !fields.some((f) => f.message)) return undefined;
+    return { ...(peerDetail ? { peerDetail } : {}), ...(fields.length ? { fields } : {}) };
+  }
+
+  /** What JSON.stringify (and so every log line and trace) gets: the safe view. */
+  toJSON(): SafeErrorDetail {
+    return this.safeDetail();
   }
 }
 
@@ -119,4 +226,15 @@ export function safeMessage(err: unknown): string {
   if (err instanceof CasewayError) return err.message;
   if (err instanceof Error) return err.name && err.name !== 'Error' ? `${err.name}: ${err.message}` : err.message;
   return String(err);
+}
+
+/** The safe view of any error: a Caseway error's own, else its class and message (errors from libraries, bugs). */
+export function safeErrorDetail(err: unknown): SafeErrorDetail {
+  if (err instanceof CasewayError) return err.safeDetail();
+  return { name: err instanceof Error ? err.name : 'Error', code: 'ERROR', message: safeMessage(err), retryable: isRetryable(err) };
+}
+
+/** The peer's free text of any error, if it is a Caseway error that has some. */
+export function sensitiveErrorDetail(err: unknown): SensitiveErrorDetail | undefined {
+  return err instanceof CasewayError ? err.sensitiveDetail() : undefined;
 }

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pino, { type Logger, type LoggerOptions } from 'pino';
+import { safeErrorDetail } from './errors';
 
 export type { Logger };
 
@@ -48,6 +49,9 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
     level: setup.level ?? process.env.LOG_LEVEL ?? 'info',
     base: { service: 'caseway', ...setup.base },
     redact: { paths: redactPaths(), censor: '[redacted]' },
+    // An error logged as { err } gets its safe view (codes, field paths, a hash of the peer's words), never the
+    // peer's free text; other keys holding errors get it through CasewayError.toJSON.
+    serializers: { err: safeErrorDetail },
     mixin: () => logContext.getStore() ?? {},
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
 import type { Hub, HttpPlugin } from '../core/hub';
 import { safeMessage } from '../core/errors';
 import { withLogContext } from '../core/logger';
@@ -21,6 +22,14 @@ export async function createHttpApp(hub: Hub, plugins: HttpPlugin[], role: { api
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // Every route: nosniff, frame and referrer policies, HSTS, and a CSP that allows nothing (JSON needs nothing); the
+  // hub's own pages (/ops, /docs) set their own same-origin-only CSP on top. Nothing comes from a CDN.
+  app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] } } }));
+  // Answers under /api and /ops carry cases, traces and sessions: never kept by a browser or a proxy cache.
+  app.use(['/api', '/ops'], (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   app.use((req, res, next) => {
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();

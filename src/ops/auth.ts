@@ -5,7 +5,10 @@
  * - proxy: a reverse proxy authenticates and passes the user (and optionally the role) in headers, accepted only
  *   from trusted proxy addresses.
  * Every state-changing request needs the CSRF token of the session (forms carry it as `_csrf`) and is refused when
- * the browser says it comes from another site. The role is read from config on every request, so removing a user
+ * the browser says it comes from another site; the queue dashboard's own calls (which carry no token) need the
+ * browser's proof that they come from this hub's pages (Origin or Sec-Fetch-Site), or the token as X-CSRF-Token.
+ * Failed sign-ins slow down the next attempt of the same user name from the same client address, exponentially,
+ * so nobody can lock the real operator out from elsewhere. The role is read from config on every request, so removing a user
  * or demoting one takes effect at once. The intake and peer-facing APIs never accept this login.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -17,8 +20,16 @@ import type { OpsRole, OpsSettings } from './settings';
 
 export const SESSION_COOKIE = 'cw_ops';
 export const LOGIN_COOKIE = 'cw_ops_login';
-const MAX_LOGIN_FAILURES = 10;
-const LOGIN_FAILURE_WINDOW_S = 15 * 60;
+/** Failed sign-ins of one user name from one address that cost nothing; each further one doubles the wait. */
+export const FREE_LOGIN_FAILURES = 5;
+const MAX_LOGIN_DELAY_S = 15 * 60;
+/** A (user, address) pair's failures are forgotten this long after the last one (plus its wait). */
+const LOGIN_FAILURE_MEMORY_S = 60 * 60;
+
+/** Seconds a (user, address) pair must wait after its n-th failed sign-in in a row: 0, ..., 1, 2, 4, ... 900. */
+export function loginDelaySeconds(failures: number): number {
+  return failures < FREE_LOGIN_FAILURES ? 0 : Math.min(MAX_LOGIN_DELAY_S, 2 ** (failures - FREE_LOGIN_FAILURES));
+}
 
 export interface OpsUser {
   name: string;
@@ -62,7 +73,12 @@ function normaliseAddress(address: string | undefined): string {
   return (address ?? '').replace(/^::ffff:/, '');
 }
 
-export type LoginResult = { ok: true; token: string; user: OpsUser } | { ok: false; reason: 'invalid' | 'throttled' };
+/** The address the request came from (the socket's: `trust proxy` is off, so no header can choose it). */
+export function clientAddress(req: Request): string {
+  return normaliseAddress(req.socket.remoteAddress);
+}
+
+export type LoginResult = { ok: true; token: string; user: OpsUser } | { ok: false; reason: 'invalid' | 'throttled'; retryAfterSeconds: number };
 
 export class OpsAuth {
   private readonly keys: OpsKeys;
@@ -127,17 +143,23 @@ export class OpsAuth {
     return { name, role, via: 'proxy', csrf };
   }
 
-  /** Checks a password; throttles a user name after repeated failures. Unknown users cost as much as known ones. */
-  async login(username: string, password: string): Promise<LoginResult> {
+  /**
+   * Checks a password. Failed attempts slow down only the same user name from the same address (exponential back-off
+   * after a few free ones); while it waits, that pair is refused without checking. Unknown users cost as much as
+   * known ones.
+   */
+  async login(username: string, password: string, address: string): Promise<LoginResult> {
     const redis = this.hub.runtime.redis;
-    const failuresKey = this.keys.loginFailures(sha256(username.toLowerCase()));
-    const failures = Number((await redis.get(failuresKey)) ?? 0);
-    if (failures >= MAX_LOGIN_FAILURES) return { ok: false, reason: 'throttled' };
+    const failuresKey = this.keys.loginFailures(sha256(`${username.toLowerCase()}\u0000${address}`));
+    const until = Number((await redis.hget(failuresKey, 'until')) ?? 0);
+    if (until > Date.now()) return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil((until - Date.now()) / 1000) };
     const user = this.settings.users.find((u) => u.name === username);
     const ok = user?.passwordHash ? await verifyPassword(password, user.passwordHash) : (await verifyPassword(password, await decoyHash()), false);
     if (!ok || !user) {
-      await redis.multi().incr(failuresKey).expire(failuresKey, LOGIN_FAILURE_WINDOW_S).exec();
-      return { ok: false, reason: 'invalid' };
+      const failures = await redis.hincrby(failuresKey, 'failures', 1);
+      const delay = loginDelaySeconds(failures);
+      await redis.multi().hset(failuresKey, 'until', String(Date.now() + delay * 1000)).expire(failuresKey, LOGIN_FAILURE_MEMORY_S + delay).exec();
+      return { ok: false, reason: 'invalid', retryAfterSeconds: delay };
     }
     await redis.del(failuresKey);
     const token = randomBytes(32).toString('base64url');
@@ -158,6 +180,27 @@ export class OpsAuth {
     const body = req.body as Record<string, unknown> | undefined;
     const given = (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? (req.headers['x-csrf-token'] as string | undefined);
     return typeof given === 'string' && sameText(given, user.csrf);
+  }
+
+  /** For calls that cannot carry the token (the queue dashboard's): the browser's same-origin proof, or the token. */
+  originOrCsrfOk(req: Request, user: OpsUser): boolean {
+    return sameOrigin(req) || this.csrfOk(req, user);
+  }
+}
+
+/**
+ * Positive proof that a browser request was started by a page of this hub: Fetch Metadata says same-origin, or the
+ * Origin names the host addressed. A request without either (a script, an old client) proves nothing.
+ */
+export function sameOrigin(req: Request): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (typeof site === 'string' && site !== 'same-origin') return false;
+  const origin = req.headers.origin;
+  if (typeof origin !== 'string' || origin === 'null') return site === 'same-origin';
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
   }
 }
 

@@ -9,14 +9,14 @@ import type { Hub } from '../core/hub';
 import { safeMessage } from '../core/errors';
 import { OPS_CSS, OPS_JS } from './assets';
 import { htmlPage, inputOf, json, validated, type EndpointSpec, type JsonSchema, type SecurityName } from './api-spec';
-import { LOGIN_COOKIE, OpsAuth, SESSION_COOKIE, crossSite, parseCookies, requireUser, safeNext, userOf, type OpsUser } from './auth';
+import { LOGIN_COOKIE, OpsAuth, SESSION_COOKIE, clientAddress, crossSite, parseCookies, requireUser, safeNext, userOf, type OpsUser } from './auth';
 import { dryRun } from './dry-run';
 import { raw } from './html';
 import { caseTimeline, deadLetterList, findCase, overview } from './overview';
 import { mountQueueBoard } from './queue-board';
 import { reconcile } from './reconciliation';
 import { opsSettings } from './settings';
-import { auditPage, casePage, dryRunPage, layout, loginPage, messagePage, overviewPage, reconciliationPage, type PageContext } from './views';
+import { auditPage, casePage, peerErrorsPage, dryRunPage, layout, loginPage, messagePage, overviewPage, reconciliationPage, type PageContext } from './views';
 
 /** Endpoint descriptions collected by the ops plugins, published by the API docs plugin. */
 export class EndpointRegistry {
@@ -79,6 +79,12 @@ export function opsConsolePlugin(registry: EndpointRegistry) {
     const form = express.urlencoded({ extended: false, limit: '20kb', parameterLimit: 50 });
 
     app.use('/ops', (req, res, next) => securityHeaders(req.originalUrl.startsWith('/ops/queues') ? QUEUES_CSP : PAGE_CSP)(req, res, next));
+    // Whatever else each endpoint checks: no state change under /ops is started by another site.
+    app.use('/ops', (req, res, next) => {
+      if (['GET', 'HEAD', 'OPTIONS'].includes(req.method) || !crossSite(req)) return next();
+      log.warn({ path: req.path }, 'ops request refused: cross-site');
+      res.status(403).type('text/plain').send('Cross-site request refused');
+    });
 
     const page = (res: Response, status: number, markup: string) => res.status(status).type('html').send(markup);
     const ctx = (res: Response, extra: Partial<PageContext> = {}): PageContext => ({ user: res.locals.opsUser as OpsUser | undefined, ...extra });
@@ -134,7 +140,7 @@ export function opsConsolePlugin(registry: EndpointRegistry) {
     route(
       {
         method: 'post', path: '/ops/login', operationId: 'opsLogin', summary: 'Sign in with a user name and password', tags: ['Ops console'], security: ['opsLoginForm'],
-        description: 'Sets the session cookie (HttpOnly, SameSite=Strict). Ten failed attempts for one user name lock it for 15 minutes.',
+        description: 'Sets the session cookie (HttpOnly, SameSite=Strict). After five failed attempts for one user name from one client address, each further attempt from that address waits twice as long (1 s, 2 s, 4 s ... 15 min; 429 with Retry-After); other addresses are not affected.',
         body: { contentType: 'application/x-www-form-urlencoded', schema: { type: 'object', required: ['username', 'password', '_csrf'], properties: { username: { type: 'string', minLength: 1, maxLength: 64 }, password: { type: 'string', minLength: 1, maxLength: 200 }, _csrf: csrf, next: back } } },
         responses: { 303: { description: 'Signed in: redirect to `next`' }, 401: { description: 'Wrong user name or password', content: htmlPage }, 403: { description: 'Expired form or cross-site request', content: htmlPage }, 429: { description: 'Too many failed attempts', content: htmlPage } },
       },
@@ -143,10 +149,12 @@ export function opsConsolePlugin(registry: EndpointRegistry) {
         if (auth.mode === 'proxy') return void res.redirect(303, '/ops');
         const expected = parseCookies(req.headers.cookie)[LOGIN_COOKIE];
         if (crossSite(req) || !expected || expected !== body._csrf) return showLogin(req, res, 403, 'The sign-in form expired. Please try again.');
-        const result = await auth.login(body.username, body.password);
+        const result = await auth.login(body.username, body.password, clientAddress(req));
         if (!result.ok) {
-          log.warn({ reason: result.reason }, 'ops sign-in refused');
-          return showLogin(req, res, result.reason === 'throttled' ? 429 : 401, result.reason === 'throttled' ? 'Too many failed attempts for this user. Try again in 15 minutes.' : 'Wrong user name or password.');
+          log.warn({ reason: result.reason, retryAfterSeconds: result.retryAfterSeconds }, 'ops sign-in refused');
+          if (result.reason === 'invalid') return showLogin(req, res, 401, 'Wrong user name or password.');
+          res.setHeader('Retry-After', String(result.retryAfterSeconds));
+          return showLogin(req, res, 429, `Too many failed attempts for this user from your address. Try again in ${result.retryAfterSeconds} s.`);
         }
         log.info({ user: result.user.name, role: result.user.role }, 'ops sign-in');
         res.append('Set-Cookie', `${SESSION_COOKIE}=${result.token}; ${auth.cookieOptions(req, settings.session.ttlSeconds)}`);
@@ -208,6 +216,19 @@ export function opsConsolePlugin(registry: EndpointRegistry) {
         if (!timeline) return void page(res, 404, messagePage('No case found', 'No case has that id.', ctx(res)));
         const dead = (await deadLetterList(hub)).filter((d) => d.hubId === hubId);
         page(res, 200, casePage(timeline, dead, ctx(res, { notice: notice(res) })));
+      },
+    );
+
+    route(
+      { method: 'get', path: '/ops/cases/:hubId/peer-errors', operationId: 'opsPeerErrorsPage', summary: "The peers' own error texts of a case (decrypted; operators only; each viewing audited)", tags: ['Ops console'], security: OPS, operatorOnly: true, params: { hubId: { type: 'string', minLength: 1, maxLength: 200 } }, responses: { 200: { description: 'The page', content: htmlPage }, 403: forbidden, 404: { description: 'No such case', content: htmlPage } } },
+      async (_req, res) => {
+        const hubId = (await findCase(hub, String(inputOf(res).params.hubId))) ?? '';
+        if (!hubId) return void page(res, 404, messagePage('No case found', 'No case has that id.', ctx(res)));
+        const errors = await hub.runtime.cases.peerErrors(hubId);
+        const rt = hub.runtime;
+        await rt.redis.multi().lpush(rt.keys.audit(), JSON.stringify({ at: new Date().toISOString(), action: 'view-peer-errors', by: `ops:${userOf(res).name}`, hubId, detail: `${Object.keys(errors).length} error text(s)` })).ltrim(rt.keys.audit(), 0, 9999).exec();
+        log.info({ user: userOf(res).name, hubId }, 'ops viewed peer error texts');
+        page(res, 200, peerErrorsPage(hubId, errors, ctx(res)));
       },
     );
 

@@ -9,7 +9,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Express, Request } from 'express';
 import type { Hub } from '../core/hub';
-import { OpsAuth, crossSite, requireUser, userOf } from './auth';
+import { OpsAuth, requireUser, userOf } from './auth';
 import { hubQueueNames } from './overview';
 
 export const QUEUES_BASE = '/ops/queues';
@@ -61,7 +61,7 @@ export function mountQueueBoard(app: Express, hub: Hub, auth: OpsAuth): void {
       const user = userOf(res);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         if (user.role !== 'operator') return void res.status(403).json({ error: 'The queue dashboard is read-only for viewers' });
-        if (crossSite(req)) return void res.status(403).json({ error: 'Cross-site request refused' });
+        if (!auth.originOrCsrfOk(req, user)) return void res.status(403).json({ error: 'Refused: no proof this came from the dashboard (same-origin Origin header or X-CSRF-Token)' });
         if (!allowedBoardAction(req.path)) return void res.status(403).json({ error: 'Not available here: replay and discard dead letters in /ops (audited per case)' });
         const detail = `${req.method} ${req.path}`;
         res.on('finish', () => {

@@ -240,6 +240,7 @@ ${deadLetters.length
   </tbody></table>`
   : ''}
 <h2>Timeline</h2>
+${ctx.user?.role === 'operator' && t.trace.some((e) => e.error?.hasPeerDetail) ? html`<p><a id="peer-errors" href="${back}/peer-errors">The peers' own error texts</a> <span class="muted">(may hold personal data; viewing is audited)</span></p>` : ''}
 <ol class="timeline" id="timeline">${t.trace.map(traceLine)}</ol>`;
   return layout(`Case ${t.hubId}`, { ...ctx, active: 'case' }, body);
 }
@@ -261,6 +262,15 @@ ${ctx.user?.role === 'operator'
   ? html`<form method="post" action="/ops/dead-letters/${encodeURIComponent(dl.connection)}/${encodeURIComponent(dl.id)}/replay">${csrfField(ctx.user)}<input type="hidden" name="back" value="/ops/cases/${encodeURIComponent(dl.hubId)}"><button class="primary" type="submit" data-action="replay">Replay now</button></form>`
   : html`<p class="muted">Replaying needs the operator role.</p>`}`;
   return layout('Dry run', { ...ctx, active: 'none' }, body);
+}
+
+/** The peers' own words about a case's failed deliveries (operators only; the viewing is audited). */
+export function peerErrorsPage(hubId: string, errors: Record<string, unknown>, ctx: PageContext): string {
+  const back = `/ops/cases/${encodeURIComponent(hubId)}`;
+  const body = html`<h1>Peer error texts of case <a class="mono" href="${back}">${hubId}</a></h1>
+<p class="notice">What the peers answered when they refused a delivery, as they sent it. It may echo personal data: this viewing is in the audit log.</p>
+${Object.keys(errors).length ? Object.entries(errors).map(([attempt, e]) => html`<h3 class="mono">${attempt}</h3><pre class="payload">${JSON.stringify(e, null, 2)}</pre>`) : html`<p class="muted">None kept.</p>`}`;
+  return layout('Peer error texts', { ...ctx, active: 'case' }, body);
 }
 
 export function auditPage(entries: Array<Record<string, string>>, ctx: PageContext): string {

@@ -68,11 +68,19 @@ describe('caseway start', () => {
   });
 
   it('with --sandbox=false, refuses to start and names each setting the real peers need', () => {
-    const out = start(['--sandbox=false', 'start'], {});
+    // Closed-by-default checks pass (token, own ops hashes, own data key), so the config's own errors show.
+    const ownHash = 'scrypt:1024:8:1:AAAAAAAAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+    const out = start(['--sandbox=false', 'start'], { CASEWAY_API_TOKEN: 'a-token', CASEWAY_DATA_KEY: Buffer.alloc(32, 7).toString('base64'), OPS_OPERATOR_HASH: ownHash, OPS_VIEWER_HASH: ownHash });
     expect(out.status).toBe(2);
     expect(out.stderr).toContain('config/caseway.yaml: /connections/icasework/settings/key: is required');
     expect(out.stderr).toContain('config/caseway.yaml: /connections/isupport/settings/sftp: is required');
     expect(out.stderr).toContain('caseway: the configuration is invalid; nothing was started.');
+  });
+
+  it('with --sandbox=false and no token, exits 1 with one line naming the fix (the demo hashes come next)', () => {
+    const out = start(['--sandbox=false', 'start'], { CASEWAY_API_TOKEN: '', CASEWAY_DATA_KEY: Buffer.alloc(32, 7).toString('base64') });
+    expect(out.status).toBe(1);
+    expect(out.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^caseway: CASEWAY_API_TOKEN is not set, .*\(1 more to fix after this one\)$/)]);
   });
 
   it('can run a private redis-server (used by npm start when none is running) that keeps data in its folder', async () => {

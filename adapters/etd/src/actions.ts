@@ -9,7 +9,10 @@ import type { EtdSettings } from './settings';
 
 const MAX_MESSAGE = 200;
 
-/** The peer's 422 list, kept to field paths and messages (strings only, clipped): never values. */
+/**
+ * The peer's 422 list as field path -> message (strings only, clipped). A message may echo personal data ("Surname X
+ * (born ...)"): in `fieldErrors` the core shows only the paths and keeps the messages encrypted for operators.
+ */
 export function fieldErrorsOf(body: unknown): Array<Record<string, string>> {
   const errors = isPlainObject(body) ? body.errors : undefined;
   if (!Array.isArray(errors)) return [];

@@ -6,7 +6,8 @@
  * - HTTP 200 with an empty body (wrong db): IcaseworkEmptyReplyError, permanent: it is a configuration fault.
  * - A body that cannot be decoded or is unsafe (DOCTYPE/ENTITY): IcaseworkReplyError, permanent.
  * - 5xx, 408, 429 and transport faults: retryable (peer-http / unexpectedStatus).
- * Messages name the operation and the code, never a parameter value or a body.
+ * Messages name the operation and the code, never a parameter value or a body. The X-Application-Error-Info text may
+ * echo personal data: it goes only into `peerDetail`, which the core keeps encrypted for operators.
  */
 import type { AdapterContext } from '../../../src/core/adapter';
 import { PeerError, isRetryableStatus } from '../../../src/core/errors';
@@ -38,7 +39,7 @@ export class IcaseworkApplicationError extends PeerError {
           peer: 'icasework',
           action: opts.operation,
           peerCode: opts.code,
-          peerInfo: info,
+          peerDetail: opts.info,
         },
       },
     );

@@ -229,7 +229,10 @@ export function httpError(
   values: ReadonlyArray<unknown> = [],
 ): Platform121Error {
   const parsed = parseErrorBody(status, body, values);
-  const message = `platform121: ${operation} answered HTTP ${status}: ${parsed.detail}`;
+  // Summaries this module writes itself (field names, counts) may go in the message; the peer's own text may echo
+  // personal data, so it goes only into peerDetail, which the core keeps encrypted for operators.
+  const ownWords = parsed.shape === 'validation' || parsed.shape === 'import-rows' || parsed.shape === 'throttled' || parsed.detail === 'no error body';
+  const message = `platform121: ${operation} answered HTTP ${status}: ${ownWords ? parsed.detail : `${parsed.shape} reply (text kept for operators)`}`;
   if (parsed.shape === 'import-rows') return new ImportRejectedError(message, parsed.rowErrors, context);
   let code: string | undefined;
   if (status === 401) code = 'PEER_AUTH';
@@ -241,7 +244,7 @@ export function httpError(
     shape: parsed.shape,
     detail: parsed.detail,
     code,
-    context: { ...context, ...(parsed.fieldErrors.length ? { fieldErrors: parsed.fieldErrors } : {}) },
+    context: { ...context, ...(parsed.fieldErrors.length ? { fieldErrors: parsed.fieldErrors } : {}), ...(ownWords ? {} : { peerDetail: parsed.detail }) },
   });
 }
 

@@ -46,7 +46,9 @@ describe('error body shapes', () => {
     const json = JSON.stringify(err.toJSON()) + err.message;
     expect(json).not.toContain('Drogon the Dread');
     expect(json).not.toContain('targaryen');
-    expect(json).toContain("type 'numeric'");
+    // The peer's explanation is its own free text: kept for operators (encrypted by the core), not in the safe view.
+    expect(json).not.toContain("type 'numeric'");
+    expect(JSON.stringify(err.sensitiveDetail())).toContain("type 'numeric'");
   });
 
   it('2. {"errors":"..."} (404 note on an unknown referenceId) -> permanent, shape errors', async () => {

@@ -5,7 +5,7 @@
  * Permanent errors skip the remaining attempts; the failed set is the dead-letter queue.
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { CasewayError, PermanentError, isRetryable, safeMessage } from '../errors';
+import { PermanentError, isRetryable, safeErrorDetail, safeMessage, sensitiveErrorDetail } from '../errors';
 import type { CrossReference } from '../model/canonical.generated';
 import { DEFAULT_DELIVERY, deliveryQueueName, workerTakeover, type DeliveryJobData } from '../queues';
 import { applyMapping } from '../routing/mapping';
@@ -15,11 +15,6 @@ import { findRoute, findTarget, type ConnectionRuntime, type HubRuntime } from '
 export interface DeliveryOutcome {
   status: 'delivered' | 'skipped';
   references?: CrossReference[];
-}
-
-function errorRecord(err: unknown): Record<string, unknown> {
-  if (err instanceof CasewayError) return err.toJSON();
-  return { name: err instanceof Error ? err.name : 'Error', message: safeMessage(err), retryable: true };
 }
 
 export class DeliveryProcessor {
@@ -79,9 +74,12 @@ export class DeliveryProcessor {
     const { hubId, route, day } = job.data;
     const attempts = job.opts.attempts ?? DEFAULT_DELIVERY.attempts;
     const final = !isRetryable(err) || base.attempt >= attempts;
-    const error = errorRecord(err);
+    // Traces, logs and dead letters get only the safe view; the peer's own words, if any, are kept encrypted.
+    const error = safeErrorDetail(err);
+    const sensitive = sensitiveErrorDetail(err);
     const now = new Date().toISOString();
     const tx = this.rt.redis.multi();
+    if (sensitive) this.rt.cases.sealPeerError(tx, hubId, `${job.id ?? ''}#${base.attempt}`, { at: now, connection: this.conn.name, route, ...sensitive });
     this.rt.traces.append(tx, hubId, { at: now, stage: final ? 'dead' : 'retrying', ...base, durationMs: Date.now() - started, error });
     this.rt.stats.increment(tx, day, route, 'failedAttempts');
     if (final) this.rt.stats.increment(tx, day, route, 'dead');

@@ -39,6 +39,19 @@ export class CaseStore {
     return this.openPayload(await this.redis.get(this.keys.payload(ref)));
   }
 
+  /** Keeps a peer's own words about a failed attempt (sensitive) encrypted like payloads, for operators only. */
+  sealPeerError(tx: ChainableCommander, hubId: string, attemptId: string, detail: object): void {
+    const key = this.keys.peerErrors(hubId);
+    tx.hset(key, attemptId, this.cipher.encrypt(JSON.stringify(detail)));
+    tx.expire(key, this.ttlSeconds);
+  }
+
+  /** The peers' error texts of a case, decrypted, by attempt id (`<deliveryId>#<attempt>`). */
+  async peerErrors(hubId: string): Promise<Record<string, unknown>> {
+    const sealed = await this.redis.hgetall(this.keys.peerErrors(hubId));
+    return Object.fromEntries(Object.entries(sealed).map(([id, text]) => [id, JSON.parse(this.cipher.decrypt(text)) as unknown]));
+  }
+
   openPayload(sealed: string | null): CanonicalCase | null {
     return sealed === null ? null : (JSON.parse(this.cipher.decrypt(sealed)) as CanonicalCase);
   }

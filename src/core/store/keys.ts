@@ -24,6 +24,10 @@ export class Keys {
   delivered(deliveryId: string): string {
     return `${this.prefix}delivered:${deliveryId}`;
   }
+  /** The peers' own error texts of a case's deliveries (may echo personal data): encrypted, one field per attempt. */
+  peerErrors(hubId: string): string {
+    return `${this.prefix}peer-errors:${hubId}`;
+  }
   trace(hubId: string): string {
     return `${this.prefix}trace:${hubId}`;
   }
