@@ -140,7 +140,7 @@ export function createCaseParams(request: DeliveryRequest, opts: CreateCaseOptio
 
 const createCase: ActionDefinition<IcaseworkSettings> = {
   description:
-    'Creates the case in iCasework (createcase), records the returned caseid as the case\'s icasework cross-reference, links the hub id with updateexternalid, then adds the case\'s notes (addcasenotes). Idempotent: an existing reference, a case found by ExternalId, or a case created by an earlier attempt is reused.',
+    'Creates the case in iCasework (createcase), records the returned caseid as the case\'s icasework cross-reference, links the hub id with updateexternalid, then adds the case\'s notes (addcasenotes). Idempotent: an existing reference, a case found by ExternalId, or a case created by an earlier attempt is reused. When the hub case already has an iCasework case, the route target option onExisting decides: update (reuse it), note (add the event to it as a note), create-linked (one new case per route, reference kind linked-caseid).',
   optionsSchema: {
     type: 'object',
     additionalProperties: false,
@@ -168,9 +168,14 @@ const createCase: ActionDefinition<IcaseworkSettings> = {
     // create-linked: this route keeps its own case (remembered per route), linked to the one the hub case has.
     const routeKey = `created:${request.hubId}:route:${request.route}`;
     const own = onExisting === 'create-linked' ? await ctx.state.get(routeKey) : null;
-    const existing = own ? { id: own } : icaseworkReference(request.references, ctx.connection.name);
-    if (existing && (onExisting === 'update' || own)) {
-      return { references: [ref(ctx, existing.id)], summary: { caseid: existing.id, created: false, via: own ? 'route' : 'reference' } };
+    const existing = icaseworkReference(request.references, ctx.connection.name);
+    if (own) {
+      // The route's own case: the hub's primary caseid, or a follow-up linked to another case.
+      const primary = existing?.id === own;
+      return { references: [primary ? ref(ctx, own) : { ...ref(ctx, own), kind: 'linked-caseid' }], summary: { caseid: own, created: false, via: 'route' } };
+    }
+    if (existing && onExisting === 'update') {
+      return { references: [ref(ctx, existing.id)], summary: { caseid: existing.id, created: false, via: 'reference' } };
     }
     if (existing && onExisting === 'note') {
       const notes = request.case.notes?.length ? request.case.notes : request.case.summary ? [{ text: request.case.summary, type: opts.noteType }] : [];
