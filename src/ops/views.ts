@@ -223,16 +223,27 @@ export function storyOf(e: TraceEntry, repeats = 1): string | undefined {
   return undefined;
 }
 
-/** Consecutive echoes from one connection fold into one line: the peer repeating the hub is not news. */
+/**
+ * Echoes from one connection fold into one line (the first one's), until that connection says something new (a
+ * received view or a join): the peer repeating the hub is not news, however its polls interleave with deliveries.
+ */
 export function foldTrace(trace: TraceEntry[]): Array<{ entry: TraceEntry; repeats: number }> {
   const out: Array<{ entry: TraceEntry; repeats: number }> = [];
+  const open = new Map<string, { entry: TraceEntry; repeats: number }>();
   for (const entry of trace) {
-    const last = out[out.length - 1];
-    if (entry.stage === 'echo' && last?.entry.stage === 'echo' && last.entry.connection === entry.connection) {
-      last.repeats += 1;
-      last.entry = { ...entry, at: entry.at };
+    const from = entry.connection ?? '';
+    if (entry.stage === 'echo') {
+      const line = open.get(from);
+      if (line) {
+        line.repeats += 1;
+        continue;
+      }
+      const fresh = { entry, repeats: 1 };
+      open.set(from, fresh);
+      out.push(fresh);
       continue;
     }
+    if (entry.stage === 'received' || entry.stage === 'joined') open.delete(from);
     out.push({ entry, repeats: 1 });
   }
   return out;

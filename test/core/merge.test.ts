@@ -97,10 +97,20 @@ describe('timeline story', () => {
     const folded = foldTrace([
       { at, stage: 'delivered', connection: 'icasework' },
       { at, stage: 'echo', connection: 'icasework' },
+      { at, stage: 'delivered', connection: 'icasework' },
       { at, stage: 'echo', connection: 'icasework' },
       { at, stage: 'echo', connection: 'isupport' },
+      { at, stage: 'received', connection: 'icasework', summary: { view: 'added' } },
+      { at, stage: 'echo', connection: 'icasework' },
     ]);
-    expect(folded.map((f) => [f.entry.stage, f.repeats])).toEqual([['delivered', 1], ['echo', 2], ['echo', 1]]);
+    expect(folded.map((f) => [f.entry.stage, f.entry.connection, f.repeats])).toEqual([
+      ['delivered', 'icasework', 1],
+      ['echo', 'icasework', 2],
+      ['delivered', 'icasework', 1],
+      ['echo', 'isupport', 1],
+      ['received', 'icasework', 1],
+      ['echo', 'icasework', 1],
+    ]);
     expect(storyOf(folded[1].entry)).toBe('echo from icasework, ignored');
   });
 });
