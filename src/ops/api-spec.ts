@@ -269,7 +269,7 @@ export function coreEndpoints(): EndpointSpec[] {
     {
       method: 'get', path: '/api/cases/:id', operationId: 'getCase', summary: 'A case by any of its ids: the merged canonical case (personal data) and which system views it was built from', tags: ['Cases'], security: api, params: idParam,
       description: 'case is merged from each system\'s latest view by the precedence in docs/canonical-model.md (config hub.merge); views lists them (no content): system, connection, when, which event, and which one is the origin.',
-      responses: { 200: { description: 'The case', content: json({ type: 'object', required: ['hubId', 'views'], properties: { hubId: str(), meta: ref('CaseMeta'), references: { type: 'array', items: ref('CrossReference') }, case: { oneOf: [ref('CanonicalCase'), { type: 'null' }] }, views: { type: 'array', items: ref('CaseViewInfo') } } }) }, 401: unauthorized, 404: notFound },
+      responses: { 200: { description: 'The case', content: json({ type: 'object', required: ['hubId', 'views'], properties: { hubId: str(), meta: ref('CaseMeta'), references: { type: 'array', items: ref('CrossReference') }, case: ref('CanonicalCase'), views: { type: 'array', items: ref('CaseViewInfo') } } }) }, 401: unauthorized, 404: notFound },
     },
     {
       method: 'get', path: '/api/cases/:id/views/:connection', operationId: 'getCaseView', summary: 'What one system (connection) last said about a case: its own view (personal data)', tags: ['Cases'], security: api, params: { ...idParam, connection: str({ pattern: '^[a-z][a-z0-9-]{0,62}$' }) },
