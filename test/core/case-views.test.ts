@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { validEtdApp } from '../../adapters/etd/test/arbitraries';
 import { postJson, request, validBody } from '../../adapters/etd/test/support';
 import type { CanonicalCase, CrossReference } from '../../src/core/model/canonical.generated';
-import { eventually, startTestHub, type TestHub } from '../helpers/hub';
+import { eventually, type TestHub } from '../helpers/hub';
+import { OPERATOR, OpsClient, VIEWER, opsUsersYaml, startOpsHub } from '../ops/helpers';
 
 const KEY = 'case-views-test-key-0123456789';
 const YAML = `
@@ -81,10 +82,15 @@ describe('views, merged case and echoes', () => {
   };
 
   beforeAll(async () => {
-    t = await startTestHub({ yaml: YAML, env: { CV_FORM_KEY: KEY } });
+    process.env.CV_FORM_KEY = KEY;
+    t = await startOpsHub({ yaml: (await opsUsersYaml()) + YAML });
     icw = t.hub.sandboxes.get('icasework')?.urls.api ?? '';
   });
-  afterAll(async () => t?.stop());
+  afterAll(async () => {
+    delete process.env.CV_FORM_KEY;
+    await t?.stop();
+  });
+  let notedCase = '';
 
   it('keeps the ETD case whole after the iCasework echo: merged case = ETD view + iCasework caseid; one echo, never routed', async () => {
     const appRef = await submit(validBody());
@@ -137,6 +143,33 @@ describe('views, merged case and echoes', () => {
     expect(status.status).toBe(204);
     await eventually(async () => (await trace(appRef)).slice(before).some((e) => e.stage === 'received' && e.connection === 'icasework'), 15000, 'the status change as a real event');
     expect((await caseOf(appRef)).case.status).toBe('Closed');
+    notedCase = appRef;
+  });
+
+  it('the ops case page tells the story: origin, each view (content masked for viewers), the join, echoes folded', async () => {
+    expect(notedCase).not.toBe('');
+    const { hubId } = await caseOf(notedCase);
+    const surname = 'Example';
+    const pageAs = async (user: { name: string; password: string }) => {
+      const client = new OpsClient(t.baseUrl);
+      expect((await client.login(user)).status).toBe(303);
+      const page = await client.get(`/ops/cases/${encodeURIComponent(hubId)}`);
+      expect(page.status).toBe(200);
+      return page.data as string;
+    };
+    const viewer = await pageAs(VIEWER);
+    expect(viewer).toContain('<span id="origin">from etd-form</span>');
+    expect(viewer).toMatch(/<tr class="view" data-connection="etd-form" data-origin="true">/);
+    expect(viewer).toMatch(/<tr class="view" data-connection="icasework" data-origin="false">/);
+    expect(viewer).toContain('origin: case created from etd-form (application)');
+    expect(viewer).toContain('view from icasework arrived');
+    expect(viewer).toContain(`joined case ${hubId} by icasework caseid`);
+    expect(viewer).toContain('echo from icasework, ignored');
+    expect(viewer.match(/data-stage="echo"/g)?.length).toBe(1);
+    expect(viewer).not.toContain(surname);
+    expect(viewer).toContain('data-masked="true"');
+    const operator = await pageAs(OPERATOR);
+    expect(operator).toContain(surname);
   });
 
   it("passes each target's onExisting to its action (update when the route does not say)", async () => {
