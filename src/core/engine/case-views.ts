@@ -34,7 +34,8 @@ export async function assessEvents(
   // Later events of one batch see what earlier ones did (one hub case may get several events in one poll).
   const echoState = new Map<string, EchoRecord | null>();
   const out: EventAssessment[] = items.map((item, index) => {
-    const kase: CanonicalCase = item.event.case;
+    // The case as the hub stores it: its source named by the connection it came through.
+    const kase: CanonicalCase = { ...item.event.case, source: { ...item.event.case.source, system: where.system, connection: where.connection, eventId: item.event.eventId } };
     const record = echoState.has(item.hubId) ? echoState.get(item.hubId)! : records[index];
     const views = viewsByCase.get(item.hubId) ?? [];
     if (views.length && isEcho(record, kase)) {
