@@ -85,6 +85,7 @@ describe('echo rule', () => {
     expect(isEcho(record(), { ...echo, parties: [{ roles: ['customer'], person: { surname: 'Smith' } }] })).toBe(false);
     expect(isEcho(record(), { ...echo, parties: [{ roles: ['customer'], person: { surname: 'Doe', birthDate: '1999-01-01' } }] })).toBe(false);
     expect(isEcho(record({ baseline: { status: 'open' } }), { ...echo, status: 'Closed' })).toBe(false);
+    expect(isEcho(record(), { ...echo, status: 'declined', events: [{ type: 'status-change', field: 'status', newValue: 'declined' }] })).toBe(false);
   });
 });
 

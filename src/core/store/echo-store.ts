@@ -5,7 +5,7 @@
  * case (the notes' texts and the parties' identifying fields, encrypted); after it succeeds, the peer ids it got back.
  * When a source event of the same connection arrives for the same hub case, intake asks whether the hub's own
  * deliveries explain it: the same peer id (when one is known), every note one the hub sent, every party one the hub
- * sent, and the status the peer gave the case when it first echoed it. Then it is an echo: traced and counted, not
+ * sent, no change event the hub did not send, and the status the peer gave the case when it first echoed it. Then it is an echo: traced and counted, not
  * stored as a view, not routed. Anything the hub did not send (a caseworker's note, a new status, another person)
  * makes it a real event.
  */
@@ -26,6 +26,8 @@ interface PartyPrint {
 interface SentPrint {
   notes: string[];
   parties: PartyPrint[];
+  /** type|field|newValue of each change event sent. */
+  events?: string[];
 }
 
 /** What the hub delivered to one connection for one case, read back by intake. */
@@ -57,8 +59,11 @@ function printOf(kase: CanonicalCase): SentPrint {
   return {
     notes: (kase.notes ?? []).map((n) => norm(n.text)).filter((t): t is string => t !== undefined),
     parties: (kase.parties ?? []).map(partyPrint),
+    events: (kase.events ?? []).map(eventPrint),
   };
 }
+
+const eventPrint = (e: NonNullable<CanonicalCase['events']>[number]): string => [e.type, e.field, e.newValue].map((v) => norm(v) ?? '').join('|');
 
 /** A party the peer sent back matches one the hub sent on every identifying field both carry (and at least one). */
 function partyExplained(back: PartyPrint, sent: PartyPrint[]): boolean {
@@ -88,6 +93,9 @@ export function isEcho(record: EchoRecord | null, kase: CanonicalCase): boolean 
   // A peer may frame a note (a prefix, a heading): the text the hub sent inside it is enough.
   if (!back.notes.every((n) => sentNotes.some((s) => n === s || n.includes(s)))) return false;
   if (!back.parties.every((p) => partyExplained(p, sentParties))) return false;
+  // A change event (a status change made in the peer's own UI) is news unless the hub sent that very change.
+  const sentEvents = record.sent.flatMap((s) => s.events ?? []);
+  if (!(back.events ?? []).every((e) => sentEvents.includes(e))) return false;
   if (record.baseline && (norm(kase.status) ?? '') !== record.baseline.status) return false;
   return true;
 }
