@@ -75,6 +75,12 @@ export interface DeliveryRequest {
   attempt: number;
   /** Every cross-reference known for the case, in all systems. */
   references: CrossReference[];
+  /**
+   * The route target's choice for a peer that already holds a case for this hub case (config `onExisting`):
+   * 'update' (absent means this) the existing case, add the event to it as a 'note', or 'create-linked': create a
+   * new case linked to the existing one, once per route.
+   */
+  onExisting?: 'update' | 'note' | 'create-linked';
 }
 
 /** Safe-to-trace facts about a peer reply: ids, statuses, counts. Never personal data. */

@@ -27,6 +27,8 @@ import { Keys } from './store/keys';
 import { PayloadCipher } from './store/payload-cipher';
 import { StatsStore } from './store/stats-store';
 import { TraceStore } from './store/trace-store';
+import { ViewStore } from './store/view-store';
+import { EchoStore } from './store/echo-store';
 
 export interface HubRoles {
   api: boolean;
@@ -118,6 +120,8 @@ export class Hub {
       workerRedis: workerConnection(redis),
       keys,
       cases: new CaseStore(redis, keys, cipher, retentionSeconds, Math.max(retentionSeconds, (config.hub?.referenceRetentionDays ?? 365) * 86400)),
+      views: new ViewStore(redis, keys, cipher, retentionSeconds),
+      echoes: new EchoStore(redis, keys, cipher, retentionSeconds),
       traces: new TraceStore(redis, keys, retentionSeconds),
       stats: new StatsStore(redis, keys, retentionSeconds),
       queues: new QueueSet(redis, keys.queuePrefix),

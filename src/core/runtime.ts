@@ -12,6 +12,8 @@ import type { CaseStore } from './store/case-store';
 import type { Keys } from './store/keys';
 import type { StatsStore } from './store/stats-store';
 import type { TraceStore } from './store/trace-store';
+import type { EchoStore } from './store/echo-store';
+import type { ViewStore } from './store/view-store';
 
 export interface ConnectionRuntime {
   name: string;
@@ -31,6 +33,10 @@ export interface HubRuntime {
   workerRedis: Redis;
   keys: Keys;
   cases: CaseStore;
+  /** Each system's view of a case, merged on read. */
+  views: ViewStore;
+  /** What deliveries sent, to recognise a peer's echo. */
+  echoes: EchoStore;
   traces: TraceStore;
   stats: StatsStore;
   queues: QueueSet;

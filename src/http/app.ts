@@ -9,6 +9,7 @@ import type { Hub, HttpPlugin } from '../core/hub';
 import { safeMessage } from '../core/errors';
 import { withLogContext } from '../core/logger';
 import { knownSystems } from '../core/runtime';
+import { mergeRules } from '../core/store/merge';
 import { dayOf } from '../core/store/stats-store';
 import { requireApiToken } from './auth';
 import { readiness } from './readiness';
@@ -83,8 +84,19 @@ function mountApi(app: Express, hub: Hub): void {
     const rt = hub.runtime;
     const hubId = await rt.cases.findHubId(String(req.params.id), knownSystems(rt));
     if (!hubId) return void res.status(404).json({ error: 'No case with that id' });
-    const [kase, references, meta] = await Promise.all([rt.cases.latestCase(hubId), rt.cases.references(hubId), rt.cases.meta(hubId)]);
-    res.json({ hubId, meta, references, case: kase });
+    const [references, meta] = await Promise.all([rt.cases.references(hubId), rt.cases.meta(hubId)]);
+    const merged = await rt.views.merged(hubId, meta?.sourceConnection, references, mergeRules(hub.config.hub?.merge));
+    // A case stored before views existed has no views: its latest payload is all there is.
+    const kase = merged.case ?? (await rt.cases.latestCase(hubId));
+    res.json({ hubId, meta, references, case: kase, views: merged.views });
+  });
+
+  api.get('/api/cases/:id/views/:connection', async (req, res) => {
+    const rt = hub.runtime;
+    const hubId = await rt.cases.findHubId(String(req.params.id), knownSystems(rt));
+    const view = hubId ? (await rt.views.read(hubId)).find((v) => v.connection === String(req.params.connection)) : undefined;
+    if (!hubId || !view) return void res.status(404).json({ error: 'No such case, or no view of it from that connection' });
+    res.json({ hubId, view });
   });
 
   api.get('/api/cases/:id/trace', async (req, res) => {

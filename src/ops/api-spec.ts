@@ -73,7 +73,7 @@ function convertDraft07(schema: JsonSchema): { root: JsonSchema; definitions: Re
   };
 }
 
-export const TRACE_STAGES = ['received', 'deduplicated', 'routed', 'filtered', 'delivered', 'skipped', 'retrying', 'failed', 'dead', 'replayed', 'discarded'];
+export const TRACE_STAGES = ['received', 'echo', 'joined', 'deduplicated', 'routed', 'filtered', 'delivered', 'skipped', 'retrying', 'failed', 'dead', 'replayed', 'discarded'];
 
 function componentSchemas(): Record<string, JsonSchema> {
   const canonical = convertDraft07(canonicalSchema as JsonSchema);
@@ -88,6 +88,12 @@ function componentSchemas(): Record<string, JsonSchema> {
     CaseMeta: {
       type: 'object',
       properties: { hubId: str(), type: str(), sourceSystem: str(), sourceConnection: str(), latestPayload: str({ description: 'Reference of the latest stored (encrypted) payload.' }), createdAt: dt, updatedAt: dt },
+    },
+    CaseViewInfo: {
+      type: 'object',
+      required: ['system', 'connection', 'eventId', 'at', 'origin'],
+      description: 'One system\'s view of a case, without its content.',
+      properties: { system: str(), connection: str(), source: str(), eventId: str(), eventKey: str(), at: dt, origin: { type: 'boolean' }, type: str(), status: str() },
     },
     TraceEntry: {
       type: 'object',
@@ -137,7 +143,7 @@ function componentSchemas(): Record<string, JsonSchema> {
         day,
         route: str(),
         ...Object.fromEntries(
-          ['received', 'filtered', 'deduplicated', 'routed', 'deliveries', 'delivered', 'targetFiltered', 'failedAttempts', 'discarded', 'replayed', 'deadOpen', 'inFlight', 'retrying', 'caseGap', 'deliveryGap'].map((f) => [f, { type: 'integer' }]),
+          ['received', 'filtered', 'deduplicated', 'echo', 'routed', 'deliveries', 'delivered', 'targetFiltered', 'failedAttempts', 'discarded', 'replayed', 'deadOpen', 'inFlight', 'retrying', 'caseGap', 'deliveryGap'].map((f) => [f, { type: 'integer' }]),
         ),
         status: { type: 'string', enum: ['balanced', 'in-flight', 'mismatch', 'unknown'] },
         lastActivity: dt,
@@ -261,8 +267,13 @@ export function coreEndpoints(): EndpointSpec[] {
     { method: 'get', path: '/healthz', operationId: 'health', summary: 'Liveness: the process answers', tags: ['Health'], responses: { 200: { description: 'Alive', content: json({ type: 'object', properties: { status: { const: 'ok' } } }) } } },
     { method: 'get', path: '/readyz', operationId: 'readiness', summary: 'Readiness: Redis answers and the config is loaded; last health of each connection', tags: ['Health'], responses: { 200: { description: 'Ready', content: json(ref('Readiness')) }, 503: { description: 'Not ready', content: json(ref('Readiness')) } } },
     {
-      method: 'get', path: '/api/cases/:id', operationId: 'getCase', summary: 'A case by any of its ids, with its latest payload (personal data)', tags: ['Cases'], security: api, params: idParam,
-      responses: { 200: { description: 'The case', content: json({ type: 'object', required: ['hubId'], properties: { hubId: str(), meta: ref('CaseMeta'), references: { type: 'array', items: ref('CrossReference') }, case: ref('CanonicalCase') } }) }, 401: unauthorized, 404: notFound },
+      method: 'get', path: '/api/cases/:id', operationId: 'getCase', summary: 'A case by any of its ids: the merged canonical case (personal data) and which system views it was built from', tags: ['Cases'], security: api, params: idParam,
+      description: 'case is merged from each system\'s latest view by the precedence in docs/canonical-model.md (config hub.merge); views lists them (no content): system, connection, when, which event, and which one is the origin.',
+      responses: { 200: { description: 'The case', content: json({ type: 'object', required: ['hubId', 'views'], properties: { hubId: str(), meta: ref('CaseMeta'), references: { type: 'array', items: ref('CrossReference') }, case: ref('CanonicalCase'), views: { type: 'array', items: ref('CaseViewInfo') } } }) }, 401: unauthorized, 404: notFound },
+    },
+    {
+      method: 'get', path: '/api/cases/:id/views/:connection', operationId: 'getCaseView', summary: 'What one system (connection) last said about a case: its own view (personal data)', tags: ['Cases'], security: api, params: { ...idParam, connection: str({ pattern: '^[a-z][a-z0-9-]{0,62}$' }) },
+      responses: { 200: { description: 'The view', content: json({ type: 'object', required: ['hubId', 'view'], properties: { hubId: str(), view: { type: 'object', properties: { system: str(), connection: str(), source: str(), eventId: str(), eventKey: str(), at: str({ format: 'date-time' }), case: ref('CanonicalCase') } } } }) }, 401: unauthorized, 404: notFound },
     },
     {
       method: 'get', path: '/api/cases/:id/trace', operationId: 'getCaseTrace', summary: "A case's trace: every hop with timings, no personal data", tags: ['Cases'], security: api, params: idParam,

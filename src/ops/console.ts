@@ -10,6 +10,7 @@ import { safeMessage } from '../core/errors';
 import { OPS_CSS, OPS_JS } from './assets';
 import { htmlPage, inputOf, json, validated, type EndpointSpec, type JsonSchema, type SecurityName } from './api-spec';
 import { LOGIN_COOKIE, OpsAuth, SESSION_COOKIE, clientAddress, crossSite, parseCookies, requireUser, safeNext, userOf, type OpsUser } from './auth';
+import { caseViewPanels } from './case-views';
 import { dryRun } from './dry-run';
 import { raw } from './html';
 import { caseTimeline, deadLetterList, findCase, overview } from './overview';
@@ -215,7 +216,8 @@ export function opsConsolePlugin(registry: EndpointRegistry) {
         const timeline = await caseTimeline(hub, hubId);
         if (!timeline) return void page(res, 404, messagePage('No case found', 'No case has that id.', ctx(res)));
         const dead = (await deadLetterList(hub)).filter((d) => d.hubId === hubId);
-        page(res, 200, casePage(timeline, dead, ctx(res, { notice: notice(res) })));
+        const views = await caseViewPanels(hub, hubId, timeline.meta?.sourceConnection, userOf(res).role !== 'operator');
+        page(res, 200, casePage(timeline, dead, ctx(res, { notice: notice(res) }), views));
       },
     );
 

@@ -51,6 +51,7 @@ export async function dryRun(hub: Hub, connection: string, id: string, mask: boo
     deliveryId: deadLetter.id,
     attempt: 1,
     references: await rt.cases.references(deadLetter.hubId),
+    onExisting: target.onExisting ?? 'update',
   };
   const values = mask ? [...new Set([...personalValues(kase), ...personalValues(mapped)])] : [];
   if (action.preview) {

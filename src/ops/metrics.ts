@@ -41,7 +41,7 @@ export class PrometheusMetrics implements HubMetrics {
     // Node process metrics under their usual names (process_cpu_seconds_total, nodejs_heap_size_used_bytes ...).
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
-    this.casesRouted = new Counter({ name: 'caseway_cases_total', help: 'Cases that reached a route, by outcome (routed, filtered, deduplicated)', labelNames: ['route', 'outcome'], registers });
+    this.casesRouted = new Counter({ name: 'caseway_cases_total', help: 'Cases that reached a route, by outcome (routed, filtered, deduplicated, echo)', labelNames: ['route', 'outcome'], registers });
     this.deliveries = new Counter({ name: 'caseway_deliveries_total', help: 'Delivery attempts by route, target connection and outcome (delivered, retrying, dead, skipped)', labelNames: ['route', 'connection', 'outcome'], registers });
     this.deliveryLatency = new Histogram({
       name: 'caseway_delivery_duration_seconds',
@@ -135,7 +135,7 @@ export class PrometheusMetrics implements HubMetrics {
     return value;
   }
 
-  caseRouted(route: string, outcome: 'routed' | 'filtered' | 'deduplicated'): void {
+  caseRouted(route: string, outcome: 'routed' | 'filtered' | 'deduplicated' | 'echo'): void {
     this.casesRouted.inc({ route, outcome });
   }
 

@@ -1,7 +1,8 @@
 /**
  * Reconciliation: per route and day, every case received is accounted for.
  *
- * Case level (counters of the stats store):  received = filtered + deduplicated + routed.
+ * Case level (counters of the stats store):  received = filtered + deduplicated + echo + routed
+ * (an echo is a peer repeating what the hub delivered to it: recorded, never routed).
  * Delivery level (one delivery per routed case and target):
  *   deliveries = delivered + targetFiltered + discarded            (counters: terminal outcomes)
  *              + dead letters still open + deliveries in flight    (live: read from the delivery queues)
@@ -26,6 +27,7 @@ export interface ReconciliationRow {
   received: number;
   filtered: number;
   deduplicated: number;
+  echo: number;
   routed: number;
   deliveries: number;
   delivered: number;
@@ -38,7 +40,7 @@ export interface ReconciliationRow {
   /** Deliveries not finished yet (live); `retrying` of them wait for a retry after a failed attempt. */
   inFlight: number;
   retrying: number;
-  /** received - (filtered + deduplicated + routed). */
+  /** received - (filtered + deduplicated + echo + routed). */
   caseGap: number;
   /** deliveries - (delivered + targetFiltered + discarded + deadOpen + inFlight). */
   deliveryGap: number;
@@ -125,6 +127,7 @@ async function readOnce(rt: HubRuntime, days: string[]): Promise<Reconciliation>
         received: s.received,
         filtered: s.filtered,
         deduplicated: s.deduplicated,
+        echo: s.echo,
         routed: s.routed,
         deliveries: s.deliveries,
         delivered: s.delivered,
@@ -135,7 +138,7 @@ async function readOnce(rt: HubRuntime, days: string[]): Promise<Reconciliation>
         deadOpen: l.deadOpen,
         inFlight: l.inFlight,
         retrying: l.retrying,
-        caseGap: s.received - (s.filtered + s.deduplicated + s.routed),
+        caseGap: s.received - (s.filtered + s.deduplicated + s.echo + s.routed),
         deliveryGap: s.deliveries - (s.delivered + s.targetFiltered + s.discarded + l.deadOpen + l.inFlight),
         lastActivity: s.lastActivity,
       };

@@ -1,5 +1,6 @@
 /** Server-rendered pages of the ops console. No inline script or style: the page works under a strict CSP. */
 import type { DeadLetter } from '../core/engine/dead-letters';
+import type { CaseViewPanel } from './case-views';
 import type { TraceEntry } from '../core/store/trace-store';
 import type { OpsUser } from './auth';
 import type { DryRun } from './dry-run';
@@ -194,42 +195,94 @@ export function reconciliationPage(rec: Reconciliation, ctx: PageContext): strin
     const bad = r.status === 'mismatch';
     return html`<tr class="recon ${bad ? 'mismatch' : ''}" data-route="${r.route}" data-day="${r.day}" data-status="${r.status}">
   <td>${r.day}</td><td>${r.route}</td>
-  <td class="num">${r.received}</td><td class="num">${r.filtered}</td><td class="num">${r.deduplicated}</td><td class="num">${r.routed}</td>${gapCell(r.caseGap, bad)}
+  <td class="num">${r.received}</td><td class="num">${r.filtered}</td><td class="num">${r.deduplicated}</td><td class="num" data-count="echo">${r.echo}</td><td class="num">${r.routed}</td>${gapCell(r.caseGap, bad)}
   <td class="num">${r.deliveries}</td><td class="num">${r.delivered}</td><td class="num">${r.targetFiltered}</td><td class="num">${r.deadOpen}</td><td class="num">${r.discarded}</td><td class="num">${r.inFlight}${r.retrying ? html` <span class="muted">(${r.retrying} retrying)</span>` : ''}</td>${gapCell(r.deliveryGap, bad)}
   <td>${r.status === 'mismatch' ? html`<span class="badge bad">mismatch</span>` : r.status === 'in-flight' ? html`<span class="badge warn">in flight</span>` : r.status === 'unknown' ? html`<span class="badge">unknown</span>` : html`<span class="badge ok">balanced</span>`}</td>
 </tr>`;
   };
   const body = html`<h1>Reconciliation</h1>
-<p class="muted">Per route and day (UTC, the day a case was received): every case received is filtered out, a duplicate, or routed; every delivery of a routed case is delivered, filtered by its target, discarded, an open dead letter, or still in flight. A gap means something is unaccounted for.</p>
+<p class="muted">Per route and day (UTC, the day a case was received): every case received is filtered out, a duplicate, an echo of the hub's own delivery, or routed; every delivery of a routed case is delivered, filtered by its target, discarded, an open dead letter, or still in flight. A gap means something is unaccounted for.</p>
 ${rec.complete ? '' : html`<p class="notice bad">A queue holds more jobs than one check reads; live numbers are partial and no row is judged.</p>`}
-<div class="table-wrap"><table id="reconciliation"><thead><tr><th>Day</th><th>Route</th><th class="num">Received</th><th class="num">Filtered</th><th class="num">Duplicates</th><th class="num">Routed</th><th class="num">Case gap</th><th class="num">Deliveries</th><th class="num">Delivered</th><th class="num">Target-filtered</th><th class="num">Dead</th><th class="num">Discarded</th><th class="num">In flight</th><th class="num">Delivery gap</th><th>Status</th></tr></thead><tbody>
-${rec.rows.length ? rec.rows.map(row) : html`<tr><td colspan="15" class="muted">No activity in these days.</td></tr>`}
+<div class="table-wrap"><table id="reconciliation"><thead><tr><th>Day</th><th>Route</th><th class="num">Received</th><th class="num">Filtered</th><th class="num">Duplicates</th><th class="num" title="A peer repeating what the hub delivered to it">Echoes</th><th class="num">Routed</th><th class="num">Case gap</th><th class="num">Deliveries</th><th class="num">Delivered</th><th class="num">Target-filtered</th><th class="num">Dead</th><th class="num">Discarded</th><th class="num">In flight</th><th class="num">Delivery gap</th><th>Status</th></tr></thead><tbody>
+${rec.rows.length ? rec.rows.map(row) : html`<tr><td colspan="16" class="muted">No activity in these days.</td></tr>`}
 </tbody></table></div>
 <p class="muted">Checked ${time(rec.checkedAt)} over ${rec.days.length} days.</p>`;
   return layout('Reconciliation', { ...ctx, active: 'reconciliation' }, body);
 }
 
-function traceLine(e: TraceEntry): Html {
+/** The sentence a timeline line tells, for the hops that make the case's story (origin, views, echoes, joins). */
+export function storyOf(e: TraceEntry, repeats = 1): string | undefined {
+  const s = e.summary ?? {};
+  if (e.stage === 'received') {
+    if (s.view === 'origin') return `origin: case created from ${e.connection ?? 'a source'}${s.source ? ` (${String(s.source)})` : ''}`;
+    if (s.view === 'added') return `view from ${e.connection ?? 'a source'} arrived`;
+    return `view from ${e.connection ?? 'a source'} updated`;
+  }
+  if (e.stage === 'echo') return `echo from ${e.connection ?? 'a peer'}, ignored${repeats > 1 ? ` (${repeats} times)` : ''}`;
+  if (e.stage === 'joined') return `joined case ${String(s.hubId ?? '')} by ${String(s.system ?? '')} ${String(s.kind ?? 'id')}`;
+  return undefined;
+}
+
+/**
+ * Echoes from one connection fold into one line (the first one's), until that connection says something new (a
+ * received view or a join): the peer repeating the hub is not news, however its polls interleave with deliveries.
+ */
+export function foldTrace(trace: TraceEntry[]): Array<{ entry: TraceEntry; repeats: number }> {
+  const out: Array<{ entry: TraceEntry; repeats: number }> = [];
+  const open = new Map<string, { entry: TraceEntry; repeats: number }>();
+  for (const entry of trace) {
+    const from = entry.connection ?? '';
+    if (entry.stage === 'echo') {
+      const line = open.get(from);
+      if (line) {
+        line.repeats += 1;
+        continue;
+      }
+      const fresh = { entry, repeats: 1 };
+      open.set(from, fresh);
+      out.push(fresh);
+      continue;
+    }
+    if (entry.stage === 'received' || entry.stage === 'joined') open.delete(from);
+    out.push({ entry, repeats: 1 });
+  }
+  return out;
+}
+
+function traceLine({ entry: e, repeats }: { entry: TraceEntry; repeats: number }): Html {
   const where = [e.route && `route ${e.route}`, e.target && `target ${e.target}`, e.connection && `@ ${e.connection}`, e.action && `action ${e.action}`].filter(Boolean).join(' · ');
   const error = e.error as { message?: string; code?: string; status?: number } | undefined;
-  return html`<li class="stage-${e.stage}" data-stage="${e.stage}">
-  <span class="badge stage-${e.stage}">${e.stage}</span> ${time(e.at)} <span class="muted">${where}</span>
+  const story = storyOf(e, repeats);
+  return html`<li class="stage-${e.stage}" data-stage="${e.stage}"${repeats > 1 ? html` data-repeats="${String(repeats)}"` : ''}>
+  <span class="badge stage-${e.stage}">${e.stage}</span> ${time(e.at)} ${story ? html`<strong class="story">${story}</strong> ` : ''}<span class="muted">${where}</span>
   ${e.attempt ? html` <span class="muted">attempt ${e.attempt}</span>` : ''}${e.durationMs !== undefined ? html` <span class="muted">${e.durationMs} ms</span>` : ''}${e.by ? html` <span class="muted">by ${e.by}</span>` : ''}
   ${e.summary && Object.keys(e.summary).length ? html`<div class="mono">${Object.entries(e.summary).map(([k, v]) => `${k}=${String(v)}`).join('  ')}</div>` : ''}
   ${error ? html`<div class="mismatch">${error.code ? `${error.code}: ` : ''}${error.message ?? ''}${error.status ? ` (HTTP ${error.status})` : ''}</div>` : ''}
 </li>`;
 }
 
-export function casePage(t: CaseTimeline, deadLetters: DeadLetter[], ctx: PageContext): string {
+function viewsSection(views: CaseViewPanel[]): Html {
+  if (views.length === 0) return html``;
+  return html`<h2>Views</h2>
+<p class="muted">What each system last said about this case. The case the hub answers is merged from them (docs/canonical-model.md): the origin's fields stay, later views add their ids, status and notes.${views[0].masked ? ' Personal data is masked for your role.' : ''}</p>
+<table id="views"><thead><tr><th>System</th><th>Connection</th><th>Role</th><th>Arrived</th><th>Event</th><th>Type</th><th>Status</th></tr></thead><tbody>
+${views.map((v) => html`<tr class="view" data-connection="${v.info.connection}" data-origin="${String(v.info.origin)}"><td>${v.info.system}</td><td>${v.info.connection}</td><td>${v.info.origin ? html`<span class="badge ok">origin</span>` : 'later view'}</td><td>${time(v.info.at)}</td><td class="mono">${v.info.eventId}</td><td>${v.info.type ?? ''}</td><td>${v.info.status ?? ''}</td></tr>`)}
+</tbody></table>
+${views.map((v) => html`<details class="view-content" data-connection="${v.info.connection}"><summary>View from ${v.info.connection}</summary><pre class="payload" data-masked="${String(v.masked)}">${JSON.stringify(v.case, null, 2)}</pre></details>`)}`;
+}
+
+export function casePage(t: CaseTimeline, deadLetters: DeadLetter[], ctx: PageContext, views: CaseViewPanel[] = []): string {
   const back = `/ops/cases/${encodeURIComponent(t.hubId)}`;
+  const origin = t.meta ? (t.meta.sourceConnection || t.meta.sourceSystem) : undefined;
   const body = html`<h1>Case <span class="mono" id="hub-id">${t.hubId}</span></h1>
 <section class="card">
-  <p>${t.meta ? html`Type <strong>${t.meta.type}</strong> · from ${t.meta.sourceSystem}${t.meta.sourceConnection ? ` (${t.meta.sourceConnection})` : ''} · first seen ${time(t.meta.createdAt)} · updated ${time(t.meta.updatedAt)}` : html`<span class="muted">The stored case has expired; its trace remains.</span>`}</p>
+  <p>${t.meta ? html`Type <strong>${t.meta.type}</strong> · <span id="origin">from ${origin}</span>${t.meta.sourceSystem && t.meta.sourceSystem !== origin ? html` <span class="muted">(${t.meta.sourceSystem})</span>` : ''} · first seen ${time(t.meta.createdAt)} · updated ${time(t.meta.updatedAt)}` : html`<span class="muted">The stored case has expired; its trace remains.</span>`}</p>
   <h3>Ids in other systems</h3>
   <table id="references"><thead><tr><th>System</th><th>Kind</th><th>Id</th><th>Connection</th></tr></thead><tbody>
   ${t.references.length ? t.references.map((r) => html`<tr><td>${r.system}</td><td>${r.kind ?? ''}</td><td class="mono">${r.id}</td><td>${r.connection ?? ''}</td></tr>`) : html`<tr><td colspan="4" class="muted">none</td></tr>`}
   </tbody></table>
 </section>
+${viewsSection(views)}
 <h2>Deliveries</h2>
 <table id="targets"><thead><tr><th>Route</th><th>Target</th><th>Connection</th><th>State</th><th>Since</th></tr></thead><tbody>
 ${t.targets.map((s) => html`<tr class="target" data-target="${s.target}" data-stage="${s.stage}"><td>${s.route}</td><td>${s.target}</td><td>${s.connection ?? ''}</td><td><span class="badge stage-${s.stage}">${s.stage}</span></td><td>${time(s.at)}</td></tr>`)}
@@ -241,7 +294,7 @@ ${deadLetters.length
   : ''}
 <h2>Timeline</h2>
 ${ctx.user?.role === 'operator' && t.trace.some((e) => e.error?.hasPeerDetail) ? html`<p><a id="peer-errors" href="${back}/peer-errors">The peers' own error texts</a> <span class="muted">(may hold personal data; viewing is audited)</span></p>` : ''}
-<ol class="timeline" id="timeline">${t.trace.map(traceLine)}</ol>`;
+<ol class="timeline" id="timeline">${foldTrace(t.trace).map(traceLine)}</ol>`;
   return layout(`Case ${t.hubId}`, { ...ctx, active: 'case' }, body);
 }
 

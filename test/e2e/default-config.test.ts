@@ -99,6 +99,45 @@ describe('default config end to end (real hub process)', () => {
     expect(submitted?.headers['content-type']).toBe('application/json; charset=utf-8');
   });
 
+  it('route 1 round trip: the iCasework echo leaves the ETD case whole, one echo line, and the case page says where it came from', async () => {
+    const application = JSON.parse(readFileSync(path.join(SAMPLES, 'etd-application.json'), 'utf8')).etdApp;
+    const appRef = /appRefNumber (ETD\w+)/.exec(demoOutput)![1];
+    // The report poll brings the delivered case back: wait for it.
+    const t = await eventually(async () => {
+      const got = await trace(appRef);
+      return got.trace.some((e) => e.stage === 'echo' && e.connection === 'icasework') ? got : undefined;
+    }, 30000, 'the iCasework echo of the ETD case');
+    const fromIcasework = t.trace.filter((e) => e.connection === 'icasework' && ['received', 'echo', 'filtered'].includes(e.stage));
+    expect(new Set(fromIcasework.map((e) => e.stage))).toEqual(new Set(['echo']));
+    expect(t.trace.filter((e) => e.stage === 'filtered')).toEqual([]);
+
+    const { data } = await axios.get(`${baseUrl}/api/cases/${appRef}`);
+    const caseid = t.references.find((r) => r.system === 'icasework' && r.kind === 'caseid')!.id;
+    expect(data.meta).toMatchObject({ sourceSystem: 'etd', sourceConnection: 'etd-form' });
+    expect(data.views.map((v: { connection: string; origin: boolean }) => [v.connection, v.origin])).toEqual([['etd-form', true]]);
+    expect(data.case.source).toMatchObject({ system: 'etd', connection: 'etd-form', id: appRef });
+    const applicant = data.case.parties.find((p: { roles: string[] }) => p.roles.includes('applicant'));
+    expect(applicant.person).toMatchObject({ forenames: application.appDetails.forenames, surname: application.appDetails.surname, birthDate: application.appDetails.birthDate });
+    expect(data.case.parties.some((p: { person?: { identityDocuments?: Array<{ type: string }> } }) => p.person?.identityDocuments?.some((d) => d.type === 'passport'))).toBe(true);
+    expect(JSON.stringify(data.case.extensions.etd)).toContain(application.journeyDetails.destCountry);
+    expect(data.case.references).toEqual(expect.arrayContaining([{ system: 'icasework', connection: 'icasework', id: caseid, kind: 'caseid' }]));
+
+    const form = await axios.get(`${baseUrl}/ops/login`);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(form.data)?.[1];
+    const cookie = (form.headers['set-cookie'] ?? []).map((c: string) => c.split(';')[0]).join('; ');
+    const signIn = await axios.post(`${baseUrl}/ops/login`, new URLSearchParams({ username: 'operator', password: 'caseway-demo', _csrf: csrf ?? '' }).toString(), {
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie, Origin: baseUrl, 'Sec-Fetch-Site': 'same-origin' },
+      maxRedirects: 0,
+      validateStatus: () => true,
+    });
+    const session = (signIn.headers['set-cookie'] ?? []).map((c: string) => c.split(';')[0]).filter((c: string) => !c.endsWith('=')).join('; ');
+    const page = (await axios.get(`${baseUrl}/ops/cases/${encodeURIComponent(t.hubId)}`, { headers: { Cookie: session } })).data as string;
+    expect(page).toContain('<span id="origin">from etd-form</span>');
+    expect(page.match(/data-stage="echo"/g)).toHaveLength(1);
+    expect(page).toContain('echo from icasework, ignored');
+    expect(page).toContain('origin: case created from etd-form');
+  });
+
   it('route 2: the iSupport export became an iCasework case with the iSupport case id as ExternalId', async () => {
     const caseId = JSON.parse(readFileSync(path.join(SAMPLES, 'isupport-case.json'), 'utf8')).caseId as string;
     const t = await trace(caseId);

@@ -140,7 +140,7 @@ export function createCaseParams(request: DeliveryRequest, opts: CreateCaseOptio
 
 const createCase: ActionDefinition<IcaseworkSettings> = {
   description:
-    'Creates the case in iCasework (createcase), records the returned caseid as the case\'s icasework cross-reference, links the hub id with updateexternalid, then adds the case\'s notes (addcasenotes). Idempotent: an existing reference, a case found by ExternalId, or a case created by an earlier attempt is reused.',
+    'Creates the case in iCasework (createcase), records the returned caseid as the case\'s icasework cross-reference, links the hub id with updateexternalid, then adds the case\'s notes (addcasenotes). Idempotent: an existing reference, a case found by ExternalId, or a case created by an earlier attempt is reused. When the hub case already has an iCasework case, the route target option onExisting decides: update (reuse it), note (add the event to it as a note), create-linked (one new case per route, reference kind linked-caseid).',
   optionsSchema: {
     type: 'object',
     additionalProperties: false,
@@ -164,19 +164,35 @@ const createCase: ActionDefinition<IcaseworkSettings> = {
   async deliver(request, ctx): Promise<DeliveryResult> {
     const opts = createCaseOptions(request.options);
     const client = clientFor(ctx);
+    const onExisting = request.onExisting ?? 'update';
+    // create-linked: this route keeps its own case (remembered per route), linked to the one the hub case has.
+    const routeKey = `created:${request.hubId}:route:${request.route}`;
+    const own = onExisting === 'create-linked' ? await ctx.state.get(routeKey) : null;
     const existing = icaseworkReference(request.references, ctx.connection.name);
-    if (existing) {
+    if (own) {
+      // The route's own case: the hub's primary caseid, or a follow-up linked to another case.
+      const primary = existing?.id === own;
+      return { references: [primary ? ref(ctx, own) : { ...ref(ctx, own), kind: 'linked-caseid' }], summary: { caseid: own, created: false, via: 'route' } };
+    }
+    if (existing && onExisting === 'update') {
       return { references: [ref(ctx, existing.id)], summary: { caseid: existing.id, created: false, via: 'reference' } };
     }
+    if (existing && onExisting === 'note') {
+      const notes = request.case.notes?.length ? request.case.notes : request.case.summary ? [{ text: request.case.summary, type: opts.noteType }] : [];
+      const notesAdded = await sendNotes(client, ctx, { CaseId: existing.id }, notes, { noteType: opts.noteType, selfServiceAccess: opts.selfServiceAccess });
+      return { references: [ref(ctx, existing.id)], summary: { caseid: existing.id, created: false, via: 'note', notesAdded } };
+    }
+    const linkedTo = existing?.id;
     const externalId = resolveExternalId(request, opts.externalId);
-    const stateKey = `created:${request.hubId}`;
+    const stateKey = onExisting === 'create-linked' ? routeKey : `created:${request.hubId}`;
     const release = await ctx.state.lock(stateKey, Math.max(60000, client.settings.timeoutMs * 4));
     if (!release) throw new RetryableError('icasework: another delivery is creating this case', { hubId: request.hubId, connection: ctx.connection.name });
     try {
       let caseId = (await ctx.state.get(stateKey)) ?? undefined;
       let via = caseId ? 'state' : 'createcase';
       let linked = false;
-      if (!caseId && externalId && opts.lookupExisting) {
+      // A linked case shares the hub case's ExternalId with the case it is linked to: looking it up would find that one.
+      if (!caseId && externalId && opts.lookupExisting && !linkedTo) {
         const found = (await client.getCaseDetails({ ExternalId: externalId })).filter(
           (row) => row['CaseDetails.ExternalId'] === undefined || row['CaseDetails.ExternalId'] === externalId,
         );
@@ -204,8 +220,8 @@ const createCase: ActionDefinition<IcaseworkSettings> = {
         : 0;
       ctx.log.info({ caseid: caseId, via, notesAdded }, 'icasework case ready');
       return {
-        references: [ref(ctx, caseId)],
-        summary: { caseid: caseId, created: via === 'createcase', via, externalIdLinked: linked, notesAdded, documents },
+        references: [linkedTo ? { ...ref(ctx, caseId), kind: 'linked-caseid' } : ref(ctx, caseId)],
+        summary: { caseid: caseId, created: via === 'createcase', via, externalIdLinked: linked, notesAdded, documents, ...(linkedTo ? { linkedTo } : {}) },
       };
     } finally {
       await release();

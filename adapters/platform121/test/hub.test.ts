@@ -100,7 +100,11 @@ describe('platform121 through the hub', () => {
     // The hub recognised the 121 registration (cross-reference) as the same case.
     expect(record.hubId).toBe(hubId);
     const { data: found } = await axios.get(`${t.baseUrl}/api/cases/${encodeURIComponent(String(record.hubId))}`);
-    expect(found.case.parties[0].person.fullName).toBe('Brienne Tarth');
+    // The merged case keeps the origin's person (config hub.merge.parties: origin); 121's own view has its fullName.
+    expect(found.case.parties[0].person).toEqual(expect.objectContaining({ forenames: 'Brienne', surname: 'Tarth' }));
+    expect(found.case.status).toBe('declined');
+    const { data: view121 } = await axios.get(`${t.baseUrl}/api/cases/${encodeURIComponent(hubId)}/views/p121`);
+    expect(view121.view.case.parties[0].person.fullName).toBe('Brienne Tarth');
     expect(found.case.events[0]).toEqual(expect.objectContaining({ type: 'status-change', newValue: 'declined', reason: 'Not eligible' }));
 
     // Notes added on the other side flow back to the registration.

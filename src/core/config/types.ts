@@ -8,10 +8,26 @@ export interface DeliverySettings {
   rateLimit?: { max: number; durationMs: number };
 }
 
+/** How an incoming event finds its hub case (docs/canonical-model.md, "Joins"). */
+export type JoinMode = 'own-id' | 'references';
+
+/** What a target that already holds a case for the hub case does with a new event. */
+export type OnExisting = 'update' | 'note' | 'create-linked';
+
+/** Per field group: does the originating system win, or the view that last said something about it. */
+export type MergeRule = 'origin' | 'latest';
+export interface MergeSettings {
+  status?: MergeRule;
+  parties?: MergeRule;
+  details?: MergeRule;
+  extensions?: MergeRule;
+}
+
 export interface SourceSettings {
   everyMs?: number;
   enabled?: boolean;
   options?: Record<string, unknown>;
+  join?: JoinMode;
 }
 
 export interface ConnectionConfig {
@@ -28,6 +44,7 @@ export interface TargetConfig {
   connection: string;
   action: string;
   options?: Record<string, unknown>;
+  onExisting?: OnExisting;
   filter?: Filter;
   mapping?: Mapping;
 }
@@ -48,6 +65,7 @@ export interface HubSettings {
   retentionDays?: number;
   referenceRetentionDays?: number;
   defaults?: DeliverySettings;
+  merge?: MergeSettings;
   worker?: { lockDurationMs?: number; stalledIntervalMs?: number; maxStalledCount?: number };
 }
 

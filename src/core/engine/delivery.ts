@@ -39,9 +39,12 @@ export class DeliveryProcessor {
       if (!kase) throw new PermanentError('the stored case has expired or was removed', { route: routeName, hubId });
       const action = this.conn.adapter.actions[target.action];
       if (!action) throw new PermanentError(`adapter "${this.conn.adapter.name}" has no action "${target.action}"`, { route: routeName, hubId });
+      const sent = applyMapping(kase, target.mapping);
+      // Recorded before the peer hears of it, so a poll racing this delivery still recognises the echo.
+      await this.rt.echoes.expect(hubId, this.conn.name, deliveryId, sent);
       const result = await action.deliver(
         {
-          case: applyMapping(kase, target.mapping),
+          case: sent,
           hubId,
           action: target.action,
           options: target.options ?? {},
@@ -49,6 +52,7 @@ export class DeliveryProcessor {
           deliveryId,
           attempt,
           references,
+          onExisting: target.onExisting ?? 'update',
         },
         this.conn.ctx,
       );
@@ -56,6 +60,8 @@ export class DeliveryProcessor {
       const durationMs = Date.now() - started;
       const tx = this.rt.redis.multi();
       this.rt.cases.writeReferences(tx, hubId, refs);
+      const peerIds = [...refs, ...references].filter((r) => r.system === this.conn.adapter.name && (r.connection ?? this.conn.name) === this.conn.name).map((r) => r.id);
+      this.rt.echoes.recordPeers(tx, hubId, this.conn.name, [...new Set(peerIds)]);
       tx.set(this.rt.keys.delivered(deliveryId), JSON.stringify({ at: new Date().toISOString(), summary: result.summary ?? {} }), 'EX', this.rt.retentionSeconds);
       this.rt.traces.append(tx, hubId, { at: new Date().toISOString(), stage: 'delivered', ...base, durationMs, summary: result.summary });
       this.rt.stats.increment(tx, day, routeName, 'delivered');

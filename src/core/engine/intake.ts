@@ -10,7 +10,9 @@ import { deliveryJobOptions, deliveryQueueName, type DeliveryJobData } from '../
 import { matchesFilter } from '../routing/filter';
 import { applyMapping } from '../routing/mapping';
 import { connectionOf, knownSystems, type HubRuntime } from '../runtime';
+import { forLookup, joinModeOf } from '../routing/joins';
 import { dayOf } from '../store/stats-store';
+import { assessEvents } from './case-views';
 import { deliveryIdOf, eventKeyOf, newHubId } from './ids';
 
 interface PreparedEvent {
@@ -33,13 +35,20 @@ export class Intake {
   async ingest(connectionName: string, sourceName: string, events: SourceEvent[]): Promise<EmitResult[]> {
     if (events.length === 0) return [];
     const conn = connectionOf(this.rt, connectionName);
-    const prepared = await this.prepare(connectionName, conn.adapter.name, sourceName, events);
+    const system = conn.adapter.name;
+    const join = joinModeOf(this.rt, connectionName, sourceName);
+    const lookups = events.map((e) => forLookup(e, join, system, connectionName));
+    // prepare() sees the look-up copy (the join rule); everything stored is the event as the source sent it.
+    const prepared = (await this.prepare(connectionName, system, sourceName, lookups)).map((p, i) => ({ ...p, event: events[i], lookup: lookups[i] }));
     const now = new Date();
     const nowIso = now.toISOString();
     const day = dayOf(now);
     const routes = this.rt.config.routes.filter(
       (r) => r.enabled !== false && r.from.connection === connectionName && r.from.source === sourceName,
     );
+    const fresh = prepared.filter((p) => !p.duplicate);
+    const assessments = await assessEvents(this.rt, { connection: connectionName, system, source: sourceName, at: nowIso }, fresh);
+    const assessmentOf = new Map(fresh.map((p, i) => [p, assessments[i]]));
     const jobsByQueue = new Map<string, Array<{ name: string; data: DeliveryJobData; opts: ReturnType<typeof deliveryJobOptions> }>>();
     const tx = this.rt.redis.multi();
     for (const p of prepared) {
@@ -55,13 +64,31 @@ export class Intake {
       const kase: CanonicalCase & { hubId: string } = {
         ...p.event.case,
         hubId: p.hubId,
-        source: { ...p.event.case.source, system: conn.adapter.name, connection: connectionName, eventId: p.event.eventId },
+        source: { ...p.event.case.source, system, connection: connectionName, eventId: p.event.eventId },
       };
+      const assessment = assessmentOf.get(p)!;
+      if (assessment.echo) {
+        // The peer repeating what the hub delivered: its ids are kept, nothing else; never routed, never a view.
+        this.rt.cases.writeReferences(tx, p.hubId, linkableReferences(kase).filter((r) => r.system !== 'hub'));
+        if (assessment.setsBaseline) this.rt.echoes.setBaseline(tx, p.hubId, connectionName, kase);
+        this.rt.traces.append(tx, p.hubId, { at: nowIso, stage: 'echo', connection: connectionName, summary: { source: sourceName, system, ...(kase.source.id ? { id: kase.source.id } : {}) } });
+        for (const route of routes) {
+          this.rt.stats.increment(tx, day, route.name, 'received');
+          this.rt.stats.increment(tx, day, route.name, 'echo');
+          this.rt.metrics.caseRouted(route.name, 'echo');
+        }
+        continue;
+      }
       const payloadRef = p.eventKey;
       this.rt.cases.writePayload(tx, payloadRef, kase);
       this.rt.cases.writeMeta(tx, kase, payloadRef, nowIso);
+      if (assessment.view) this.rt.views.write(tx, p.hubId, assessment.view);
       this.rt.cases.writeReferences(tx, p.hubId, linkableReferences(kase).filter((r) => r.system !== 'hub'));
-      this.rt.traces.append(tx, p.hubId, { at: nowIso, stage: 'received', connection: connectionName, summary: { source: sourceName, type: kase.type } });
+      if (assessment.joined) {
+        const by = assessment.joined;
+        this.rt.traces.append(tx, p.hubId, { at: nowIso, stage: 'joined', connection: connectionName, summary: { hubId: p.hubId, system: by.system, kind: by.kind ?? 'id', id: by.id, join } });
+      }
+      this.rt.traces.append(tx, p.hubId, { at: nowIso, stage: 'received', connection: connectionName, summary: { source: sourceName, type: kase.type, view: assessment.viewChange ?? 'updated' } });
       for (const route of routes) {
         this.rt.stats.increment(tx, day, route.name, 'received');
         if (!matchesFilter(route.filter, kase)) {

@@ -71,14 +71,11 @@ export class CaseStore {
   writeMeta(tx: ChainableCommander, kase: CanonicalCase & { hubId: string }, payloadRef: string, now: string): void {
     const key = this.keys.caseMeta(kase.hubId);
     tx.hsetnx(key, 'createdAt', now);
-    tx.hset(key, {
-      hubId: kase.hubId,
-      type: kase.type,
-      sourceSystem: kase.source.system,
-      sourceConnection: kase.source.connection ?? '',
-      latestPayload: payloadRef,
-      updatedAt: now,
-    });
+    // Type and source are the origin's: a later system's view of the case does not make it "from" that system.
+    tx.hsetnx(key, 'type', kase.type);
+    tx.hsetnx(key, 'sourceSystem', kase.source.system);
+    tx.hsetnx(key, 'sourceConnection', kase.source.connection ?? '');
+    tx.hset(key, { hubId: kase.hubId, latestPayload: payloadRef, updatedAt: now });
     tx.expire(key, this.ttlSeconds);
   }
 

@@ -15,6 +15,14 @@ export class Keys {
   caseRefs(hubId: string): string {
     return `${this.prefix}refs:${hubId}`;
   }
+  /** What each system (connection) last said about a case: hash connection -> encrypted view. */
+  views(hubId: string): string {
+    return `${this.prefix}views:${hubId}`;
+  }
+  /** What the hub delivered to one connection for a case, to recognise the peer's echo of it. */
+  echo(hubId: string, connection: string): string {
+    return `${this.prefix}echo:${hubId}:${connection}`;
+  }
   xref(system: string, id: string): string {
     return `${this.prefix}xref:${system}:${id}`;
   }

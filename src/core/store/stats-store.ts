@@ -1,13 +1,13 @@
 /**
  * Per route and day counters for reconciliation. A case that reaches a route is `received`; it then ends as
- * `filtered`, `deduplicated` or `routed`. Each routed case creates one delivery per target (`deliveries`), and each
+ * `filtered`, `deduplicated`, `echo` (the peer repeating what the hub delivered to it) or `routed`. Each routed case creates one delivery per target (`deliveries`), and each
  * delivery ends as `delivered`, `targetFiltered` or `dead`; until then it is in flight. Outcomes count on the day the
  * case was received, so a day balances once its deliveries finish.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Keys } from './keys';
 
-export const STAT_FIELDS = ['received', 'filtered', 'deduplicated', 'routed', 'deliveries', 'targetFiltered', 'delivered', 'failedAttempts', 'dead', 'replayed', 'discarded'] as const;
+export const STAT_FIELDS = ['received', 'filtered', 'deduplicated', 'echo', 'routed', 'deliveries', 'targetFiltered', 'delivered', 'failedAttempts', 'dead', 'replayed', 'discarded'] as const;
 export type StatField = (typeof STAT_FIELDS)[number];
 export type RouteDayStats = Record<StatField, number> & { lastActivity?: string };
 

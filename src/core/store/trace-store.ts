@@ -5,6 +5,8 @@ import type { Keys } from './keys';
 
 export type TraceStage =
   | 'received'
+  | 'echo'
+  | 'joined'
   | 'deduplicated'
   | 'routed'
   | 'filtered'

@@ -1,0 +1,69 @@
+/**
+ * What intake needs to know about each new event before it writes: is it an echo of the hub's own delivery, which
+ * view of the case does it update, is it the case's origin, and did it join a case another system started (and by
+ * which reference). Reads are batched: views, echo records, then (only for joins) the cross-references.
+ */
+import type { SourceEvent } from '../adapter';
+import type { CanonicalCase } from '../model/canonical.generated';
+import { joinedBy, type JoinedBy } from '../routing/joins';
+import type { HubRuntime } from '../runtime';
+import { baselineOf, isEcho, type EchoRecord } from '../store/echo-store';
+import { updateView, type CaseView } from '../store/merge';
+
+export interface EventAssessment {
+  echo: boolean;
+  /** The echo record had no baseline status yet: this echo sets it. */
+  setsBaseline: boolean;
+  /** The connection's view after this event (absent for an echo). */
+  view?: CaseView;
+  /** 'origin': the first view of a new hub case; 'added': this connection's first view of an existing case; 'updated'. */
+  viewChange?: 'origin' | 'added' | 'updated';
+  joined?: JoinedBy;
+}
+
+export async function assessEvents(
+  rt: HubRuntime,
+  where: { connection: string; system: string; source: string; at: string },
+  items: Array<{ event: SourceEvent; lookup: SourceEvent; eventKey: string; hubId: string }>,
+): Promise<EventAssessment[]> {
+  if (items.length === 0) return [];
+  const [viewsByCase, records] = await Promise.all([
+    rt.views.readMany(items.map((i) => i.hubId)),
+    rt.echoes.readMany(items.map((i) => ({ hubId: i.hubId, connection: where.connection }))),
+  ]);
+  // Later events of one batch see what earlier ones did (one hub case may get several events in one poll).
+  const echoState = new Map<string, EchoRecord | null>();
+  const out: EventAssessment[] = items.map((item, index) => {
+    // The case as the hub stores it: its source named by the connection it came through.
+    const kase: CanonicalCase = { ...item.event.case, source: { ...item.event.case.source, system: where.system, connection: where.connection, eventId: item.event.eventId } };
+    const record = echoState.has(item.hubId) ? echoState.get(item.hubId)! : records[index];
+    const views = viewsByCase.get(item.hubId) ?? [];
+    if (views.length && isEcho(record, kase)) {
+      const setsBaseline = Boolean(record && !record.baseline);
+      if (record && !record.baseline) echoState.set(item.hubId, { ...record, baseline: baselineOf(kase) });
+      return { echo: true, setsBaseline };
+    }
+    echoState.set(item.hubId, record);
+    const previous = views.find((v) => v.connection === where.connection);
+    const view: CaseView = {
+      system: where.system,
+      connection: where.connection,
+      source: where.source,
+      eventId: item.event.eventId,
+      eventKey: item.eventKey,
+      at: where.at,
+      case: updateView(previous?.case, kase),
+    };
+    const viewChange = views.length === 0 ? 'origin' : previous ? 'updated' : 'added';
+    viewsByCase.set(item.hubId, [...views.filter((v) => v.connection !== where.connection), view]);
+    return { echo: false, setsBaseline: false, view, viewChange };
+  });
+  const joins = items.map((item, index) => ({ item, index })).filter(({ index }) => out[index].viewChange === 'added');
+  if (joins.length) {
+    const found = await joinedBy(rt, joins.map(({ item }) => ({ kase: item.lookup.case, system: where.system, hubId: item.hubId })));
+    joins.forEach(({ index }, n) => {
+      out[index].joined = found[n];
+    });
+  }
+  return out;
+}
