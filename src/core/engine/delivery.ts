@@ -44,6 +44,7 @@ export class DeliveryProcessor {
       if (!kase) throw new PermanentError('the stored case has expired or was removed', { route: routeName, hubId });
       const action = this.conn.adapter.actions[target.action];
       if (!action) throw new PermanentError(`adapter "${this.conn.adapter.name}" has no action "${target.action}"`, { route: routeName, hubId });
+      const earlier = await this.recordAttemptStart(deliveryId);
       const result = await action.deliver(
         {
           case: applyMapping(kase, target.mapping),
@@ -53,6 +54,8 @@ export class DeliveryProcessor {
           route: routeName,
           deliveryId,
           attempt,
+          earlierAttempts: earlier.started,
+          earlierUncertain: earlier.uncertain,
           references,
         },
         this.conn.ctx,
@@ -62,7 +65,9 @@ export class DeliveryProcessor {
       const tx = this.rt.redis.multi();
       this.rt.cases.writeReferences(tx, hubId, refs);
       tx.set(this.rt.keys.delivered(deliveryId), JSON.stringify({ at: new Date().toISOString(), summary: result.summary ?? {} }), 'EX', this.rt.retentionSeconds);
-      this.rt.traces.append(tx, hubId, { at: new Date().toISOString(), stage: 'delivered', ...base, durationMs, summary: result.summary });
+      // After an uncertain attempt the adapter's summary says how it decided (e.g. via: lookup); flag it for operators.
+      const summary = earlier.uncertain ? { ...result.summary, afterUncertainOutcome: true } : result.summary;
+      this.rt.traces.append(tx, hubId, { at: new Date().toISOString(), stage: 'delivered', ...base, durationMs, summary });
       this.rt.stats.increment(tx, day, routeName, 'delivered');
       tx.hset(this.rt.keys.health(this.conn.name), 'lastSuccess', new Date().toISOString());
       await tx.exec();
@@ -75,6 +80,18 @@ export class DeliveryProcessor {
     }
   }
 
+  /**
+   * Records that an attempt of this delivery is about to call the peer, before it does; returns what earlier
+   * attempts left (how many started, whether one ended uncertain). A failure here fails the attempt unsent.
+   */
+  private async recordAttemptStart(deliveryId: string): Promise<{ started: number; uncertain: boolean }> {
+    const key = this.rt.keys.attempts(deliveryId);
+    const replies = (await this.rt.redis.multi().hincrby(key, 'started', 1).hget(key, 'uncertain').expire(key, this.rt.retentionSeconds).exec()) ?? [];
+    for (const [err] of replies) if (err) throw err;
+    if (replies.length !== 3) throw new Error('attempt record: Redis gave no reply');
+    return { started: Number(replies[0][1]) - 1, uncertain: replies[1][1] === '1' };
+  }
+
   private async recordFailure(job: Job<DeliveryJobData>, err: unknown, base: Record<string, unknown> & { attempt: number }, started: number): Promise<void> {
     const { hubId, route, day } = job.data;
     const attempts = job.opts.attempts ?? DEFAULT_DELIVERY.attempts;
@@ -82,7 +99,12 @@ export class DeliveryProcessor {
     const error = errorRecord(err);
     const now = new Date().toISOString();
     const tx = this.rt.redis.multi();
-    this.rt.traces.append(tx, hubId, { at: now, stage: final ? 'dead' : 'retrying', ...base, durationMs: Date.now() - started, error });
+    // The peer may have acted although the attempt failed (timeout, reset, 5xx after a write): the next attempt
+    // learns it from the attempt record, and the trace shows it.
+    const uncertain = err instanceof CasewayError && err.context.outcome === 'uncertain';
+    if (uncertain) tx.hset(this.rt.keys.attempts(job.id ?? ''), 'uncertain', '1');
+    const summary = uncertain ? { outcome: 'uncertain' } : undefined;
+    this.rt.traces.append(tx, hubId, { at: now, stage: final ? 'dead' : 'retrying', ...base, durationMs: Date.now() - started, error, summary });
     this.rt.stats.increment(tx, day, route, 'failedAttempts');
     if (final) this.rt.stats.increment(tx, day, route, 'dead');
     tx.hset(this.rt.keys.health(this.conn.name), { lastError: now, lastErrorMessage: safeMessage(err) });

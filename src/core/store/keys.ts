@@ -24,6 +24,10 @@ export class Keys {
   delivered(deliveryId: string): string {
     return `${this.prefix}delivered:${deliveryId}`;
   }
+  /** Per delivery: how many attempts reached the adapter, and whether one ended with an uncertain outcome. */
+  attempts(deliveryId: string): string {
+    return `${this.prefix}attempts:${deliveryId}`;
+  }
   trace(hubId: string): string {
     return `${this.prefix}trace:${hubId}`;
   }
