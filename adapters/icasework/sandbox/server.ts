@@ -392,12 +392,13 @@ export class IcaseworkSandbox {
     const faults = this.faults.get(op);
     const fault = faults?.shift();
     if (fault?.dropReply) {
-      // The operation's handlers answer synchronously: cork the socket, do the work, then destroy the socket so the
-      // buffered reply is never sent.
+      // Do the work, but when the reply is about to go out, drop the connection instead.
       const socket = req.socket;
-      socket.cork();
+      res.end = function dropped(): Response {
+        socket.destroy();
+        return res;
+      };
       await this.dispatch(hostKind, routeStyle, style, op, params, req, res, record);
-      socket.destroy();
       return;
     }
     if (fault) {
