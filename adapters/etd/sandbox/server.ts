@@ -46,6 +46,8 @@ export interface SandboxRequest {
   status: number;
   forced: boolean;
   at: string;
+  /** The Idempotency-Key header as sent, if any (the IIZUKA spec defines none; the sandbox only records it). */
+  idempotencyKey?: string;
 }
 
 export interface ForcedReply {
@@ -98,7 +100,15 @@ export class EtdSandbox {
 
     app.use((req, res, next) => {
       res.on('finish', () => {
-        self().seen.push({ method: req.method, path: req.path, status: res.statusCode, forced: res.locals.forced === true, at: new Date().toISOString() });
+        const idempotencyKey = req.get('idempotency-key');
+        self().seen.push({
+          method: req.method,
+          path: req.path,
+          status: res.statusCode,
+          forced: res.locals.forced === true,
+          at: new Date().toISOString(),
+          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        });
         log.debug({ method: req.method, path: req.path, status: res.statusCode }, 'etd sandbox: request');
       });
       next();
