@@ -3,6 +3,7 @@
  * updateCustomer, linkExternalId, the `report` poll source, and a sandbox iCasework.
  */
 import { defineAdapter } from '../../src/core/adapter';
+import { closePeerHttp } from '../../src/core/peer-http';
 import settingsSchema from './configuration-schema.json';
 import { sandbox } from './sandbox';
 import { actions } from './src/actions';
@@ -22,5 +23,6 @@ export default defineAdapter<IcaseworkSettings>({
   },
   async close(ctx) {
     dropClient(ctx);
+    closePeerHttp(ctx);
   },
 });

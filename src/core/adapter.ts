@@ -71,8 +71,17 @@ export interface DeliveryRequest {
   route: string;
   /** Deterministic per (route, target, source event): the same on every retry and replay. */
   deliveryId: string;
-  /** 1 on the first try. */
+  /** 1 on the first try (BullMQ's count for this job; a replay may start it again at 1). */
   attempt: number;
+  /**
+   * How many earlier attempts of this deliveryId reached the adapter, in any process, replays included (the hub
+   * records each start in Redis before calling the action). 0 proves the peer was never called for this delivery,
+   * so an action may skip its "did an earlier attempt already do it?" look-up. Absent (dry runs, direct calls):
+   * unknown, so an action must assume an earlier attempt may have acted.
+   */
+  earlierAttempts?: number;
+  /** An earlier attempt ended with an uncertain outcome (timeout, reset or 5xx after a write): the peer may have acted. */
+  earlierUncertain?: boolean;
   /** Every cross-reference known for the case, in all systems. */
   references: CrossReference[];
   /**

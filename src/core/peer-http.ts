@@ -1,10 +1,20 @@
 /**
  * An axios instance for talking to one peer: times each call, reports its status to the metrics, and turns
  * transport faults into typed errors. Adapters map 4xx bodies to their own typed errors on top of this.
+ *
+ * Every client of one connection shares one pair of keep-alive agents (so calls reuse TCP/TLS connections), and
+ * every reply is bounded: a body over maxResponseBytes is aborted while it streams in (never buffered whole) and
+ * fails permanently as REPLY_TOO_LARGE. A write that fails after it may have reached the peer (timeout, reset,
+ * 5xx) carries context.outcome = 'uncertain', so the delivery worker can record that the peer may have acted.
  */
+import http from 'node:http';
+import https from 'node:https';
 import axios, { AxiosError, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import type { AdapterContext } from './adapter';
-import { PeerError, isRetryableStatus } from './errors';
+import { CasewayError, PeerError, isRetryableStatus } from './errors';
+
+/** Default bound on one peer reply: 10 MB. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 
 export interface PeerHttpOptions {
   baseURL: string;
@@ -12,10 +22,36 @@ export interface PeerHttpOptions {
   headers?: Record<string, string>;
   /** Peer label used in error context and metrics (defaults to the connection's adapter name). */
   peer?: string;
+  /** Largest reply body accepted, in bytes (default DEFAULT_MAX_RESPONSE_BYTES); larger replies are aborted. */
+  maxResponseBytes?: number;
 }
 
 interface TimedConfig extends AxiosRequestConfig {
   metadata?: { startedAt: number; operation: string };
+}
+
+/** What a failed call means for a write: the peer certainly did not get it, or it may have acted. */
+export type CallOutcome = 'not-sent' | 'uncertain';
+
+/** Transport faults raised before a request could reach the peer. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL', 'ERR_BAD_OPTION', 'ERR_BAD_OPTION_VALUE']);
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The outcome of a write that failed with a transport fault of this code (undefined for reads). */
+export function transportOutcome(method: string | undefined, code: string): CallOutcome | undefined {
+  if (READ_METHODS.has((method ?? 'get').toUpperCase())) return undefined;
+  return NOT_SENT_CODES.has(code) ? 'not-sent' : 'uncertain';
+}
+
+/** A 5xx answer to a write: the peer may have done the work before failing. */
+export function statusOutcome(status: number): CallOutcome | undefined {
+  return status >= 500 ? 'uncertain' : undefined;
+}
+
+/** Marks an error as having an uncertain outcome (the peer may have acted); returns it. */
+export function markUncertain<E extends CasewayError>(err: E): E {
+  err.context.outcome = 'uncertain';
+  return err;
 }
 
 /** Operation label for metrics: method plus the path with numeric and long ids collapsed. */
@@ -24,8 +60,41 @@ export function operationLabel(method: string | undefined, url: string | undefin
   return `${(method ?? 'get').toUpperCase()} ${path}`;
 }
 
+interface Agents {
+  http: http.Agent;
+  https: https.Agent;
+}
+
+/** One pair of keep-alive agents per connection context, shared by every client of that connection. */
+const agentsByContext = new WeakMap<object, Agents>();
+
+function agentsFor<S>(ctx: AdapterContext<S>): Agents {
+  let agents = agentsByContext.get(ctx);
+  if (!agents) {
+    // Idle sockets are unref'd by Node, so a kept-alive connection never holds a process open.
+    agents = { http: new http.Agent({ keepAlive: true, scheduling: 'lifo' }), https: new https.Agent({ keepAlive: true, scheduling: 'lifo' }) };
+    agentsByContext.set(ctx, agents);
+  }
+  return agents;
+}
+
+/** Closes the connection's kept-alive sockets (an adapter's close() calls this). */
+export function closePeerHttp<S>(ctx: AdapterContext<S>): void {
+  const agents = agentsByContext.get(ctx);
+  if (!agents) return;
+  agents.http.destroy();
+  agents.https.destroy();
+  agentsByContext.delete(ctx);
+}
+
+function isTooLarge(error: AxiosError): boolean {
+  return error.code === AxiosError.ERR_BAD_RESPONSE && /^maxContentLength size of \d+ exceeded/.test(error.message);
+}
+
 export function createPeerHttp<S>(ctx: AdapterContext<S>, options: PeerHttpOptions): AxiosInstance {
   const peer = options.peer ?? ctx.connection.adapter;
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const agents = agentsFor(ctx);
   const client = axios.create({
     baseURL: options.baseURL,
     timeout: options.timeoutMs ?? 15000,
@@ -33,6 +102,10 @@ export function createPeerHttp<S>(ctx: AdapterContext<S>, options: PeerHttpOptio
     // Callers inspect every status themselves; only transport faults reject.
     validateStatus: () => true,
     maxRedirects: 0,
+    // axios counts the (decompressed) bytes as they arrive and destroys the stream once over the limit.
+    maxContentLength: maxResponseBytes,
+    httpAgent: agents.http,
+    httpsAgent: agents.https,
   });
   client.interceptors.request.use((config) => {
     (config as TimedConfig).metadata = { startedAt: Date.now(), operation: operationLabel(config.method, config.url) };
@@ -45,13 +118,25 @@ export function createPeerHttp<S>(ctx: AdapterContext<S>, options: PeerHttpOptio
       return response;
     },
     (error: unknown) => {
-      const config = (error as AxiosError).config as TimedConfig | undefined;
+      const axiosError = error instanceof AxiosError ? error : undefined;
+      const config = axiosError?.config as TimedConfig | undefined;
       const meta = config?.metadata;
-      const code = (error as AxiosError).code ?? 'ERROR';
+      const operation = meta?.operation ?? 'request';
+      if (axiosError && isTooLarge(axiosError)) {
+        if (meta) ctx.metrics.peerResponse(meta.operation, 'REPLY_TOO_LARGE', (Date.now() - meta.startedAt) / 1000);
+        // Permanent: the same request would stream the same oversized reply again on every attempt.
+        throw new PeerError(`${peer}: ${operation} reply too large (over ${maxResponseBytes} bytes)`, {
+          retryable: false,
+          code: 'REPLY_TOO_LARGE',
+          context: { connection: ctx.connection.name, peer, maxResponseBytes, ...(transportOutcome(config?.method, 'REPLY_TOO_LARGE') ? { outcome: 'uncertain' } : {}) },
+        });
+      }
+      const code = axiosError?.code ?? 'ERROR';
       if (meta) ctx.metrics.peerResponse(meta.operation, code, (Date.now() - meta.startedAt) / 1000);
-      throw new PeerError(`${peer}: ${meta?.operation ?? 'request'} failed: ${code}`, {
+      const outcome = transportOutcome(config?.method, code);
+      throw new PeerError(`${peer}: ${operation} failed: ${code}`, {
         retryable: true,
-        context: { connection: ctx.connection.name, peer, transport: code },
+        context: { connection: ctx.connection.name, peer, transport: code, ...(outcome ? { outcome } : {}) },
         code: 'PEER_UNREACHABLE',
       });
     },
@@ -59,11 +144,15 @@ export function createPeerHttp<S>(ctx: AdapterContext<S>, options: PeerHttpOptio
   return client;
 }
 
-/** A PeerError for an unexpected HTTP status; retryable for 408/429/5xx. The body is not included. */
-export function unexpectedStatus<S>(ctx: AdapterContext<S>, operation: string, status: number, extra?: Record<string, unknown>): PeerError {
+/**
+ * A PeerError for an unexpected HTTP status; retryable for 408/429/5xx. The body is not included. Pass
+ * `write: true` for a call that changes the peer: a 5xx answer to it is then marked outcome 'uncertain'.
+ */
+export function unexpectedStatus<S>(ctx: AdapterContext<S>, operation: string, status: number, extra?: Record<string, unknown>, write = false): PeerError {
+  const outcome = write ? statusOutcome(status) : undefined;
   return new PeerError(`${ctx.connection.adapter}: ${operation} answered HTTP ${status}`, {
     retryable: isRetryableStatus(status),
     status,
-    context: { connection: ctx.connection.name, peer: ctx.connection.adapter, ...extra },
+    context: { connection: ctx.connection.name, peer: ctx.connection.adapter, ...extra, ...(outcome ? { outcome } : {}) },
   });
 }

@@ -46,6 +46,8 @@ export interface SandboxRequest {
   status: number;
   forced: boolean;
   at: string;
+  /** The Idempotency-Key header as sent, if any (the IIZUKA spec defines none; the sandbox only records it). */
+  idempotencyKey?: string;
 }
 
 export interface ForcedReply {
@@ -59,6 +61,11 @@ export interface ForcedReply {
   delayMs?: number;
   /** How many requests this applies to (default 1). */
   times?: number;
+  /**
+   * Answer (with status, default 200) a JSON reply padded to this many bytes, streamed in 64 KB chunks as the client
+   * reads them: an oversized reply that costs the sandbox no memory.
+   */
+  streamBytes?: number;
 }
 
 const DEFAULT_BODIES: Record<number, unknown> = {
@@ -67,6 +74,32 @@ const DEFAULT_BODIES: Record<number, unknown> = {
   503: { error: 'Service Unavailable' },
   504: { error: 'Gateway Timeout' },
 };
+
+/** Writes {"appRefNumber":"1","padding":"xxx…"} of about `bytes` bytes, honouring backpressure; stops if the client leaves. */
+async function streamPadded(res: express.Response, status: number, bytes: number): Promise<void> {
+  const head = '{"appRefNumber":"1","padding":"';
+  const tail = '"}';
+  res.status(status).set('Content-Type', 'application/json; charset=utf-8').set('Content-Length', String(Math.max(bytes, head.length + tail.length)));
+  res.write(head);
+  const chunk = Buffer.alloc(64 * 1024, 'x');
+  let left = Math.max(bytes - head.length - tail.length, 0);
+  while (left > 0 && !res.destroyed) {
+    const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
+    left -= part.length;
+    if (!res.write(part)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
+  }
+  if (!res.destroyed) res.end(tail);
+}
 
 export class EtdSandbox {
   private readonly stored: StoredApplication[] = [];
@@ -98,7 +131,15 @@ export class EtdSandbox {
 
     app.use((req, res, next) => {
       res.on('finish', () => {
-        self().seen.push({ method: req.method, path: req.path, status: res.statusCode, forced: res.locals.forced === true, at: new Date().toISOString() });
+        const idempotencyKey = req.get('idempotency-key');
+        self().seen.push({
+          method: req.method,
+          path: req.path,
+          status: res.statusCode,
+          forced: res.locals.forced === true,
+          at: new Date().toISOString(),
+          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        });
         log.debug({ method: req.method, path: req.path, status: res.statusCode }, 'etd sandbox: request');
       });
       next();
@@ -195,6 +236,11 @@ export class EtdSandbox {
     next.times -= 1;
     if (next.times <= 0) this.forced.shift();
     res.locals.forced = true;
+    if (next.streamBytes !== undefined) {
+      if (next.delayMs) await this.sleep(next.delayMs);
+      await streamPadded(res, next.status ?? 200, next.streamBytes);
+      return true;
+    }
     if (next.status === undefined) {
       if (next.delayMs) this.slowRequests.set(req, next.delayMs);
       return false;

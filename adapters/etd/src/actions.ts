@@ -4,6 +4,7 @@ import { PeerError } from '../../../src/core/errors';
 import { unexpectedStatus } from '../../../src/core/peer-http';
 import { OPERATION, postApplication } from './client';
 import { ADAPTER, REF_KIND, caseToEtdApp } from './codec';
+import { IDEMPOTENCY_KEY_REUSED } from './idempotency';
 import { isPlainObject } from './json';
 import type { EtdSettings } from './settings';
 
@@ -29,7 +30,8 @@ export function fieldErrorsOf(body: unknown): Array<Record<string, string>> {
 export const submitApplication: ActionDefinition<EtdSettings> = {
   description:
     'Posts the case as an ETD application ({"etdApp": ...}) to the IIZUKA Case Manager at baseUrl + /application. ' +
-    '200 records the appRefNumber as a cross-reference; 422 fails permanently with the field errors; 5xx and timeouts retry.',
+    '200 records the appRefNumber as a cross-reference; 422 fails permanently with the field errors; 5xx and timeouts retry. ' +
+    'Every attempt of one delivery carries the same Idempotency-Key (the delivery id).',
   optionsSchema: { type: 'object', additionalProperties: false, properties: {} },
   async preview(request) {
     return [{ operation: OPERATION, body: { etdApp: caseToEtdApp(request.case) } }];
@@ -37,7 +39,7 @@ export const submitApplication: ActionDefinition<EtdSettings> = {
   async deliver(request, ctx): Promise<DeliveryResult> {
     const where = { connection: ctx.connection.name, peer: ADAPTER, action: request.action, route: request.route, hubId: request.hubId };
     const etdApp = caseToEtdApp(request.case);
-    const reply = await postApplication(ctx, etdApp);
+    const reply = await postApplication(ctx, etdApp, request.deliveryId);
     if (reply.status === 200) {
       const ref = isPlainObject(reply.body) ? reply.body.appRefNumber : undefined;
       const appRefNumber = typeof ref === 'string' || typeof ref === 'number' ? String(ref) : '';
@@ -51,6 +53,15 @@ export const submitApplication: ActionDefinition<EtdSettings> = {
         summary: { appRefNumber, status: 200 },
       };
     }
+    if (reply.status === 422 && isPlainObject(reply.body) && reply.body.title === IDEMPOTENCY_KEY_REUSED) {
+      // The key (our delivery id) was used with another body: the case changed under one delivery id. Not retryable.
+      throw new PeerError(`etd: ${OPERATION} refused the Idempotency-Key as already used with another application (422)`, {
+        retryable: false,
+        status: 422,
+        code: 'IDEMPOTENCY_KEY_REUSED',
+        context: where,
+      });
+    }
     if (reply.status === 422) {
       const fieldErrors = fieldErrorsOf(reply.body);
       throw new PeerError(`etd: ${OPERATION} rejected the application (422, ${fieldErrors.length} field error(s))`, {
@@ -60,6 +71,10 @@ export const submitApplication: ActionDefinition<EtdSettings> = {
         context: { ...where, fieldErrors },
       });
     }
-    throw unexpectedStatus(ctx, OPERATION, reply.status, { action: request.action, route: request.route, hubId: request.hubId });
+    if (reply.status === 409) {
+      // Idempotency-Key draft: the first attempt with this key is still being processed; ask again later.
+      throw new PeerError(`etd: ${OPERATION} answered 409 (an earlier attempt with this Idempotency-Key is still in flight)`, { retryable: true, status: 409, code: 'PEER_RETRYABLE', context: { ...where, outcome: 'uncertain' } });
+    }
+    throw unexpectedStatus(ctx, OPERATION, reply.status, { action: request.action, route: request.route, hubId: request.hubId }, true);
   },
 };

@@ -32,7 +32,7 @@ function client(ctx: AdapterContext<EtdSettings>): AxiosInstance {
   if (!settings.baseUrl) {
     throw new PermanentError('etd: the connection has no baseUrl, so it cannot submit applications', { connection: ctx.connection.name, peer: 'etd' });
   }
-  const key = JSON.stringify([settings.baseUrl, settings.timeoutMs, outboundHeaders(settings)]);
+  const key = JSON.stringify([settings.baseUrl, settings.timeoutMs, settings.maxResponseBytes, outboundHeaders(settings)]);
   const cached = clients.get(ctx);
   if (cached && cached.key === key) return cached.http;
   const http = createPeerHttp(ctx, {
@@ -40,6 +40,7 @@ function client(ctx: AdapterContext<EtdSettings>): AxiosInstance {
     timeoutMs: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     headers: outboundHeaders(settings),
     peer: 'etd',
+    maxResponseBytes: settings.maxResponseBytes,
   });
   clients.set(ctx, { key, http });
   return http;
@@ -54,11 +55,25 @@ function parseJson(text: unknown): unknown {
   }
 }
 
-/** Posts {"etdApp": ...}; resolves with any HTTP reply, rejects (retryable PeerError) on transport faults and timeouts. */
-export async function postApplication(ctx: AdapterContext<EtdSettings>, etdApp: JsonObject): Promise<PeerReply> {
+/**
+ * The Idempotency-Key header value (draft-ietf-httpapi-idempotency-key-header): an RFC 8941 sf-string, so quoted.
+ * Only printable ASCII without quote or backslash is sent as it is; anything else is refused (a bug upstream).
+ */
+export function idempotencyKeyHeader(key: string): string {
+  if (!/^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,255}$/.test(key)) throw new PermanentError('etd: the delivery id cannot be sent as an Idempotency-Key', { peer: 'etd' });
+  return `"${key}"`;
+}
+
+/**
+ * Posts {"etdApp": ...}; resolves with any HTTP reply, rejects (retryable PeerError) on transport faults and timeouts.
+ * With an idempotency key (the delivery id, the same on every attempt) the call carries an Idempotency-Key header,
+ * so a case manager that honours it files a retried application once.
+ */
+export async function postApplication(ctx: AdapterContext<EtdSettings>, etdApp: JsonObject, idempotencyKey?: string): Promise<PeerReply> {
   const res = await client(ctx).post<string>(APPLICATION_PATH, JSON.stringify({ etdApp }), {
     responseType: 'text',
     transformResponse: [(data: unknown) => data],
+    ...(idempotencyKey === undefined ? {} : { headers: { 'Idempotency-Key': idempotencyKeyHeader(idempotencyKey) } }),
   });
   return { status: res.status, body: parseJson(res.data) };
 }

@@ -7,7 +7,8 @@ import express, { type Request, type RequestHandler, type Response } from 'expre
 import type { Logger } from '../../../src/core/logger';
 import { safeMessage } from '../../../src/core/errors';
 import type { AuthOutcome } from './auth';
-import { isPlainObject, type JsonObject } from './json';
+import { IDEMPOTENCY_KEY_MALFORMED, idempotencyProblem, parseIdempotencyKey, type IdempotencyAnswer, type IdempotencyClaim, type IdempotencyGuard } from './idempotency';
+import { canonicalJson, isPlainObject, sha256Hex, type JsonObject } from './json';
 import type { EtdValidator } from './validator';
 
 export const REPLIES = {
@@ -31,6 +32,8 @@ export interface IntakeOptions {
   intercept?(req: Request, res: Response): Promise<boolean>;
   /** Stores a valid application; resolves to its appRefNumber only once it is safely stored or queued. */
   accept(etdApp: JsonObject, req: Request): Promise<string>;
+  /** Honours the Idempotency-Key header (Caseway's intake); absent: the header is ignored (as the IIZUKA spec has none). */
+  idempotency?: IdempotencyGuard;
 }
 
 /** "application/json", optionally with charset utf-8; anything else is refused with 415. */
@@ -49,6 +52,13 @@ export function isJsonContentType(header: string | undefined): boolean {
 
 function send(res: Response, status: number, body: unknown): void {
   if (!res.headersSent) res.status(status).json(body);
+}
+
+function sendAnswer(res: Response, answer: IdempotencyAnswer): void {
+  if (res.headersSent) return;
+  res.status(answer.status).set(answer.headers ?? {});
+  if (answer.contentType) res.type(answer.contentType).send(JSON.stringify(answer.body));
+  else res.json(answer.body);
 }
 
 function readBody(req: Request, res: Response, parser: RequestHandler): Promise<Buffer> {
@@ -87,6 +97,11 @@ export function createIntakeHandler(options: IntakeOptions): RequestHandler {
       send(res, 406, REPLIES.notAcceptable);
       return;
     }
+    const idempotencyKey = options.idempotency ? parseIdempotencyKey(req.headers['idempotency-key']) : undefined;
+    if (idempotencyKey === null) {
+      sendAnswer(res, idempotencyProblem(400, IDEMPOTENCY_KEY_MALFORMED));
+      return;
+    }
     let body: unknown;
     try {
       const raw = await readBody(req, res, parser);
@@ -105,10 +120,19 @@ export function createIntakeHandler(options: IntakeOptions): RequestHandler {
       return;
     }
     const etdApp = (body as JsonObject).etdApp;
+    let claim: IdempotencyClaim | undefined;
     try {
+      if (options.idempotency && idempotencyKey !== undefined) {
+        // Same key + same body (canonical JSON) = the first answer; another body or one still in flight = refused.
+        const begun = await options.idempotency.begin(idempotencyKey, auth.keyName ?? '', sha256Hex(canonicalJson(body)));
+        if (begun.answer) return sendAnswer(res, begun.answer);
+        claim = begun.claim;
+      }
       const appRefNumber = await options.accept(isPlainObject(etdApp) ? etdApp : {}, req);
+      await claim?.complete(appRefNumber);
       send(res, 200, { appRefNumber });
     } catch (err) {
+      await claim?.abandon();
       log.error({ err: safeMessage(err) }, 'etd intake: could not store the application');
       send(res, 500, REPLIES.internalError);
     }

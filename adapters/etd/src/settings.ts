@@ -41,6 +41,8 @@ export interface InboundSettings {
   allowUnauthenticated?: boolean;
   /** Largest accepted body in bytes (default 102400); larger bodies answer 413. */
   bodyLimitBytes?: number;
+  /** How long an Idempotency-Key is remembered, in seconds (default 86400): a retry within it gets the same answer. */
+  idempotencyKeyTtlSeconds?: number;
   validation?: ValidationSettings;
 }
 
@@ -53,6 +55,8 @@ export interface EtdSettings {
   /** Outbound: an API key sent in apiKeyHeader. */
   apiKey?: string;
   apiKeyHeader?: string;
+  /** Outbound: largest reply body accepted, in bytes (default 10 MB); a larger one fails permanently. */
+  maxResponseBytes?: number;
   inbound?: InboundSettings;
 }
 
@@ -60,6 +64,7 @@ export const DEFAULT_INBOUND_PATH = '/etd/application';
 export const DEFAULT_API_KEY_HEADER = 'X-API-Key';
 export const DEFAULT_BODY_LIMIT_BYTES = 102400;
 export const DEFAULT_TIMEOUT_MS = 15000;
+export const DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS = 86400;
 
 export function inboundPath(settings: EtdSettings, options: Record<string, unknown>): string {
   const fromOptions = typeof options.path === 'string' && options.path ? options.path : undefined;

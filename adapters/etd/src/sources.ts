@@ -9,7 +9,8 @@ import { etdAppToCase } from './codec';
 import { appRefNumberFor, applicationDigest } from './ids';
 import { createIntakeHandler, methodNotAllowed } from './intake';
 import type { JsonObject } from './json';
-import { DEFAULT_API_KEY_HEADER, DEFAULT_BODY_LIMIT_BYTES, inboundPath, type EtdSettings } from './settings';
+import { stateIdempotencyGuard } from './idempotency';
+import { DEFAULT_API_KEY_HEADER, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS, inboundPath, type EtdSettings } from './settings';
 import applicationSchema from '../../../schemas/etd-application.schema.json';
 import { createValidator } from './validator';
 
@@ -39,15 +40,17 @@ export const applicationSource: WebhookSourceDefinition<EtdSettings> = {
     authentication: 'an API key in the X-API-Key header (settings.inbound.apiKeyHeader), optionally limited to IP addresses per key',
     responses: {
       200: { description: 'Stored and queued', schema: { type: 'object', required: ['appRefNumber'], properties: { appRefNumber: { type: 'string' } } } },
-      400: { description: 'Malformed JSON', schema: ERROR_BODY },
+      400: { description: 'Malformed JSON (or a malformed Idempotency-Key header, as problem+json)', schema: ERROR_BODY },
       401: { description: 'No or unknown API key', schema: ERROR_BODY },
       403: { description: 'API key used from an address outside its allowlist', schema: ERROR_BODY },
       405: { description: 'Method not allowed', schema: ERROR_BODY },
       406: { description: 'Accept excludes application/json', schema: ERROR_BODY },
+      409: { description: 'Idempotency-Key: a request with this key is still being stored (problem+json; retry)' },
       413: { description: 'Body over inbound.bodyLimitBytes', schema: ERROR_BODY },
       415: { description: 'Content-Type is not application/json', schema: ERROR_BODY },
       422: {
-        description: "Validation errors, all at once: dotted field path -> 'Required' | 'Maximum length exceeded (N)' | 'Invalid format'",
+        description:
+          "Validation errors, all at once: dotted field path -> 'Required' | 'Maximum length exceeded (N)' | 'Invalid format'; or (problem+json, same errors list) 'Idempotency-Key is already used' with another body",
         schema: { type: 'object', required: ['errors'], properties: { errors: { type: 'array', items: { type: 'object', minProperties: 1, maxProperties: 1, additionalProperties: { type: 'string' } } } } },
       },
       500: { description: 'Internal Server Error (nothing else is said)', schema: ERROR_BODY },
@@ -68,6 +71,7 @@ export const applicationSource: WebhookSourceDefinition<EtdSettings> = {
       validator: createValidator(inbound.validation),
       log: ctx.log,
       accept: (etdApp) => intakeApplication(ctx, emit, etdApp),
+      idempotency: stateIdempotencyGuard(ctx.state, inbound.idempotencyKeyTtlSeconds ?? DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS),
     });
     router.post(path, handler);
     router.all(path, methodNotAllowed);

@@ -30,7 +30,7 @@ interface TraceEntry {
   stage: string;
   connection?: string;
   summary?: Record<string, unknown>;
-  error?: { fields?: unknown; retryable?: boolean; status?: number };
+  error?: { fields?: unknown; retryable?: boolean; status?: number; code?: string; message?: string };
 }
 
 describe('ETD through the hub', () => {
@@ -97,5 +97,39 @@ describe('ETD through the hub', () => {
     expect(dead.error).toMatchObject({ retryable: false, status: 422, fields: ['appDetails.birthDate'] });
     expect(JSON.stringify(dead)).not.toContain('Invalid format');
     expect(JSON.stringify(dead)).not.toContain('Example');
+  });
+
+  test('a 500 after the write is recorded as an uncertain outcome on the trace, and the delivery that follows says so', async () => {
+    await postJson(`${sandboxUrl}/_sandbox/fail-next`, { status: 503 });
+    const posted = (await form(edit(validBody(), 'etdApp.journeyDetails.travelPurpose', 'Family'))).json as { appRefNumber: string };
+    const hubId = ((await request(`${t.baseUrl}/api/cases/${posted.appRefNumber}`, { method: 'GET' })).json as { hubId: string }).hubId;
+    await eventually(async () => (await trace(hubId)).some((e) => e.stage === 'delivered'), 15000, 'delivery after an uncertain attempt');
+    const entries = (await trace(hubId)).filter((e) => e.connection === 'iizuka' && e.stage !== 'routed');
+    expect(entries.map((e) => [e.stage, e.summary?.outcome ?? null, e.summary?.afterUncertainOutcome ?? null])).toEqual([
+      ['retrying', 'uncertain', null],
+      ['delivered', null, true],
+    ]);
+  });
+
+  test('the negative: a 429 (refused, not done) is not uncertain', async () => {
+    await postJson(`${sandboxUrl}/_sandbox/fail-next`, { status: 429 });
+    const posted = (await form(edit(validBody(), 'etdApp.journeyDetails.travelPurpose', 'Medical'))).json as { appRefNumber: string };
+    const hubId = ((await request(`${t.baseUrl}/api/cases/${posted.appRefNumber}`, { method: 'GET' })).json as { hubId: string }).hubId;
+    await eventually(async () => (await trace(hubId)).some((e) => e.stage === 'delivered'), 15000, 'delivery after a 429');
+    const entries = (await trace(hubId)).filter((e) => e.connection === 'iizuka' && e.stage !== 'routed');
+    expect(entries.map((e) => [e.stage, e.summary?.outcome ?? null])).toEqual([
+      ['retrying', null],
+      ['delivered', null],
+    ]);
+  });
+
+  test('an oversized reply dead-letters as "reply too large" on the first attempt', async () => {
+    await postJson(`${sandboxUrl}/_sandbox/fail-next`, { streamBytes: 11 * 1024 * 1024 });
+    const posted = (await form(edit(validBody(), 'etdApp.journeyDetails.travelPurpose', 'Tourism'))).json as { appRefNumber: string };
+    const hubId = ((await request(`${t.baseUrl}/api/cases/${posted.appRefNumber}`, { method: 'GET' })).json as { hubId: string }).hubId;
+    const dead = await eventually(async () => (await trace(hubId)).find((e) => e.stage === 'dead' && e.connection === 'iizuka'), 15000, 'dead letter');
+    expect(dead.error).toMatchObject({ code: 'REPLY_TOO_LARGE', retryable: false });
+    expect(String((dead.error as { message?: unknown }).message)).toContain('reply too large');
+    expect((await trace(hubId)).filter((e) => e.connection === 'iizuka' && e.stage === 'retrying')).toEqual([]);
   });
 });

@@ -180,3 +180,50 @@ describe('ETD outbound: submitApplication against the sandbox case manager', () 
     await expect(adapter.checkHealth?.(harness(settings).ctx)).rejects.toThrow(PeerError);
   });
 });
+
+describe('ETD outbound: lost replies and bounded replies', () => {
+  test('every attempt of one delivery carries the same Idempotency-Key (the delivery id, as an sf-string)', async () => {
+    const h = harness();
+    sandbox.failNext({ status: 503 });
+    await failure(action.deliver(delivery(caseOf(validApp()), 1), h.ctx));
+    await action.deliver(delivery(caseOf(validApp()), 2), h.ctx);
+    expect(sandbox.requests().map((r) => [r.status, r.idempotencyKey])).toEqual([
+      [503, '"d-1"'],
+      [200, '"d-1"'],
+    ]);
+    // Another delivery gets another key.
+    await action.deliver({ ...delivery(caseOf(validApp())), deliveryId: 'd-2' }, h.ctx);
+    expect(sandbox.requests().pop()?.idempotencyKey).toBe('"d-2"');
+  });
+
+  test('a timeout after the peer got the application is an uncertain outcome; a 5xx too; a refused connection is not', async () => {
+    const slow = harness({ ...sandbox.connectionSettings(), timeoutMs: 200 });
+    sandbox.failNext({ delayMs: 600 });
+    expect((await failure(action.deliver(delivery(caseOf(validApp())), slow.ctx))).context.outcome).toBe('uncertain');
+    // The peer files it late: wait for that, so it does not land in the next test.
+    while (sandbox.applications().length === 0) await new Promise((r) => setTimeout(r, 20));
+    sandbox.failNext({ status: 500 });
+    expect((await failure(action.deliver(delivery(caseOf(validApp())), harness().ctx))).context.outcome).toBe('uncertain');
+    sandbox.failNext({ status: 429 });
+    expect((await failure(action.deliver(delivery(caseOf(validApp())), harness().ctx))).context.outcome).toBeUndefined();
+    const gone = await EtdSandbox.start();
+    const settings = gone.connectionSettings();
+    await gone.stop();
+    expect((await failure(action.deliver(delivery(caseOf(validApp())), harness(settings).ctx))).context.outcome).toBe('not-sent');
+  });
+
+  test('a reply over maxResponseBytes fails permanently as "reply too large" after one request', async () => {
+    const h = harness({ ...sandbox.connectionSettings(), maxResponseBytes: 64 * 1024 });
+    sandbox.failNext({ status: 200, body: { appRefNumber: '99', padding: 'x'.repeat(256 * 1024) } });
+    const err = await failure(action.deliver(delivery(caseOf(validApp())), h.ctx));
+    expect([err.code, err.retryable]).toEqual(['REPLY_TOO_LARGE', false]);
+    expect(err.message).toContain('reply too large');
+    expect(sandbox.requests()).toHaveLength(1);
+  });
+
+  test('the negative: the same reply under the limit is read', async () => {
+    const h = harness({ ...sandbox.connectionSettings(), maxResponseBytes: 1024 * 1024 });
+    sandbox.failNext({ status: 200, body: { appRefNumber: '99', padding: 'x'.repeat(256 * 1024) } });
+    expect((await action.deliver(delivery(caseOf(validApp())), h.ctx)).summary).toEqual({ appRefNumber: '99', status: 200 });
+  });
+});

@@ -59,6 +59,8 @@ export interface Fault {
   delayMs?: number;
   /** How many requests the fault applies to (default 1). */
   times?: number;
+  /** Handle the request normally (the case is created, the note added), then drop the connection unanswered: a lost reply. */
+  dropReply?: boolean;
 }
 
 export interface RecordedRequest {
@@ -98,7 +100,8 @@ const CUSTOMER_FIELD_NAMES = new Set([
   'Sexuality', 'Faith', 'DateOfBirth', 'AgeGroup', 'Disability1', 'Disability2', 'Disability3', 'Disability4', 'Disability5',
   'Disability6', 'Disability7', 'Disability8', 'Disability9', 'City', 'State', 'ZIPCode', 'AlternativeId1', 'AlternativeId2',
 ]);
-const CONTROL_PARAMS = new Set(['Key', 'Signature', 'Format', 'db', 'access_token', 'CSVHeader', 'Type', 'RequestMethod', 'RequestDate']);
+// ExternalId is a documented createcase parameter ("An external identifier for the created case"; not unique).
+const CONTROL_PARAMS = new Set(['Key', 'Signature', 'Format', 'db', 'access_token', 'CSVHeader', 'Type', 'RequestMethod', 'RequestDate', 'ExternalId']);
 
 function normalizeIp(ip: string | undefined): string {
   if (!ip) return '';
@@ -388,6 +391,16 @@ export class IcaseworkSandbox {
 
     const faults = this.faults.get(op);
     const fault = faults?.shift();
+    if (fault?.dropReply) {
+      // Do the work, but when the reply is about to go out, drop the connection instead.
+      const socket = req.socket;
+      res.end = function dropped(): Response {
+        socket.destroy();
+        return res;
+      };
+      await this.dispatch(hostKind, routeStyle, style, op, params, req, res, record);
+      return;
+    }
     if (fault) {
       if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
       if (fault.status !== undefined || fault.body !== undefined) {
@@ -399,7 +412,19 @@ export class IcaseworkSandbox {
       }
       if (res.destroyed || req.socket.destroyed) return;
     }
+    await this.dispatch(hostKind, routeStyle, style, op, params, req, res, record);
+  }
 
+  private async dispatch(
+    hostKind: 'api' | 'reports',
+    routeStyle: RecordedRequest['style'] | 'path',
+    style: RecordedRequest['style'],
+    op: string,
+    params: Record<string, string>,
+    req: Request,
+    res: Response,
+    record: RecordedRequest,
+  ): Promise<void> {
     // Which account: the URL's (legacy), the db parameter (UAT), else the host's own (subdomain).
     if (routeStyle === 'legacy' && req.params.account !== this.account) return sendErrorPage(res, 400);
     if (style === 'db' && params.db !== this.account) return sendEmpty(res);
@@ -567,7 +592,7 @@ export class IcaseworkSandbox {
     const received = p.RequestDate && /^\d{4}-\d{2}-\d{2}/.test(p.RequestDate) ? p.RequestDate.slice(0, 10) : localDateTime(now).slice(0, 10);
     const c: SandboxCase = {
       caseId,
-      externalId: '',
+      externalId: p.ExternalId ?? '',
       type,
       label: `${abbr} - ${caseId}`,
       status: 'Open',

@@ -3,9 +3,9 @@
  * Each returns { references, summary }; summaries hold ids and counts only, never personal data.
  */
 import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult } from '../../../src/core/adapter';
-import { PermanentError, RetryableError } from '../../../src/core/errors';
+import { CasewayError, PermanentError, RetryableError } from '../../../src/core/errors';
 import type { CrossReference, Note } from '../../../src/core/model/canonical.generated';
-import { noteKey } from './canonical';
+import { DEFAULT_NOTE_PREFIX, noteKey, noteMarker, notesFromFlat } from './canonical';
 import type { IcaseworkClient, Params } from './client';
 import { clientFor } from './client-cache';
 import { CUSTOMER_FIELDS, caseFieldParams, customerParams, documentParams, pickCustomer, toIcaseworkDateTime } from './params';
@@ -23,7 +23,36 @@ const EXTERNAL_ID_OPTION = {
 const NOTE_OPTIONS = {
   noteType: { type: 'string', minLength: 1, description: "addcasenotes Type; default the note's own type, else 'Note'." },
   selfServiceAccess: { type: 'boolean', description: 'SelfServiceAccess when the note does not say (visibleToCustomer); default false.' },
+  noteMarker: {
+    enum: ['text', 'type', 'none'],
+    default: 'text',
+    description: "Where each note carries its marker [caseway:<digest of the note>] so a retry can recognise it: appended to the note text, to its Type, or nowhere (then a lost addcasenotes reply can double a note).",
+  },
+  noteReadBack: {
+    type: 'boolean',
+    default: true,
+    description: 'When an earlier attempt may have added notes (a retry, or a case that already existed), read the case with getcasedetails first and skip notes whose marker is there.',
+  },
+  notePrefix: { type: 'string', minLength: 1, default: DEFAULT_NOTE_PREFIX, description: 'Flat field prefix of case notes in getcasedetails (CaseNoteN.Text / .Type).' },
 };
+
+function noteSendOptions(o: Record<string, unknown>): NoteSendOptions {
+  return {
+    noteType: o.noteType as string | undefined,
+    selfServiceAccess: o.selfServiceAccess as boolean | undefined,
+    marker: (o.noteMarker as NoteMarkerMode | undefined) ?? 'text',
+    readBack: (o.noteReadBack as boolean | undefined) ?? true,
+    notePrefix: o.notePrefix as string | undefined,
+  };
+}
+
+/** False only when the hub's own records prove no earlier attempt of this delivery ever called the peer. */
+export function mayHaveActedBefore(request: DeliveryRequest): boolean {
+  return request.earlierAttempts === undefined || request.earlierAttempts > 0 || request.earlierUncertain === true;
+}
+
+/** Value of created:<hubId> while a createcase is under way (followed by the delivery id). */
+const PENDING = 'pending:';
 
 /** The iCasework caseid this connection already holds for the case, if the hub knows one. */
 export function icaseworkReference(references: CrossReference[] | undefined, connection: string): CrossReference | undefined {
@@ -54,36 +83,76 @@ function ref(ctx: Ctx, caseId: string): CrossReference {
   return { system: 'icasework', connection: ctx.connection.name, id: caseId, kind: 'caseid' };
 }
 
+/** Where a note carries its marker: appended to the note text (default), appended to its Type, or not at all. */
+export type NoteMarkerMode = 'text' | 'type' | 'none';
+
+export interface NoteSendOptions {
+  noteType?: string;
+  selfServiceAccess?: boolean;
+  /** Where the marker goes (default 'text'). */
+  marker?: NoteMarkerMode;
+  /**
+   * Before adding notes, read the case back (getcasedetails) and skip notes whose marker is already there. Set
+   * when an earlier attempt may have added them with its reply lost; iCasework documents no note fields in
+   * getcasedetails, so where the reply has none nothing is skipped.
+   */
+  readBack?: boolean;
+  /** Flat field prefix of case notes in getcasedetails (default CaseNote: CaseNoteN.Text / .Type). */
+  notePrefix?: string;
+}
+
+/** Markers of the notes the case already holds, as far as getcasedetails shows them. */
+async function markersOnCase(client: IcaseworkClient<IcaseworkSettings>, target: { CaseId?: string; ExternalId?: string }, prefix: string): Promise<string> {
+  const rows = await client.getCaseDetails(target.CaseId ? { CaseId: target.CaseId } : { ExternalId: target.ExternalId ?? '' });
+  return rows
+    .flatMap((row) => notesFromFlat(row, prefix, { keepMarkers: true }))
+    .map((n) => `${n.type ?? ''}\n${n.text}`)
+    .join('\n');
+}
+
 /**
  * Sends notes with addcasenotes, one call per note, skipping notes already sent to this case (remembered in the
- * connection state, so a retried delivery does not add a note twice). Returns how many were added.
+ * connection state after each success) and, with readBack, notes whose marker the case already shows (an
+ * addcasenotes whose reply was lost). Returns how many were added and whether the case was read back.
  */
 export async function sendNotes(
   client: IcaseworkClient<IcaseworkSettings>,
   ctx: Ctx,
   target: { CaseId?: string; ExternalId?: string },
   notes: Note[],
-  opts: { noteType?: string; selfServiceAccess?: boolean },
-): Promise<number> {
-  if (notes.length === 0) return 0;
+  opts: NoteSendOptions,
+): Promise<{ added: number; readBack: boolean; foundOnCase: number }> {
+  if (notes.length === 0) return { added: 0, readBack: false, foundOnCase: 0 };
   const setKey = target.CaseId ? `notes-sent:case:${target.CaseId}` : `notes-sent:ext:${target.ExternalId}`;
   const keys = notes.map((n) => noteKey(n));
   const sent = await ctx.state.areMembers(setKey, keys);
+  const mode = opts.marker ?? 'text';
+  const pending = notes.filter((_, i) => !sent[i]);
+  const readBack = pending.length > 0 && mode !== 'none' && opts.readBack === true;
+  const onCase = readBack ? await markersOnCase(client, target, opts.notePrefix ?? DEFAULT_NOTE_PREFIX) : '';
   let added = 0;
+  let foundOnCase = 0;
   for (let i = 0; i < notes.length; i++) {
     if (sent[i]) continue;
     const note = notes[i];
+    const marker = noteMarker(note);
+    if (readBack && onCase.includes(marker)) {
+      await ctx.state.addToSet(setKey, [keys[i]]);
+      foundOnCase++;
+      continue;
+    }
     const visible = note.visibleToCustomer ?? opts.selfServiceAccess ?? false;
+    const type = opts.noteType ?? note.type ?? 'Note';
     await client.addCaseNotes({
-      Notes: note.text,
-      Type: opts.noteType ?? note.type ?? 'Note',
+      Notes: mode === 'text' ? `${note.text}\n[${marker}]` : note.text,
+      Type: mode === 'type' ? `${type} [${marker}]` : type,
       SelfServiceAccess: visible ? 'true' : 'false',
       ...(target.CaseId ? { CaseId: target.CaseId } : { ExternalId: target.ExternalId }),
     });
     await ctx.state.addToSet(setKey, [keys[i]]);
     added++;
   }
-  return added;
+  return { added, readBack, foundOnCase };
 }
 
 // ---------------------------------------------------------------- createCase
@@ -91,12 +160,12 @@ export async function sendNotes(
 interface CreateCaseOptions {
   caseType?: string;
   externalId: string;
+  externalIdOnCreate: boolean;
   requestMethod?: string;
   customerRole?: string;
   customerIdFromParty: boolean;
   notes: boolean;
-  noteType?: string;
-  selfServiceAccess?: boolean;
+  noteOptions: NoteSendOptions;
   documents: boolean;
   fields: Record<string, string>;
   lookupExisting: boolean;
@@ -106,20 +175,24 @@ function createCaseOptions(o: Record<string, unknown>): CreateCaseOptions {
   return {
     caseType: o.caseType as string | undefined,
     externalId: (o.externalId as string | undefined) ?? 'hubId',
+    externalIdOnCreate: (o.externalIdOnCreate as boolean | undefined) ?? true,
     requestMethod: o.requestMethod as string | undefined,
     customerRole: o.customerRole as string | undefined,
     customerIdFromParty: (o.customerIdFromParty as boolean | undefined) ?? false,
     notes: (o.notes as boolean | undefined) ?? true,
-    noteType: o.noteType as string | undefined,
-    selfServiceAccess: o.selfServiceAccess as boolean | undefined,
+    noteOptions: noteSendOptions(o),
     documents: (o.documents as boolean | undefined) ?? true,
     fields: (o.fields as Record<string, string> | undefined) ?? { Details: 'summary' },
     lookupExisting: (o.lookupExisting as boolean | undefined) ?? true,
   };
 }
 
-/** The createcase parameters for a case (without Key/Signature/Format, which the client adds). */
-export function createCaseParams(request: DeliveryRequest, opts: CreateCaseOptions): Params {
+/**
+ * The createcase parameters for a case (without Key/Signature/Format, which the client adds). With an externalId
+ * the create carries it (createcase documents an ExternalId parameter), so a look-up by ExternalId finds the case
+ * even when the create's reply was lost.
+ */
+export function createCaseParams(request: DeliveryRequest, opts: CreateCaseOptions, externalId?: string): Params {
   const c = request.case;
   const params: Params = {};
   const type = opts.caseType ?? (c.extensions?.icasework?.Type as string | undefined) ?? c.type;
@@ -135,29 +208,39 @@ export function createCaseParams(request: DeliveryRequest, opts: CreateCaseOptio
   }
   if (opts.documents) Object.assign(params, documentParams(c));
   params.Type = type; // a passthrough field may not override the configured Type
+  if (externalId !== undefined) params.ExternalId = externalId; // nor the ExternalId the retry looks the case up by
   return params;
 }
 
 const createCase: ActionDefinition<IcaseworkSettings> = {
   description:
-    'Creates the case in iCasework (createcase), records the returned caseid as the case\'s icasework cross-reference, links the hub id with updateexternalid, then adds the case\'s notes (addcasenotes). Idempotent: an existing reference, a case found by ExternalId, or a case created by an earlier attempt is reused. When the hub case already has an iCasework case, the route target option onExisting decides: update (reuse it), note (add the event to it as a note), create-linked (one new case per route, reference kind linked-caseid).',
+    "Creates the case in iCasework (createcase, carrying the hub's ExternalId), records the returned caseid as the case's icasework cross-reference, then adds the case's notes (addcasenotes, each with a marker). Idempotent: an existing reference, a case created by an earlier attempt, or (when an earlier attempt may have reached iCasework) a case found by ExternalId is reused. When the hub case already has an iCasework case, the route target option onExisting decides: update (reuse it), note (add the event to it as a note), create-linked (one new case per route, reference kind linked-caseid).",
   optionsSchema: {
     type: 'object',
     additionalProperties: false,
     properties: {
       caseType: { type: 'string', minLength: 1, description: "createcase Type (e.g. EmergencyTravelDocument); default the case's type." },
       externalId: EXTERNAL_ID_OPTION,
+      externalIdOnCreate: {
+        type: 'boolean',
+        default: true,
+        description: 'Send ExternalId with createcase itself (one call, and a lost reply can be found by ExternalId). false: create, then link with updateexternalid (the old two-call way).',
+      },
       requestMethod: { type: 'string', minLength: 1, description: "RequestMethod (e.g. 'Online form')." },
       customerRole: { type: 'string', minLength: 1, description: 'Party role sent as Customer.*; default first of applicant, creditor, customer, beneficiary.' },
       customerIdFromParty: { type: 'boolean', default: false, description: "Send the party's id as Customer.Id (iCasework then updates that customer)." },
-      notes: { type: 'boolean', default: true, description: "Add the case's notes with addcasenotes after creating it." },
+      notes: { type: 'boolean', default: true, description: "Add the case's notes with addcasenotes after creating it (no call when the case has none)." },
       documents: { type: 'boolean', default: true, description: "Send the case's documents with a URL as DocumentN.*." },
       fields: {
         type: 'object',
         additionalProperties: { type: 'string', minLength: 1 },
         description: "createcase parameter -> dotted path in the canonical case (default { Details: 'summary' }).",
       },
-      lookupExisting: { type: 'boolean', default: true, description: 'Before creating, look the case up by ExternalId (getcasedetails).' },
+      lookupExisting: {
+        type: 'boolean',
+        default: true,
+        description: "Before creating, look the case up by ExternalId (getcasedetails) whenever an earlier attempt may have called createcase. Skipped when the hub's records prove none did.",
+      },
       ...NOTE_OPTIONS,
     },
   },
@@ -178,9 +261,9 @@ const createCase: ActionDefinition<IcaseworkSettings> = {
       return { references: [ref(ctx, existing.id)], summary: { caseid: existing.id, created: false, via: 'reference' } };
     }
     if (existing && onExisting === 'note') {
-      const notes = request.case.notes?.length ? request.case.notes : request.case.summary ? [{ text: request.case.summary, type: opts.noteType }] : [];
-      const notesAdded = await sendNotes(client, ctx, { CaseId: existing.id }, notes, { noteType: opts.noteType, selfServiceAccess: opts.selfServiceAccess });
-      return { references: [ref(ctx, existing.id)], summary: { caseid: existing.id, created: false, via: 'note', notesAdded } };
+      const notes = request.case.notes?.length ? request.case.notes : request.case.summary ? [{ text: request.case.summary, type: opts.noteOptions.noteType }] : [];
+      const sent = await sendNotes(client, ctx, { CaseId: existing.id }, notes, { ...opts.noteOptions, readBack: opts.noteOptions.readBack === true && mayHaveActedBefore(request) });
+      return { references: [ref(ctx, existing.id)], summary: { caseid: existing.id, created: false, via: 'note', notesAdded: sent.added } };
     }
     const linkedTo = existing?.id;
     const externalId = resolveExternalId(request, opts.externalId);
@@ -188,11 +271,17 @@ const createCase: ActionDefinition<IcaseworkSettings> = {
     const release = await ctx.state.lock(stateKey, Math.max(60000, client.settings.timeoutMs * 4));
     if (!release) throw new RetryableError('icasework: another delivery is creating this case', { hubId: request.hubId, connection: ctx.connection.name });
     try {
-      let caseId = (await ctx.state.get(stateKey)) ?? undefined;
+      // created:<hubId> holds the caseid once a createcase answered, or PENDING while one is under way: a PENDING
+      // left behind means a createcase may have reached iCasework without us seeing its reply.
+      const recorded = (await ctx.state.get(stateKey)) ?? undefined;
+      let caseId = recorded === undefined || recorded.startsWith(PENDING) ? undefined : recorded;
       let via = caseId ? 'state' : 'createcase';
-      let linked = false;
+      let linked = caseId !== undefined && opts.externalIdOnCreate;
+      const mayExist = recorded !== undefined || mayHaveActedBefore(request);
+      let lookedUp = false;
       // A linked case shares the hub case's ExternalId with the case it is linked to: looking it up would find that one.
-      if (!caseId && externalId && opts.lookupExisting && !linkedTo) {
+      if (!caseId && externalId && opts.lookupExisting && mayExist && !linkedTo) {
+        lookedUp = true;
         const found = (await client.getCaseDetails({ ExternalId: externalId })).filter(
           (row) => row['CaseDetails.ExternalId'] === undefined || row['CaseDetails.ExternalId'] === externalId,
         );
@@ -205,23 +294,42 @@ const createCase: ActionDefinition<IcaseworkSettings> = {
       }
       let documents = 0;
       if (!caseId) {
-        const params = createCaseParams(request, opts);
+        const onCreate = opts.externalIdOnCreate ? externalId : undefined;
+        const params = createCaseParams(request, opts, onCreate);
         documents = Object.keys(params).filter((k) => /^Document\d+\.URL$/.test(k)).length;
-        caseId = (await client.createCase(params)).caseId;
+        await ctx.state.set(stateKey, `${PENDING}${request.deliveryId}`, 90 * 24 * 3600);
+        try {
+          caseId = (await client.createCase(params)).caseId;
+        } catch (err) {
+          // Refused or never sent: no case can exist, so the retry need not look one up.
+          if (!(err instanceof CasewayError && err.context.outcome === 'uncertain')) await ctx.state.del(stateKey);
+          throw err;
+        }
         // Remember at once: if linking or notes fail, the retry continues with this case instead of creating another.
         await ctx.state.set(stateKey, caseId, 90 * 24 * 3600);
+        linked = onCreate !== undefined;
       }
       if (externalId && !linked) {
         await client.updateExternalId({ CaseId: caseId, ExternalId: externalId });
         linked = true;
       }
-      const notesAdded = opts.notes
-        ? await sendNotes(client, ctx, { CaseId: caseId }, request.case.notes ?? [], { noteType: opts.noteType, selfServiceAccess: opts.selfServiceAccess })
-        : 0;
-      ctx.log.info({ caseid: caseId, via, notesAdded }, 'icasework case ready');
+      const notes = opts.notes ? (request.case.notes ?? []) : [];
+      // Notes can only be on the case already if it existed before this attempt.
+      const sent = await sendNotes(client, ctx, { CaseId: caseId }, notes, { ...opts.noteOptions, readBack: opts.noteOptions.readBack === true && via !== 'createcase' });
+      ctx.log.info({ caseid: caseId, via, notesAdded: sent.added }, 'icasework case ready');
       return {
         references: [linkedTo ? { ...ref(ctx, caseId), kind: 'linked-caseid' } : ref(ctx, caseId)],
-        summary: { caseid: caseId, created: via === 'createcase', via, externalIdLinked: linked, notesAdded, documents, ...(linkedTo ? { linkedTo } : {}) },
+        summary: {
+          caseid: caseId,
+          created: via === 'createcase',
+          via,
+          lookedUp,
+          externalIdLinked: linked,
+          notesAdded: sent.added,
+          ...(sent.readBack ? { notesReadBack: true, notesFoundOnCase: sent.foundOnCase } : {}),
+          documents,
+          ...(linkedTo ? { linkedTo } : {}),
+        },
       };
     } finally {
       await release();
@@ -255,13 +363,17 @@ const addNote: ActionDefinition<IcaseworkSettings> = {
     // Notes this very connection emitted already live in iCasework.
     if (request.case.source.system === 'icasework' && request.case.source.connection === ctx.connection.name) notes = [];
     if (which === 'last') notes = notes.slice(-1);
-    const added = await sendNotes(client, ctx, target, notes, {
-      noteType: request.options.noteType as string | undefined,
-      selfServiceAccess: request.options.selfServiceAccess as boolean | undefined,
-    });
+    const noteOptions = noteSendOptions(request.options);
+    const sent = await sendNotes(client, ctx, target, notes, { ...noteOptions, readBack: noteOptions.readBack === true && mayHaveActedBefore(request) });
     return {
       references: target.CaseId ? [ref(ctx, target.CaseId)] : [],
-      summary: { caseid: target.CaseId ?? null, byExternalId: !target.CaseId, notesAdded: added, notesOnCase: notes.length },
+      summary: {
+        caseid: target.CaseId ?? null,
+        byExternalId: !target.CaseId,
+        notesAdded: sent.added,
+        notesOnCase: notes.length,
+        ...(sent.readBack ? { notesReadBack: true, notesFoundOnCase: sent.foundOnCase } : {}),
+      },
     };
   },
 };

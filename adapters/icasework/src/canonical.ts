@@ -31,8 +31,20 @@ function noteKey(n: { id?: string; text: string; createdAt?: string; type?: stri
   return `t:${createHash('sha256').update(`${n.createdAt ?? ''}|${n.type ?? ''}|${n.text}`).digest('hex').slice(0, 32)}`;
 }
 
-/** The case's notes from flat `CaseNoteN.Id/.Text/.Type/.CreatedBy/.DateCreated/.SelfServiceAccess` fields. */
-export function notesFromFlat(flat: Flat, prefix = DEFAULT_NOTE_PREFIX): IcaseworkNote[] {
+/** The marker a note the hub sends carries: a digest of its stable key (never its text), the same on every attempt. */
+export function noteMarker(note: { id?: string; text: string; createdAt?: string; type?: string }): string {
+  return `caseway:${createHash('sha256').update(noteKey(note)).digest('hex').slice(0, 16)}`;
+}
+
+/** A marker as appended to a note's text ("\n[caseway:…]") or Type (" [caseway:…]"). */
+const MARKER_SUFFIX = /\s*\[caseway:[0-9a-f]{16}\]$/;
+
+/**
+ * The case's notes from flat `CaseNoteN.Id/.Text/.Type/.CreatedBy/.DateCreated/.SelfServiceAccess` fields. The
+ * hub's own note markers are removed unless keepMarkers is set.
+ */
+export function notesFromFlat(flat: Flat, prefix = DEFAULT_NOTE_PREFIX, opts: { keepMarkers?: boolean } = {}): IcaseworkNote[] {
+  const clean = (v: string): string => (opts.keepMarkers ? v : v.replace(MARKER_SUFFIX, ''));
   const byIndex = new Map<number, Record<string, string>>();
   const re = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d+)\\.(.+)$`);
   for (const [k, v] of Object.entries(flat)) {
@@ -46,11 +58,11 @@ export function notesFromFlat(flat: Flat, prefix = DEFAULT_NOTE_PREFIX): Icasewo
   const notes: IcaseworkNote[] = [];
   for (const idx of [...byIndex.keys()].sort((a, b) => a - b)) {
     const r = byIndex.get(idx)!;
-    const text = r.Text ?? r.Notes ?? r.Note ?? '';
+    const text = clean(r.Text ?? r.Notes ?? r.Note ?? '');
     if (text === '') continue;
     const note: Note = { text };
     if (r.Id) note.id = r.Id;
-    if (r.Type) note.type = r.Type;
+    if (r.Type) note.type = clean(r.Type);
     if (r.DateCreated) note.createdAt = r.DateCreated;
     if (r.CreatedBy) note.author = r.CreatedBy;
     if (r.SelfServiceAccess) note.visibleToCustomer = /^(true|yes|y|1)$/i.test(r.SelfServiceAccess);

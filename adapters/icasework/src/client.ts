@@ -6,7 +6,7 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import type { AdapterContext } from '../../../src/core/adapter';
 import { PeerError } from '../../../src/core/errors';
-import { createPeerHttp } from '../../../src/core/peer-http';
+import { createPeerHttp, markUncertain, statusOutcome } from '../../../src/core/peer-http';
 import { ReplyDecodeError, decodeBody, findResponseField, rowsOf, type Flat } from './codec';
 import { IcaseworkApplicationError, IcaseworkEmptyReplyError, IcaseworkReplyError, errorForStatus } from './errors';
 import { JWT_BEARER_GRANT, TokenCache, signJwtHs256, type BearerToken } from './oauth';
@@ -61,7 +61,7 @@ export class IcaseworkClient<S = unknown> {
     const u = new URL(url);
     let http = this.http.get(u.origin);
     if (!http) {
-      http = createPeerHttp(this.ctx, { baseURL: u.origin, timeoutMs: this.settings.timeoutMs, peer: 'icasework' });
+      http = createPeerHttp(this.ctx, { baseURL: u.origin, timeoutMs: this.settings.timeoutMs, peer: 'icasework', maxResponseBytes: this.settings.maxResponseBytes });
       this.http.set(u.origin, http);
     }
     return { http, path: `${u.pathname}${u.search}` };
@@ -73,8 +73,6 @@ export class IcaseworkClient<S = unknown> {
     const common = {
       responseType: 'text' as const,
       transformResponse: [(data: unknown) => data],
-      maxContentLength: this.settings.maxResponseBytes,
-      maxBodyLength: this.settings.maxResponseBytes,
     };
     if (method === 'GET') {
       const sep = path.includes('?') ? '&' : '?';
@@ -150,7 +148,9 @@ export class IcaseworkClient<S = unknown> {
         continue;
       }
       if (response.status < 200 || response.status >= 300) {
-        throw errorForStatus(this.ctx, op, response.status, response.headers as Record<string, unknown>, this.settings.retryableErrorCodes);
+        const err = errorForStatus(this.ctx, op, response.status, response.headers as Record<string, unknown>, this.settings.retryableErrorCodes);
+        // A write answered 5xx may have been done before the peer failed.
+        throw !READ_OPERATIONS.has(op) && statusOutcome(response.status) ? markUncertain(err) : err;
       }
       return this.decode(op, response, format);
     }

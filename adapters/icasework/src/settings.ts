@@ -5,6 +5,8 @@
  *   db         https://uat.icasework.com/{op}?db={account}   (current UAT)
  * getreport lives on a separate reporting host for the current generations: https://{account}reports.icasework.com.
  */
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../../../src/core/peer-http';
+
 export type UrlStyle = 'legacy' | 'subdomain' | 'db';
 export type AuthMode = 'signature' | 'oauth2';
 export type ReplyFormat = 'xml' | 'json';
@@ -107,7 +109,7 @@ export function resolveSettings(raw: IcaseworkSettings): ResolvedSettings {
     readRetries: raw.readRetries ?? 2,
     retryBaseDelayMs: raw.retryBaseDelayMs ?? 250,
     retryableErrorCodes: raw.retryableErrorCodes ?? [],
-    maxResponseBytes: raw.maxResponseBytes ?? 20 * 1024 * 1024,
+    maxResponseBytes: raw.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     healthReportId: raw.healthReportId,
   };
   resolved.tokenUrl = raw.tokenUrl ? fillAccount(raw.tokenUrl, raw.account, 'tokenUrl') : operationUrl(resolved, 'token');

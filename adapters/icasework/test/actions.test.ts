@@ -5,6 +5,13 @@ import { CasewayError } from '../../../src/core/errors';
 import type { IcaseworkSandbox } from '../sandbox';
 import { adapter, deliveryRequest, sampleCase, settingsFor, startSandbox, testEnv } from './fixtures';
 
+/** A note's text without the hub's marker line ("\n[caseway:<16 hex>]"), asserting the marker is there. */
+function unmarked(text: string): string {
+  const m = /^([\s\S]*)\n\[caseway:[0-9a-f]{16}\]$/.exec(text);
+  if (!m) throw new Error(`note without a marker: ${JSON.stringify(text.slice(-40))}`);
+  return m[1];
+}
+
 describe('iCasework actions', () => {
   const env = testEnv();
   let sandbox: IcaseworkSandbox;
@@ -31,7 +38,7 @@ describe('iCasework actions', () => {
   });
 
   describe('createCase', () => {
-    it('creates the case with Type, Customer.* and DocumentN.*, links the hub id and adds the notes', async () => {
+    it('creates the case with Type, ExternalId, Customer.* and DocumentN.* in one createcase, and adds the notes with markers', async () => {
       const h = harness();
       const c = sampleCase();
       const result = await adapter.actions.createCase.deliver(
@@ -45,6 +52,7 @@ describe('iCasework actions', () => {
       const create = sandbox.requests.filter((r) => r.op === 'createcase').pop()!;
       expect(create.params).toMatchObject({
         Type: 'CrossBorderRecovery',
+        ExternalId: 'hub-100',
         RequestMethod: 'Online form',
         RequestDate: '2024-05-06T07:08:09',
         Details: 'Recovery of child maintenance across borders',
@@ -86,13 +94,13 @@ describe('iCasework actions', () => {
       expect(held.type).toBe('CrossBorderRecovery');
       expect(held.externalId).toBe('hub-100');
       expect(held.documents.map((d) => d.name)).toEqual(['order.pdf', 'photo.jpg']);
-      expect(sandbox.notes(caseId).map((n) => [n.text, n.type, n.selfServiceAccess])).toEqual([
+      expect(sandbox.notes(caseId).map((n) => [unmarked(n.text), n.type, n.selfServiceAccess])).toEqual([
         ['First contact made', 'Contact', true],
         ['Awaiting documents', 'Note', false],
       ]);
-      const link = sandbox.requests.filter((r) => r.op === 'updateexternalid').pop()!;
-      expect(link.params).toMatchObject({ CaseId: caseId, ExternalId: 'hub-100' });
-      // It looked for an existing case by ExternalId first.
+      // The create carried the ExternalId: no separate updateexternalid.
+      expect(sandbox.requests.filter((r) => r.op === 'updateexternalid' && r.params.ExternalId === 'hub-100')).toHaveLength(0);
+      // Without the hub's attempt record (earlierAttempts unknown) it looked for an existing case by ExternalId first.
       const lookups = sandbox.requests.filter((r) => r.op === 'getcasedetails' && r.params.ExternalId === 'hub-100');
       expect(lookups).toHaveLength(1);
     });
@@ -153,10 +161,10 @@ describe('iCasework actions', () => {
       expect(sandbox.cases().length).toBe(n);
     });
 
-    it('a failure after createcase (linking) is retried with the same case, not a new one', async () => {
+    it('externalIdOnCreate false: create then updateexternalid; a failure linking is retried with the same case, not a new one', async () => {
       const h = harness();
       sandbox.failNext('updateexternalid', { status: 503, body: 'down' });
-      const req = deliveryRequest(sampleCase(), 'createCase', { caseType: 'Complaint' }, { hubId: 'hub-104' });
+      const req = deliveryRequest(sampleCase(), 'createCase', { caseType: 'Complaint', externalIdOnCreate: false }, { hubId: 'hub-104' });
       const err = await adapter.actions.createCase.deliver(req, h.ctx).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CasewayError);
       expect((err as CasewayError).retryable).toBe(true);
@@ -165,6 +173,7 @@ describe('iCasework actions', () => {
       expect(retry.summary).toMatchObject({ via: 'state', externalIdLinked: true, notesAdded: 2 });
       expect(sandbox.cases().length).toBe(n);
       expect(sandbox.getCase(retry.references![0].id)!.externalId).toBe('hub-104');
+      expect(sandbox.requests.filter((r) => r.op === 'createcase' && r.params.ExternalId === 'hub-104')).toHaveLength(0);
     });
 
     it('a note failing half way is not added twice on retry', async () => {
@@ -179,7 +188,7 @@ describe('iCasework actions', () => {
       expect(calls).toBe(1);
       const retry = await adapter.actions.createCase.deliver({ ...req, attempt: 2 }, h.ctx);
       const caseId = retry.references![0].id;
-      expect(sandbox.notes(caseId).map((n) => n.text)).toEqual(['First contact made', 'Awaiting documents']);
+      expect(sandbox.notes(caseId).map((n) => unmarked(n.text))).toEqual(['First contact made', 'Awaiting documents']);
       expect(retry.summary).toMatchObject({ notesAdded: 1 });
       expect(sandbox.requests.slice(origin).filter((r) => r.op === 'createcase')).toHaveLength(1);
     });
@@ -237,12 +246,13 @@ describe('iCasework actions', () => {
       const r1 = await adapter.actions.addNote.deliver(deliveryRequest(c, 'addNote', { selfServiceAccess: true }, { hubId: 'hub-200', references }), h.ctx);
       expect(r1.summary).toMatchObject({ caseid: references[0].id, notesAdded: 1 });
       const req = sandbox.requests.filter((r) => r.op === 'addcasenotes').pop()!;
-      expect(req.params).toMatchObject({ Notes: 'caseworker update', Type: 'Update', SelfServiceAccess: 'false', CaseId: references[0].id });
+      expect(req.params).toMatchObject({ Type: 'Update', SelfServiceAccess: 'false', CaseId: references[0].id });
+      expect(unmarked(req.params.Notes)).toBe('caseworker update');
       // The same note again (a replay) is not added twice; a new one is.
       c.notes!.push({ text: 'second', createdAt: '2024-06-02T10:00:00Z' });
       const r2 = await adapter.actions.addNote.deliver(deliveryRequest(c, 'addNote', { selfServiceAccess: true, noteType: 'Hub' }, { hubId: 'hub-200', references }), h.ctx);
       expect(r2.summary).toMatchObject({ notesAdded: 1 });
-      expect(sandbox.notes(references[0].id).map((n) => [n.text, n.type, n.selfServiceAccess])).toEqual([
+      expect(sandbox.notes(references[0].id).map((n) => [unmarked(n.text), n.type, n.selfServiceAccess])).toEqual([
         ['caseworker update', 'Update', false],
         ['second', 'Hub', true],
       ]);
@@ -257,7 +267,7 @@ describe('iCasework actions', () => {
       const req = sandbox.requests.filter((x) => x.op === 'addcasenotes').pop()!;
       expect(req.params.ExternalId).toBe('hub-201');
       expect(req.params.CaseId).toBeUndefined();
-      expect(sandbox.notes(created.references![0].id).map((n) => n.text)).toEqual(['by external id']);
+      expect(sandbox.notes(created.references![0].id).map((n) => unmarked(n.text))).toEqual(['by external id']);
     });
   });
 

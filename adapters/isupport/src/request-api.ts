@@ -34,7 +34,7 @@ export interface Ack {
 
 async function get(ctx: AdapterContext<IsupportSettings>, url: string, operation: string): Promise<Ack> {
   const s = ctx.connection.settings.api;
-  const http = createPeerHttp(ctx, { baseURL: s.baseUrl.replace(/\/+$/, ''), timeoutMs: s.timeoutMs, peer: 'isupport' });
+  const http = createPeerHttp(ctx, { baseURL: s.baseUrl.replace(/\/+$/, ''), timeoutMs: s.timeoutMs, peer: 'isupport', maxResponseBytes: s.maxResponseBytes });
   const res = await http.get(url, { responseType: 'text', transformResponse: (d: unknown) => d });
   if (res.status < 200 || res.status >= 300) throw unexpectedStatus(ctx, operation, res.status);
   let body: unknown = res.data;

@@ -50,7 +50,7 @@ export interface PollingSettings {
 
 export interface IsupportSettings {
   sftp: SftpSettings;
-  api: { baseUrl: string; timeoutMs?: number };
+  api: { baseUrl: string; timeoutMs?: number; maxResponseBytes?: number };
   smtp?: SmtpSettings;
   layouts?: { export?: string; import?: string; codeLists?: string };
   bom?: boolean;

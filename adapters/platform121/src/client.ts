@@ -145,6 +145,7 @@ export class Platform121Client {
       timeoutMs: settings.timeoutMs,
       headers: { Accept: 'application/json' },
       peer: 'platform121',
+      maxResponseBytes: settings.maxResponseBytes,
     });
     this.requestLimiter = new SlidingWindowLimiter(settings.requestsPerMinute);
     this.loginLimiter = new SlidingWindowLimiter(settings.loginsPerMinute);

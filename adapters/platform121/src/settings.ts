@@ -1,4 +1,5 @@
 /** Connection settings of a 121-platform connection (see configuration-schema.json) and their defaults. */
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../../../src/core/peer-http';
 
 export type AttributeValue = string | number | boolean;
 
@@ -16,6 +17,8 @@ export interface Platform121Settings {
   statusConfirmTimeoutMs?: number;
   statusConfirmIntervalMs?: number;
   timeoutMs?: number;
+  /** Largest reply body accepted, in bytes (default 10 MB); a larger one fails permanently. */
+  maxResponseBytes?: number;
   importTimeoutMs?: number;
   maxRetries?: number;
   retryBaseDelayMs?: number;
@@ -39,6 +42,7 @@ export interface ResolvedSettings {
   statusConfirmTimeoutMs: number;
   statusConfirmIntervalMs: number;
   timeoutMs: number;
+  maxResponseBytes: number;
   importTimeoutMs: number;
   maxRetries: number;
   retryBaseDelayMs: number;
@@ -64,6 +68,7 @@ export function resolveSettings(s: Platform121Settings): ResolvedSettings {
     statusConfirmTimeoutMs: s.statusConfirmTimeoutMs ?? 60_000,
     statusConfirmIntervalMs: s.statusConfirmIntervalMs ?? 500,
     timeoutMs: s.timeoutMs ?? 30_000,
+    maxResponseBytes: s.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     importTimeoutMs: s.importTimeoutMs ?? 300_000,
     maxRetries: s.maxRetries ?? 3,
     retryBaseDelayMs: s.retryBaseDelayMs ?? 500,

@@ -5,7 +5,7 @@
  * Permanent errors skip the remaining attempts; the failed set is the dead-letter queue.
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { PermanentError, isRetryable, safeErrorDetail, safeMessage, sensitiveErrorDetail } from '../errors';
+import { CasewayError, PermanentError, isRetryable, safeErrorDetail, safeMessage, sensitiveErrorDetail } from '../errors';
 import type { CrossReference } from '../model/canonical.generated';
 import { DEFAULT_DELIVERY, deliveryQueueName, workerTakeover, type DeliveryJobData } from '../queues';
 import { applyMapping } from '../routing/mapping';
@@ -42,6 +42,7 @@ export class DeliveryProcessor {
       const sent = applyMapping(kase, target.mapping);
       // Recorded before the peer hears of it, so a poll racing this delivery still recognises the echo.
       await this.rt.echoes.expect(hubId, this.conn.name, deliveryId, sent);
+      const earlier = await this.recordAttemptStart(deliveryId);
       const result = await action.deliver(
         {
           case: sent,
@@ -51,6 +52,8 @@ export class DeliveryProcessor {
           route: routeName,
           deliveryId,
           attempt,
+          earlierAttempts: earlier.started,
+          earlierUncertain: earlier.uncertain,
           references,
           onExisting: target.onExisting ?? 'update',
         },
@@ -63,7 +66,9 @@ export class DeliveryProcessor {
       const peerIds = [...refs, ...references].filter((r) => r.system === this.conn.adapter.name && (r.connection ?? this.conn.name) === this.conn.name).map((r) => r.id);
       this.rt.echoes.recordPeers(tx, hubId, this.conn.name, [...new Set(peerIds)]);
       tx.set(this.rt.keys.delivered(deliveryId), JSON.stringify({ at: new Date().toISOString(), summary: result.summary ?? {} }), 'EX', this.rt.retentionSeconds);
-      this.rt.traces.append(tx, hubId, { at: new Date().toISOString(), stage: 'delivered', ...base, durationMs, summary: result.summary });
+      // After an uncertain attempt the adapter's summary says how it decided (e.g. via: lookup); flag it for operators.
+      const summary = earlier.uncertain ? { ...result.summary, afterUncertainOutcome: true } : result.summary;
+      this.rt.traces.append(tx, hubId, { at: new Date().toISOString(), stage: 'delivered', ...base, durationMs, summary });
       this.rt.stats.increment(tx, day, routeName, 'delivered');
       tx.hset(this.rt.keys.health(this.conn.name), 'lastSuccess', new Date().toISOString());
       await tx.exec();
@@ -76,6 +81,18 @@ export class DeliveryProcessor {
     }
   }
 
+  /**
+   * Records that an attempt of this delivery is about to call the peer, before it does; returns what earlier
+   * attempts left (how many started, whether one ended uncertain). A failure here fails the attempt unsent.
+   */
+  private async recordAttemptStart(deliveryId: string): Promise<{ started: number; uncertain: boolean }> {
+    const key = this.rt.keys.attempts(deliveryId);
+    const replies = (await this.rt.redis.multi().hincrby(key, 'started', 1).hget(key, 'uncertain').expire(key, this.rt.retentionSeconds).exec()) ?? [];
+    for (const [err] of replies) if (err) throw err;
+    if (replies.length !== 3) throw new Error('attempt record: Redis gave no reply');
+    return { started: Number(replies[0][1]) - 1, uncertain: replies[1][1] === '1' };
+  }
+
   private async recordFailure(job: Job<DeliveryJobData>, err: unknown, base: Record<string, unknown> & { attempt: number }, started: number): Promise<void> {
     const { hubId, route, day } = job.data;
     const attempts = job.opts.attempts ?? DEFAULT_DELIVERY.attempts;
@@ -86,7 +103,12 @@ export class DeliveryProcessor {
     const now = new Date().toISOString();
     const tx = this.rt.redis.multi();
     if (sensitive) this.rt.cases.sealPeerError(tx, hubId, `${job.id ?? ''}#${base.attempt}`, { at: now, connection: this.conn.name, route, ...sensitive });
-    this.rt.traces.append(tx, hubId, { at: now, stage: final ? 'dead' : 'retrying', ...base, durationMs: Date.now() - started, error });
+    // The peer may have acted although the attempt failed (timeout, reset, 5xx after a write): the next attempt
+    // learns it from the attempt record, and the trace shows it.
+    const uncertain = err instanceof CasewayError && err.context.outcome === 'uncertain';
+    if (uncertain) tx.hset(this.rt.keys.attempts(job.id ?? ''), 'uncertain', '1');
+    const summary = uncertain ? { outcome: 'uncertain' } : undefined;
+    this.rt.traces.append(tx, hubId, { at: now, stage: final ? 'dead' : 'retrying', ...base, durationMs: Date.now() - started, error, summary });
     this.rt.stats.increment(tx, day, route, 'failedAttempts');
     if (final) this.rt.stats.increment(tx, day, route, 'dead');
     tx.hset(this.rt.keys.health(this.conn.name), { lastError: now, lastErrorMessage: safeMessage(err) });

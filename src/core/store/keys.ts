@@ -36,6 +36,10 @@ export class Keys {
   peerErrors(hubId: string): string {
     return `${this.prefix}peer-errors:${hubId}`;
   }
+  /** Per delivery: how many attempts reached the adapter, and whether one ended with an uncertain outcome. */
+  attempts(deliveryId: string): string {
+    return `${this.prefix}attempts:${deliveryId}`;
+  }
   trace(hubId: string): string {
     return `${this.prefix}trace:${hubId}`;
   }
