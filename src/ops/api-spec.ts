@@ -325,7 +325,9 @@ export function validated(spec: EndpointSpec): RequestHandler {
   const query = inputAjv.compile(objectSchema(spec.query?.properties, spec.query?.required));
   const body = spec.body ? inputAjv.compile(spec.body.schema) : undefined;
   return (req: Request, res: Response, next: NextFunction) => {
-    const input: ValidatedInput = { params: { ...req.params }, query: { ...(req.query as Record<string, unknown>) }, body: { ...((req.body as Record<string, unknown> | undefined) ?? {}) } };
+    // An empty form field (a filter left at "any") means the parameter was not given.
+    const given = Object.entries(req.query as Record<string, unknown>).filter(([, v]) => v !== '');
+    const input: ValidatedInput = { params: { ...req.params }, query: Object.fromEntries(given), body: { ...((req.body as Record<string, unknown> | undefined) ?? {}) } };
     const problems: string[] = [];
     if (!params(input.params)) problems.push(describe('path', params));
     if (!query(input.query)) problems.push(describe('query', query));

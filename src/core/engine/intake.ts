@@ -12,6 +12,7 @@ import { applyMapping } from '../routing/mapping';
 import { connectionOf, knownSystems, type HubRuntime } from '../runtime';
 import { dayOf } from '../store/stats-store';
 import { deliveryIdOf, eventKeyOf, newHubId } from './ids';
+import { indexCase } from '../store/case-index';
 
 interface PreparedEvent {
   event: SourceEvent;
@@ -60,6 +61,7 @@ export class Intake {
       const payloadRef = p.eventKey;
       this.rt.cases.writePayload(tx, payloadRef, kase);
       this.rt.cases.writeMeta(tx, kase, payloadRef, nowIso);
+      indexCase(tx, this.rt, p.hubId, now);
       this.rt.cases.writeReferences(tx, p.hubId, linkableReferences(kase).filter((r) => r.system !== 'hub'));
       this.rt.traces.append(tx, p.hubId, { at: nowIso, stage: 'received', connection: connectionName, summary: { source: sourceName, type: kase.type } });
       for (const route of routes) {
