@@ -1,7 +1,8 @@
 /** The case history (/ops/cases) and dead-letter (/ops/dead-letters) pages: filters, paging and bulk actions. */
 import type { CaseHistory } from './case-history';
 import { CASE_STATUSES } from './case-history';
-import type { DeadLetterDetail, DeadLetterError, DeadLetterFilter } from './dead-letter-query';
+import type { DeadLetterDetail, DeadLetterFilter } from './dead-letter-query';
+import { errorDetail } from './error-detail';
 import { html, type Html } from './html';
 import { deadLetterActions, layout, time, type PageContext } from './views';
 
@@ -29,22 +30,6 @@ function pager(base: string, params: Record<string, string | number | undefined>
   <span class="muted" id="page-info">Page ${page} · ${summary}</span>
   ${hasMore ? html`<a class="button" rel="next" id="page-next" href="${base}${query({ ...params, page: page + 1 })}">Older</a>` : ''}
 </nav>`;
-}
-
-/** Status, codes, field paths and messages of a failure (never values: the adapters record none). */
-export function errorDetail(e: DeadLetterError, fallback?: string): Html {
-  return html`<div class="error-detail">
-  ${e.code ? html`<code class="error-code">${e.code}</code>` : ''}${e.status ? html` <span class="badge bad error-status">HTTP ${e.status}</span>` : ''}${e.peerCode ? html` <span class="muted">peer code ${e.peerCode}</span>` : ''}${e.retryable === false ? html` <span class="badge bad">permanent</span>` : ''}
-  <div class="error-message">${e.message ?? fallback ?? ''}</div>
-  ${e.fieldErrors.length
-    ? html`<ul class="field-errors">${e.fieldErrors.map((f) => {
-        const { field, path, message, ...rest } = f;
-        const where = field ?? path ?? Object.keys(rest)[0];
-        const what = message ?? (where ? rest[where] : undefined) ?? Object.values(rest).join(' ');
-        return html`<li><code>${where ?? '?'}</code> ${what}</li>`;
-      })}</ul>`
-    : ''}
-</div>`;
 }
 
 export interface DeadLetterPageData {

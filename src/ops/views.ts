@@ -3,6 +3,7 @@ import type { DeadLetter } from '../core/engine/dead-letters';
 import type { TraceEntry } from '../core/store/trace-store';
 import type { OpsUser } from './auth';
 import type { DryRun } from './dry-run';
+import { errorDetail } from './error-detail';
 import { html, type Html } from './html';
 import type { CaseTimeline } from './overview';
 import type { Reconciliation, ReconciliationRow } from './reconciliation';
@@ -155,10 +156,19 @@ ${deadLetters.length
 export function dryRunPage(d: DryRun, ctx: PageContext): string {
   const dl = d.deadLetter;
   const pretty = (v: unknown) => JSON.stringify(v, null, 2);
+  const replayForm = (label: string, cls: string) =>
+    html`<form method="post" action="/ops/dead-letters/${encodeURIComponent(dl.connection)}/${encodeURIComponent(dl.id)}/replay" ${d.permanent ? html`data-confirm="The last error was permanent: a replay without a change will most likely fail again. Replay anyway?"` : ''}>${csrfField(ctx.user)}<input type="hidden" name="back" value="/ops/cases/${encodeURIComponent(dl.hubId)}"><button class="${cls}" type="submit" data-action="replay">${label}</button></form>`;
   const body = html`<h1>Dry run: replay of <span class="mono">${dl.id}</span></h1>
-<p>Case <a class="mono" href="/ops/cases/${encodeURIComponent(dl.hubId)}">${dl.hubId}</a> · route <strong>${dl.route}</strong> · target <strong>${dl.target}</strong> on <strong>${dl.connection}</strong> · failed ${time(dl.failedAt)} after ${dl.attemptsMade} attempt(s): <span class="mismatch">${dl.failedReason}</span></p>
+<p>Case <a class="mono" href="/ops/cases/${encodeURIComponent(dl.hubId)}">${dl.hubId}</a> · route <strong>${dl.route}</strong> · target <strong>${dl.target}</strong> on <strong>${dl.connection}</strong> · failed ${time(dl.failedAt)} after ${dl.attemptsMade} attempt(s)</p>
+<section class="card ${d.permanent ? 'permanent' : ''}" id="last-error"><h2>Last error</h2>
+${d.permanent ? html`<p class="notice bad" id="permanent-error">The last error was <strong>permanent</strong>: the peer refused this request, and sending it again unchanged will fail again. Fix the data in the source system or the route's mapping first; the diff below shows whether a replay would send anything different.</p>` : ''}
+${errorDetail(d.error ?? { fieldErrors: [] }, dl.failedReason)}</section>
 <p class="notice">Nothing is sent. This is what the target would receive if the dead letter were replayed now, with the route configuration the hub runs with now.${d.masked ? ' Personal data is masked for your role.' : ''}</p>
 ${d.problem ? html`<p class="notice bad" id="dry-run-problem">${d.problem}</p>` : ''}
+<h2>Failed request → replay</h2>
+${d.diffNote ? html`<p class="muted" id="diff-note">${d.diffNote}</p>` : ''}
+${d.diff && d.diff.some((l) => l.op !== ' ') ? html`<pre class="diff" id="request-diff">${d.diff.map((l) => html`<span class="${l.op === '+' ? 'add' : l.op === '-' ? 'del' : 'same'}">${l.op} ${l.text}
+</span>`)}</pre>` : ''}
 ${d.target ? html`<h2>Target</h2><p>${d.target.connection}.${d.target.action}</p>${d.target.mapping ? html`<h3>Mapping</h3><pre>${pretty(d.target.mapping)}</pre>` : html`<p class="muted">No mapping overrides.</p>`}${d.target.options && Object.keys(d.target.options).length ? html`<h3>Options</h3><pre>${pretty(d.target.options)}</pre>` : ''}` : ''}
 ${d.kind === 'preview'
   ? html`<h2>Requests the action would send</h2>${(d.requests ?? []).map((r) => html`<h3 class="mono">${r.operation}</h3><pre class="payload" data-masked="${String(d.masked)}">${pretty(r.body)}</pre>`)}`
@@ -166,7 +176,9 @@ ${d.kind === 'preview'
     ? html`<h2>Case the action would receive</h2><p class="muted">This adapter's action has no request preview; shown is the canonical case after the target's mapping.</p><pre class="payload" id="dry-run-payload" data-masked="${String(d.masked)}">${pretty(d.case)}</pre>`
     : ''}
 ${ctx.user?.role === 'operator'
-  ? html`<form method="post" action="/ops/dead-letters/${encodeURIComponent(dl.connection)}/${encodeURIComponent(dl.id)}/replay">${csrfField(ctx.user)}<input type="hidden" name="back" value="/ops/cases/${encodeURIComponent(dl.hubId)}"><button class="primary" type="submit" data-action="replay">Replay now</button></form>`
+  ? d.permanent
+    ? html`<div class="secondary-action" id="replay-anyway">${replayForm('Replay now anyway', '')}</div>`
+    : replayForm('Replay now', 'primary')
   : html`<p class="muted">Replaying needs the operator role.</p>`}`;
   return layout('Dry run', { ...ctx, active: 'none' }, body);
 }
