@@ -12,8 +12,8 @@ import { htmlPage, inputOf, json, validated, type EndpointSpec, type JsonSchema,
 import { LOGIN_COOKIE, OpsAuth, SESSION_COOKIE, crossSite, parseCookies, requireUser, safeNext, userOf, type OpsUser } from './auth';
 import { dryRun } from './dry-run';
 import { raw } from './html';
-import { caseTimeline, deadLetterList, findCase, overview } from './overview';
-import { mountQueueBoard } from './queue-board';
+import { caseTimeline, deadLetterList, findCase, hubQueueNames, overview } from './overview';
+import { QUEUE_ACTIONS, mountQueueBoard, queueAction } from './queue-board';
 import { reconcile } from './reconciliation';
 import { opsSettings } from './settings';
 import { CASE_STATUSES, caseHistory, defaultRange } from './case-history';
@@ -360,6 +360,23 @@ export function opsConsolePlugin(registry: EndpointRegistry) {
       },
     );
 
+    route(
+      {
+        method: 'post', path: '/ops/queue-actions/:queue/:action', operationId: 'opsQueueAction', summary: 'Pause, resume, promote delayed jobs of, or clean completed jobs from a queue (audited)', tags: ['Ops console'], security: OPS, operatorOnly: true,
+        params: { queue: { type: 'string', pattern: '^[a-z][a-z0-9.-]{0,80}$' }, action: { type: 'string', enum: [...QUEUE_ACTIONS] } }, body: actionBody(),
+        responses: { 303: redirect, 401: unauthorised, 403: forbidden, 404: { description: 'No such queue', content: htmlPage } },
+      },
+      async (_req, res) => {
+        const { params, body } = inputOf(res);
+        const queue = String(params.queue);
+        if (!hubQueueNames(hub).includes(queue)) return void page(res, 404, messagePage('No such queue', `The hub has no queue "${queue}".`, ctx(res)));
+        const action = QUEUE_ACTIONS.find((a) => a === params.action) ?? 'pause';
+        await queueAction(hub, queue, action, userOf(res).name);
+        log.info({ user: userOf(res).name, queue, action }, 'ops queue action');
+        res.redirect(303, safeNext(body.back ?? '/ops'));
+      },
+    );
+
     // ---- JSON
     route(
       { method: 'get', path: '/ops/api/overview', operationId: 'opsOverviewJson', summary: 'The overview as JSON', tags: ['Ops API'], security: OPS, query: { properties: { days: days(90, 'Period of the route counts (default 7).') } }, responses: { 200: { description: 'Overview', content: json({ $ref: '#/components/schemas/OpsOverview' }) }, 401: unauthorised } },
@@ -408,7 +425,7 @@ export function opsConsolePlugin(registry: EndpointRegistry) {
     );
 
     // ---- queue dashboard
-    registry.add({ method: 'get', path: '/ops/queues', operationId: 'opsQueues', summary: 'Queue dashboard (bull-board) for every Caseway queue', description: 'Its own JSON API lives under /ops/queues/api/ (same sign-in). Viewers get a read-only board; operators may pause, resume, promote and clean completed jobs (each audited); dead letters are replayed and discarded through /ops.', tags: ['Ops console'], security: OPS, responses: { 200: { description: 'The dashboard', content: htmlPage }, 303: { description: 'Not signed in: to the sign-in page' } } });
+    registry.add({ method: 'get', path: '/ops/queues', operationId: 'opsQueues', summary: 'Queue dashboard (bull-board) for every Caseway queue', description: 'Its own JSON API lives under /ops/queues/api/ (same sign-in). The board is read-only for every role: operators pause, resume, promote and clean queues on the overview (/ops/queue-actions, audited) and replay or discard dead letters through /ops.', tags: ['Ops console'], security: OPS, responses: { 200: { description: 'The dashboard', content: htmlPage }, 303: { description: 'Not signed in: to the sign-in page' } } });
     mountQueueBoard(app, hub, auth);
 
     // Errors inside the console render as a page, not JSON, and never with details.

@@ -73,6 +73,12 @@ function statusStrip(data: OpsOverview, now: number): Html {
 </section>`;
 }
 
+function queueButtons(queue: string, paused: boolean, ctx: PageContext): Html {
+  const button = (action: string, label: string, confirm?: string) =>
+    html`<form class="inline" method="post" action="/ops/queue-actions/${encodeURIComponent(queue)}/${action}" ${confirm ? html`data-confirm="${confirm}"` : ''}><input type="hidden" name="_csrf" value="${ctx.user?.csrf ?? ''}"><input type="hidden" name="back" value="/ops"><button type="submit" data-queue-action="${action}">${label}</button></form>`;
+  return html`<div class="actions">${paused ? button('resume', 'Resume') : button('pause', 'Pause', `Pause ${queue}? Its jobs wait until it is resumed.`)}${button('promote', 'Run delayed now')}${button('clean-completed', 'Clean completed')}</div>`;
+}
+
 function deadLetterSummary(data: OpsOverview, ctx: PageContext): Html {
   if (data.deadLetters.groups.length === 0) return html`<p class="muted" id="no-dead-letters">No dead letters.</p>`;
   return html`${data.deadLetters.groups.map(
@@ -114,11 +120,11 @@ ${data.routes.map(
 </tbody></table></div>
 
 <h2>Queues <a class="muted" href="/ops/queues">open the queue dashboard</a></h2>
-<table id="queues"><thead><tr><th>Queue</th>${['waiting', 'active', 'delayed', 'failed', 'completed', 'paused'].map((s) => html`<th class="num">${s}</th>`)}<th>Oldest waiting</th></tr></thead><tbody>
+<table id="queues"><thead><tr><th>Queue</th>${['waiting', 'active', 'delayed', 'failed', 'completed', 'paused'].map((s) => html`<th class="num">${s}</th>`)}<th>Oldest waiting</th>${ctx.user?.role === 'operator' ? html`<th>Actions</th>` : ''}</tr></thead><tbody>
 ${data.queues.map(
   (q) => html`<tr class="queue" data-queue="${q.name}"><td><a href="/ops/queues/queue/${encodeURIComponent(q.name)}">${q.name}</a></td>${['waiting', 'active', 'delayed', 'failed', 'completed', 'paused'].map(
     (s) => html`<td class="num ${s === 'failed' ? problem(q.counts[s] ?? 0) : ''}" data-state="${s}">${q.counts[s] ?? 0}</td>`,
-  )}<td>${q.oldestWaiting ? time(q.oldestWaiting) : html`<span class="muted">none</span>`}</td></tr>`,
+  )}<td>${q.oldestWaiting ? time(q.oldestWaiting) : html`<span class="muted">none</span>`}</td>${ctx.user?.role === 'operator' ? html`<td>${queueButtons(q.name, q.paused, ctx)}</td>` : ''}</tr>`,
 )}
 </tbody></table>
 

@@ -52,6 +52,7 @@ export interface QueueOverview {
   backlog: number;
   /** When the oldest job still waiting was added. */
   oldestWaiting?: string;
+  paused: boolean;
 }
 
 export interface DeadLetterGroup {
@@ -88,7 +89,7 @@ export async function queueCounts(hub: Hub): Promise<QueueOverview[]> {
       const counts = (await queue.getJobCounts(...QUEUE_STATES)) as Record<string, number>;
       const [oldest] = counts.waiting ? await queue.getJobs(['waiting'], 0, 0, true) : [];
       const backlog = ['waiting', 'prioritized', 'delayed', 'active'].reduce((n, s) => n + (counts[s] ?? 0), 0);
-      return { name, counts, backlog, oldestWaiting: oldest?.timestamp ? new Date(oldest.timestamp).toISOString() : undefined };
+      return { name, counts, backlog, oldestWaiting: oldest?.timestamp ? new Date(oldest.timestamp).toISOString() : undefined, paused: await queue.isPaused() };
     }),
   );
 }
