@@ -9,6 +9,7 @@ import { safeMessage } from '../core/errors';
 import { withLogContext } from '../core/logger';
 import { knownSystems } from '../core/runtime';
 import { dayOf } from '../core/store/stats-store';
+import { apiInput } from '../ops/api-problems';
 import { requireApiToken } from './auth';
 import { readiness } from './readiness';
 
@@ -69,6 +70,7 @@ function mountApi(app: Express, hub: Hub): void {
   const api = express.Router();
   api.use(requireApiToken);
   api.use(express.json({ limit: '1mb' }));
+  api.use(apiInput(hub));
 
   api.get('/api/cases/:id', async (req, res) => {
     const rt = hub.runtime;
