@@ -145,20 +145,9 @@ describe('the /api answers problems as RFC 9457 and checks its input against the
     expect(doc.components.securitySchemes.apiToken).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.paths['/api/routes'].get.security).toEqual([{ apiToken: [] }]);
     expect(Object.keys(doc.paths['/api/routes'].get.responses['400'].content ?? {})).toEqual(['application/problem+json']);
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-lint-'));
-    try {
-      const file = path.join(dir, 'openapi.json');
-      writeFileSync(file, JSON.stringify(doc));
-      const lint = (f: string) => spawnSync(process.execPath, [require.resolve('@redocly/cli/bin/cli.js'), 'lint', f, '--format', 'summary'], { encoding: 'utf8', timeout: 60000, env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' } });
-      const result = lint(file);
-      if (result.status !== 0) throw new Error(`redocly lint: ${result.stdout}${result.stderr}`);
-      expect(result.status).toBe(0);
-      // The lint does fail a broken document.
-      writeFileSync(file, JSON.stringify({ ...doc, paths: { '/x': { get: { responses: {} } } } }));
-      expect(lint(file).status).not.toBe(0);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    expect(redoclyLint(doc)).toBe('');
+    // The lint does fail a broken document.
+    expect(redoclyLint({ ...doc, paths: { '/x': { get: { responses: {} } } } })).toContain('error');
   });
 
   it('serves Swagger UI and its files from the hub itself', async () => {
@@ -172,6 +161,58 @@ describe('the /api answers problems as RFC 9457 and checks its input against the
     expect((await get('/docs/assets/package.json')).status).toBe(404);
   });
 });
+
+describe('a webhook intake with its own API key and worked examples', () => {
+  let t: OpsTestHub;
+  beforeAll(async () => {
+    t = await startOpsHub({
+      yaml: `${await opsUsersYaml()}
+connections:
+  form: { adapter: etd, settings: { inbound: { apiKeys: [{ name: web-form, key: test-key-1234567890 }] } } }
+  out: { adapter: recorder }
+routes:
+  - name: form-to-out
+    from: { connection: form, source: application }
+    to: [{ connection: out, action: record }]
+`,
+      defaultMetrics: false,
+    });
+  });
+  afterAll(async () => t.stop());
+
+  it("declares the intake's API key scheme and its examples: the seed request with its 422, a valid one with 200", async () => {
+    type Op = { security: unknown[]; requestBody: { content: Record<string, { examples: Record<string, { value: unknown }> }> }; responses: Record<string, { content: Record<string, { examples?: Record<string, { value: unknown }> }> }> };
+    const doc = (await axios.get(`${t.baseUrl}/openapi.json`)).data as { components: { securitySchemes: Record<string, unknown> }; paths: Record<string, Record<string, Op>> };
+    expect(doc.components.securitySchemes.etdApiKey).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-API-Key' });
+    const op = doc.paths['/etd/application'].post;
+    expect(op.security).toEqual([{ etdApiKey: [] }]);
+    const requests = Object.values(op.requestBody.content)[0].examples;
+    expect(Object.keys(requests)).toEqual(['seedExample', 'validApplication']);
+    const seed422 = op.responses['422'].content['application/json'].examples?.seedExample.value as { errors: Array<Record<string, string>> };
+    expect(seed422.errors.length).toBeGreaterThan(0);
+    // The documented answer is the real one.
+    const real = await axios.post(`${t.baseUrl}/etd/application`, requests.seedExample.value, { headers: { 'X-API-Key': 'test-key-1234567890' }, validateStatus: () => true });
+    expect(real.status).toBe(422);
+    expect(real.data).toEqual(seed422);
+    const ok = await axios.post(`${t.baseUrl}/etd/application`, requests.validApplication.value, { headers: { 'X-API-Key': 'test-key-1234567890' }, validateStatus: () => true });
+    expect(ok.status).toBe(200);
+    expect(ok.data).toEqual(op.responses['200'].content['application/json'].examples?.validApplication.value);
+    expect(redoclyLint(doc)).toBe('');
+  });
+});
+
+/** Runs `redocly lint` (recommended rules) on a document: '' when it has 0 errors, else the lint's report. */
+function redoclyLint(doc: unknown): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-lint-'));
+  try {
+    const file = path.join(dir, 'openapi.json');
+    writeFileSync(file, JSON.stringify(doc));
+    const result = spawnSync(process.execPath, [require.resolve('@redocly/cli/bin/cli.js'), 'lint', file, '--format', 'summary'], { encoding: 'utf8', timeout: 60000, env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' } });
+    return result.status === 0 ? '' : `${result.stdout}${result.stderr}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** Points the document's local $refs at the copy registered as openapi.json. */
 function rebase(schema: unknown): Record<string, unknown> {
