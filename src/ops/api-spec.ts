@@ -177,6 +177,7 @@ function componentSchemas(): Record<string, JsonSchema> {
             properties: {
               name: str(),
               description: str(),
+              daily: { type: 'array', items: { type: 'object', properties: { day, received: { type: 'integer' }, delivered: { type: 'integer' }, failed: { type: 'integer' } } } },
               enabled: { type: 'boolean' },
               from: { type: 'object', properties: { connection: str(), source: str() } },
               to: { type: 'array', items: { type: 'object', properties: { id: str(), connection: str(), action: str() } } },
@@ -209,7 +210,7 @@ function componentSchemas(): Record<string, JsonSchema> {
             },
           },
         },
-        queues: { type: 'array', items: { type: 'object', properties: { name: str(), counts: { type: 'object', additionalProperties: { type: 'integer' } } } } },
+        queues: { type: 'array', items: { type: 'object', properties: { name: str(), counts: { type: 'object', additionalProperties: { type: 'integer' } }, backlog: { type: 'integer' }, oldestWaiting: dt, paused: { type: 'boolean' } } } },
         deadLetters: {
           type: 'object',
           properties: {
@@ -251,6 +252,14 @@ function componentSchemas(): Record<string, JsonSchema> {
         case: opt(ref('CanonicalCase')),
         masked: { type: 'boolean', description: 'True when personal data is masked (viewers).' },
         problem: str(),
+        error: {
+          type: 'object',
+          description: 'The last error as the trace recorded it (no values, field paths and messages only).',
+          properties: { code: str(), status: { type: 'integer' }, peerCode: str(), retryable: { type: 'boolean' }, message: str(), fieldErrors: { type: 'array', items: { type: 'object', additionalProperties: str() } } },
+        },
+        permanent: { type: 'boolean', description: 'The last error was permanent: a replay without a change will fail again.' },
+        diff: { type: 'array', description: 'Line diff: the request that failed (-) against the one a replay would send (+).', items: { type: 'object', properties: { op: { type: 'string', enum: [' ', '+', '-'] }, text: str() } } },
+        diffNote: str(),
       },
     },
   };
