@@ -43,9 +43,9 @@ export const applicationSource: WebhookSourceDefinition<EtdSettings> = {
     get examples() {
       // The specification's own example request (several required fields are empty in it) and a valid one, each
       // with the answer this adapter's validator gives.
-      const answer = (body: unknown) => {
+      const answer = (body: { etdApp: JsonObject }) => {
         const errors = createValidator().validate(body);
-        return errors.length ? { status: 422, response: { errors } } : { status: 200, response: { appRefNumber: appRefNumberFor(applicationDigest((body as { etdApp: JsonObject }).etdApp)) } };
+        return errors.length ? { status: 422, response: { errors } } : { status: 200, response: { appRefNumber: appRefNumberFor(applicationDigest(body.etdApp)) } };
       };
       return {
         seedExample: { summary: "The specification's example request: 422 with its field errors", request: seedExample, ...answer(seedExample) },
