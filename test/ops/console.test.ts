@@ -199,6 +199,34 @@ describe('ops console', () => {
     expect(audit).toEqual(expect.arrayContaining([`discard:${dead[2].id}:ops:olivia`, `replay:${dead[0].id}:ops:olivia`, `replay:${dead[1].id}:ops:olivia`]));
   });
 
+  it('discards a filtered set of dead letters in bulk after a confirmed count, and audits it', async () => {
+    await beta.set('mode', 'permanent');
+    const ids: string[] = [];
+    for (const n of [1, 2]) ids.push((await post(recorderEvent(`e-bulk-${n}`, `src-bulk-${n}`))).data.results[0].hubId);
+    await Promise.all(ids.map((h) => deadLetterFor('beta', h)));
+    await beta.del('mode');
+    const c = new OpsClient(t.baseUrl);
+    await c.login(OPERATOR);
+    const list = await c.get('/ops/dead-letters?connection=beta&route=to-beta');
+    expect(list.data).toContain('Discard all 2');
+    // A filter matching nothing confirms 0 and discards nothing; a wrong count is refused.
+    expect((await c.post('/ops/dead-letters/bulk', { _csrf: c.csrf, action: 'discard', connection: 'beta', code: 'NOPE', expected: '0' })).status).toBe(303);
+    expect((await c.post('/ops/dead-letters/bulk', { _csrf: c.csrf, action: 'discard', connection: 'beta', route: 'to-beta', expected: '5' })).status).toBe(409);
+    expect(await t.hub.deadLetters.list('beta')).toHaveLength(2);
+    expect((await c.post('/ops/dead-letters/bulk', { _csrf: c.csrf, action: 'discard', connection: 'nope' })).status).toBe(404);
+    const res = await c.post('/ops/dead-letters/bulk', { _csrf: c.csrf, action: 'discard', connection: 'beta', route: 'to-beta', expected: '2' });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/ops/dead-letters?connection=beta&route=to-beta&done=discarded&count=2');
+    expect(await t.hub.deadLetters.list('beta')).toHaveLength(0);
+    const audit = await t.hub.deadLetters.auditLog(5);
+    expect(audit[0]).toMatchObject({ action: 'bulk-discard', by: `ops:${OPERATOR.name}`, detail: 'discard 2 of 2 matching connection=beta, route=to-beta' });
+    expect(audit.slice(1, 3).map((a) => a.action)).toEqual(['discard', 'discard']);
+    // Viewers cannot.
+    const viewer = new OpsClient(t.baseUrl);
+    await viewer.login(VIEWER);
+    expect((await viewer.post('/ops/dead-letters/bulk', { _csrf: viewer.csrf, action: 'discard' })).status).toBe(403);
+  });
+
   it('serves the queue dashboard: read-only for viewers; operators cannot retry dead letters there', async () => {
     const viewer = new OpsClient(t.baseUrl);
     await viewer.login(VIEWER);
