@@ -1,5 +1,7 @@
-/** Log lines: pid and hostname on each, `err` with its stack frames, personal fields still redacted. */
+/** Log lines: pid and hostname on each, `err` with its stack frames, personal fields still redacted; JSON or pretty. */
+import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
+import path from 'node:path';
 import { PermanentError } from '../../src/core/errors';
 import { createLogger, serializeError } from '../../src/core/logger';
 
@@ -37,5 +39,25 @@ describe('logger', () => {
     const { log, lines } = capture();
     log.info({ person: { surname: 'Smith' }, birthDate: '1990-01-01' }, 'x');
     expect(JSON.stringify(lines())).not.toMatch(/Smith|1990/);
+  });
+});
+
+describe('logger output mode', () => {
+  const built = path.resolve(__dirname, '../../dist/src/core/logger.js');
+  const program = `require(${JSON.stringify(built)}).createLogger().info({ hubId: 'h-1' }, 'hello there'); setTimeout(() => {}, 300);`;
+
+  it('writes JSON lines when stdout is not a terminal', () => {
+    const r = spawnSync(process.execPath, ['-e', program], { encoding: 'utf8', timeout: 20000 });
+    const line = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
+    expect(line).toMatchObject({ msg: 'hello there', hubId: 'h-1', level: 'info', pid: expect.any(Number), hostname: expect.any(String) });
+  });
+
+  it('writes readable lines (pino-pretty) when stdout is a terminal', () => {
+    // `script` gives the child a pseudo-terminal.
+    const r = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} -e ${JSON.stringify(program)}`, '/dev/null'], { encoding: 'utf8', timeout: 20000 });
+    const text = r.stdout.replace(/\u001b\[[0-9;]*m/g, '');
+    expect(text).toMatch(/INFO \(\d+ on [^)]+\): hello there/);
+    expect(text).toContain('hubId: "h-1"');
+    expect(text.trim().startsWith('{')).toBe(false);
   });
 });
