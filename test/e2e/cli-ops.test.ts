@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { packageRoot } from '../../src/cli/options';
 import { RedisConnectionState } from '../../src/core/store/connection-state';
 import { CLI, cliSetup, runCaseway } from '../helpers/cli';
-import { eventually, startTestHub, type TestHub } from '../helpers/hub';
+import { FIXTURE_ADAPTER_DIR, eventually, startTestHub, type TestHub } from '../helpers/hub';
+import { REDIS_URL } from '../helpers/redis';
 
 const YAML = `
 connections:
@@ -83,9 +84,15 @@ describe('caseway replay / discard with filters', () => {
 
     const code = plan.items[0].code;
     expect(code).toBeTruthy();
-    const discard = cli('discard', plan.items[0].id, '--connection', 'sink', '--json');
-    expect(discard.status).toBe(0);
-    expect(JSON.parse(discard.stdout)).toMatchObject({ action: 'discard', matched: 1, done: 1 });
+    // On a terminal (a pseudo-terminal from `script`) the bulk action draws a progress bar.
+    const args = [CLI, '--config', setup.configFile, '--adapter-dir', FIXTURE_ADAPTER_DIR, '--prefix', t.prefix, '--redis', REDIS_URL, 'discard', plan.items[0].id, '--connection', 'sink'];
+    const tty = spawnSync('script', ['-qec', [process.execPath, ...args].map((a) => JSON.stringify(a)).join(' '), '/dev/null'], { encoding: 'utf8', timeout: 20000, env: { ...process.env, CASEWAY_DATA_KEY: setup.dataKey } });
+    expect(tty.stdout).toContain(`discarding [${'#'.repeat(30)}] 1/1`);
+    expect(tty.stdout).toContain('discarded 1 of 1');
+    expect(await t.hub.deadLetters.get('sink', plan.items[0].id)).toBeNull();
+    const again = cli('discard', plan.items[0].id, '--connection', 'sink', '--json');
+    expect(again.status).toBe(1);
+    expect(again.stderr.trim()).toBe(`caseway discard: no dead letter ${plan.items[0].id} on connection sink`);
 
     await sink.del('mode');
     const replay = cli('replay', '--all', '--connection', 'sink', '--code', code);
