@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_CONFIG_FILE } from '../core/config/load';
 import { DEFAULT_REDIS_URL } from '../core/redis';
@@ -30,20 +31,77 @@ export interface RawOptions {
   insecureOpenApi?: boolean;
 }
 
-/** Flags win over environment variables, which win over defaults. */
+/** Exit codes of every `caseway` command (also printed by `caseway --help`). */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+export const EXIT_CODES_HELP = `Exit codes:
+  0  done
+  1  the command ran and failed (a dead letter not found, a replay or demo route failed, Redis unreachable)
+  2  bad usage: an unknown or invalid flag or environment variable, or an invalid config file`;
+
+/** A flag or environment value that cannot be used: the CLI prints the message on one line and exits 2. */
+export class OptionError extends Error {}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const TRUE = ['true', '1', 'yes', 'on'];
+const FALSE = ['false', '0', 'no', 'off'];
+
+export function parsePort(value: string, what = '--port'): number {
+  if (!/^\d{1,5}$/.test(value.trim()) || Number(value) > 65535) throw new OptionError(`${what} must be a port number from 0 to 65535, not "${value}"`);
+  return Number(value);
+}
+
+export function parseBool(value: string, what: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (TRUE.includes(v)) return true;
+  if (FALSE.includes(v)) return false;
+  throw new OptionError(`${what} must be true or false, not "${value}"`);
+}
+
+export function parseLogLevel(value: string, what = '--log-level'): string {
+  if (!LOG_LEVELS.includes(value)) throw new OptionError(`${what} must be one of ${LOG_LEVELS.join(', ')}, not "${value}"`);
+  return value;
+}
+
+export function parseRedisUrl(value: string, what = '--redis'): string {
+  if (!/^rediss?:\/\/[^\s]+$/.test(value)) throw new OptionError(`${what} must be a redis:// or rediss:// URL, not "${value}"`);
+  return value;
+}
+
+export function parsePositiveInt(value: string, what: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new OptionError(`${what} must be a whole number above 0, not "${value}"`);
+  return Number(value);
+}
+
+/** Flags win over environment variables, which win over defaults. Every value is checked here, before anything starts. */
 export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv = process.env): GlobalOptions {
   const extraDirs = [...(raw.adapterDir ?? []), ...(env.CASEWAY_ADAPTER_DIRS ? env.CASEWAY_ADAPTER_DIRS.split(path.delimiter) : [])];
-  const sandboxFlag = raw.sandbox ?? env.CASEWAY_SANDBOX ?? 'true';
+  const from = (flag: string | undefined, name: string, envName: string): [string | undefined, string] => (flag !== undefined ? [flag, name] : [env[envName], envName]);
+  const [port, portFrom] = from(raw.port, '--port', 'PORT');
+  const [sandbox, sandboxFrom] = from(raw.sandbox, '--sandbox', 'CASEWAY_SANDBOX');
+  const [level, levelFrom] = from(raw.logLevel, '--log-level', 'LOG_LEVEL');
+  const [redis, redisFrom] = from(raw.redis, '--redis', 'REDIS_URL');
   return {
     config: raw.config ?? env.CASEWAY_CONFIG ?? DEFAULT_CONFIG_FILE,
-    redis: raw.redis ?? env.REDIS_URL ?? DEFAULT_REDIS_URL,
-    redisFromUser: Boolean(raw.redis ?? env.REDIS_URL),
-    port: Number(raw.port ?? env.PORT ?? 8080),
+    redis: redis ? parseRedisUrl(redis, redisFrom) : DEFAULT_REDIS_URL,
+    redisFromUser: Boolean(redis),
+    port: port ? parsePort(port, portFrom) : 8080,
     host: raw.host ?? env.HOST,
     prefix: raw.prefix ?? env.CASEWAY_PREFIX,
     adapterDirs: [BUILTIN_ADAPTER_DIR, ...extraDirs.map((d) => path.resolve(d))],
-    sandbox: !['false', '0', 'no', 'off'].includes(sandboxFlag.toLowerCase()),
-    logLevel: raw.logLevel ?? env.LOG_LEVEL,
+    sandbox: sandbox ? parseBool(sandbox, sandboxFrom) : true,
+    logLevel: level ? parseLogLevel(level, levelFrom) : undefined,
     insecureOpenApi: raw.insecureOpenApi === true,
   };
+}
+
+/** The package's own folder (where config/samples lives), found from this file whether run from src or dist. */
+export function packageRoot(start = __dirname): string {
+  let dir = start;
+  for (;;) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'config', 'samples'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`cannot find the Caseway package folder above ${start}`);
+    dir = up;
+  }
 }

@@ -157,6 +157,10 @@ export interface WebhookApiDoc {
   responses?: Record<string, { description: string; schema?: JsonSchema }>;
   /** How callers authenticate, in words (e.g. "API key in X-API-Key"). */
   authentication?: string;
+  /** The same as an OpenAPI security scheme (published in /openapi.json under the adapter's name). */
+  securityScheme?: { type: 'apiKey'; in: 'header' | 'query' | 'cookie'; name: string; description?: string };
+  /** Worked examples: a request body and what the endpoint answers to it. */
+  examples?: Record<string, { summary: string; request: unknown; status: number; response: unknown }>;
 }
 
 export interface WebhookSourceDefinition<S> {

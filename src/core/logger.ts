@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { hostname } from 'node:os';
 import pino, { type Logger, type LoggerOptions } from 'pino';
-import { safeErrorDetail } from './errors';
+import { CasewayError, safeErrorDetail, safeMessage, type SafeErrorDetail } from './errors';
 
 export type { Logger };
 
@@ -42,21 +43,50 @@ export interface LoggerSetup {
   /** Where lines go; defaults to stdout. Tests pass a stream to capture and grep them. */
   destination?: pino.DestinationStream;
   base?: Record<string, unknown>;
+  /** Human-readable lines (pino-pretty) instead of JSON; default: when stdout is a terminal and no destination is given. */
+  pretty?: boolean;
+}
+
+/** The safe view of an error (codes, field paths, a hash of the peer's words) plus its type, stack frames and cause. */
+export type SerializedError = Partial<SafeErrorDetail> & {
+  type: string;
+  message: string;
+  stack?: string;
+  cause?: SerializedError;
+};
+
+/**
+ * pino's `err` serializer, made safe: the message is the error's safe message and the stack keeps only its frames
+ * (a stack's first line repeats the raw message, which may hold what a peer echoed back). Causes are followed.
+ */
+export function serializeError(err: unknown, depth = 0): SerializedError {
+  if (!(err instanceof Error)) return { type: typeof err, message: safeMessage(err) };
+  const frames = (err.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
+  const out: SerializedError = err instanceof CasewayError ? { ...safeErrorDetail(err), type: err.name, message: safeMessage(err) } : { type: err.name || 'Error', message: safeMessage(err) };
+  // A cause from a library (an HTTP client, say) may quote a peer's answer in its message: only its type is kept.
+  if (depth > 0 && !(err instanceof CasewayError)) out.message = out.type;
+  if (frames.length) out.stack = [`${out.type}: ${out.message}`, ...frames].join('\n');
+  if (err.cause !== undefined && depth < 3) out.cause = serializeError(err.cause, depth + 1);
+  return out;
 }
 
 export function createLogger(setup: LoggerSetup = {}): Logger {
   const options: LoggerOptions = {
     level: setup.level ?? process.env.LOG_LEVEL ?? 'info',
-    base: { service: 'caseway', ...setup.base },
+    base: { service: 'caseway', pid: process.pid, hostname: hostname(), ...setup.base },
+    // An error logged as { err } gets its safe view (codes, field paths, a hash of the peer's words) and its stack
+    // frames, never the peer's free text; other keys holding errors get the safe view through CasewayError.toJSON.
+    serializers: { err: serializeError },
     redact: { paths: redactPaths(), censor: '[redacted]' },
-    // An error logged as { err } gets its safe view (codes, field paths, a hash of the peer's words), never the
-    // peer's free text; other keys holding errors get it through CasewayError.toJSON.
-    serializers: { err: safeErrorDetail },
     mixin: () => logContext.getStore() ?? {},
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
-  return setup.destination ? pino(options, setup.destination) : pino(options);
+  if (setup.destination) return pino(options, setup.destination);
+  if (setup.pretty ?? process.stdout.isTTY === true) {
+    return pino(options, pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'service' } }));
+  }
+  return pino(options);
 }
 
 /** A logger that writes nothing, for code paths run outside the hub (scripts, some tests). */

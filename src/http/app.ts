@@ -11,6 +11,7 @@ import { withLogContext } from '../core/logger';
 import { knownSystems } from '../core/runtime';
 import { mergeRules } from '../core/store/merge';
 import { dayOf } from '../core/store/stats-store';
+import { apiInput } from '../ops/api-problems';
 import { requireApiToken } from './auth';
 import { readiness } from './readiness';
 
@@ -79,6 +80,7 @@ function mountApi(app: Express, hub: Hub): void {
   const api = express.Router();
   api.use(requireApiToken);
   api.use(express.json({ limit: '1mb' }));
+  api.use(apiInput(hub));
 
   api.get('/api/cases/:id', async (req, res) => {
     const rt = hub.runtime;

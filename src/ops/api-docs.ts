@@ -1,5 +1,6 @@
 /**
- * /openapi.json (OpenAPI 3.1) and /docs (the same document as a readable page, no script needed).
+ * /openapi.json (OpenAPI 3.1); /docs, Swagger UI for it (served from the installed swagger-ui-dist, same origin,
+ * with a try-it that calls this hub); and /docs/plain, the same document as a page that needs no script.
  * The document is built from the endpoint specs the ops plugins validate with, the core API's specs, and every
  * other route the app serves (the adapters' webhook intake), found by walking the Express router.
  */
@@ -39,8 +40,8 @@ export function listRoutes(app: Express): Array<{ method: string; path: string }
 }
 
 /** Which webhook source serves which path: each source mounts on a scratch router that is only read, never served. */
-export function webhookRoutes(hub: Hub): Map<string, { description: string; api?: WebhookApiDoc }> {
-  const out = new Map<string, { description: string; api?: WebhookApiDoc }>();
+export function webhookRoutes(hub: Hub): Map<string, { description: string; api?: WebhookApiDoc; adapter?: string }> {
+  const out = new Map<string, { description: string; api?: WebhookApiDoc; adapter?: string }>();
   const seen = new Set<string>();
   for (const route of hub.config.routes) {
     if (route.enabled === false) continue;
@@ -57,7 +58,7 @@ export function webhookRoutes(hub: Hub): Map<string, { description: string; api?
       continue;
     }
     const api = (def as WebhookSourceDefinition<unknown>).api;
-    for (const r of listRoutes({ router: scratch } as unknown as Express)) out.set(`${r.method} ${r.path}`, { description: `${def.description} (source ${key}, adapter ${conn.adapter.name})`, api });
+    for (const r of listRoutes({ router: scratch } as unknown as Express)) out.set(`${r.method} ${r.path}`, { description: `${def.description} (source ${key}, adapter ${conn.adapter.name})`, api, adapter: conn.adapter.name });
   }
   return out;
 }
@@ -110,14 +111,59 @@ ${Object.entries((doc.components as { schemas: Record<string, JsonSchema> }).sch
   return layout('API docs', { active: 'docs' }, body);
 }
 
+/** Files of swagger-ui-dist the /docs page loads, and our own initializer (no inline script under the CSP). */
+const SWAGGER_FILES: Record<string, string> = { 'swagger-ui.css': 'text/css', 'swagger-ui-bundle.js': 'text/javascript', 'swagger-ui-standalone-preset.js': 'text/javascript', 'favicon-32x32.png': 'image/png' };
+const SWAGGER_INIT = `'use strict';
+window.addEventListener('load', function () {
+  window.ui = SwaggerUIBundle({
+    url: '/openapi.json',
+    dom_id: '#swagger-ui',
+    deepLinking: true,
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+    plugins: [SwaggerUIBundle.plugins.DownloadUrl],
+    layout: 'StandaloneLayout',
+    validatorUrl: null,
+    tryItOutEnabled: false,
+    persistAuthorization: false,
+  });
+});
+`;
+const SWAGGER_CSS_FIX = '.swagger-ui .topbar { display: none; } body { margin: 0; } .caseway-bar { font: 14px system-ui, sans-serif; padding: 8px 20px; background: #16202e; } .caseway-bar a { color: #dfe7f5; margin-right: 16px; text-decoration: none; }';
+
+function swaggerPage(): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Caseway API docs</title>
+<link rel="icon" href="/docs/assets/favicon-32x32.png">
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+<link rel="stylesheet" href="/docs/assets/caseway.css">
+</head>
+<body>
+<div class="caseway-bar"><a href="/ops">Caseway ops</a><a href="/openapi.json">openapi.json</a><a href="/docs/plain">plain page (no script)</a></div>
+<div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/assets/swagger-ui-standalone-preset.js"></script>
+<script src="/docs/assets/init.js"></script>
+</body>
+</html>`;
+}
+
+/** Swagger UI styles elements inline, so /docs allows inline styles (not scripts); everything else stays same-origin. */
+export const DOCS_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 export function apiDocsPlugin(registry: EndpointRegistry) {
   return (app: Express, hub: Hub): void => {
     const own: EndpointSpec[] = [
       { method: 'get', path: '/openapi.json', operationId: 'openapi', summary: 'This OpenAPI 3.1 document', tags: ['Docs'], responses: { 200: { description: 'The document', content: json({ type: 'object' }) } } },
-      { method: 'get', path: '/docs', operationId: 'docs', summary: 'The API documentation as a page', tags: ['Docs'], responses: { 200: { description: 'The page', content: htmlPage } } },
+      { method: 'get', path: '/docs', operationId: 'docs', summary: 'Swagger UI for this document (served by the hub, try-it calls this hub)', tags: ['Docs'], responses: { 200: { description: 'The page', content: htmlPage } } },
+      { method: 'get', path: '/docs/plain', operationId: 'docsPlain', summary: 'The API documentation as a page that needs no script', tags: ['Docs'], responses: { 200: { description: 'The page', content: htmlPage } } },
+      { method: 'get', path: '/docs/assets/:file', operationId: 'docsAsset', summary: "Swagger UI's files (from swagger-ui-dist) and its initializer", tags: ['Docs'], params: { file: { type: 'string', pattern: '^[a-z0-9.-]{1,64}$' } }, responses: { 200: { description: 'The file', content: { 'text/javascript': { type: 'string' }, 'text/css': { type: 'string' }, 'image/png': { type: 'string', contentMediaType: 'image/png' } } }, 404: { description: 'No such file', content: json({ $ref: '#/components/schemas/Error' }) } } },
     ];
     own.forEach((s) => registry.add(s));
-    let webhooks: Map<string, { description: string; api?: WebhookApiDoc }> | undefined;
+    let webhooks: Map<string, { description: string; api?: WebhookApiDoc; adapter?: string }> | undefined;
     const document = () => {
       webhooks ??= webhookRoutes(hub);
       const specs = [...coreEndpoints(), ...registry.specs];
@@ -131,8 +177,21 @@ export function apiDocsPlugin(registry: EndpointRegistry) {
       res.setHeader('Cache-Control', 'no-cache');
       res.json(document());
     });
-    app.get('/docs', securityHeaders(PAGE_CSP), (_req, res) => {
+    app.get('/docs', securityHeaders(DOCS_CSP), (_req, res) => {
+      res.type('html').send(swaggerPage());
+    });
+    app.get('/docs/plain', securityHeaders(PAGE_CSP), (_req, res) => {
       res.type('html').send(docsPage(document()));
+    });
+    const swaggerDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
+    app.get('/docs/assets/:file', securityHeaders(DOCS_CSP), (req, res) => {
+      const file = String(req.params.file);
+      res.setHeader('Cache-Control', 'public, max-age=3600');
+      if (file === 'init.js') return void res.type('text/javascript').send(SWAGGER_INIT);
+      if (file === 'caseway.css') return void res.type('text/css').send(SWAGGER_CSS_FIX);
+      const type = SWAGGER_FILES[file];
+      if (!type) return void res.status(404).json({ error: 'Not Found' });
+      res.type(type).send(readFileSync(path.join(swaggerDir, file)));
     });
   };
 }

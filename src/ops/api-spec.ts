@@ -49,6 +49,8 @@ const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}
 export const json = (schema: JsonSchema) => ({ 'application/json': schema });
 export const htmlPage = { 'text/html': str() };
 const errorResponse = (description: string): ResponseSpec => ({ description, content: json(ref('Error')) });
+/** An /api error: RFC 9457 problem details. */
+const problemResponse = (description: string): ResponseSpec => ({ description, content: { 'application/problem+json': ref('Problem') } });
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared schemas (components)
@@ -83,6 +85,13 @@ function componentSchemas(): Record<string, JsonSchema> {
   const counts = (fields: readonly string[]) => ({ type: 'object', properties: Object.fromEntries(fields.map((f) => [f, { type: 'integer' }])) });
   return {
     Error: { type: 'object', required: ['error'], properties: { error: str() } },
+    Problem: {
+      type: 'object',
+      description: 'RFC 9457 problem details.',
+      required: ['type', 'title', 'status'],
+      properties: { type: str({ description: 'about:blank: the HTTP status says it all' }), title: str(), status: { type: 'integer' }, detail: str(), instance: str({ description: 'The request path' }) },
+      examples: [{ type: 'about:blank', title: 'Not Found', status: 404, detail: 'No connection "nope" in the config', instance: '/api/dead-letters/nope/d-1/replay' }],
+    },
     CanonicalCase: canonical.root,
     ...canonical.definitions,
     CaseMeta: {
@@ -174,6 +183,7 @@ function componentSchemas(): Record<string, JsonSchema> {
             properties: {
               name: str(),
               description: str(),
+              daily: { type: 'array', items: { type: 'object', properties: { day, received: { type: 'integer' }, delivered: { type: 'integer' }, failed: { type: 'integer' } } } },
               enabled: { type: 'boolean' },
               from: { type: 'object', properties: { connection: str(), source: str() } },
               to: { type: 'array', items: { type: 'object', properties: { id: str(), connection: str(), action: str() } } },
@@ -206,7 +216,7 @@ function componentSchemas(): Record<string, JsonSchema> {
             },
           },
         },
-        queues: { type: 'array', items: { type: 'object', properties: { name: str(), counts: { type: 'object', additionalProperties: { type: 'integer' } } } } },
+        queues: { type: 'array', items: { type: 'object', properties: { name: str(), counts: { type: 'object', additionalProperties: { type: 'integer' } }, backlog: { type: 'integer' }, oldestWaiting: dt, paused: { type: 'boolean' } } } },
         deadLetters: {
           type: 'object',
           properties: {
@@ -248,6 +258,14 @@ function componentSchemas(): Record<string, JsonSchema> {
         case: opt(ref('CanonicalCase')),
         masked: { type: 'boolean', description: 'True when personal data is masked (viewers).' },
         problem: str(),
+        error: {
+          type: 'object',
+          description: 'The last error as the trace recorded it (no values, field paths and messages only).',
+          properties: { code: str(), status: { type: 'integer' }, peerCode: str(), retryable: { type: 'boolean' }, message: str(), fieldErrors: { type: 'array', items: { type: 'object', additionalProperties: str() } } },
+        },
+        permanent: { type: 'boolean', description: 'The last error was permanent: a replay without a change will fail again.' },
+        diff: { type: 'array', description: 'Line diff: the request that failed (-) against the one a replay would send (+).', items: { type: 'object', properties: { op: { type: 'string', enum: [' ', '+', '-'] }, text: str() } } },
+        diffNote: str(),
       },
     },
   };
@@ -256,28 +274,29 @@ function componentSchemas(): Record<string, JsonSchema> {
 // ---------------------------------------------------------------------------------------------------------------
 // The core API (src/http/app.ts)
 
-const idParam = { id: str({ minLength: 1, maxLength: 200, description: 'Any id of the case: hub id or a peer id (iCasework caseid, 121 referenceId, iSupport case id, ETD appRefNumber ...).' }) };
+const idParam = { id: str({ minLength: 1, maxLength: 200, description: "Any id of the case: the hub id or an id a peer system gave it (its case id, reference number ...)." }) };
 const dlParams = { connection: str({ pattern: '^[a-z][a-z0-9-]{0,62}$' }), id: str({ minLength: 1, maxLength: 200 }) };
 
 export function coreEndpoints(): EndpointSpec[] {
   const api: SecurityName[] = ['apiToken'];
-  const notFound = errorResponse('No such case or dead letter');
-  const unauthorized = errorResponse('Missing or wrong API token (when CASEWAY_API_TOKEN is set)');
+  const notFound = problemResponse('No such case, dead letter or connection');
+  const unauthorized = problemResponse('Missing or wrong API token (when CASEWAY_API_TOKEN is set)');
+  const badRequest = problemResponse('Invalid path or query parameter (the detail names it)');
   return [
     { method: 'get', path: '/healthz', operationId: 'health', summary: 'Liveness: the process answers', tags: ['Health'], responses: { 200: { description: 'Alive', content: json({ type: 'object', properties: { status: { const: 'ok' } } }) } } },
     { method: 'get', path: '/readyz', operationId: 'readiness', summary: 'Readiness: Redis answers and the config is loaded; last health of each connection', tags: ['Health'], responses: { 200: { description: 'Ready', content: json(ref('Readiness')) }, 503: { description: 'Not ready', content: json(ref('Readiness')) } } },
     {
       method: 'get', path: '/api/cases/:id', operationId: 'getCase', summary: 'A case by any of its ids: the merged canonical case (personal data) and which system views it was built from', tags: ['Cases'], security: api, params: idParam,
       description: 'case is merged from each system\'s latest view by the precedence in docs/canonical-model.md (config hub.merge); views lists them (no content): system, connection, when, which event, and which one is the origin.',
-      responses: { 200: { description: 'The case', content: json({ type: 'object', required: ['hubId', 'views'], properties: { hubId: str(), meta: ref('CaseMeta'), references: { type: 'array', items: ref('CrossReference') }, case: ref('CanonicalCase'), views: { type: 'array', items: ref('CaseViewInfo') } } }) }, 401: unauthorized, 404: notFound },
+      responses: { 200: { description: 'The case', content: json({ type: 'object', required: ['hubId', 'views'], properties: { hubId: str(), meta: ref('CaseMeta'), references: { type: 'array', items: ref('CrossReference') }, case: ref('CanonicalCase'), views: { type: 'array', items: ref('CaseViewInfo') } } }) }, 400: badRequest, 401: unauthorized, 404: notFound },
     },
     {
       method: 'get', path: '/api/cases/:id/views/:connection', operationId: 'getCaseView', summary: 'What one system (connection) last said about a case: its own view (personal data)', tags: ['Cases'], security: api, params: { ...idParam, connection: str({ pattern: '^[a-z][a-z0-9-]{0,62}$' }) },
-      responses: { 200: { description: 'The view', content: json({ type: 'object', required: ['hubId', 'view'], properties: { hubId: str(), view: { type: 'object', properties: { system: str(), connection: str(), source: str(), eventId: str(), eventKey: str(), at: str({ format: 'date-time' }), case: ref('CanonicalCase') } } } }) }, 401: unauthorized, 404: notFound },
+      responses: { 200: { description: 'The view', content: json({ type: 'object', required: ['hubId', 'view'], properties: { hubId: str(), view: { type: 'object', properties: { system: str(), connection: str(), source: str(), eventId: str(), eventKey: str(), at: str({ format: 'date-time' }), case: ref('CanonicalCase') } } } }) }, 400: badRequest, 401: unauthorized, 404: notFound },
     },
     {
       method: 'get', path: '/api/cases/:id/trace', operationId: 'getCaseTrace', summary: "A case's trace: every hop with timings, no personal data", tags: ['Cases'], security: api, params: idParam,
-      responses: { 200: { description: 'The trace', content: json({ type: 'object', required: ['hubId', 'trace'], properties: { hubId: str(), references: { type: 'array', items: ref('CrossReference') }, trace: { type: 'array', items: ref('TraceEntry') } } }) }, 401: unauthorized, 404: notFound },
+      responses: { 200: { description: 'The trace', content: json({ type: 'object', required: ['hubId', 'trace'], properties: { hubId: str(), references: { type: 'array', items: ref('CrossReference') }, trace: { type: 'array', items: ref('TraceEntry') } } }) }, 400: badRequest, 401: unauthorized, 404: notFound },
     },
     {
       method: 'get', path: '/api/routes', operationId: 'listRoutes', summary: "Routes with one day's counters", tags: ['Routes'], security: api,
@@ -293,21 +312,22 @@ export function coreEndpoints(): EndpointSpec[] {
             },
           }),
         },
+        400: badRequest,
         401: unauthorized,
       },
     },
     {
       method: 'get', path: '/api/dead-letters', operationId: 'listDeadLetters', summary: 'Dead letters (deliveries that exhausted their attempts or failed permanently)', tags: ['Dead letters'], security: api,
-      query: { properties: { connection: str({ description: 'Only this target connection.' }) } },
-      responses: { 200: { description: 'Dead letters', content: json({ type: 'object', properties: { deadLetters: { type: 'array', items: ref('DeadLetter') } } }) }, 401: unauthorized },
+      query: { properties: { connection: str({ pattern: '^[a-z][a-z0-9-]{0,62}$', description: 'Only this target connection.' }) } },
+      responses: { 200: { description: 'Dead letters', content: json({ type: 'object', properties: { deadLetters: { type: 'array', items: ref('DeadLetter') } } }) }, 400: badRequest, 401: unauthorized, 404: problemResponse('No such connection') },
     },
     {
       method: 'post', path: '/api/dead-letters/:connection/:id/replay', operationId: 'replayDeadLetter', summary: 'Replay a dead letter with fresh attempts (audited as "api")', tags: ['Dead letters'], security: api, params: dlParams,
-      responses: { 202: { description: 'Queued again', content: json({ type: 'object', properties: { replayed: str() } }) }, 401: unauthorized, 404: notFound },
+      responses: { 202: { description: 'Queued again', content: json({ type: 'object', properties: { replayed: str() } }) }, 400: badRequest, 401: unauthorized, 404: notFound },
     },
     {
       method: 'delete', path: '/api/dead-letters/:connection/:id', operationId: 'discardDeadLetter', summary: 'Discard a dead letter (audited as "api")', tags: ['Dead letters'], security: api, params: dlParams,
-      responses: { 200: { description: 'Discarded', content: json({ type: 'object', properties: { discarded: str() } }) }, 401: unauthorized, 404: notFound },
+      responses: { 200: { description: 'Discarded', content: json({ type: 'object', properties: { discarded: str() } }) }, 400: badRequest, 401: unauthorized, 404: notFound },
     },
     {
       method: 'get', path: '/api/sandboxes', operationId: 'listSandboxes', summary: 'URLs of the sandbox peers this hub started', tags: ['Sandboxes'], security: api,
@@ -336,7 +356,9 @@ export function validated(spec: EndpointSpec): RequestHandler {
   const query = inputAjv.compile(objectSchema(spec.query?.properties, spec.query?.required));
   const body = spec.body ? inputAjv.compile(spec.body.schema) : undefined;
   return (req: Request, res: Response, next: NextFunction) => {
-    const input: ValidatedInput = { params: { ...req.params }, query: { ...(req.query as Record<string, unknown>) }, body: { ...((req.body as Record<string, unknown> | undefined) ?? {}) } };
+    // An empty form field (a filter left at "any") means the parameter was not given.
+    const given = Object.entries(req.query as Record<string, unknown>).filter(([, v]) => v !== '');
+    const input: ValidatedInput = { params: { ...req.params }, query: Object.fromEntries(given), body: { ...((req.body as Record<string, unknown> | undefined) ?? {}) } };
     const problems: string[] = [];
     if (!params(input.params)) problems.push(describe('path', params));
     if (!query(input.query)) problems.push(describe('query', query));
@@ -360,6 +382,8 @@ export interface DiscoveredRoute {
   description?: string;
   /** What the adapter that mounted it says about it. */
   api?: WebhookApiDoc;
+  /** The adapter that mounted it (names its security scheme). */
+  adapter?: string;
 }
 
 /** A standalone JSON Schema embedded in the document: its own $schema and $id would re-root it. */
@@ -378,6 +402,26 @@ const SECURITY_SCHEMES: Record<SecurityName, JsonSchema> = {
   opsProxy: { type: 'apiKey', in: 'header', name: 'X-Forwarded-User', description: 'User set by a trusted reverse proxy (ops.auth: proxy; header name configurable).' },
   opsLoginForm: { type: 'apiKey', in: 'cookie', name: 'cw_ops_login', description: 'Login-form CSRF cookie set by GET /ops/login.' },
 };
+
+const TAG_DESCRIPTIONS: Record<string, string> = {
+  Health: 'Liveness and readiness probes.',
+  Cases: "Cases by any of their ids, with payload or trace (integrators' API, Bearer token).",
+  Routes: 'Routes and their daily counters.',
+  'Dead letters': 'Deliveries that failed for good: list, replay, discard (each audited).',
+  Sandboxes: 'Sandbox peers started by this hub (local runs).',
+  'Ops console': 'The operations console: server-rendered pages and form actions (ops sign-in).',
+  'Ops API': 'The console data as JSON (ops sign-in).',
+  Metrics: 'Prometheus metrics.',
+  Docs: 'This document and its pages.',
+  'Webhook intake': "Endpoints that peer adapters mount to receive cases (each with the peer's own credentials).",
+};
+
+/** Every endpoint with validated input can answer 400; documented even when the spec did not list it. */
+function withInputError(spec: EndpointSpec): Record<string, ResponseSpec> {
+  if (spec.responses['400'] || (!spec.params && !spec.query && !spec.body)) return spec.responses;
+  const api = spec.path.startsWith('/api/');
+  return { ...spec.responses, 400: { description: 'Invalid input (the answer names the parameter)', content: api ? { 'application/problem+json': ref('Problem') } : spec.path.startsWith('/ops/') && !spec.path.startsWith('/ops/api/') ? htmlPage : json(ref('Error')) } };
+}
 
 export function buildOpenApi(specs: EndpointSpec[], discovered: DiscoveredRoute[], info: { title: string; version: string; serverUrl?: string }): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
@@ -399,30 +443,51 @@ export function buildOpenApi(specs: EndpointSpec[], discovered: DiscoveredRoute[
       ...(parameters.length ? { parameters } : {}),
       ...(spec.body ? { requestBody: { required: spec.body.required ?? true, content: { [spec.body.contentType]: { schema: spec.body.schema } } } } : {}),
       responses: Object.fromEntries(
-        Object.entries(spec.responses).map(([status, r]) => [status, { description: r.description, ...(r.content ? { content: Object.fromEntries(Object.entries(r.content).map(([type, schema]) => [type, { schema }])) } : {}) }]),
+        Object.entries(withInputError(spec)).map(([status, r]) => [status, { description: r.description, ...(r.content ? { content: Object.fromEntries(Object.entries(r.content).map(([type, schema]) => [type, { schema }])) } : {}) }]),
       ),
       security: spec.security ? spec.security.map((s) => ({ [s]: [] })) : [],
     };
     add(spec.method, spec.path, op);
   }
+  const securitySchemes: Record<string, JsonSchema> = { ...SECURITY_SCHEMES };
   for (const route of discovered) {
     const p = openApiPath(route.path);
     if (paths[p]?.[route.method]) continue;
     const params = [...route.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: str() }));
+    const api = route.api;
+    let security: JsonSchema[] = [];
+    if (api?.securityScheme) {
+      const name = `${(route.adapter ?? 'webhook').replace(/[^A-Za-z0-9._-]/g, '_')}ApiKey`;
+      securitySchemes[name] = { ...api.securityScheme };
+      security = [{ [name]: [] }];
+    }
+    const examples = Object.entries(api?.examples ?? {});
+    const requestType = api?.requestContentType ?? (api?.requestSchema ? 'application/json' : '*/*');
+    const responses: Record<string, JsonSchema> = api?.responses
+      ? Object.fromEntries(
+          Object.entries(api.responses).map(([status, r]) => {
+            const shown = examples.filter(([, e]) => String(e.status) === status);
+            const content = r.schema || shown.length ? { 'application/json': { schema: r.schema ? embedded(r.schema) : {}, ...(shown.length ? { examples: Object.fromEntries(shown.map(([n, e]) => [n, { summary: e.summary, value: e.response }])) } : {}) } } : undefined;
+            return [status, { description: r.description, ...(content ? { content } : {}) }];
+          }),
+        )
+      : { default: { description: "The adapter's answer to the peer" } };
     add(route.method, route.path, {
       operationId: `webhook_${route.method}_${route.path.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '')}`,
       summary: route.description ?? 'Webhook intake of a peer adapter',
-      description: 'Mounted by an adapter source feeding an enabled route. The adapter parses and authenticates the request itself (see the adapter README for its body and credentials).',
+      description: `Mounted by an adapter source feeding an enabled route. ${api?.authentication ? `Authentication: ${api.authentication}.` : 'The adapter parses and authenticates the request itself (see the adapter README for its body and credentials).'}`,
       tags: ['Webhook intake'],
       ...(params.length ? { parameters: params } : {}),
-      ...(route.api?.authentication ? { description: `Mounted by an adapter source feeding an enabled route. Authentication: ${route.api.authentication}.` } : {}),
       ...(route.method === 'post' || route.method === 'put'
-        ? { requestBody: { required: true, content: { [route.api?.requestContentType ?? (route.api?.requestSchema ? 'application/json' : '*/*')]: { schema: route.api?.requestSchema ? embedded(route.api.requestSchema) : {} } } } }
+        ? {
+            requestBody: {
+              required: true,
+              content: { [requestType]: { schema: api?.requestSchema ? embedded(api.requestSchema) : {}, ...(examples.length ? { examples: Object.fromEntries(examples.map(([n, e]) => [n, { summary: e.summary, value: e.request }])) } : {}) } },
+            },
+          }
         : {}),
-      responses: route.api?.responses
-        ? Object.fromEntries(Object.entries(route.api.responses).map(([status, r]) => [status, { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: embedded(r.schema) } } } : {}) }]))
-        : { default: { description: "The adapter's answer to the peer" } },
-      security: [],
+      responses,
+      security,
     });
   }
   return {
@@ -434,9 +499,9 @@ export function buildOpenApi(specs: EndpointSpec[], discovered: DiscoveredRoute[
       description: 'Caseway routes cases between case-management systems. /api is the integrators\' API (Bearer token), the webhook paths are the peers\' intake (their own credentials), /ops is the operations console (ops login), /metrics is for Prometheus.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
-    ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
-    tags: [...new Set([...specs.flatMap((s) => s.tags), ...(discovered.length ? ['Webhook intake'] : [])])].map((name) => ({ name })),
+    servers: [info.serverUrl ? { url: info.serverUrl } : { url: '/', description: 'This hub' }],
+    tags: [...new Set([...specs.flatMap((s) => s.tags), ...(discovered.length ? ['Webhook intake'] : [])])].map((name) => ({ name, ...(TAG_DESCRIPTIONS[name] ? { description: TAG_DESCRIPTIONS[name] } : {}) })),
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
-    components: { schemas: componentSchemas(), securitySchemes: SECURITY_SCHEMES },
+    components: { schemas: componentSchemas(), securitySchemes },
   };
 }

@@ -55,6 +55,29 @@ ol.timeline li { background: none; }
 .docs .op { border: 1px solid var(--line); border-radius: 6px; background: var(--card); margin: 10px 0; padding: 10px 12px; }
 .docs .method { display: inline-block; min-width: 58px; text-align: center; font-weight: 700; font-size: 12px; padding: 2px 6px; border-radius: 4px; background: #e8ecf3; margin-right: 8px; text-transform: uppercase; }
 .docs .method.get { background: #e3eefc; color: #1f5fbf; } .docs .method.post { background: #e3f4e8; color: var(--ok); } .docs .method.delete { background: var(--bad-bg); color: var(--bad); }
+main { max-width: 1280px; }
+.small { font-size: 12px; }
+.page-head { display: flex; align-items: baseline; gap: 16px; } .page-head h1 { margin-bottom: 8px; }
+.strip { display: flex; flex-wrap: wrap; gap: 8px; margin: 4px 0 14px; }
+.strip .cell { display: flex; flex-direction: column; min-width: 130px; padding: 8px 12px; border-radius: 6px; border: 1px solid var(--line); background: var(--card); color: var(--fg); }
+.strip .cell:hover { text-decoration: none; border-color: var(--accent); }
+.strip .value { font-size: 20px; font-weight: 700; font-variant-numeric: tabular-nums; } .strip .label { font-size: 12px; color: var(--muted); } .strip .detail { font-size: 12px; }
+.strip .cell.problem.bad, td.problem.bad { background: var(--bad-bg); border-color: #f3b8bf; color: var(--bad); }
+.strip .cell.problem.warn, td.problem.warn { background: #fff3dc; border-color: #f0d49a; color: var(--warn); }
+td.problem { font-weight: 700; } td.problem a { color: inherit; }
+#routes th, #routes td { padding: 5px 6px; } #routes td { white-space: nowrap; } #routes td:first-child { white-space: normal; min-width: 170px; }
+svg.chart { display: block; }
+.legend { text-transform: none; font-weight: 400; letter-spacing: 0; white-space: nowrap; } .legend i { display: inline-block; width: 8px; height: 8px; margin: 0 2px 0 6px; }
+.legend i.rec { background: #1f5fbf; } .legend i.del { background: #1b7f3b; } .legend i.fail { background: #c0111f; }
+form.filters { display: flex; flex-wrap: wrap; gap: 8px; align-items: end; margin-bottom: 12px; }
+form.filters label { display: flex; flex-direction: column; font-size: 12px; color: var(--muted); gap: 2px; }
+form.filters input, form.filters select { font: inherit; padding: 4px 6px; border: 1px solid #b8c2d3; border-radius: 4px; background: #fff; }
+.pager { display: flex; gap: 12px; align-items: center; margin: 10px 0; }
+.bulk { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin: 8px 0; }
+ul.field-errors { margin: 4px 0 0; padding-left: 18px; } ul.field-errors code { color: var(--bad); }
+.permanent { border-left: 4px solid var(--bad); }
+pre.diff .add { background: #e3f4e8; color: var(--ok); display: block; } pre.diff .del { background: var(--bad-bg); color: var(--bad); display: block; }
+.secondary-action { margin-top: 18px; font-size: 12px; } .secondary-action button { font-size: 12px; }
 `;
 
 export const OPS_JS = `
@@ -72,4 +95,29 @@ document.querySelectorAll('time[datetime]').forEach(function (el) {
   el.title = el.getAttribute('datetime');
   el.textContent = date.toLocaleString();
 });
+// Auto-refresh (an element with data-refresh="seconds"): reloads the page, but never while the operator types
+// or has focus in a form field; the countdown starts again once they stop.
+(function () {
+  var el = document.querySelector('[data-refresh]');
+  if (!el) return;
+  var every = Number(el.getAttribute('data-refresh')) || 30;
+  var left = every;
+  var typing = function () {
+    var a = document.activeElement;
+    return !!a && /^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName);
+  };
+  document.addEventListener('input', function () { left = every; });
+  setInterval(function () {
+    if (typing()) {
+      left = every;
+      el.textContent = 'Auto-refresh paused while you type';
+      el.setAttribute('data-state', 'paused');
+      return;
+    }
+    left -= 1;
+    el.setAttribute('data-state', 'running');
+    el.textContent = 'Auto-refresh in ' + Math.max(left, 0) + ' s';
+    if (left <= 0) window.location.reload();
+  }, 1000);
+})();
 `;

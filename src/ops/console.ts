@@ -13,11 +13,17 @@ import { LOGIN_COOKIE, OpsAuth, SESSION_COOKIE, clientAddress, crossSite, parseC
 import { caseViewPanels } from './case-views';
 import { dryRun } from './dry-run';
 import { raw } from './html';
-import { caseTimeline, deadLetterList, findCase, overview } from './overview';
-import { mountQueueBoard } from './queue-board';
+import { caseTimeline, deadLetterList, findCase, hubQueueNames, overview } from './overview';
+import { QUEUE_ACTIONS, mountQueueBoard, queueAction } from './queue-board';
 import { reconcile } from './reconciliation';
 import { opsSettings } from './settings';
-import { auditPage, casePage, peerErrorsPage, dryRunPage, layout, loginPage, messagePage, overviewPage, reconciliationPage, type PageContext } from './views';
+import { CASE_STATUSES, caseHistory, defaultRange } from './case-history';
+import { bulkAction, describeFilter, matches, queryDeadLetters, type DeadLetterFilter } from './dead-letter-query';
+import { casesPage, deadLettersPage } from './list-pages';
+import { overviewPage } from './overview-page';
+import { targetConnections } from './reconciliation';
+import { dayOf } from '../core/store/stats-store';
+import { auditPage, casePage, peerErrorsPage, dryRunPage, layout, loginPage, messagePage, reconciliationPage, type PageContext } from './views';
 
 /** Endpoint descriptions collected by the ops plugins, published by the API docs plugin. */
 export class EndpointRegistry {
@@ -177,10 +183,11 @@ export function opsConsolePlugin(registry: EndpointRegistry) {
 
     // ---- pages
     route(
-      { method: 'get', path: '/ops', operationId: 'opsOverview', summary: 'Overview: routes, queues, connections, dead letters', tags: ['Ops console'], security: OPS, query: { properties: { days: days(90, 'Period of the route counts (default 7).'), ...doneQuery } }, responses: { 200: { description: 'The page', content: htmlPage }, 303: { description: 'Not signed in: to the sign-in page' } } },
+      { method: 'get', path: '/ops', operationId: 'opsOverview', summary: 'Overview: routes, queues, connections, dead letters', tags: ['Ops console'], security: OPS, query: { properties: { days: days(90, 'Period of the route counts (default 7).'), refresh: { type: 'integer', minimum: 2, maximum: 3600, description: 'Auto-refresh interval in seconds (default 30); paused while the operator types.' }, ...doneQuery } }, responses: { 200: { description: 'The page', content: htmlPage }, 303: { description: 'Not signed in: to the sign-in page' } } },
       async (_req, res) => {
-        const data = await overview(hub, settings, Number(inputOf(res).query.days ?? 7));
-        page(res, 200, overviewPage(data, ctx(res, { notice: notice(res) })));
+        const q = inputOf(res).query;
+        const data = await overview(hub, settings, Number(q.days ?? 7));
+        page(res, 200, overviewPage(data, ctx(res, { notice: notice(res) }), q.refresh === undefined ? undefined : Number(q.refresh)));
       },
     );
 
@@ -199,12 +206,78 @@ export function opsConsolePlugin(registry: EndpointRegistry) {
       },
     );
 
+    const caseFilters = {
+      q: { type: 'string', minLength: 1, maxLength: 200, description: 'Any id of a case: goes straight to its timeline.' },
+      route: pathName,
+      connection: pathName,
+      status: { type: 'string', enum: [...CASE_STATUSES] },
+      origin: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$', description: 'The system the case came from (its adapter).' },
+      from: { type: 'string', format: 'date', description: 'First UTC day (default: 6 days before `to`).' },
+      to: { type: 'string', format: 'date', description: 'Last UTC day (default: today).' },
+      page: { type: 'integer', minimum: 1, maximum: 1000 },
+    };
+    const choices = () => ({
+      routes: hub.config.routes.map((r) => r.name),
+      connections: [...hub.runtime.connections.keys()],
+      origins: [...new Set([...hub.runtime.connections.values()].map((c) => c.adapter.name))],
+    });
+    const historyOf = async (q: Record<string, unknown>) => {
+      const range = defaultRange(7);
+      const to = typeof q.to === 'string' ? q.to : range.to;
+      const from = typeof q.from === 'string' ? q.from : q.to ? dayOf(new Date(Date.parse(`${to}T00:00:00Z`) - 6 * 86400000)) : range.from;
+      const status = CASE_STATUSES.find((s) => s === q.status);
+      return caseHistory(hub, { route: q.route as string | undefined, connection: q.connection as string | undefined, status, origin: q.origin as string | undefined, from, to, page: Number(q.page ?? 1), size: 50 });
+    };
+
     route(
-      { method: 'get', path: '/ops/cases', operationId: 'opsFindCase', summary: 'Find a case by any id and go to its timeline', tags: ['Ops console'], security: OPS, query: { properties: { q: { type: 'string', minLength: 1, maxLength: 200 } }, required: ['q'] }, responses: { 303: { description: 'Found: to /ops/cases/{hubId}' }, 404: { description: 'No case with that id', content: htmlPage } } },
+      {
+        method: 'get', path: '/ops/cases', operationId: 'opsCases', summary: 'Case history: recent cases with filters and paging, newest first; or find one case by any id (q)', tags: ['Ops console'], security: OPS,
+        description: 'Backed by a per-day case index kept as long as traces. One query examines at most 5000 cases.',
+        query: { properties: caseFilters }, responses: { 200: { description: 'The list', content: htmlPage }, 303: { description: 'q found a case: to /ops/cases/{hubId}' }, 404: { description: 'q matches no case', content: htmlPage } },
+      },
       async (_req, res) => {
-        const hubId = await findCase(hub, String(inputOf(res).query.q));
-        if (hubId) return void res.redirect(303, `/ops/cases/${encodeURIComponent(hubId)}`);
-        page(res, 404, messagePage('No case found', 'No case has that id (hub id, iCasework caseid, 121 referenceId, iSupport case id, ETD appRefNumber ...). Cases are kept for the retention period only.', ctx(res)));
+        const q = inputOf(res).query;
+        if (q.q !== undefined) {
+          const hubId = await findCase(hub, String(q.q));
+          if (hubId) return void res.redirect(303, `/ops/cases/${encodeURIComponent(hubId)}`);
+          return void page(res, 404, messagePage('No case found', 'No case has that id (the hub id or a peer system\'s id; system:id narrows the search). Cases are kept for the retention period only.', ctx(res)));
+        }
+        page(res, 200, casesPage(await historyOf(q), choices(), ctx(res)));
+      },
+    );
+
+    const deadLetterFilters = {
+      connection: pathName,
+      route: pathName,
+      code: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$', description: 'Error code (e.g. PEER_VALIDATION) or HTTP status (e.g. 422).' },
+      olderThanHours: { type: 'integer', minimum: 1, maximum: 8760, description: 'Only dead letters that failed at least this many hours ago.' },
+      newerThanHours: { type: 'integer', minimum: 1, maximum: 8760, description: 'Only dead letters that failed within this many hours.' },
+    };
+    const filterOf = (q: Record<string, unknown>): DeadLetterFilter => ({
+      connection: q.connection as string | undefined,
+      route: q.route as string | undefined,
+      code: q.code as string | undefined,
+      olderThanHours: q.olderThanHours === undefined ? undefined : Number(q.olderThanHours),
+      newerThanHours: q.newerThanHours === undefined ? undefined : Number(q.newerThanHours),
+    });
+    const unknownConnection = (f: DeadLetterFilter) => f.connection !== undefined && !hub.runtime.connections.has(f.connection);
+
+    route(
+      {
+        method: 'get', path: '/ops/dead-letters', operationId: 'opsDeadLetters', summary: 'Dead letters with filters, paging (50 a page, newest first), error detail and bulk actions', tags: ['Ops console'], security: OPS,
+        query: { properties: { ...deadLetterFilters, page: { type: 'integer', minimum: 1, maximum: 10000 }, ...doneQuery } }, responses: { 200: { description: 'The page', content: htmlPage }, 404: { description: 'No such connection', content: htmlPage } },
+      },
+      async (_req, res) => {
+        const q = inputOf(res).query;
+        const filter = filterOf(q);
+        if (unknownConnection(filter)) return void page(res, 404, messagePage('No such connection', `The config has no connection "${filter.connection}".`, ctx(res)));
+        const everything = await queryDeadLetters(hub, {});
+        const now = Date.now();
+        const all = everything.filter((d) => matches(d, filter, now));
+        const size = 50;
+        const pageNo = Number(q.page ?? 1);
+        const codes = [...new Set(everything.flatMap((d) => [d.error.code, d.error.status ? String(d.error.status) : undefined]).filter((c): c is string => Boolean(c)))].sort();
+        page(res, 200, deadLettersPage({ filter, page: pageNo, size, total: all.length, items: all.slice((pageNo - 1) * size, pageNo * size), choices: { routes: hub.config.routes.map((r) => r.name), connections: targetConnections(hub.runtime), codes } }, ctx(res, { notice: notice(res) })));
       },
     );
 
@@ -287,6 +360,46 @@ export function opsConsolePlugin(registry: EndpointRegistry) {
       },
     );
 
+    route(
+      {
+        method: 'post', path: '/ops/dead-letters/bulk', operationId: 'opsBulkDeadLetters', summary: 'Replay or discard every dead letter matching a filter (each audited, and the bulk action once)', tags: ['Ops console'], security: OPS, operatorOnly: true,
+        description: '`expected` is the count the operator confirmed; if the matching set has changed since, nothing is done and the page says so.',
+        body: actionBody({ action: { type: 'string', enum: ['replay', 'discard'] }, expected: { type: 'integer', minimum: 0 }, ...deadLetterFilters }),
+        responses: { 303: redirect, 401: unauthorised, 403: forbidden, 404: { description: 'No such connection', content: htmlPage }, 409: { description: 'The matching set changed since it was confirmed', content: htmlPage } },
+      },
+      async (_req, res) => {
+        const body = inputOf(res).body;
+        const filter = filterOf(body);
+        if (unknownConnection(filter)) return void page(res, 404, messagePage('No such connection', `The config has no connection "${filter.connection}".`, ctx(res)));
+        const list = await queryDeadLetters(hub, filter);
+        const action = body.action === 'discard' ? 'discard' : 'replay';
+        const listUrl = `/ops/dead-letters?${new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
+        if (body.expected !== undefined && Number(body.expected) !== list.length) {
+          return void page(res, 409, messagePage('The dead letters changed', `You confirmed ${String(body.expected)} dead letters, but ${list.length} match now. Nothing was done: review the list and confirm again (${listUrl}).`, ctx(res)));
+        }
+        const result = await bulkAction(hub, action, list, by(res), filter);
+        log.info({ user: userOf(res).name, action, filter: describeFilter(filter), done: result.done, of: result.matched }, 'ops bulk action on dead letters');
+        res.redirect(303, withDone(listUrl, action === 'replay' ? 'replayed' : 'discarded', result.done));
+      },
+    );
+
+    route(
+      {
+        method: 'post', path: '/ops/queue-actions/:queue/:action', operationId: 'opsQueueAction', summary: 'Pause, resume, promote delayed jobs of, or clean completed jobs from a queue (audited)', tags: ['Ops console'], security: OPS, operatorOnly: true,
+        params: { queue: { type: 'string', pattern: '^[a-z][a-z0-9.-]{0,80}$' }, action: { type: 'string', enum: [...QUEUE_ACTIONS] } }, body: actionBody(),
+        responses: { 303: redirect, 401: unauthorised, 403: forbidden, 404: { description: 'No such queue', content: htmlPage } },
+      },
+      async (_req, res) => {
+        const { params, body } = inputOf(res);
+        const queue = String(params.queue);
+        if (!hubQueueNames(hub).includes(queue)) return void page(res, 404, messagePage('No such queue', `The hub has no queue "${queue}".`, ctx(res)));
+        const action = QUEUE_ACTIONS.find((a) => a === params.action) ?? 'pause';
+        await queueAction(hub, queue, action, userOf(res).name);
+        log.info({ user: userOf(res).name, queue, action }, 'ops queue action');
+        res.redirect(303, safeNext(body.back ?? '/ops'));
+      },
+    );
+
     // ---- JSON
     route(
       { method: 'get', path: '/ops/api/overview', operationId: 'opsOverviewJson', summary: 'The overview as JSON', tags: ['Ops API'], security: OPS, query: { properties: { days: days(90, 'Period of the route counts (default 7).') } }, responses: { 200: { description: 'Overview', content: json({ $ref: '#/components/schemas/OpsOverview' }) }, 401: unauthorised } },
@@ -319,8 +432,23 @@ export function opsConsolePlugin(registry: EndpointRegistry) {
       },
     );
 
+    route(
+      { method: 'get', path: '/ops/api/cases', operationId: 'opsCasesJson', summary: 'Case history as JSON (same filters as /ops/cases)', tags: ['Ops API'], security: OPS, query: { properties: caseFilters }, responses: { 200: { description: 'A page of cases', content: json({ type: 'object' }) }, 400: { description: 'Invalid filter', content: json({ $ref: '#/components/schemas/Error' }) }, 401: unauthorised } },
+      async (_req, res) => {
+        res.json(await historyOf(inputOf(res).query));
+      },
+    );
+    route(
+      { method: 'get', path: '/ops/api/dead-letters', operationId: 'opsDeadLettersJson', summary: 'Dead letters with their error detail as JSON (same filters as /ops/dead-letters)', tags: ['Ops API'], security: OPS, query: { properties: deadLetterFilters }, responses: { 200: { description: 'Every matching dead letter, newest first', content: json({ type: 'array', items: { type: 'object' } }) }, 400: { description: 'Invalid filter', content: json({ $ref: '#/components/schemas/Error' }) }, 401: unauthorised, 404: { description: 'No such connection', content: json({ $ref: '#/components/schemas/Error' }) } } },
+      async (_req, res) => {
+        const filter = filterOf(inputOf(res).query);
+        if (unknownConnection(filter)) return void res.status(404).json({ error: `No connection "${filter.connection}"` });
+        res.json(await queryDeadLetters(hub, filter));
+      },
+    );
+
     // ---- queue dashboard
-    registry.add({ method: 'get', path: '/ops/queues', operationId: 'opsQueues', summary: 'Queue dashboard (bull-board) for every Caseway queue', description: 'Its own JSON API lives under /ops/queues/api/ (same sign-in). Viewers get a read-only board; operators may pause, resume, promote and clean completed jobs (each audited); dead letters are replayed and discarded through /ops.', tags: ['Ops console'], security: OPS, responses: { 200: { description: 'The dashboard', content: htmlPage }, 303: { description: 'Not signed in: to the sign-in page' } } });
+    registry.add({ method: 'get', path: '/ops/queues', operationId: 'opsQueues', summary: 'Queue dashboard (bull-board) for every Caseway queue', description: 'Its own JSON API lives under /ops/queues/api/ (same sign-in). The board is read-only for every role: operators pause, resume, promote and clean queues on the overview (/ops/queue-actions, audited) and replay or discard dead letters through /ops.', tags: ['Ops console'], security: OPS, responses: { 200: { description: 'The dashboard', content: htmlPage }, 303: { description: 'Not signed in: to the sign-in page' } } });
     mountQueueBoard(app, hub, auth);
 
     // Errors inside the console render as a page, not JSON, and never with details.

@@ -11,8 +11,17 @@ import { circuitState, type CircuitState } from './circuit';
 import { lastDays, reconcile, targetConnections, unaccounted, type Reconciliation, type ReconciliationStatus } from './reconciliation';
 import type { OpsSettings } from './settings';
 
+export interface DayCounts {
+  day: string;
+  received: number;
+  delivered: number;
+  failed: number;
+}
+
 export interface RouteOverview {
   name: string;
+  /** Per day of the period, oldest first: the route's chart. */
+  daily: DayCounts[];
   description?: string;
   enabled: boolean;
   from: { connection: string; source: string };
@@ -39,6 +48,11 @@ export interface ConnectionOverview {
 export interface QueueOverview {
   name: string;
   counts: Record<string, number>;
+  /** Jobs not yet done: waiting, prioritized, delayed and active. */
+  backlog: number;
+  /** When the oldest job still waiting was added. */
+  oldestWaiting?: string;
+  paused: boolean;
 }
 
 export interface DeadLetterGroup {
@@ -70,7 +84,13 @@ export function hubQueueNames(hub: Hub): string[] {
 
 export async function queueCounts(hub: Hub): Promise<QueueOverview[]> {
   return Promise.all(
-    hubQueueNames(hub).map(async (name) => ({ name, counts: (await hub.runtime.queues.get(name).getJobCounts(...QUEUE_STATES)) as Record<string, number> })),
+    hubQueueNames(hub).map(async (name) => {
+      const queue = hub.runtime.queues.get(name);
+      const counts = (await queue.getJobCounts(...QUEUE_STATES)) as Record<string, number>;
+      const [oldest] = counts.waiting ? await queue.getJobs(['waiting'], 0, 0, true) : [];
+      const backlog = ['waiting', 'prioritized', 'delayed', 'active'].reduce((n, s) => n + (counts[s] ?? 0), 0);
+      return { name, counts, backlog, oldestWaiting: oldest?.timestamp ? new Date(oldest.timestamp).toISOString() : undefined, paused: await queue.isPaused() };
+    }),
   );
 }
 
@@ -132,8 +152,10 @@ export async function overview(hub: Hub, settings: OpsSettings, periodDays = 7):
   for (const route of rt.config.routes) {
     const totals = Object.fromEntries(STAT_FIELDS.map((f) => [f, 0])) as Record<StatField, number>;
     let lastActivity: string | undefined;
+    const daily: DayCounts[] = [];
     for (const day of days) {
       const s = await rt.stats.read(day, route.name);
+      daily.unshift({ day, received: s.received, delivered: s.delivered, failed: s.failedAttempts });
       for (const f of STAT_FIELDS) totals[f] += s[f];
       if (s.lastActivity && (!lastActivity || s.lastActivity > lastActivity)) lastActivity = s.lastActivity;
     }
@@ -147,6 +169,7 @@ export async function overview(hub: Hub, settings: OpsSettings, periodDays = 7):
           : 'balanced';
     routes.push({
       name: route.name,
+      daily,
       description: route.description,
       enabled: route.enabled !== false,
       from: route.from,
@@ -170,15 +193,12 @@ export async function overview(hub: Hub, settings: OpsSettings, periodDays = 7):
   };
 }
 
-/** Peer systems whose ids the search box understands, whether or not a connection uses their adapter here. */
-export const LOOKUP_SYSTEMS = ['icasework', 'platform121', 'isupport', 'etd'];
-
-/** Finds a case by any id: hub id, or a peer's id (iCasework caseid, 121 referenceId, iSupport case id, ETD appRefNumber ...). */
+/** Finds a case by any id: hub id, or any peer system's id (every system of the config and every installed adapter). */
 export async function findCase(hub: Hub, query: string): Promise<string | null> {
   const rt = hub.runtime;
   const id = query.trim();
   if (!id) return null;
-  const systems = [...new Set([...knownSystems(rt), ...hub.options.registry.names(), ...LOOKUP_SYSTEMS])];
+  const systems = [...new Set([...knownSystems(rt), ...hub.options.registry.names()])];
   const found = await rt.cases.findHubId(id, systems);
   if (found) return found;
   // "system:id" narrows the search to one system (and lets an id that contains a colon be found too).

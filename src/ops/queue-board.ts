@@ -1,8 +1,10 @@
 /**
  * bull-board for every Caseway queue at /ops/queues, behind the ops sign-in.
- * Viewers get a read-only board. Operators get a board without job retries and may only pause, resume, promote
- * (run a delayed retry now) and clean completed jobs there, each written to the audit log; dead letters are
- * replayed and discarded through /ops so that every replay is audited per case and shows in its trace.
+ * bull-board can only show all of its actions or none (per queue: readOnlyMode, allowRetries), and most of them
+ * (clean all, delete, edit, retry) the hub does not allow there. So every role gets the read-only board and sees no
+ * button the hub would refuse; the actions an operator may take on a queue (pause, resume, promote delayed jobs,
+ * clean completed jobs) are offered on the overview (/ops/queue-actions, audited), and dead letters are replayed
+ * and discarded through /ops so that every replay is audited per case and shows in its trace.
  */
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
@@ -14,16 +16,20 @@ import { hubQueueNames } from './overview';
 
 export const QUEUES_BASE = '/ops/queues';
 
-/** Board actions an operator may take (paths relative to the board). Everything else that changes state is refused. */
-const OPERATOR_ACTIONS = [
-  /^\/api\/queues\/(pause|resume)$/,
-  /^\/api\/queues\/[^/]+\/(pause|resume|promote)$/,
-  /^\/api\/queues\/[^/]+\/clean\/completed$/,
-  /^\/api\/queues\/[^/]+\/[^/]+\/promote$/,
-];
+/** Queue actions an operator may take from the overview. */
+export const QUEUE_ACTIONS = ['pause', 'resume', 'promote', 'clean-completed'] as const;
+export type QueueAction = (typeof QUEUE_ACTIONS)[number];
 
-export function allowedBoardAction(path: string): boolean {
-  return OPERATOR_ACTIONS.some((re) => re.test(path));
+/** Runs one queue action and writes it to the audit log. */
+export async function queueAction(hub: Hub, queueName: string, action: QueueAction, user: string): Promise<number | undefined> {
+  const queue = hub.runtime.queues.get(queueName);
+  let count: number | undefined;
+  if (action === 'pause') await queue.pause();
+  else if (action === 'resume') await queue.resume();
+  else if (action === 'promote') await queue.promoteJobs();
+  else count = (await queue.clean(0, 10000, 'completed')).length;
+  await audit(hub, user, `${action} ${queueName}${count === undefined ? '' : ` (${count} jobs)`}`);
+  return count;
 }
 
 function board(hub: Hub, readOnly: boolean) {
@@ -51,8 +57,7 @@ async function audit(hub: Hub, user: string, detail: string): Promise<void> {
 }
 
 export function mountQueueBoard(app: Express, hub: Hub, auth: OpsAuth): void {
-  const operatorBoard = board(hub, false);
-  const viewerBoard = board(hub, true);
+  const readOnlyBoard = board(hub, true);
   const needUser = (req: Request) => requireUser(auth, req.path.startsWith('/api/') ? 'api' : 'page');
   app.use(
     QUEUES_BASE,
@@ -60,12 +65,8 @@ export function mountQueueBoard(app: Express, hub: Hub, auth: OpsAuth): void {
     async (req, res, next) => {
       const user = userOf(res);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        if (user.role !== 'operator') return void res.status(403).json({ error: 'The queue dashboard is read-only for viewers' });
-        if (!auth.originOrCsrfOk(req, user)) return void res.status(403).json({ error: 'Refused: no proof this came from the dashboard (same-origin Origin header or X-CSRF-Token)' });
-        if (!allowedBoardAction(req.path)) return void res.status(403).json({ error: 'Not available here: replay and discard dead letters in /ops (audited per case)' });
-        const detail = `${req.method} ${req.path}`;
-        res.on('finish', () => {
-          if (res.statusCode < 400) audit(hub, user.name, detail).catch((err: unknown) => hub.log.warn({ error: String(err) }, 'ops audit write failed'));
+        return void res.status(403).json({
+          error: user.role === 'operator' ? 'The queue dashboard is read-only: pause, resume, promote and clean queues on the overview (/ops); replay and discard dead letters in /ops/dead-letters' : 'The queue dashboard is read-only',
         });
       }
       if (req.method === 'GET' && !req.path.startsWith('/api/') && !req.path.startsWith('/static/')) {
@@ -74,7 +75,7 @@ export function mountQueueBoard(app: Express, hub: Hub, auth: OpsAuth): void {
         const send = res.send.bind(res);
         res.send = (body?: unknown) => send(typeof body === 'string' ? body.replace(/<link[^>]+\/\/fonts\.(googleapis|gstatic)\.com[^>]*>/g, '') : body);
       }
-      (user.role === 'operator' ? operatorBoard : viewerBoard)(req, res, next);
+      readOnlyBoard(req, res, next);
     },
   );
 }

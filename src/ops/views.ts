@@ -4,11 +4,12 @@ import type { CaseViewPanel } from './case-views';
 import type { TraceEntry } from '../core/store/trace-store';
 import type { OpsUser } from './auth';
 import type { DryRun } from './dry-run';
+import { errorDetail } from './error-detail';
 import { html, type Html } from './html';
-import type { CaseTimeline, DeadLetterGroup, OpsOverview } from './overview';
+import type { CaseTimeline } from './overview';
 import type { Reconciliation, ReconciliationRow } from './reconciliation';
 
-export type Nav = 'overview' | 'reconciliation' | 'queues' | 'audit' | 'case' | 'docs' | 'none';
+export type Nav = 'overview' | 'cases' | 'dead-letters' | 'reconciliation' | 'queues' | 'audit' | 'case' | 'docs' | 'none';
 
 export interface PageContext {
   user?: OpsUser;
@@ -16,7 +17,7 @@ export interface PageContext {
   notice?: { kind: 'ok' | 'bad' | 'info'; text: string };
 }
 
-const time = (iso: string | undefined) => (iso ? html`<time datetime="${iso}">${iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</time>` : html`<span class="muted">never</span>`);
+export const time = (iso: string | undefined) => (iso ? html`<time datetime="${iso}">${iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</time>` : html`<span class="muted">never</span>`);
 
 function csrfField(user: OpsUser | undefined): Html {
   return user ? html`<input type="hidden" name="_csrf" value="${user.csrf}">` : html``;
@@ -40,9 +41,9 @@ export function layout(title: string, ctx: PageContext, body: Html): string {
 <header class="top">
   <a class="brand" href="/ops">Caseway ops</a>
   ${user
-    ? html`<nav>${link('/ops', 'Overview', 'overview')} ${link('/ops/reconciliation', 'Reconciliation', 'reconciliation')} ${link('/ops/queues', 'Queues', 'queues')} ${link('/ops/audit', 'Audit log', 'audit')} ${link('/docs', 'API docs', 'docs')}</nav>
+    ? html`<nav>${link('/ops', 'Overview', 'overview')} ${link('/ops/cases', 'Cases', 'cases')} ${link('/ops/dead-letters', 'Dead letters', 'dead-letters')} ${link('/ops/reconciliation', 'Reconciliation', 'reconciliation')} ${link('/ops/queues', 'Queues', 'queues')} ${link('/ops/audit', 'Audit log', 'audit')} ${link('/docs', 'API docs', 'docs')}</nav>
   <form class="search" method="get" action="/ops/cases" role="search">
-    <input type="search" name="q" id="case-search" aria-label="Find a case" placeholder="Find a case by any id: hub id, iCasework caseid, 121 referenceId, iSupport case id, ETD appRefNumber" maxlength="200" required>
+    <input type="search" name="q" id="case-search" aria-label="Find a case" placeholder="Find a case by any id: the hub id or any peer system's id (system:id narrows it)" maxlength="200" required>
     <button type="submit">Find</button>
   </form>
   <div class="user"><span id="current-user">${user.name}</span> <span class="badge">${user.role}</span>
@@ -82,15 +83,7 @@ export function messagePage(title: string, text: string, ctx: PageContext): stri
   return layout(title, ctx, html`<h1>${title}</h1><p id="message">${text}</p><p><a href="/ops">Back to the overview</a></p>`);
 }
 
-function reconciliationBadge(route: OpsOverview['routes'][number]): Html {
-  const r = route.reconciliation;
-  if (r.status === 'mismatch') return html`<a class="badge bad mismatch" href="/ops/reconciliation">mismatch: ${r.unaccounted} unaccounted</a>`;
-  if (r.status === 'in-flight') return html`<span class="badge warn">in flight</span>`;
-  if (r.status === 'unknown') return html`<span class="badge">unknown (backlog too large to check)</span>`;
-  return html`<span class="badge ok">balanced</span>`;
-}
-
-function deadLetterActions(dl: DeadLetter, user: OpsUser | undefined, back: string): Html {
+export function deadLetterActions(dl: DeadLetter, user: OpsUser | undefined, back: string): Html {
   const operator = user?.role === 'operator';
   const base = `/ops/dead-letters/${encodeURIComponent(dl.connection)}/${encodeURIComponent(dl.id)}`;
   return html`<div class="actions">
@@ -100,90 +93,6 @@ function deadLetterActions(dl: DeadLetter, user: OpsUser | undefined, back: stri
   <form class="inline" method="post" action="${base}/discard" data-confirm="Discard this dead letter? The case will not be delivered to this target.">${csrfField(user)}<input type="hidden" name="back" value="${back}"><button class="danger" type="submit" data-action="discard">Discard</button></form>`
     : ''}
 </div>`;
-}
-
-function deadLetterSection(groups: DeadLetterGroup[], user: OpsUser | undefined): Html {
-  if (groups.length === 0) return html`<p class="muted" id="no-dead-letters">No dead letters.</p>`;
-  const byRoute = new Map<string, DeadLetterGroup[]>();
-  for (const g of groups) byRoute.set(g.route, [...(byRoute.get(g.route) ?? []), g]);
-  const operator = user?.role === 'operator';
-  return html`${[...byRoute].map(
-    ([route, list]) => html`<section class="card dead-route" data-route="${route}">
-  <h3>Route ${route} <span class="badge bad">${list.reduce((n, g) => n + g.count, 0)} dead</span>
-  ${operator
-    ? html`<form class="inline" method="post" action="/ops/routes/${encodeURIComponent(route)}/replay" data-confirm="Replay every dead letter of route ${route}?">${csrfField(user)}<input type="hidden" name="back" value="/ops"><button type="submit" data-action="replay-route">Replay all of this route</button></form>`
-    : ''}</h3>
-  ${list.map(
-    (g) => html`<div class="dead-group">
-    <p><span class="badge bad">${g.count}</span> <strong class="error-message">${g.error || '(no message)'}</strong> <span class="muted">via ${g.connections.join(', ')} · newest ${time(g.newest)}</span>
-    ${operator && g.count > 1
-      ? html`<form class="inline" method="post" action="/ops/routes/${encodeURIComponent(route)}/replay" data-confirm="Replay the ${g.count} dead letters with this error?">${csrfField(user)}<input type="hidden" name="error" value="${g.error}"><input type="hidden" name="back" value="/ops"><button type="submit">Replay these ${g.count}</button></form>`
-      : ''}</p>
-    <table><thead><tr><th>Delivery</th><th>Case</th><th>Target</th><th>Connection</th><th class="num">Attempts</th><th>Failed at</th><th></th></tr></thead><tbody>
-    ${g.items.slice(0, 25).map(
-      (dl) => html`<tr class="dead-letter" data-id="${dl.id}" data-hub-id="${dl.hubId}"><td class="mono">${dl.id}</td><td><a class="mono" href="/ops/cases/${encodeURIComponent(dl.hubId)}">${dl.hubId}</a></td><td>${dl.target}</td><td>${dl.connection}</td><td class="num">${dl.attemptsMade}</td><td>${time(dl.failedAt)}</td><td>${deadLetterActions(dl, user, '/ops')}</td></tr>`,
-    )}
-    </tbody></table>
-    ${g.items.length > 25 ? html`<p class="muted">${g.items.length - 25} more not shown.</p>` : ''}
-  </div>`,
-  )}
-</section>`,
-  )}`;
-}
-
-export function overviewPage(data: OpsOverview, ctx: PageContext): string {
-  const period = (days: number, label: string) => html`<a href="/ops?days=${days}" class="${data.periodDays === days ? 'active' : ''}">${label}</a>`;
-  const body = html`<h1>Overview</h1>
-<p class="period muted">Counts for ${period(1, 'today')} ${period(7, 'last 7 days')} ${period(30, 'last 30 days')} (UTC days, by the day a case was received)</p>
-<h2 id="routes-heading">Routes</h2>
-<div class="table-wrap"><table id="routes"><thead><tr><th>Route</th><th>From</th><th>To</th><th class="num">Received</th><th class="num" title="One per routed case and target">Deliveries</th><th class="num">Delivered</th><th class="num">Failed attempts</th><th class="num">Dead</th><th class="num">Filtered</th><th class="num">Duplicates</th><th class="num">In flight</th><th>Last activity</th><th>Reconciliation</th></tr></thead><tbody>
-${data.routes.map(
-  (r) => html`<tr class="route ${r.reconciliation.status === 'mismatch' ? 'mismatch' : ''}" data-route="${r.name}">
-  <td><strong>${r.name}</strong>${r.enabled ? '' : html` <span class="badge">disabled</span>`}${r.description ? html`<div class="muted">${r.description}</div>` : ''}</td>
-  <td>${r.from.connection}.${r.from.source}</td>
-  <td>${r.to.map((t) => html`<div>${t.connection}.${t.action}</div>`)}</td>
-  <td class="num" data-count="received">${r.totals.received}</td>
-  <td class="num" data-count="deliveries">${r.totals.deliveries}</td>
-  <td class="num" data-count="delivered">${r.totals.delivered}</td>
-  <td class="num" data-count="failed">${r.totals.failedAttempts}</td>
-  <td class="num" data-count="dead">${r.deadLetters}</td>
-  <td class="num" data-count="filtered">${r.totals.filtered + r.totals.targetFiltered}</td>
-  <td class="num" data-count="deduplicated">${r.totals.deduplicated}</td>
-  <td class="num" data-count="in-flight">${r.inFlight}</td>
-  <td>${time(r.lastActivity)}</td>
-  <td class="reconciliation">${reconciliationBadge(r)}</td>
-</tr>`,
-)}
-</tbody></table></div>
-
-<h2>Queues <a class="muted" href="/ops/queues">open the queue dashboard</a></h2>
-<table id="queues"><thead><tr><th>Queue</th>${['waiting', 'active', 'delayed', 'failed', 'completed', 'paused'].map((s) => html`<th class="num">${s}</th>`)}</tr></thead><tbody>
-${data.queues.map(
-  (q) => html`<tr class="queue" data-queue="${q.name}"><td><a href="/ops/queues/queue/${encodeURIComponent(q.name)}">${q.name}</a></td>${['waiting', 'active', 'delayed', 'failed', 'completed', 'paused'].map(
-    (s) => html`<td class="num" data-state="${s}">${q.counts[s] ?? 0}</td>`,
-  )}</tr>`,
-)}
-</tbody></table>
-
-<h2>Connections</h2>
-<table id="connections"><thead><tr><th>Connection</th><th>Adapter</th><th>Circuit</th><th>Last success</th><th>Last error</th><th>Error</th><th>Polls</th></tr></thead><tbody>
-${data.connections.map(
-  (c) => html`<tr class="connection" data-connection="${c.name}">
-  <td><strong>${c.name}</strong></td><td>${c.adapter}</td>
-  <td>${c.circuit
-    ? html`<span class="badge ${c.circuit.state}" data-circuit="${c.circuit.state}" title="${c.circuit.consecutiveFailures} consecutive failed attempts">${c.circuit.state}</span>${c.circuit.consecutiveFailures ? html` <span class="muted">${c.circuit.consecutiveFailures} failures in a row</span>` : ''}`
-    : html`<span class="muted">no deliveries</span>`}</td>
-  <td>${time(c.lastSuccess)}</td><td>${c.lastError ? time(c.lastError) : html`<span class="muted">none</span>`}</td>
-  <td>${c.lastErrorMessage ?? ''}</td>
-  <td>${c.polls.map((p) => html`<div>${p.source}: ${time(p.lastRun)}</div>`)}</td>
-</tr>`,
-)}
-</tbody></table>
-
-<h2 id="dead-letters">Dead letters <span class="badge ${data.deadLetters.total ? 'bad' : 'ok'}" id="dead-letter-total">${data.deadLetters.total}</span></h2>
-${deadLetterSection(data.deadLetters.groups, ctx.user)}
-`;
-  return layout('Overview', { ...ctx, active: 'overview' }, body);
 }
 
 function gapCell(value: number, bad: boolean): Html {
@@ -301,10 +210,19 @@ ${ctx.user?.role === 'operator' && t.trace.some((e) => e.error?.hasPeerDetail) ?
 export function dryRunPage(d: DryRun, ctx: PageContext): string {
   const dl = d.deadLetter;
   const pretty = (v: unknown) => JSON.stringify(v, null, 2);
+  const replayForm = (label: string, cls: string) =>
+    html`<form method="post" action="/ops/dead-letters/${encodeURIComponent(dl.connection)}/${encodeURIComponent(dl.id)}/replay" ${d.permanent ? html`data-confirm="The last error was permanent: a replay without a change will most likely fail again. Replay anyway?"` : ''}>${csrfField(ctx.user)}<input type="hidden" name="back" value="/ops/cases/${encodeURIComponent(dl.hubId)}"><button class="${cls}" type="submit" data-action="replay">${label}</button></form>`;
   const body = html`<h1>Dry run: replay of <span class="mono">${dl.id}</span></h1>
-<p>Case <a class="mono" href="/ops/cases/${encodeURIComponent(dl.hubId)}">${dl.hubId}</a> · route <strong>${dl.route}</strong> · target <strong>${dl.target}</strong> on <strong>${dl.connection}</strong> · failed ${time(dl.failedAt)} after ${dl.attemptsMade} attempt(s): <span class="mismatch">${dl.failedReason}</span></p>
+<p>Case <a class="mono" href="/ops/cases/${encodeURIComponent(dl.hubId)}">${dl.hubId}</a> · route <strong>${dl.route}</strong> · target <strong>${dl.target}</strong> on <strong>${dl.connection}</strong> · failed ${time(dl.failedAt)} after ${dl.attemptsMade} attempt(s)</p>
+<section class="card ${d.permanent ? 'permanent' : ''}" id="last-error"><h2>Last error</h2>
+${d.permanent ? html`<p class="notice bad" id="permanent-error">The last error was <strong>permanent</strong>: the peer refused this request, and sending it again unchanged will fail again. Fix the data in the source system or the route's mapping first; the diff below shows whether a replay would send anything different.</p>` : ''}
+${errorDetail(d.error ?? { fieldErrors: [] }, dl.failedReason)}</section>
 <p class="notice">Nothing is sent. This is what the target would receive if the dead letter were replayed now, with the route configuration the hub runs with now.${d.masked ? ' Personal data is masked for your role.' : ''}</p>
 ${d.problem ? html`<p class="notice bad" id="dry-run-problem">${d.problem}</p>` : ''}
+<h2>Failed request → replay</h2>
+${d.diffNote ? html`<p class="muted" id="diff-note">${d.diffNote}</p>` : ''}
+${d.diff && d.diff.some((l) => l.op !== ' ') ? html`<pre class="diff" id="request-diff">${d.diff.map((l) => html`<span class="${l.op === '+' ? 'add' : l.op === '-' ? 'del' : 'same'}">${l.op} ${l.text}
+</span>`)}</pre>` : ''}
 ${d.target ? html`<h2>Target</h2><p>${d.target.connection}.${d.target.action}</p>${d.target.mapping ? html`<h3>Mapping</h3><pre>${pretty(d.target.mapping)}</pre>` : html`<p class="muted">No mapping overrides.</p>`}${d.target.options && Object.keys(d.target.options).length ? html`<h3>Options</h3><pre>${pretty(d.target.options)}</pre>` : ''}` : ''}
 ${d.kind === 'preview'
   ? html`<h2>Requests the action would send</h2>${(d.requests ?? []).map((r) => html`<h3 class="mono">${r.operation}</h3><pre class="payload" data-masked="${String(d.masked)}">${pretty(r.body)}</pre>`)}`
@@ -312,7 +230,9 @@ ${d.kind === 'preview'
     ? html`<h2>Case the action would receive</h2><p class="muted">This adapter's action has no request preview; shown is the canonical case after the target's mapping.</p><pre class="payload" id="dry-run-payload" data-masked="${String(d.masked)}">${pretty(d.case)}</pre>`
     : ''}
 ${ctx.user?.role === 'operator'
-  ? html`<form method="post" action="/ops/dead-letters/${encodeURIComponent(dl.connection)}/${encodeURIComponent(dl.id)}/replay">${csrfField(ctx.user)}<input type="hidden" name="back" value="/ops/cases/${encodeURIComponent(dl.hubId)}"><button class="primary" type="submit" data-action="replay">Replay now</button></form>`
+  ? d.permanent
+    ? html`<div class="secondary-action" id="replay-anyway">${replayForm('Replay now anyway', '')}</div>`
+    : replayForm('Replay now', 'primary')
   : html`<p class="muted">Replaying needs the operator role.</p>`}`;
   return layout('Dry run', { ...ctx, active: 'none' }, body);
 }

@@ -47,7 +47,8 @@ describe('default config end to end (real hub process)', () => {
     hub = run(['start'], env, workDir);
     baseUrl = await eventually(async () => /API\s+(http:\/\/\S+)/.exec(hub.output())?.[1], 30000, `the hub's banner (output so far: ${hub.output()})`);
     sandboxes = (await axios.get(`${baseUrl}/api/sandboxes`)).data.sandboxes;
-    const demo = run(['demo', '--url', baseUrl, '--timeout', '60'], {}, ROOT);
+    // From another folder than the package: the demo finds its samples in the package.
+    const demo = run(['demo', '--url', baseUrl, '--timeout', '60'], {}, workDir);
     const code = await demo.exited;
     demoOutput = demo.output();
     expect({ code, demoOutput }).toMatchObject({ code: 0 });

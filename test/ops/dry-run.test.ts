@@ -68,6 +68,14 @@ describe('dry-run replay after a mapping fix', () => {
     const page = await viewer.get(`/ops/dead-letters/peer/${dead.id}/preview`);
     expect(page.data).toContain('Requests the action would send');
     expect(page.data).not.toMatch(/Octavia|Brimblecombe|octavia\.b@example\.test/);
+    // The diff between the request that failed and the replay shows the fixed type, masked the same way.
+    expect(masked.data.diff.filter((l: { op: string }) => l.op !== ' ')).toEqual([
+      { op: '-', text: '      "type": "etd-aplication",' },
+      { op: '+', text: '      "type": "etd-application",' },
+    ]);
+    expect(masked.data.error).toMatchObject({ status: 422 });
+    expect(page.data).toContain('id="request-diff"');
+    expect(page.data).toContain('id="last-error"');
 
     const operator = new OpsClient(t.baseUrl);
     await operator.login(OPERATOR);

@@ -3,6 +3,8 @@
  * app serves, and its schemas describe what the endpoints really answer. /docs renders it under the strict CSP.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
@@ -96,8 +98,8 @@ describe('OpenAPI document', () => {
     check('/ops/api/cases/{id}', 'get', '200', (await c.getJson(`/ops/api/cases/${hubId}`)).data);
   });
 
-  it('serves /docs as a page listing the endpoints, under the strict CSP', async () => {
-    const res = await axios.get(`${t.baseUrl}/docs`);
+  it('serves /docs/plain as a page listing the endpoints, under the strict CSP', async () => {
+    const res = await axios.get(`${t.baseUrl}/docs/plain`);
     expect(res.headers['content-type']).toMatch(/text\/html/);
     expect(res.headers['content-security-policy']).toContain("script-src 'self'");
     expect(res.data).toContain('/api/cases/{id}/trace');
@@ -105,6 +107,112 @@ describe('OpenAPI document', () => {
     expect(res.data).toContain('id="schema-CanonicalCase"');
   });
 });
+
+describe('the /api answers problems as RFC 9457 and checks its input against the document', () => {
+  let t: OpsTestHub;
+  beforeAll(async () => {
+    t = await startOpsHub({ yaml: `${await opsUsersYaml()}${YAML}`, defaultMetrics: false });
+  });
+  afterAll(async () => t.stop());
+  const get = (p: string) => axios.get(`${t.baseUrl}${p}`, { validateStatus: () => true });
+
+  it('answers an unknown connection with 404 problem+json, not 500', async () => {
+    const replay = await axios.post(`${t.baseUrl}/api/dead-letters/nope/d-1/replay`, {}, { validateStatus: () => true });
+    expect(replay.status).toBe(404);
+    expect(replay.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(replay.data).toEqual({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'No connection "nope" in the config', instance: '/api/dead-letters/nope/d-1/replay' });
+    const list = await get('/api/dead-letters?connection=nope');
+    expect(list.status).toBe(404);
+    // A known connection still works.
+    expect((await get('/api/dead-letters?connection=out')).status).toBe(200);
+    const missing = await get('/api/cases/no-such-case');
+    expect(missing.status).toBe(404);
+    expect(missing.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
+  it('refuses invalid input with 400 problem+json', async () => {
+    const bad = await get('/api/routes?day=garbage');
+    expect(bad.status).toBe(400);
+    expect(bad.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(bad.data).toMatchObject({ status: 400, title: 'Bad Request' });
+    expect(bad.data.detail).toContain('day');
+    expect((await get('/api/routes?day=2026-01-02')).status).toBe(200);
+    expect((await get('/api/dead-letters?connection=NOT%20A%20NAME')).status).toBe(400);
+  });
+
+  it('declares the security schemes and passes Redocly lint with 0 errors', async () => {
+    const doc = (await get('/openapi.json')).data as { components: { securitySchemes: Record<string, { type: string; scheme?: string }> }; paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, { content?: Record<string, unknown> }> }>> };
+    expect(doc.components.securitySchemes.apiToken).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(doc.paths['/api/routes'].get.security).toEqual([{ apiToken: [] }]);
+    expect(Object.keys(doc.paths['/api/routes'].get.responses['400'].content ?? {})).toEqual(['application/problem+json']);
+    expect(redoclyLint(doc)).toBe('');
+    // The lint does fail a broken document.
+    expect(redoclyLint({ ...doc, paths: { '/x': { get: { responses: {} } } } })).toContain('error');
+  });
+
+  it('serves Swagger UI and its files from the hub itself', async () => {
+    const page = await get('/docs');
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.data).toContain('/docs/assets/swagger-ui-bundle.js');
+    expect(page.data).not.toMatch(/https?:\/\/(?!127)/);
+    const bundle = await get('/docs/assets/swagger-ui-bundle.js');
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers['content-type']).toMatch(/javascript/);
+    expect((await get('/docs/assets/package.json')).status).toBe(404);
+  });
+});
+
+describe('a webhook intake with its own API key and worked examples', () => {
+  let t: OpsTestHub;
+  beforeAll(async () => {
+    t = await startOpsHub({
+      yaml: `${await opsUsersYaml()}
+connections:
+  form: { adapter: etd, settings: { inbound: { apiKeys: [{ name: web-form, key: test-key-1234567890 }] } } }
+  out: { adapter: recorder }
+routes:
+  - name: form-to-out
+    from: { connection: form, source: application }
+    to: [{ connection: out, action: record }]
+`,
+      defaultMetrics: false,
+    });
+  });
+  afterAll(async () => t.stop());
+
+  it("declares the intake's API key scheme and its examples: the seed request with its 422, a valid one with 200", async () => {
+    type Op = { security: unknown[]; requestBody: { content: Record<string, { examples: Record<string, { value: unknown }> }> }; responses: Record<string, { content: Record<string, { examples?: Record<string, { value: unknown }> }> }> };
+    const doc = (await axios.get(`${t.baseUrl}/openapi.json`)).data as { components: { securitySchemes: Record<string, unknown> }; paths: Record<string, Record<string, Op>> };
+    expect(doc.components.securitySchemes.etdApiKey).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-API-Key' });
+    const op = doc.paths['/etd/application'].post;
+    expect(op.security).toEqual([{ etdApiKey: [] }]);
+    const requests = Object.values(op.requestBody.content)[0].examples;
+    expect(Object.keys(requests)).toEqual(['seedExample', 'validApplication']);
+    const seed422 = op.responses['422'].content['application/json'].examples?.seedExample.value as { errors: Array<Record<string, string>> };
+    expect(seed422.errors.length).toBeGreaterThan(0);
+    // The documented answer is the real one.
+    const real = await axios.post(`${t.baseUrl}/etd/application`, requests.seedExample.value, { headers: { 'X-API-Key': 'test-key-1234567890' }, validateStatus: () => true });
+    expect(real.status).toBe(422);
+    expect(real.data).toEqual(seed422);
+    const ok = await axios.post(`${t.baseUrl}/etd/application`, requests.validApplication.value, { headers: { 'X-API-Key': 'test-key-1234567890' }, validateStatus: () => true });
+    expect(ok.status).toBe(200);
+    expect(ok.data).toEqual(op.responses['200'].content['application/json'].examples?.validApplication.value);
+    expect(redoclyLint(doc)).toBe('');
+  });
+});
+
+/** Runs `redocly lint` (recommended rules) on a document: '' when it has 0 errors, else the lint's report. */
+function redoclyLint(doc: unknown): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-lint-'));
+  try {
+    const file = path.join(dir, 'openapi.json');
+    writeFileSync(file, JSON.stringify(doc));
+    const result = spawnSync(process.execPath, [require.resolve('@redocly/cli/bin/cli.js'), 'lint', file, '--format', 'summary'], { encoding: 'utf8', timeout: 60000, env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' } });
+    return result.status === 0 ? '' : `${result.stdout}${result.stderr}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** Points the document's local $refs at the copy registered as openapi.json. */
 function rebase(schema: unknown): Record<string, unknown> {

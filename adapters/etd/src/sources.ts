@@ -13,6 +13,8 @@ import { stateIdempotencyGuard } from './idempotency';
 import { DEFAULT_API_KEY_HEADER, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS, inboundPath, type EtdSettings } from './settings';
 import applicationSchema from '../../../schemas/etd-application.schema.json';
 import { createValidator } from './validator';
+import seedExample from '../test/fixtures/seed-example.json';
+import validApplication from '../test/fixtures/valid-application.json';
 
 /** Maps, emits and answers with the application's reference; resolves only once the hub has the case. */
 export async function intakeApplication(ctx: AdapterContext<EtdSettings>, emit: Emit, etdApp: JsonObject): Promise<string> {
@@ -38,6 +40,19 @@ export const applicationSource: WebhookSourceDefinition<EtdSettings> = {
     requestContentType: 'application/json; charset=utf-8',
     requestSchema: applicationSchema,
     authentication: 'an API key in the X-API-Key header (settings.inbound.apiKeyHeader), optionally limited to IP addresses per key',
+    securityScheme: { type: 'apiKey', in: 'header', name: DEFAULT_API_KEY_HEADER, description: 'ETD intake API key (settings.inbound.apiKeys; the header name is settings.inbound.apiKeyHeader).' },
+    get examples() {
+      // The specification's own example request (several required fields are empty in it) and a valid one, each
+      // with the answer this adapter's validator gives.
+      const answer = (body: { etdApp: JsonObject }) => {
+        const errors = createValidator().validate(body);
+        return errors.length ? { status: 422, response: { errors } } : { status: 200, response: { appRefNumber: appRefNumberFor(applicationDigest(body.etdApp)) } };
+      };
+      return {
+        seedExample: { summary: "The specification's example request: 422 with its field errors", request: seedExample, ...answer(seedExample) },
+        validApplication: { summary: 'A valid application: 200 with its appRefNumber', request: validApplication, ...answer(validApplication) },
+      };
+    },
     responses: {
       200: { description: 'Stored and queued', schema: { type: 'object', required: ['appRefNumber'], properties: { appRefNumber: { type: 'string' } } } },
       400: { description: 'Malformed JSON (or a malformed Idempotency-Key header, as problem+json)', schema: ERROR_BODY },

@@ -10,6 +10,7 @@ import type { CrossReference } from '../model/canonical.generated';
 import { DEFAULT_DELIVERY, deliveryQueueName, workerTakeover, type DeliveryJobData } from '../queues';
 import { applyMapping } from '../routing/mapping';
 import { withLogContext } from '../logger';
+import { snapshotFailedTarget } from '../store/failure-snapshot';
 import { findRoute, findTarget, type ConnectionRuntime, type HubRuntime } from '../runtime';
 
 export interface DeliveryOutcome {
@@ -111,6 +112,7 @@ export class DeliveryProcessor {
     this.rt.traces.append(tx, hubId, { at: now, stage: final ? 'dead' : 'retrying', ...base, durationMs: Date.now() - started, error, summary });
     this.rt.stats.increment(tx, day, route, 'failedAttempts');
     if (final) this.rt.stats.increment(tx, day, route, 'dead');
+    snapshotFailedTarget(tx, this.rt, job.id ?? '', route, job.data.target);
     tx.hset(this.rt.keys.health(this.conn.name), { lastError: now, lastErrorMessage: safeMessage(err) });
     await tx.exec();
     this.rt.metrics.delivery(route, this.conn.name, final ? 'dead' : 'retrying', (Date.now() - started) / 1000);

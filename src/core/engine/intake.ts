@@ -14,6 +14,7 @@ import { forLookup, joinModeOf } from '../routing/joins';
 import { dayOf } from '../store/stats-store';
 import { assessEvents } from './case-views';
 import { deliveryIdOf, eventKeyOf, newHubId } from './ids';
+import { indexCase } from '../store/case-index';
 
 interface PreparedEvent {
   event: SourceEvent;
@@ -83,6 +84,7 @@ export class Intake {
       this.rt.cases.writePayload(tx, payloadRef, kase);
       this.rt.cases.writeMeta(tx, kase, payloadRef, nowIso);
       if (assessment.view) this.rt.views.write(tx, p.hubId, assessment.view);
+      indexCase(tx, this.rt, p.hubId, now);
       this.rt.cases.writeReferences(tx, p.hubId, linkableReferences(kase).filter((r) => r.system !== 'hub'));
       if (assessment.joined) {
         const by = assessment.joined;
