@@ -53,6 +53,8 @@ export async function createHttpApp(hub: Hub, plugins: HttpPlugin[], role: { api
   });
   // Express needs the four-argument signature to recognise an error handler.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    // Already answered (e.g. 503 for a retryable intake failure) before the handler failed.
+    if (res.headersSent) return;
     const status = (err as { status?: number }).status;
     if (status && status >= 400 && status < 500) return void res.status(status).json({ error: (err as Error).message });
     hub.log.error({ requestId: res.locals.requestId, path: req.path, error: safeMessage(err) }, 'request failed');

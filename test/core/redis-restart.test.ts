@@ -12,6 +12,7 @@ import { RedisConnectionState } from '../../src/core/store/connection-state';
 import { eventually, startTestHub, type TestHub } from '../helpers/hub';
 
 const YAML = `
+hub: { shutdownTimeoutMs: 5000 }
 connections:
   inbox: { adapter: recorder }
   sink: { adapter: recorder, delivery: { attempts: 5, backoffMs: 200 } }
@@ -50,8 +51,10 @@ describe('Redis restart', () => {
     await redis.stop();
     // Fails fast: an answer, not the client's 30 s timeout (which would throw here).
     const during = await post(event('during'));
-    expect(during.status).toBe(500);
-    expect(during.data).toEqual({ error: 'Internal Server Error' });
+    // A retryable failure: 503 with Retry-After, so the source tries again (nothing was acknowledged).
+    expect(during.status).toBe(503);
+    expect(during.headers['retry-after']).toBe('5');
+    expect(during.data).toMatchObject({ error: 'Service Unavailable', code: 'STORE_UNAVAILABLE', retryable: true });
 
     redis = await startPrivateRedis(dir, [], port);
     const after = await eventually(async () => {
