@@ -17,6 +17,7 @@ program
   .option('-p, --port <port>', 'HTTP port for the api role (env PORT; default 8080)')
   .option('--host <host>', 'HTTP bind address (env HOST; default 127.0.0.1 with sandbox peers, else 0.0.0.0)')
   .option('--prefix <prefix>', 'Redis key prefix (env CASEWAY_PREFIX; default cw:)')
+  .option('--instance <name>', 'sandbox runs: this hub\'s own Redis prefix, folder and lock (env CASEWAY_INSTANCE; default the port)')
   .option('--adapter-dir <dir>', 'an extra folder to discover adapters in; repeatable (env CASEWAY_ADAPTER_DIRS)', (dir: string, dirs: string[]) => [...dirs, dir], [] as string[])
   .option('--sandbox <bool>', 'start sandbox peers for connections marked sandbox: true (env CASEWAY_SANDBOX; default true)')
   .option('--log-level <level>', 'log level (env LOG_LEVEL; default info)')
