@@ -155,7 +155,7 @@ export class Hub {
         cases: new CaseStore(redis, keys, cipher, retentionSeconds, Math.max(retentionSeconds, (config.hub?.referenceRetentionDays ?? 365) * 86400)),
         traces: new TraceStore(redis, keys, retentionSeconds),
         stats: new StatsStore(redis, keys, retentionSeconds),
-        queues: new QueueSet(redis, keys.queuePrefix, (err) => this.watch('queues').down(err)),
+        queues: new QueueSet(redis, keys.queuePrefix, (err) => this.watch('commands').down(err)),
         metrics: this.options.metrics ?? noopMetrics,
         log: this.log,
         connections,
