@@ -74,14 +74,14 @@ describe('Redis with a replica and Sentinel', () => {
 
   beforeAll(async () => {
     mkdirSync(replicaDir, { recursive: true });
-    primary = await startPrivateRedis(path.join(dir, 'primary'), NOW);
+    primary = await startPrivateRedis(path.join(dir, 'primary'), [...NOW, '--repl-diskless-sync-delay', '0']);
     replica = await startReplica();
   });
   afterAll(async () => {
     await replica?.stop();
     await primary.stop();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 60000);
 
   it('connects through a real Sentinel to the primary it names', async () => {
     const sentinelPort = await freePort();
