@@ -16,7 +16,6 @@ import { DeadLetters } from './engine/dead-letters';
 import { startDeliveryWorker } from './engine/delivery';
 import { Intake } from './engine/intake';
 import { PollRunner, schedulePolls, startPollWorker } from './engine/poller';
-import { answerRetryableIntakeFailure, trackWebhookResponse } from '../http/retryable-intake';
 import { CasewayError, ConfigError, ConfigErrors, safeMessage } from './errors';
 import { createLogger, type Logger } from './logger';
 import { noopMetrics, type HubMetrics } from './metrics';
@@ -305,10 +304,12 @@ export class Hub {
     this.log.info({ deliveryQueues: [...targets], polls: polls.map((p) => `${p.connection}.${p.source}`) }, 'workers started');
   }
 
-  /** Mounts each webhook source fed into an enabled route, once. */
-  mountWebhooks(router: import('express').Router): string[] {
+  /**
+   * Mounts each webhook source fed into an enabled route, once. `onIntakeError` sees every intake failure before the
+   * adapter does (the HTTP layer answers retryable ones 503 there, for every webhook adapter alike).
+   */
+  mountWebhooks(router: import('express').Router, onIntakeError: (err: unknown) => boolean = () => false): string[] {
     const mounted = new Set<string>();
-    router.use(trackWebhookResponse);
     for (const route of this.config.routes) {
       if (route.enabled === false) continue;
       const key = `${route.from.connection}.${route.from.source}`;
@@ -322,9 +323,8 @@ export class Hub {
         try {
           return await this.intake.ingest(conn.name, route.from.source, events);
         } catch (err) {
-          // A retryable failure (Redis down, a reply with an error, replicas not reached) is answered 503 here, once
-          // for every webhook adapter; the adapter still sees the error and its own answer is skipped.
-          if (answerRetryableIntakeFailure(err)) this.log.warn({ connection: conn.name, source: route.from.source, error: safeMessage(err) }, 'intake failed, answered 503');
+          // Answered (503) by the HTTP layer when retryable; the adapter still sees the error, its own answer is skipped.
+          if (onIntakeError(err)) this.log.warn({ connection: conn.name, source: route.from.source, error: safeMessage(err) }, 'intake failed, answered 503');
           throw err;
         }
       };

@@ -11,6 +11,7 @@ import { knownSystems } from '../core/runtime';
 import { dayOf } from '../core/store/stats-store';
 import { requireApiToken } from './auth';
 import { readiness } from './readiness';
+import { answerRetryableIntakeFailure, trackWebhookResponse } from './retryable-intake';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 /** Probes and pollers (Prometheus, load balancers, the queue dashboard) log at debug, everything else at info. */
@@ -65,7 +66,10 @@ export async function createHttpApp(hub: Hub, plugins: HttpPlugin[], role: { api
 
 function mountApi(app: Express, hub: Hub): void {
   const webhooks = express.Router();
-  hub.mountWebhooks(webhooks);
+  // A retryable intake failure (Redis unreachable, a reply with an error, replicas not reached) is answered
+  // 503 + Retry-After here, for every webhook adapter alike.
+  webhooks.use(trackWebhookResponse);
+  hub.mountWebhooks(webhooks, answerRetryableIntakeFailure);
   app.use(webhooks);
 
   const api = express.Router();
