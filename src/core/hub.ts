@@ -78,6 +78,15 @@ export class InstanceLockedError extends CasewayError {
   }
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 const RENEW_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
@@ -186,17 +195,21 @@ export class Hub {
   private async takeInstanceLock(redis: Redis, keys: Keys): Promise<void> {
     const key = keys.instanceLock();
     const value = JSON.stringify({ host: hostname(), pid: process.pid, port: this.portInUse(), since: new Date().toISOString() });
-    const taken = await redis.set(key, value, 'PX', INSTANCE_LOCK_TTL_MS, 'NX');
+    let taken = await redis.set(key, value, 'PX', INSTANCE_LOCK_TTL_MS, 'NX');
     if (taken !== 'OK') {
       const holder = (await redis.get(key)) ?? '{}';
-      let who = 'unknown';
+      let h: { host?: string; pid?: number; port?: number } = {};
       try {
-        const h = JSON.parse(holder) as { host?: string; pid?: number; port?: number };
-        who = `pid ${h.pid ?? '?'} on ${h.host ?? '?'}${h.port ? `, port ${h.port}` : ''}`;
+        h = JSON.parse(holder) as typeof h;
       } catch {
         // an unreadable holder is still a holder
       }
-      throw new InstanceLockedError(keys.prefix, who);
+      // A hub on this machine that was killed outright left its lock behind: take it over at once.
+      if (h.host === hostname() && typeof h.pid === 'number' && !processAlive(h.pid)) {
+        await redis.eval(RELEASE_LOCK, 1, key, holder);
+        taken = await redis.set(key, value, 'PX', INSTANCE_LOCK_TTL_MS, 'NX');
+      }
+      if (taken !== 'OK') throw new InstanceLockedError(keys.prefix, `pid ${h.pid ?? '?'} on ${h.host ?? '?'}${h.port ? `, port ${h.port}` : ''}`);
     }
     const timer = setInterval(() => {
       redis.eval(RENEW_LOCK, 1, key, value, INSTANCE_LOCK_TTL_MS).then(

@@ -10,8 +10,10 @@ import path from 'node:path';
 import axios from 'axios';
 import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../../src/cli/private-redis';
+import { parseConfig } from '../../src/core/config/load';
 import { connectRedis, redisOptionsFor } from '../../src/core/redis';
-import { eventually, startTestHub } from '../helpers/hub';
+import { AdapterRegistry, BUILTIN_ADAPTER_DIR } from '../../src/core/registry';
+import { eventually, FIXTURE_ADAPTER_DIR, startTestHub } from '../helpers/hub';
 
 describe('Redis Sentinel configuration', () => {
   it('reads redis+sentinel:// URLs: sentinels, master name, password and db', () => {
@@ -36,6 +38,15 @@ describe('Redis Sentinel configuration', () => {
       db: 1,
       sentinelPassword: 'sp',
     });
+  });
+
+  it('validates hub.redis in the config: sentinels need a name, minReplicas is a count', () => {
+    const registry = AdapterRegistry.discover([BUILTIN_ADAPTER_DIR, FIXTURE_ADAPTER_DIR]);
+    const yaml = (hub: string) => `hub: ${hub}\nconnections: { a: { adapter: recorder } }\nroutes: []\n`;
+    const config = parseConfig(yaml('{ shutdownTimeoutMs: 5000, redis: { sentinels: ["s1:26379"], name: main, minReplicas: 1, minReplicasTimeoutMs: 500 } }'), 'x.yaml', registry, {});
+    expect(config.hub).toEqual({ shutdownTimeoutMs: 5000, redis: { sentinels: ['s1:26379'], name: 'main', minReplicas: 1, minReplicasTimeoutMs: 500 } });
+    expect(() => parseConfig(yaml('{ redis: { sentinels: ["s1:26379"] } }'), 'x.yaml', registry, {})).toThrow(/hub\/redis.*name/);
+    expect(() => parseConfig(yaml('{ redis: { minReplicas: -1 } }'), 'x.yaml', registry, {})).toThrow(/minReplicas/);
   });
 
   it('refuses a Sentinel URL without a master name, and sentinels without a name, in one clear message', () => {

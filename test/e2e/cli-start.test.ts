@@ -189,6 +189,20 @@ routes:
     // A clean stop gives the instance back.
     expect(await redis.exists(`${prefixA}instance-lock`)).toBe(0);
   }, 120000);
+
+  it('takes over the lock of a hub on this machine that was killed outright', async () => {
+    const killed = spawnStart(await freePort(), `${tag}-a`);
+    await eventuallyTrue(async () => /Caseway is running/.test(killed.output()), 20000, 'the hub to start');
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    expect(await redis.exists(`cw-sandbox:${tag}-a:instance-lock`)).toBe(1);
+    const again = spawnStart(await freePort(), `${tag}-a`);
+    await eventuallyTrue(async () => /Caseway is running/.test(again.output()) || again.child.exitCode !== null, 20000, 'the restart');
+    expect(again.output()).toContain('Caseway is running');
+    expect(JSON.parse((await redis.get(`cw-sandbox:${tag}-a:instance-lock`)) ?? '{}')).toMatchObject({ pid: again.child.pid });
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+  }, 60000);
 });
 
 async function eventuallyTrue(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
