@@ -25,11 +25,13 @@ program
     'after',
     `
 Environment:
-  REDIS_URL          Redis shared by every hub process (must use maxmemory-policy noeviction)
+  REDIS_URL          Redis shared by every hub process (must use maxmemory-policy noeviction);
+                     redis+sentinel://host:26379,host:26379/<master> for a Sentinel-managed primary
   PORT               HTTP port (8080)
   CASEWAY_CONFIG     config file (config/caseway.yaml)
   CASEWAY_DATA_KEY   base64 32-byte key encrypting case payloads at rest
   CASEWAY_API_TOKEN  Bearer token required on /api when set
+  CASEWAY_INSTANCE   sandbox runs: names this hub's own Redis prefix, folder and lock (default: the port)
 
 Examples:
   caseway start                         api + workers with config/caseway.yaml and its sandbox peers
