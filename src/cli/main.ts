@@ -26,6 +26,7 @@ program
   .option('-p, --port <port>', 'HTTP port for the api role, 0-65535 (env PORT; default 8080)')
   .option('--host <host>', 'HTTP bind address (env HOST; default 127.0.0.1 with sandbox peers, else 0.0.0.0)')
   .option('--prefix <prefix>', 'Redis key prefix (env CASEWAY_PREFIX; default cw:)')
+  .option('--instance <name>', 'sandbox runs: this hub\'s own Redis prefix, folder and lock (env CASEWAY_INSTANCE; default the port)')
   .option('--adapter-dir <dir>', 'an extra folder to discover adapters in; repeatable (env CASEWAY_ADAPTER_DIRS)', (dir: string, dirs: string[]) => [...dirs, dir], [] as string[])
   .option('--sandbox <bool>', 'start sandbox peers for connections marked sandbox: true (env CASEWAY_SANDBOX; default true)')
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env LOG_LEVEL; default info)')
@@ -34,11 +35,13 @@ program
     'after',
     `
 Environment:
-  REDIS_URL          Redis shared by every hub process (must use maxmemory-policy noeviction)
+  REDIS_URL          Redis shared by every hub process (must use maxmemory-policy noeviction);
+                     redis+sentinel://host:26379,host:26379/<master> for a Sentinel-managed primary
   PORT               HTTP port (8080)
   CASEWAY_CONFIG     config file (config/caseway.yaml)
   CASEWAY_DATA_KEY   base64 32-byte key encrypting case payloads at rest
   CASEWAY_API_TOKEN  Bearer token required on /api (a hub with real peers refuses to start without it)
+  CASEWAY_INSTANCE   sandbox runs: names this hub's own Redis prefix, folder and lock (default: the port)
 
 ${EXIT_CODES_HELP}
 

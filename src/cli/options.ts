@@ -12,6 +12,8 @@ export interface GlobalOptions {
   /** Undefined: 127.0.0.1 for sandbox runs (open /api, demo users), 0.0.0.0 otherwise. */
   host?: string;
   prefix?: string;
+  /** Names one sandbox hub of a checkout (its Redis prefix, folder and lock); default: the port. */
+  instance?: string;
   adapterDirs: string[];
   sandbox: boolean;
   logLevel?: string;
@@ -25,6 +27,7 @@ export interface RawOptions {
   port?: string;
   host?: string;
   prefix?: string;
+  instance?: string;
   adapterDir?: string[];
   sandbox?: string;
   logLevel?: string;
@@ -88,6 +91,7 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv = process
     port: port ? parsePort(port, portFrom) : 8080,
     host: raw.host ?? env.HOST,
     prefix: raw.prefix ?? env.CASEWAY_PREFIX,
+    instance: raw.instance ?? env.CASEWAY_INSTANCE,
     adapterDirs: [BUILTIN_ADAPTER_DIR, ...extraDirs.map((d) => path.resolve(d))],
     sandbox: sandbox ? parseBool(sandbox, sandboxFrom) : true,
     logLevel: level ? parseLogLevel(level, levelFrom) : undefined,

@@ -58,8 +58,14 @@ export async function startPrivateRedis(workDir: string, extraArgs: string[] = [
   }
   const stop = () =>
     new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      // SIGTERM lets it finish its append-only file; one that does not exit within 10 s is killed, so a hub's own
+      // shutdown is never held by its private Redis.
+      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
       child.kill('SIGTERM');
     });
   return { url, child, stop };

@@ -2,8 +2,8 @@
 import path from 'node:path';
 import { loadConfig } from '../core/config/load';
 import type { LoadedConfig } from '../core/config/types';
-import { ConfigErrors, safeMessage } from '../core/errors';
-import { Hub, type HubRoles } from '../core/hub';
+import { CasewayError, ConfigErrors, safeMessage } from '../core/errors';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, Hub, InstanceLockedError, type HubRoles } from '../core/hub';
 import { createLogger } from '../core/logger';
 import { RedisPolicyError, RedisUnavailableError } from '../core/redis';
 import { AdapterRegistry } from '../core/registry';
@@ -18,6 +18,12 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 /** Redis key prefix of sandbox runs, so they never share state with a hub that talks to real peers. */
 export const SANDBOX_PREFIX = 'cw-sandbox:';
 
+/** One sandbox hub of a checkout: its name (--instance, else the port), Redis prefix and folder. */
+export function sandboxInstance(opts: GlobalOptions): { name: string; prefix: string; workDir: string } {
+  const name = (opts.instance ?? String(opts.port)).replace(/[^A-Za-z0-9._-]/g, '_');
+  return { name, prefix: `${SANDBOX_PREFIX}${name}:`, workDir: path.resolve('.caseway', 'instances', name) };
+}
+
 export class CliExit extends Error {
   constructor(readonly exitCode: number, message: string) {
     super(message);
@@ -26,7 +32,7 @@ export class CliExit extends Error {
 
 /** The Redis key prefix: the one given, else a separate one for sandbox runs so they never share state with a real hub. */
 export function hubPrefix(opts: GlobalOptions, config: LoadedConfig): string | undefined {
-  return opts.prefix ?? (isSandboxRun(opts, config) ? SANDBOX_PREFIX : undefined);
+  return opts.prefix ?? (isSandboxRun(opts, config) ? sandboxInstance(opts).prefix : undefined);
 }
 
 /** The hub will start sandbox peers (and talks to no real ones through them). */
@@ -66,6 +72,23 @@ function banner(hub: Hub, roles: HubRoles, redisUrl: string): string {
   return lines.join('\n');
 }
 
+/** Start failures the operator can act on become one line and an exit code; anything else is a bug and stays as is. */
+function explain(err: unknown, opts: GlobalOptions): unknown {
+  if (err instanceof RedisUnavailableError) {
+    return new CliExit(1, `caseway: ${err.message}. Start Redis (e.g. \`sudo apt-get install redis-server\` or \`brew install redis\`, then \`redis-server\`) or point REDIS_URL at one.`);
+  }
+  if (err instanceof RedisPolicyError) return new CliExit(1, `caseway: ${err.message}`);
+  if (err instanceof ConfigErrors) return new CliExit(2, `${err.message}\ncaseway: the configuration is invalid; nothing was started.`);
+  if (err instanceof InstanceLockedError) {
+    return new CliExit(1, `caseway: ${err.message}; stop it first, or start this one with another PORT or CASEWAY_INSTANCE.`);
+  }
+  if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    return new CliExit(1, `caseway: port ${opts.port} is already in use; start with another one, e.g. PORT=${opts.port + 1} npm start`);
+  }
+  if (err instanceof CasewayError && err.code === 'REDIS_URL') return new CliExit(2, `caseway: ${err.message}`);
+  return err;
+}
+
 export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub> {
   const { registry, config } = loadOrExplain(opts);
   if (isSandboxRun(opts, config) && !(roles.api && roles.workers)) {
@@ -80,8 +103,11 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub>
   const metrics = new PrometheusMetrics();
   let redisUrl = opts.redis;
   const prefix = hubPrefix(opts, config);
-  // A sandbox run starts its Redis state clean, like the sandbox peers themselves.
-  const resetState = prefix === SANDBOX_PREFIX && opts.prefix === undefined && roles.api && roles.workers;
+  // A sandbox run starts its Redis state clean, like the sandbox peers themselves: only its own instance's state,
+  // and only once it holds the port and the instance lock, so a second start never touches a running hub.
+  const ownInstance = isSandboxRun(opts, config) && opts.prefix === undefined && roles.api && roles.workers;
+  const resetState = ownInstance;
+  const workDir = ownInstance ? sandboxInstance(opts).workDir : path.resolve('.caseway');
   let stopPrivateRedis: (() => Promise<void>) | undefined;
   const build = () =>
     new Hub({
@@ -91,10 +117,11 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub>
       roles,
       prefix,
       resetState,
+      instanceLock: ownInstance,
       // A sandbox hub has an open /api and demo ops users: it listens on loopback unless told otherwise.
       http: { port: opts.port, host: opts.host ?? (isSandboxRun(opts, config) ? '127.0.0.1' : '0.0.0.0') },
       sandbox: opts.sandbox,
-      workDir: path.resolve('.caseway'),
+      workDir,
       log,
       metrics,
       httpPlugins: roles.api ? opsPlugins(metrics) : [metricsPlugin(metrics)],
@@ -104,27 +131,30 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub>
     hub = await build().start();
   } catch (err) {
     if (err instanceof RedisUnavailableError && !opts.redisFromUser && redisServerInstalled()) {
-      const privateRedis = await startPrivateRedis(path.resolve('.caseway'));
+      const privateRedis = await startPrivateRedis(workDir);
       stopPrivateRedis = privateRedis.stop;
-      say(`caseway: ${err.message}; started a private redis-server at ${privateRedis.url} (data in .caseway/redis, stops with the hub).`);
+      say(`caseway: ${err.message}; started a private redis-server at ${privateRedis.url} (data in ${path.relative(process.cwd(), path.join(workDir, 'redis'))}, stops with the hub).`);
       redisUrl = privateRedis.url;
-      hub = await build().start();
-    } else if (err instanceof RedisUnavailableError) {
-      throw new CliExit(1, `caseway: ${err.message}. Start Redis (e.g. \`sudo apt-get install redis-server\` or \`brew install redis\`, then \`redis-server\`) or point REDIS_URL at one.`);
-    } else if (err instanceof RedisPolicyError) {
-      throw new CliExit(1, `caseway: ${err.message}`);
-    } else if (err instanceof ConfigErrors) {
-      throw new CliExit(2, `${err.message}\ncaseway: the configuration is invalid; nothing was started.`);
-    } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new CliExit(1, `caseway: port ${opts.port} is already in use; start with another one, e.g. PORT=${opts.port + 1} npm start`);
+      try {
+        hub = await build().start();
+      } catch (again) {
+        await privateRedis.stop();
+        throw explain(again, opts);
+      }
     } else {
-      throw err;
+      throw explain(err, opts);
     }
   }
   say(banner(hub, roles, redisUrl));
-  if (resetState) say(`  (sandbox run: the hub's Redis state under "${SANDBOX_PREFIX}" was cleared, as the sandbox peers start empty)`);
+  if (resetState) say(`  (sandbox instance "${sandboxInstance(opts).name}": its Redis state under "${prefix}" was cleared, as its sandbox peers start empty)`);
+  const limitMs = config.hub?.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
   const shutdown = (signal: string) => {
-    say(`caseway: ${signal} received; finishing in-flight work, accepting nothing new...`);
+    say(`caseway: ${signal} received; finishing in-flight work (at most ${Math.round(limitMs / 1000)} s), accepting nothing new...`);
+    // The hub bounds its own stop; this is the last resort should anything still hang after it.
+    setTimeout(() => {
+      say(`caseway: shutdown exceeded ${limitMs} ms; exiting`);
+      process.exit(1);
+    }, limitMs + 5000).unref();
     hub
       .stop()
       .then(async () => {

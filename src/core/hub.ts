@@ -3,7 +3,8 @@
  * Roles let workers scale out on other machines that share one Redis: `start` = api + workers.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -15,11 +16,11 @@ import { DeadLetters } from './engine/dead-letters';
 import { startDeliveryWorker } from './engine/delivery';
 import { Intake } from './engine/intake';
 import { PollRunner, schedulePolls, startPollWorker } from './engine/poller';
-import { ConfigError, ConfigErrors, safeMessage } from './errors';
+import { CasewayError, ConfigError, ConfigErrors, safeMessage } from './errors';
 import { createLogger, type Logger } from './logger';
 import { noopMetrics, type HubMetrics } from './metrics';
 import { DEFAULT_DELIVERY, QueueSet } from './queues';
-import { connectRedis, deleteKeysWithPrefix, workerConnection } from './redis';
+import { ConnectionWatch, connectRedis, deleteKeysWithPrefix, watchRedis, workerConnection } from './redis';
 import type { AdapterRegistry } from './registry';
 import type { ConnectionRuntime, HubRuntime } from './runtime';
 import { CaseStore } from './store/case-store';
@@ -61,7 +62,35 @@ export interface HubOptions {
   resetState?: boolean;
   /** Admin tools (dead letters, replay): open stores and queues only; no sandboxes, settings not re-validated. */
   adminOnly?: boolean;
+  /**
+   * Hold `<prefix>instance-lock` while running, taken after the HTTP port and before any reset: a second hub for the
+   * same prefix refuses to start (InstanceLockedError) instead of touching the first one's state. For sandbox runs.
+   */
+  instanceLock?: boolean;
 }
+
+/** Default for hub.shutdownTimeoutMs. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
+const INSTANCE_LOCK_TTL_MS = 30_000;
+
+/** Another running hub holds this prefix; nothing of its state was touched. */
+export class InstanceLockedError extends CasewayError {
+  constructor(readonly prefix: string, readonly holder: string) {
+    super(`another hub (${holder}) is running on Redis prefix "${prefix}"; its state was left untouched`, { code: 'INSTANCE_LOCKED', retryable: false, context: { prefix } });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const RENEW_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -87,6 +116,13 @@ export class Hub {
   private server?: Server;
   private stopping?: Promise<void>;
   private url?: string;
+  private handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
+    res.statusCode = 503;
+    res.setHeader('Retry-After', '1');
+    res.end();
+  };
+  private readonly watches = new Map<string, ConnectionWatch>();
+  private lock?: { key: string; value: string; timer: NodeJS.Timeout };
 
   constructor(readonly options: HubOptions) {
     this.log = options.log ?? createLogger();
@@ -108,36 +144,118 @@ export class Hub {
   async start(): Promise<this> {
     const { config, roles } = this.options;
     const prefix = this.options.prefix ?? 'cw:';
-    const redis = await connectRedis(this.options.redisUrl);
-    const keys = new Keys(prefix);
-    if (this.options.resetState) await deleteKeysWithPrefix(redis, prefix);
-    const retentionSeconds = (config.hub?.retentionDays ?? 30) * 86400;
-    const cipher = new PayloadCipher(this.options.dataKey ?? config.hub?.dataKey ?? this.devDataKey());
-    const connections = await this.startConnections(redis, keys);
-    this.runtime = {
-      config,
-      redis,
-      workerRedis: workerConnection(redis),
-      keys,
-      cases: new CaseStore(redis, keys, cipher, retentionSeconds, Math.max(retentionSeconds, (config.hub?.referenceRetentionDays ?? 365) * 86400)),
-      views: new ViewStore(redis, keys, cipher, retentionSeconds),
-      echoes: new EchoStore(redis, keys, cipher, retentionSeconds),
-      traces: new TraceStore(redis, keys, retentionSeconds),
-      stats: new StatsStore(redis, keys, retentionSeconds),
-      queues: new QueueSet(redis, keys.queuePrefix),
-      metrics: this.options.metrics ?? noopMetrics,
-      log: this.log,
-      connections,
-      retentionSeconds,
-    };
-    this.intake = new Intake(this.runtime);
-    this.deadLetters = new DeadLetters(this.runtime);
-    this.polls = new PollRunner(this.runtime, this.intake);
-    if (roles.workers) await this.startWorkers();
-    // A worker-only process still answers /healthz, /readyz and its plugins' endpoints (e.g. /metrics) when given a port.
-    if (roles.api || (roles.workers && this.options.http)) await this.startApi();
-    this.log.info({ roles, connections: [...connections.keys()], routes: config.routes.map((r) => r.name) }, 'hub started');
+    // The port first: a second start on a taken port stops here, before it touches Redis.
+    if (roles.api || (roles.workers && this.options.http)) await this.listen();
+    let redis: Redis | undefined;
+    try {
+      redis = watchRedis(await connectRedis(this.options.redisUrl, 'caseway', config.hub?.redis), this.watch('commands'));
+      const keys = new Keys(prefix);
+      // Then the instance lock: a second hub on the same prefix stops here, before any reset.
+      if (this.options.instanceLock) await this.takeInstanceLock(redis, keys);
+      if (this.options.resetState) await deleteKeysWithPrefix(redis, prefix, new Set(this.lock ? [this.lock.key] : []));
+      const retentionSeconds = (config.hub?.retentionDays ?? 30) * 86400;
+      const cipher = new PayloadCipher(this.options.dataKey ?? config.hub?.dataKey ?? this.devDataKey());
+      const connections = await this.startConnections(redis, keys);
+      const workerRedis = watchRedis(workerConnection(redis), this.watch('workers'));
+      this.runtime = {
+        config,
+        redis,
+        workerRedis,
+        keys,
+        cases: new CaseStore(redis, keys, cipher, retentionSeconds, Math.max(retentionSeconds, (config.hub?.referenceRetentionDays ?? 365) * 86400)),
+        views: new ViewStore(redis, keys, cipher, retentionSeconds),
+        echoes: new EchoStore(redis, keys, cipher, retentionSeconds),
+        traces: new TraceStore(redis, keys, retentionSeconds),
+        stats: new StatsStore(redis, keys, retentionSeconds),
+        queues: new QueueSet(redis, keys.queuePrefix, (err) => this.watch('commands').down(err)),
+        metrics: this.options.metrics ?? noopMetrics,
+        log: this.log,
+        connections,
+        retentionSeconds,
+      };
+      this.intake = new Intake(this.runtime);
+      this.deadLetters = new DeadLetters(this.runtime);
+      this.polls = new PollRunner(this.runtime, this.intake);
+      if (roles.workers) await this.startWorkers();
+      if (this.server) await this.startApi();
+    } catch (err) {
+      await this.abortStart(redis);
+      throw err;
+    }
+    this.log.info({ roles, connections: [...this.runtime.connections.keys()], routes: config.routes.map((r) => r.name) }, 'hub started');
     return this;
+  }
+
+  /** One watch per connection role; errors of BullMQ queues and workers on a connection feed the same state. */
+  private watch(name: string): ConnectionWatch {
+    let watch = this.watches.get(name);
+    if (!watch) {
+      watch = new ConnectionWatch(this.log, name);
+      this.watches.set(name, watch);
+    }
+    return watch;
+  }
+
+  private async takeInstanceLock(redis: Redis, keys: Keys): Promise<void> {
+    const key = keys.instanceLock();
+    const value = JSON.stringify({ host: hostname(), pid: process.pid, port: this.portInUse(), since: new Date().toISOString() });
+    let taken = await redis.set(key, value, 'PX', INSTANCE_LOCK_TTL_MS, 'NX');
+    if (taken !== 'OK') {
+      const holder = (await redis.get(key)) ?? '{}';
+      let h: { host?: string; pid?: number; port?: number } = {};
+      try {
+        h = JSON.parse(holder) as typeof h;
+      } catch {
+        // an unreadable holder is still a holder
+      }
+      // A hub on this machine that was killed outright left its lock behind: take it over at once.
+      if (h.host === hostname() && typeof h.pid === 'number' && !processAlive(h.pid)) {
+        await redis.eval(RELEASE_LOCK, 1, key, holder);
+        taken = await redis.set(key, value, 'PX', INSTANCE_LOCK_TTL_MS, 'NX');
+      }
+      if (taken !== 'OK') throw new InstanceLockedError(keys.prefix, `pid ${h.pid ?? '?'} on ${h.host ?? '?'}${h.port ? `, port ${h.port}` : ''}`);
+    }
+    const timer = setInterval(() => {
+      redis.eval(RENEW_LOCK, 1, key, value, INSTANCE_LOCK_TTL_MS).then(
+        (renewed) => {
+          if (renewed !== 1) this.log.error({ prefix: keys.prefix }, 'instance lock lost: another hub may have taken this prefix');
+        },
+        () => undefined, // Redis down: the connection watch says so; the lock is renewed once it is back
+      );
+    }, INSTANCE_LOCK_TTL_MS / 3);
+    timer.unref();
+    this.lock = { key, value, timer };
+  }
+
+  private async releaseInstanceLock(redis: Redis): Promise<void> {
+    if (!this.lock) return;
+    clearInterval(this.lock.timer);
+    const { key, value } = this.lock;
+    this.lock = undefined;
+    await redis.eval(RELEASE_LOCK, 1, key, value).catch(() => undefined);
+  }
+
+  private portInUse(): number | undefined {
+    const address = this.server?.address();
+    return typeof address === 'object' && address ? address.port : undefined;
+  }
+
+  /** Undoes a start that failed half-way: frees the port and the lock and drops the connections. */
+  private async abortStart(redis: Redis | undefined): Promise<void> {
+    for (const w of this.workers) await w.close(true).catch(() => undefined);
+    this.workers = [];
+    if (this.runtime) await this.runtime.queues.close(true).catch(() => undefined);
+    await this.stopSandboxes();
+    if (redis) {
+      await this.releaseInstanceLock(redis);
+      redis.disconnect();
+    }
+    this.runtime?.workerRedis.disconnect();
+    if (this.server) {
+      const server = this.server;
+      this.server = undefined;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   }
 
   private devDataKey(): string {
@@ -188,8 +306,6 @@ export class Hub {
       out.set(name, { name, config: conn, adapter, ctx, delivery });
     }
     if (errors.length) {
-      await this.stopSandboxes();
-      redis.disconnect();
       throw new ConfigErrors(errors);
     }
     return out;
@@ -200,11 +316,16 @@ export class Hub {
     for (const name of targets) this.workers.push(startDeliveryWorker(this.runtime, this.runtime.connections.get(name)!));
     const polls = await schedulePolls(this.runtime);
     this.workers.push(startPollWorker(this.runtime, this.polls));
+    // Worker errors are almost always Redis outages: one line per state change, never a raw trace per retry.
+    for (const w of this.workers) w.on('error', (err) => this.watch('workers').down(err));
     this.log.info({ deliveryQueues: [...targets], polls: polls.map((p) => `${p.connection}.${p.source}`) }, 'workers started');
   }
 
-  /** Mounts each webhook source fed into an enabled route, once. */
-  mountWebhooks(router: import('express').Router): string[] {
+  /**
+   * Mounts each webhook source fed into an enabled route, once. `onIntakeError` sees every intake failure before the
+   * adapter does (the HTTP layer answers retryable ones 503 there, for every webhook adapter alike).
+   */
+  mountWebhooks(router: import('express').Router, onIntakeError: (err: unknown) => boolean = () => false): string[] {
     const mounted = new Set<string>();
     for (const route of this.config.routes) {
       if (route.enabled === false) continue;
@@ -215,53 +336,104 @@ export class Hub {
       if (def?.kind !== 'webhook') continue;
       mounted.add(key);
       const options = conn.config.sources?.[route.from.source]?.options ?? {};
-      (def as WebhookSourceDefinition<unknown>).mount(router, conn.ctx, (events) => this.intake.ingest(conn.name, route.from.source, events), options);
+      const emit = async (events: Parameters<Intake['ingest']>[2]) => {
+        try {
+          return await this.intake.ingest(conn.name, route.from.source, events);
+        } catch (err) {
+          // Answered (503) by the HTTP layer when retryable; the adapter still sees the error, its own answer is skipped.
+          if (onIntakeError(err)) this.log.warn({ connection: conn.name, source: route.from.source, error: safeMessage(err) }, 'intake failed, answered 503');
+          throw err;
+        }
+      };
+      (def as WebhookSourceDefinition<unknown>).mount(router, conn.ctx, emit, options);
     }
     return [...mounted];
+  }
+
+  /** Takes the HTTP port; requests are answered 503 until the API is mounted. */
+  private async listen(): Promise<void> {
+    const port = this.options.http?.port ?? 8080;
+    const host = this.options.http?.host ?? '0.0.0.0';
+    const server = createServer((req, res) => this.handler(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${this.portInUse() ?? port}`;
   }
 
   private async startApi(): Promise<void> {
     const { createHttpApp } = await import('../http/app');
     const app = await createHttpApp(this, this.options.httpPlugins ?? [], { api: this.options.roles.api });
-    const port = this.options.http?.port ?? 8080;
-    const host = this.options.http?.host ?? '0.0.0.0';
-    await new Promise<void>((resolve, reject) => {
-      // Express 5 hands listen errors (EADDRINUSE) to this callback instead of emitting them.
-      const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve()));
-      this.server = server;
-    });
-    const address = this.server!.address();
-    const actualPort = typeof address === 'object' && address ? address.port : port;
-    this.url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${actualPort}`;
+    this.handler = app;
   }
 
-  /** Graceful: stop accepting, let in-flight jobs finish, then close everything. Safe to call twice. */
+  /**
+   * Graceful: stop accepting, let in-flight jobs finish, then close everything. Bounded by hub.shutdownTimeoutMs
+   * (default 30 s) whether or not Redis answers: past it, workers, queues and connections are closed by force.
+   * Safe to call twice.
+   */
   stop(): Promise<void> {
     this.stopping ??= this.doStop();
     return this.stopping;
   }
 
   private async doStop(): Promise<void> {
+    const limitMs = this.config.hub?.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+    const deadline = Date.now() + limitMs;
+    let forced = false;
+    /** Waits for `work` until the deadline; false when it had to give up. */
+    const within = async (work: Promise<unknown>, what: string): Promise<boolean> => {
+      let timer: NodeJS.Timeout | undefined;
+      const left = Math.max(0, deadline - Date.now());
+      const done = await Promise.race([
+        work.then(() => true, (err: unknown) => {
+          this.log.warn({ step: what, error: safeMessage(err) }, 'shutdown step failed');
+          return true;
+        }),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), left))),
+      ]);
+      clearTimeout(timer);
+      if (!done && !forced) {
+        forced = true;
+        this.log.warn({ step: what, shutdownTimeoutMs: limitMs }, 'shutdown took too long: closing the rest by force');
+      }
+      return done;
+    };
+    /** Forced steps get a short grace each, so a dead Redis cannot hold the process. */
+    const briefly = (work: Promise<unknown>) => Promise.race([work.catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
     if (this.server) {
       const server = this.server;
-      await new Promise<void>((resolve) => {
+      const closed = new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections?.();
       });
+      if (!(await within(closed, 'http'))) server.closeAllConnections?.();
     }
-    await Promise.all(this.workers.map((w) => w.close()));
+    if (!(await within(Promise.all(this.workers.map((w) => w.close())), 'workers'))) await briefly(Promise.all(this.workers.map((w) => w.close(true))));
     if (this.runtime) {
-      await this.runtime.queues.close();
+      if (forced || !(await within(this.runtime.queues.close(), 'queues'))) await briefly(this.runtime.queues.close(true));
       for (const conn of this.runtime.connections.values()) {
-        await conn.adapter.close?.(conn.ctx).catch((err: unknown) => this.log.warn({ connection: conn.name, error: safeMessage(err) }, 'adapter close failed'));
+        const closing = conn.adapter.close?.(conn.ctx) ?? Promise.resolve();
+        if (forced) await briefly(closing);
+        else await within(closing, `adapter ${conn.name}`);
       }
     }
-    await this.stopSandboxes();
+    if (forced) await briefly(this.stopSandboxes());
+    else await within(this.stopSandboxes(), 'sandboxes');
     if (this.runtime) {
-      await this.runtime.workerRedis.quit().catch(() => undefined);
-      await this.runtime.redis.quit().catch(() => undefined);
+      const { redis, workerRedis } = this.runtime;
+      if (forced) await briefly(this.releaseInstanceLock(redis));
+      else await within(this.releaseInstanceLock(redis), 'instance lock');
+      for (const conn of [workerRedis, redis]) {
+        if (forced || conn.status !== 'ready' || !(await within(conn.quit(), 'redis'))) conn.disconnect();
+      }
     }
-    this.log.info('hub stopped');
+    this.log.info({ forced }, 'hub stopped');
   }
 
   private async stopSandboxes(): Promise<void> {

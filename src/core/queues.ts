@@ -41,12 +41,14 @@ export function deliveryJobOptions(settings: DeliverySettings, deliveryId: strin
 export class QueueSet {
   private readonly queues = new Map<string, Queue>();
 
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  /** `onError` receives every queue's errors (Redis outages): a queue without a listener would print them raw. */
+  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly onError: (err: Error) => void = () => undefined) {}
 
   get(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue(name, { connection: this.redis, prefix: this.prefix });
+      queue.on('error', this.onError);
       this.queues.set(name, queue);
     }
     return queue;
@@ -56,8 +58,9 @@ export class QueueSet {
     return [...this.queues.values()];
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.all().map((q) => q.close()));
+  async close(force = false): Promise<void> {
+    // Forced (shutdown past its deadline): drop the connections instead of waiting for Redis to answer.
+    await Promise.all(this.all().map((q) => (force ? q.disconnect() : q.close())));
     this.queues.clear();
   }
 }

@@ -1,5 +1,7 @@
-import { Redis } from 'ioredis';
-import { CasewayError } from './errors';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { HubRedisSettings } from './config/types';
+import { CasewayError, safeMessage } from './errors';
+import type { Logger } from './logger';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -18,14 +20,73 @@ export class RedisPolicyError extends CasewayError {
   }
 }
 
-function redactUrl(url: string): string {
+export function redactUrl(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, '//***@');
 }
 
+const SENTINEL_SCHEMES = new Set(['redis+sentinel:', 'rediss+sentinel:']);
+
+function hostPort(text: string, defaultPort: number): { host: string; port: number } {
+  const match = /^\[?([^\]]*?)\]?(?::(\d{1,5}))?$/.exec(text.trim());
+  if (!match || !match[1]) throw new CasewayError(`not a host[:port]: "${text}"`, { code: 'REDIS_URL', retryable: false });
+  return { host: match[1], port: match[2] ? Number(match[2]) : defaultPort };
+}
+
+/**
+ * ioredis options for a Redis URL: `redis://…` / `rediss://…` as ioredis reads them, or
+ * `redis+sentinel://[user:password@]host:port,host:port/<master name>[/<db>]` for a Sentinel-managed primary.
+ * Config keys hub.redis.sentinels + name select Sentinel too (the URL then gives only password and db).
+ */
+export function redisOptionsFor(url: string, settings: HubRedisSettings = {}): RedisOptions {
+  const scheme = /^[a-z+]+:/i.exec(url)?.[0].toLowerCase() ?? '';
+  let options: RedisOptions;
+  if (SENTINEL_SCHEMES.has(scheme)) {
+    const rest = url.slice(scheme.length).replace(/^\/\//, '');
+    const at = rest.lastIndexOf('@', rest.indexOf('/') < 0 ? rest.length : rest.indexOf('/'));
+    const auth = at >= 0 ? rest.slice(0, at) : '';
+    const afterAuth = at >= 0 ? rest.slice(at + 1) : rest;
+    const slash = afterAuth.indexOf('/');
+    const hosts = (slash < 0 ? afterAuth : afterAuth.slice(0, slash)).split(',').filter(Boolean);
+    const [name, db] = (slash < 0 ? '' : afterAuth.slice(slash + 1)).split('?')[0].split('/');
+    if (!hosts.length || !name) {
+      throw new CasewayError(`${redactUrl(url)}: a Sentinel URL reads redis+sentinel://host:port[,host:port...]/<master name>[/<db>]`, { code: 'REDIS_URL', retryable: false });
+    }
+    const colon = auth.indexOf(':');
+    const username = colon >= 0 ? decodeURIComponent(auth.slice(0, colon)) : '';
+    const password = colon >= 0 ? decodeURIComponent(auth.slice(colon + 1)) : decodeURIComponent(auth);
+    options = {
+      sentinels: hosts.map((h) => hostPort(h, 26379)),
+      name: decodeURIComponent(name),
+      ...(username ? { username } : {}),
+      ...(password ? { password } : {}),
+      ...(db ? { db: Number(db) } : {}),
+      ...(scheme === 'rediss+sentinel:' ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+    };
+  } else {
+    const parsed = new URL(url);
+    options = {
+      host: parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
+      port: parsed.port ? Number(parsed.port) : 6379,
+      ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+      ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+      ...(parsed.pathname.length > 1 ? { db: Number(parsed.pathname.slice(1)) } : {}),
+      ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+    };
+  }
+  if (settings.sentinels?.length) {
+    if (!settings.name) throw new CasewayError('hub.redis.sentinels needs hub.redis.name (the Sentinel master group)', { code: 'REDIS_URL', retryable: false });
+    const { host: _host, port: _port, ...rest } = options;
+    options = { ...rest, sentinels: settings.sentinels.map((h) => hostPort(h, 26379)), name: settings.name };
+  }
+  if (options.sentinels && settings.sentinelPassword) options.sentinelPassword = settings.sentinelPassword;
+  return options;
+}
+
 /** Opens a connection usable by BullMQ and checks it before the hub relies on it. */
-export async function connectRedis(url: string, connectionName = 'caseway'): Promise<Redis> {
+export async function connectRedis(url: string, connectionName = 'caseway', settings: HubRedisSettings = {}): Promise<Redis> {
   const safeUrl = redactUrl(url);
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null, connectionName });
+  const base = redisOptionsFor(url, settings);
+  const probe = new Redis({ ...base, lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null, sentinelRetryStrategy: () => null, connectionName });
   let lastError: NodeJS.ErrnoException | undefined;
   probe.on('error', (err: NodeJS.ErrnoException) => {
     lastError = err;
@@ -44,12 +105,59 @@ export async function connectRedis(url: string, connectionName = 'caseway'): Pro
   probe.disconnect();
   // Commands (intake, stores, the API) fail after a few reconnect attempts instead of waiting for Redis forever, so
   // a caller gets an error it can retry rather than no answer. BullMQ workers get their own connection (workerConnection).
-  return new Redis(url, { maxRetriesPerRequest: 3, connectionName });
+  return new Redis({ ...base, maxRetriesPerRequest: 3, connectionName });
 }
 
 /** The connection BullMQ workers need: they wait for Redis to come back instead of failing (maxRetriesPerRequest null). */
 export function workerConnection(redis: Redis): Redis {
   return redis.duplicate({ maxRetriesPerRequest: null, connectionName: 'caseway-worker' });
+}
+
+/** Still-down lines repeat this often while a connection stays down. */
+export const STILL_DOWN_EVERY_MS = 30_000;
+
+/**
+ * The state of one Redis connection as the operator sees it: one JSON line when it goes down, one every 30 s while it
+ * stays down, one when it is back. Errors from ioredis, BullMQ queues and workers all feed it; none reach stderr.
+ */
+export class ConnectionWatch {
+  private state: 'up' | 'down' = 'up';
+  private downSince = 0;
+  private lastLine = 0;
+
+  constructor(private readonly log: Logger, readonly name: string, private readonly repeatMs = STILL_DOWN_EVERY_MS) {}
+
+  get isDown(): boolean {
+    return this.state === 'down';
+  }
+
+  down(err: unknown): void {
+    const now = Date.now();
+    const reason = (err as NodeJS.ErrnoException | undefined)?.code ?? safeMessage(err);
+    if (this.state === 'up') {
+      this.state = 'down';
+      this.downSince = now;
+      this.lastLine = now;
+      this.log.warn({ redisConnection: this.name, redisState: 'down', reason }, 'redis connection down');
+    } else if (now - this.lastLine >= this.repeatMs) {
+      this.lastLine = now;
+      this.log.warn({ redisConnection: this.name, redisState: 'still down', reason, downForSeconds: Math.round((now - this.downSince) / 1000) }, 'redis connection still down');
+    }
+  }
+
+  up(): void {
+    if (this.state === 'down') {
+      this.log.info({ redisConnection: this.name, redisState: 'back', downForSeconds: Math.round((Date.now() - this.downSince) / 1000) }, 'redis connection back');
+    }
+    this.state = 'up';
+  }
+}
+
+/** Routes an ioredis connection's errors and reconnects into a watch (and so never to an unhandled 'error' event). */
+export function watchRedis(redis: Redis, watch: ConnectionWatch): Redis {
+  redis.on('error', (err: unknown) => watch.down(err));
+  redis.on('ready', () => watch.up());
+  return redis;
 }
 
 async function readEvictionPolicy(redis: Redis): Promise<string | null> {
@@ -74,6 +182,10 @@ export async function* keysWithPrefix(redis: Redis, prefix: string, count = 1000
   } while (cursor !== '0');
 }
 
-export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
-  for await (const batch of keysWithPrefix(redis, prefix)) await redis.del(...batch);
+/** Deletes every key under a prefix, except those in `keep` (e.g. the instance lock of the hub doing the reset). */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string, keep: ReadonlySet<string> = new Set()): Promise<void> {
+  for await (const batch of keysWithPrefix(redis, prefix)) {
+    const doomed = batch.filter((key) => !keep.has(key));
+    if (doomed.length) await redis.del(...doomed);
+  }
 }

@@ -14,6 +14,7 @@ import { dayOf } from '../core/store/stats-store';
 import { apiInput } from '../ops/api-problems';
 import { requireApiToken } from './auth';
 import { readiness } from './readiness';
+import { answerRetryableIntakeFailure, trackWebhookResponse } from './retryable-intake';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 /** Probes and pollers (Prometheus, load balancers, the queue dashboard) log at debug, everything else at info. */
@@ -64,6 +65,8 @@ export async function createHttpApp(hub: Hub, plugins: HttpPlugin[], role: { api
   });
   // Express needs the four-argument signature to recognise an error handler.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    // Already answered (e.g. 503 for a retryable intake failure) before the handler failed.
+    if (res.headersSent) return;
     const status = (err as { status?: number }).status;
     if (status && status >= 400 && status < 500) return void res.status(status).json({ error: (err as Error).message });
     hub.log.error({ requestId: res.locals.requestId, path: req.path, error: safeMessage(err) }, 'request failed');
@@ -74,7 +77,10 @@ export async function createHttpApp(hub: Hub, plugins: HttpPlugin[], role: { api
 
 function mountApi(app: Express, hub: Hub): void {
   const webhooks = express.Router();
-  hub.mountWebhooks(webhooks);
+  // A retryable intake failure (Redis unreachable, a reply with an error, replicas not reached) is answered
+  // 503 + Retry-After here, for every webhook adapter alike.
+  webhooks.use(trackWebhookResponse);
+  hub.mountWebhooks(webhooks, answerRetryableIntakeFailure);
   app.use(webhooks);
 
   const api = express.Router();

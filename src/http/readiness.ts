@@ -38,14 +38,42 @@ async function peerCheck(conn: ConnectionRuntime): Promise<{ healthy: boolean; c
   return result;
 }
 
+/** What the hub's Redis says about itself: its role and, for a primary, how many replicas are connected. */
+export interface RedisRole {
+  role: string;
+  connectedReplicas?: number;
+  /** For a replica: whether its link to the primary is up. */
+  masterLinkStatus?: string;
+  /** hub.redis.minReplicas: intake answers 503 while fewer replicas are connected. */
+  minReplicas?: number;
+  /** Reached through Sentinel (the primary it names is used; a failover moves the hub to the new one). */
+  sentinel?: string;
+}
+
+async function redisRole(hub: Hub): Promise<RedisRole> {
+  const info = await withTimeout(hub.runtime.redis.info('replication'), 1000);
+  const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+  const replicas = field('connected_slaves');
+  const options = hub.runtime.redis.options;
+  return {
+    role: field('role') ?? 'unknown',
+    ...(replicas !== undefined ? { connectedReplicas: Number(replicas) } : {}),
+    ...(field('master_link_status') ? { masterLinkStatus: field('master_link_status') } : {}),
+    ...(hub.config.hub?.redis?.minReplicas ? { minReplicas: hub.config.hub.redis.minReplicas } : {}),
+    ...(options.sentinels?.length ? { sentinel: options.name } : {}),
+  };
+}
+
 /**
  * Ready means Redis answers and the config is loaded. Each connection's last health is reported too, but a peer
  * being down does not make the hub unready: it keeps accepting and queueing, which is its job.
  */
-export async function readiness(hub: Hub): Promise<{ ready: boolean; redis: string; config: string; connections: Record<string, ConnectionReadiness> }> {
+export async function readiness(hub: Hub): Promise<{ ready: boolean; redis: string; redisRole?: RedisRole; config: string; connections: Record<string, ConnectionReadiness> }> {
   let redis = 'ok';
+  let role: RedisRole | undefined;
   try {
     await withTimeout(hub.runtime.redis.ping(), 1000);
+    role = await redisRole(hub);
   } catch (err) {
     redis = safeMessage(err);
   }
@@ -58,5 +86,5 @@ export async function readiness(hub: Hub): Promise<{ ready: boolean; redis: stri
       connections[conn.name] = entry;
     }),
   );
-  return { ready: redis === 'ok', redis, config: hub.config.file, connections };
+  return { ready: redis === 'ok', redis, ...(role ? { redisRole: role } : {}), config: hub.config.file, connections };
 }

@@ -8,16 +8,26 @@ import os from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
 import { startPrivateRedis } from '../../src/cli/private-redis';
+import { validBody } from '../../adapters/etd/test/support';
 import { RedisConnectionState } from '../../src/core/store/connection-state';
 import { eventually, startTestHub, type TestHub } from '../helpers/hub';
 
 const YAML = `
+hub: { shutdownTimeoutMs: 5000 }
 connections:
+  etd-form:
+    adapter: etd
+    settings:
+      inbound:
+        apiKeys: [{ name: form, key: "etd-restart-test-key-0123456789", allowIps: ["127.0.0.1", "::1"] }]
   inbox: { adapter: recorder }
   sink: { adapter: recorder, delivery: { attempts: 5, backoffMs: 200 } }
 routes:
   - name: main
     from: { connection: inbox, source: inbox }
+    to: [{ connection: sink, action: record }]
+  - name: etd
+    from: { connection: etd-form, source: application }
     to: [{ connection: sink, action: record }]
 `;
 
@@ -50,8 +60,14 @@ describe('Redis restart', () => {
     await redis.stop();
     // Fails fast: an answer, not the client's 30 s timeout (which would throw here).
     const during = await post(event('during'));
-    expect(during.status).toBe(500);
-    expect(during.data).toEqual({ error: 'Internal Server Error' });
+    // A retryable failure: 503 with Retry-After, so the source tries again (nothing was acknowledged).
+    expect(during.status).toBe(503);
+    expect(during.headers['retry-after']).toBe('5');
+    expect(during.data).toMatchObject({ error: 'Service Unavailable', code: 'STORE_UNAVAILABLE', retryable: true });
+    // The same for the ETD endpoint (one mapping in the hub serves every webhook adapter).
+    const etd = await axios.post(`${t.baseUrl}/etd/application`, validBody(), { headers: { 'X-API-Key': 'etd-restart-test-key-0123456789' }, validateStatus: () => true, timeout: 30000 });
+    expect(etd.status).toBe(503);
+    expect(etd.headers['retry-after']).toBe('5');
 
     redis = await startPrivateRedis(dir, [], port);
     const after = await eventually(async () => {

@@ -9,7 +9,10 @@ const configWith = (sandbox: boolean) => ({ file: 'x.yaml', connections: { a: { 
 
 describe('sandbox state', () => {
   it('uses the sandbox prefix only for sandbox runs without an explicit prefix', () => {
-    expect(hubPrefix(resolveOptions({}, {}), configWith(true))).toBe(SANDBOX_PREFIX);
+    expect(hubPrefix(resolveOptions({}, {}), configWith(true))).toBe(`${SANDBOX_PREFIX}8080:`);
+    // Each sandbox instance has its own prefix: by port, or by name.
+    expect(hubPrefix(resolveOptions({}, { PORT: '8081' }), configWith(true))).toBe(`${SANDBOX_PREFIX}8081:`);
+    expect(hubPrefix(resolveOptions({}, { PORT: '8081', CASEWAY_INSTANCE: 'demo' }), configWith(true))).toBe(`${SANDBOX_PREFIX}demo:`);
     expect(hubPrefix(resolveOptions({ sandbox: 'false' }, {}), configWith(true))).toBeUndefined();
     expect(hubPrefix(resolveOptions({}, {}), configWith(false))).toBeUndefined();
     expect(hubPrefix(resolveOptions({}, { CASEWAY_PREFIX: 'mine:' }), configWith(true))).toBe('mine:');

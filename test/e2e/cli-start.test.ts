@@ -1,6 +1,6 @@
 /** How `caseway start` behaves when something it needs is missing: one clear line, no stack trace. */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -98,3 +98,125 @@ describe('caseway start', () => {
     }
   });
 });
+
+/**
+ * A second `caseway start` in the same checkout never touches a running sandbox hub: it takes the port and the
+ * instance lock before any reset, and each instance has its own prefix and folder (issue 11.3).
+ */
+describe('a second start in the same checkout', () => {
+  const FIXTURES = path.join(ROOT, 'test/fixtures/adapters');
+  const YAML = `
+hub: { shutdownTimeoutMs: 10000 }
+connections:
+  inbox: { adapter: recorder, sandbox: true }
+  sink: { adapter: recorder, sandbox: true }
+routes:
+  - name: main
+    from: { connection: inbox, source: inbox }
+    to: [{ connection: sink, action: record }]
+`;
+  const cwd = mkdtempSync(path.join(os.tmpdir(), 'caseway-second-start-'));
+  const configFile = path.join(cwd, 'caseway.yaml');
+  const tag = `cwtest${Math.random().toString(36).slice(2, 8)}`;
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const children: ChildProcess[] = [];
+
+  const freePort = async (): Promise<number> => {
+    const { createServer } = await import('node:net');
+    const s = createServer();
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve()));
+    const port = (s.address() as { port: number }).port;
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+    return port;
+  };
+  const env = (port: number, instance: string) => ({ ...process.env, PORT: String(port), HOST: '127.0.0.1', CASEWAY_INSTANCE: instance, CASEWAY_PREFIX: '', LOG_LEVEL: 'warn' });
+  const args = ['--config', configFile, '--adapter-dir', FIXTURES, 'start'];
+  const spawnStart = (port: number, instance: string) => {
+    const environment: NodeJS.ProcessEnv = env(port, instance);
+    delete environment.CASEWAY_PREFIX;
+    let output = '';
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    return { child, exited, output: () => output };
+  };
+  const runStart = (port: number, instance: string) => {
+    const environment: NodeJS.ProcessEnv = env(port, instance);
+    delete environment.CASEWAY_PREFIX;
+    return spawnSync(process.execPath, [CLI, ...args], { cwd, env: environment, encoding: 'utf8', timeout: 30000 });
+  };
+  /** Every key of an instance except BullMQ's self-expiring stalled-check marker. */
+  const keysOf = async (prefix: string) => (await redis.keys(`${prefix}*`)).filter((k) => !k.endsWith(':stalled-check')).sort();
+
+  beforeAll(() => writeFileSync(configFile, YAML));
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const name of ['a', 'b', 'c']) await deleteKeysWithPrefix(redis, `cw-sandbox:${tag}-${name}:`);
+    redis.disconnect();
+    rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it('leaves the first hub\'s keys, cases and queues untouched, and refuses in one line', async () => {
+    const portA = await freePort();
+    const first = spawnStart(portA, `${tag}-a`);
+    const url = `http://127.0.0.1:${portA}`;
+    await eventuallyTrue(async () => /Caseway is running/.test(first.output()), 20000, 'the first hub to start');
+    const posted = await fetch(`${url}/recorder/inbox`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([1, 2, 3].map((i) => ({ eventId: `e${i}`, case: { type: 'complaint', source: { system: 'recorder', id: `r${i}` }, parties: [] } }))) });
+    expect(posted.status).toBe(200);
+    const hubIds = ((await posted.json()) as { results: Array<{ hubId: string }> }).results.map((r) => r.hubId);
+    const prefixA = `cw-sandbox:${tag}-a:`;
+    await eventuallyTrue(async () => (await redis.hlen(`${prefixA}state:sink:deliveries`)) === 3, 20000, 'three deliveries');
+    const before = await keysOf(prefixA);
+    expect(before.length).toBeGreaterThan(10);
+    expect(before).toContain(`${prefixA}instance-lock`);
+
+    // Same instance, another port: the instance lock refuses it before any reset.
+    const sameInstance = runStart(await freePort(), `${tag}-a`);
+    expect(sameInstance.status).toBe(1);
+    expect(sameInstance.stderr.trim().split('\n')).toHaveLength(1);
+    expect(sameInstance.stderr.trim()).toMatch(new RegExp(`^caseway: another hub \\(pid ${first.child.pid} on .*, port ${portA}\\) is running on Redis prefix "${prefixA}"; its state was left untouched; stop it first, or start this one with another PORT or CASEWAY_INSTANCE\\.$`));
+    // Same port, another instance: the port is taken first, so not even its own prefix is touched.
+    const samePort = runStart(portA, `${tag}-b`);
+    expect(samePort.status).toBe(1);
+    expect(samePort.stderr.trim().split('\n').pop()).toBe(`caseway: port ${portA} is already in use; start with another one, e.g. PORT=${portA + 1} npm start`);
+    expect(await redis.keys(`cw-sandbox:${tag}-b:*`)).toEqual([]);
+    // Another port and instance: a hub of its own, with its own prefix, folder and queues.
+    const third = spawnStart(await freePort(), `${tag}-c`);
+    await eventuallyTrue(async () => /Caseway is running/.test(third.output()), 20000, 'the third hub to start');
+    expect(existsSync(path.join(cwd, '.caseway/instances', `${tag}-c`))).toBe(true);
+    third.child.kill('SIGTERM');
+    expect(await third.exited).toBe(0);
+
+    expect(await keysOf(prefixA)).toEqual(before);
+    for (const id of hubIds) expect((await fetch(`${url}/api/cases/${id}`)).status).toBe(200);
+    expect(await redis.hlen(`${prefixA}state:sink:deliveries`)).toBe(3);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    // A clean stop gives the instance back.
+    expect(await redis.exists(`${prefixA}instance-lock`)).toBe(0);
+  }, 120000);
+
+  it('takes over the lock of a hub on this machine that was killed outright', async () => {
+    const killed = spawnStart(await freePort(), `${tag}-a`);
+    await eventuallyTrue(async () => /Caseway is running/.test(killed.output()), 20000, 'the hub to start');
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    expect(await redis.exists(`cw-sandbox:${tag}-a:instance-lock`)).toBe(1);
+    const again = spawnStart(await freePort(), `${tag}-a`);
+    await eventuallyTrue(async () => /Caseway is running/.test(again.output()) || again.child.exitCode !== null, 20000, 'the restart');
+    expect(again.output()).toContain('Caseway is running');
+    expect(JSON.parse((await redis.get(`cw-sandbox:${tag}-a:instance-lock`)) ?? '{}')).toMatchObject({ pid: again.child.pid });
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+  }, 60000);
+});
+
+async function eventuallyTrue(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -62,7 +62,7 @@ describe('web hardening', () => {
     const origin = new URL(t.baseUrl).origin;
     // The board is read-only for every role, whatever proof of origin a request carries.
     const boardPause = (headers: Record<string, string>) => axios.put(`${t.baseUrl}/ops/queues/api/queues/deliver.beta/pause`, {}, { validateStatus: () => true, headers: { cookie, ...headers } });
-    for (const headers of [{}, { origin }, { 'x-csrf-token': csrf }, { 'sec-fetch-site': 'same-origin' }]) expect((await boardPause(headers)).status).toBe(403);
+    for (const headers of [{}, { origin }, { 'x-csrf-token': csrf }, { 'sec-fetch-site': 'same-origin' }] as Array<Record<string, string>>) expect((await boardPause(headers)).status).toBe(403);
     expect(await queue.isPaused()).toBe(false);
 
     // The overview's queue action: a form with the session's CSRF token, from this site only.

@@ -67,6 +67,19 @@ export interface HubSettings {
   defaults?: DeliverySettings;
   merge?: MergeSettings;
   worker?: { lockDurationMs?: number; stalledIntervalMs?: number; maxStalledCount?: number };
+  /** SIGTERM/SIGINT end within this long (default 30000), Redis reachable or not. */
+  shutdownTimeoutMs?: number;
+  redis?: HubRedisSettings;
+}
+
+export interface HubRedisSettings {
+  /** Sentinel nodes ("host:port"); with `name`, the primary is found through them. */
+  sentinels?: string[];
+  name?: string;
+  sentinelPassword?: string;
+  /** Intake acknowledges only once its writes reached this many replicas (Redis WAIT). */
+  minReplicas?: number;
+  minReplicasTimeoutMs?: number;
 }
 
 export interface CasewayConfig {

@@ -140,6 +140,6 @@ export function startDeliveryWorker(rt: HubRuntime, conn: ConnectionRuntime): Wo
     autorun: true,
     },
   );
-  worker.on('error', (err) => rt.log.error({ connection: conn.name, error: safeMessage(err) }, 'delivery worker error'));
+  // Worker errors (Redis outages, mostly) go to the hub's connection watch: one line per state change.
   return worker;
 }

@@ -11,10 +11,41 @@ import { matchesFilter } from '../routing/filter';
 import { applyMapping } from '../routing/mapping';
 import { connectionOf, knownSystems, type HubRuntime } from '../runtime';
 import { forLookup, joinModeOf } from '../routing/joins';
+import { execChecked, execTransaction, storeCall, StoreUnavailableError } from '../store/replies';
 import { dayOf } from '../store/stats-store';
 import { assessEvents } from './case-views';
 import { deliveryIdOf, eventKeyOf, newHubId } from './ids';
 import { indexCase } from '../store/case-index';
+
+/**
+ * Settles the hub id of each new event of a batch, atomically and in batch order: the event's own earlier claim,
+ * else the hub id already held by any of its cross-references (ones claimed earlier in this very batch included),
+ * else its candidate. The event's own references are then claimed for that id (SET NX: the first writer keeps them)
+ * and the event key records the id (HSETNX). Two processes racing on one reference therefore end on one hub id.
+ * KEYS: per event, its event key, the xref keys it claims, then xref keys it only looks at.
+ * ARGV: ttl of event keys, ttl of xrefs, then per event <claimed> <looked at> <candidate> <fixed: 1 = candidate wins>.
+ */
+const CLAIM_SCRIPT = `
+local eventTtl, refTtl = tonumber(ARGV[1]), tonumber(ARGV[2])
+local k, a, out = 1, 3, {}
+while a <= #ARGV do
+  local nClaim, nLook, candidate, fixed = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3]
+  local eventKey = KEYS[k]
+  local chosen = redis.call('HGET', eventKey, 'hubId')
+  if not chosen and fixed ~= '1' then
+    for i = 1, nClaim + nLook do
+      local held = redis.call('GET', KEYS[k + i])
+      if held then chosen = held break end
+    end
+  end
+  if not chosen then chosen = candidate end
+  for i = 1, nClaim do redis.call('SET', KEYS[k + i], chosen, 'EX', refTtl, 'NX') end
+  redis.call('HSETNX', eventKey, 'hubId', chosen)
+  redis.call('EXPIRE', eventKey, eventTtl)
+  out[#out + 1] = chosen
+  k, a = k + nClaim + nLook + 1, a + 4
+end
+return out`;
 
 interface PreparedEvent {
   event: SourceEvent;
@@ -121,90 +152,113 @@ export class Intake {
         }
       }
     }
-    await tx.exec();
+    // Every step below is checked and idempotent: a failure leaves the events unaccepted (the source gets a
+    // retryable error) and a retry redoes the same writes under the same hub ids and job ids.
+    const where = { connection: connectionName, source: sourceName };
+    await execTransaction(tx, 'storing the cases', where);
     // Job ids are deterministic, so re-adding after a crash between these steps adds nothing twice.
-    await Promise.all([...jobsByQueue].map(([queue, jobs]) => this.rt.queues.get(queue).addBulk(jobs)));
+    await storeCall('queueing the deliveries', () => Promise.all([...jobsByQueue].map(([queue, jobs]) => this.rt.queues.get(queue).addBulk(jobs))), where);
+    await this.awaitReplicas(where);
     const accept = this.rt.redis.pipeline();
     for (const p of prepared) {
       if (!p.duplicate) accept.hset(this.rt.keys.event(p.eventKey), 'accepted', nowIso);
     }
-    await accept.exec();
+    if (accept.length) await execChecked(accept, 'marking the events accepted', where);
     return prepared.map((p) => ({ eventId: p.event.eventId, hubId: p.hubId, duplicate: p.duplicate }));
   }
 
+  /** hub.redis.minReplicas: the writes so far must reach that many replicas before anything is acknowledged. */
+  private async awaitReplicas(where: Record<string, string>): Promise<void> {
+    const wanted = this.rt.config.hub?.redis?.minReplicas ?? 0;
+    if (wanted <= 0) return;
+    const timeout = this.rt.config.hub?.redis?.minReplicasTimeoutMs ?? 1000;
+    const reached = await storeCall('waiting for replicas', () => this.rt.redis.wait(wanted, timeout), where);
+    if (reached < wanted) throw new StoreUnavailableError('waiting for replicas', `${reached} of ${wanted} replicas acknowledged within ${timeout} ms`, { ...where, replicas: reached, minReplicas: wanted });
+  }
+
   /**
-   * Finds each event's hub id: the one it was given before, a case it references, or a new one. Three pipelined
-   * round trips per batch (event keys, reference look-ups, claims), whatever the batch size.
+   * Finds each event's hub id: the one it was given before, a case it references, or a new one. Events of one batch
+   * that share a cross-reference settle on one hub id, in order, and so do processes racing on one reference (the
+   * claim is one Lua script). Three round trips per batch (event keys, look-ups of explicit hub ids, the claim).
    */
   private async prepare(connection: string, system: string, source: string, events: SourceEvent[]): Promise<PreparedEvent[]> {
     const redis = this.rt.redis;
+    const where = { connection, source };
     const keyed = events.map((event) => ({ event, eventKey: eventKeyOf(connection, source, event.eventId) }));
     const read = redis.pipeline();
     for (const k of keyed) read.hmget(this.rt.keys.event(k.eventKey), 'hubId', 'accepted');
-    const replies = (await read.exec()) ?? [];
+    const replies = await execChecked(read, 'reading event keys', where);
     const known = keyed.map((k, i) => {
-      const [hubId, accepted] = (replies[i]?.[1] as Array<string | null>) ?? [null, null];
-      return { ...k, hubIdBefore: hubId, accepted: Boolean(accepted) };
+      const reply = replies[i];
+      if (!Array.isArray(reply) || reply.length !== 2) throw new StoreUnavailableError('reading event keys', 'an unexpected reply', where);
+      const [hubId, accepted] = reply as Array<string | null>;
+      return { ...k, hubIdBefore: hubId || null, accepted: Boolean(accepted) };
     });
 
-    // Candidate ids for events seen for the first time: the case's own hubId, then each reference in order.
+    // Explicit hub ids (the case's own hubId, or a reference in system "hub"/"external") join that case if it exists;
+    // peer references go to the claim script, which also sees what earlier events of this batch claimed.
     const systems = knownSystems(this.rt);
-    const lookups: Array<{ index: number; keys: string[]; hubIdCheck?: string }> = [];
+    const hubIdChecks: Array<{ index: number; hubId: string }> = [];
+    const xrefKeys = new Map<number, { claim: string[]; look: string[] }>();
     known.forEach((k, index) => {
       if (k.hubIdBefore) return;
       const kase = { ...k.event.case, source: { ...k.event.case.source, system } };
-      if (kase.hubId) lookups.push({ index, keys: [this.rt.keys.caseMeta(kase.hubId)], hubIdCheck: kase.hubId });
+      const claim: string[] = [];
+      const look: string[] = [];
+      if (kase.hubId) hubIdChecks.push({ index, hubId: kase.hubId });
       for (const ref of linkableReferences(kase)) {
-        const lookIn = ref.system === 'hub' || ref.system === 'external' ? systems : [ref.system];
-        lookups.push({ index, keys: lookIn.map((s) => this.rt.keys.xref(s, ref.id)) });
-        if (ref.system === 'hub' || ref.system === 'external') lookups.push({ index, keys: [this.rt.keys.caseMeta(ref.id)], hubIdCheck: ref.id });
+        if (!ref.id) continue;
+        if (ref.system === 'hub' || ref.system === 'external') {
+          hubIdChecks.push({ index, hubId: ref.id });
+          // An "external" id may be any peer's: look it up (not claimed) in every system we know.
+          for (const s of systems) look.push(this.rt.keys.xref(s, ref.id));
+        } else claim.push(this.rt.keys.xref(ref.system, ref.id));
       }
+      const claimSet = new Set(claim);
+      xrefKeys.set(index, { claim: [...claimSet], look: [...new Set(look)].filter((key) => !claimSet.has(key)) });
     });
-    const found = new Map<number, string>();
-    if (lookups.length) {
+    const explicit = new Map<number, string>();
+    if (hubIdChecks.length) {
       const look = redis.pipeline();
-      for (const l of lookups) {
-        if (l.hubIdCheck) look.exists(l.keys[0]);
-        else look.mget(...l.keys);
-      }
-      const answers = (await look.exec()) ?? [];
-      lookups.forEach((l, i) => {
-        if (found.has(l.index)) return;
-        const answer = answers[i]?.[1];
-        if (l.hubIdCheck && answer === 1) found.set(l.index, l.hubIdCheck);
-        else if (Array.isArray(answer)) {
-          const hit = (answer as Array<string | null>).find((v): v is string => v !== null);
-          if (hit) found.set(l.index, hit);
-        }
+      for (const c of hubIdChecks) look.exists(this.rt.keys.caseMeta(c.hubId));
+      const answers = await execChecked(look, 'looking up hub ids', where);
+      hubIdChecks.forEach((c, i) => {
+        if (!explicit.has(c.index) && answers[i] === 1) explicit.set(c.index, c.hubId);
       });
     }
 
-    // First writer wins: two processes taking the same event settle on one hub id.
+    // Duplicates within the batch and events already accepted are not claimed again.
     const firstInBatch = new Map<string, number>();
-    const claim = redis.pipeline();
     const claimed: number[] = [];
+    const keys: string[] = [];
+    const args: Array<string | number> = [this.rt.retentionSeconds, this.rt.cases.referenceTtlSeconds];
     known.forEach((k, index) => {
-      if (firstInBatch.has(k.eventKey) || (k.hubIdBefore && k.accepted)) {
-        if (!firstInBatch.has(k.eventKey)) firstInBatch.set(k.eventKey, index);
-        return;
-      }
+      if (firstInBatch.has(k.eventKey)) return;
       firstInBatch.set(k.eventKey, index);
-      const eventKeyName = this.rt.keys.event(k.eventKey);
-      claim.hsetnx(eventKeyName, 'hubId', k.hubIdBefore ?? found.get(index) ?? newHubId());
-      claim.expire(eventKeyName, this.rt.retentionSeconds);
-      claim.hget(eventKeyName, 'hubId');
+      if (k.hubIdBefore && k.accepted) return;
+      // Peer references are claimed by the event that brings them; "external" look-up keys stay read-only.
+      const refs = xrefKeys.get(index) ?? { claim: [], look: [] };
+      const fixed = k.hubIdBefore ?? explicit.get(index);
+      keys.push(this.rt.keys.event(k.eventKey), ...refs.claim, ...refs.look);
+      args.push(refs.claim.length, refs.look.length, fixed ?? newHubId(), fixed ? 1 : 0);
       claimed.push(index);
     });
-    const claims = claimed.length ? ((await claim.exec()) ?? []) : [];
     const hubIds = new Map<number, string>();
-    claimed.forEach((index, n) => hubIds.set(index, claims[n * 3 + 2]?.[1] as string));
+    if (claimed.length) {
+      const chosen = await storeCall('claiming hub ids', () => redis.eval(CLAIM_SCRIPT, keys.length, ...keys, ...args), where);
+      if (!Array.isArray(chosen) || chosen.length !== claimed.length) throw new StoreUnavailableError('claiming hub ids', 'an unexpected reply', where);
+      claimed.forEach((index, n) => {
+        const id: unknown = chosen[n];
+        if (typeof id !== 'string' || !id) throw new StoreUnavailableError('claiming hub ids', 'no hub id in the reply', where);
+        hubIds.set(index, id);
+      });
+    }
 
     return known.map((k, index) => {
       const first = firstInBatch.get(k.eventKey)!;
-      if (first !== index) return { event: k.event, eventKey: k.eventKey, hubId: k.hubIdBefore ?? hubIds.get(first)!, duplicate: true };
-      if (k.hubIdBefore && k.accepted) return { event: k.event, eventKey: k.eventKey, hubId: k.hubIdBefore, duplicate: true };
-      return { event: k.event, eventKey: k.eventKey, hubId: hubIds.get(index)!, duplicate: false };
+      const hubId = k.hubIdBefore && k.accepted ? k.hubIdBefore : hubIds.get(first);
+      if (!hubId) throw new StoreUnavailableError('claiming hub ids', 'an event was left without a hub id', where);
+      return { event: k.event, eventKey: k.eventKey, hubId, duplicate: first !== index || Boolean(k.hubIdBefore && k.accepted) };
     });
   }
 }
-

@@ -99,6 +99,6 @@ export function startPollWorker(rt: HubRuntime, runner: PollRunner): Worker<Poll
     concurrency: 4,
   });
   worker.on('failed', (job, err) => rt.log.warn({ connection: job?.data.connection, source: job?.data.source, error: safeMessage(err) }, 'poll failed'));
-  worker.on('error', (err) => rt.log.error({ error: safeMessage(err) }, 'poll worker error'));
+  // Worker errors (Redis outages, mostly) go to the hub's connection watch: one line per state change.
   return worker;
 }

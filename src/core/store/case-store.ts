@@ -6,6 +6,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import type { CanonicalCase, CrossReference } from '../model/canonical.generated';
 import type { Keys } from './keys';
 import type { PayloadCipher } from './payload-cipher';
+import { assertHubId, execChecked } from './replies';
 
 export interface CaseMeta {
   hubId: string;
@@ -28,10 +29,11 @@ export class CaseStore {
     private readonly cipher: PayloadCipher,
     private readonly ttlSeconds: number,
     /** Cross-references outlive payloads: a peer may come back to a case (a note, a status) long after delivery. */
-    private readonly referenceTtlSeconds: number = ttlSeconds,
+    readonly referenceTtlSeconds: number = ttlSeconds,
   ) {}
 
   writePayload(tx: ChainableCommander, ref: string, kase: CanonicalCase): void {
+    if (kase.hubId !== undefined) assertHubId(kase.hubId, 'storing a case payload');
     tx.set(this.keys.payload(ref), this.cipher.encrypt(JSON.stringify(kase)), 'EX', this.ttlSeconds);
   }
 
@@ -58,17 +60,17 @@ export class CaseStore {
 
   /** What a delivery needs, in one round trip: its delivery record (if already delivered), the case and its references. */
   async forDelivery(deliveryKey: string, payloadRef: string, hubId: string): Promise<{ delivered: boolean; kase: CanonicalCase | null; references: CrossReference[] }> {
-    const replies = (await this.redis.pipeline().exists(deliveryKey).get(this.keys.payload(payloadRef)).hgetall(this.keys.caseRefs(hubId)).exec()) ?? [];
-    for (const [err] of replies) if (err) throw err;
-    const refs = (replies[2]?.[1] ?? {}) as Record<string, string>;
+    const replies = await execChecked(this.redis.pipeline().exists(deliveryKey).get(this.keys.payload(payloadRef)).hgetall(this.keys.caseRefs(hubId)), 'reading a case for delivery', { hubId });
+    const refs = (replies[2] ?? {}) as Record<string, string>;
     return {
-      delivered: replies[0]?.[1] === 1,
-      kase: this.openPayload((replies[1]?.[1] as string | null) ?? null),
+      delivered: replies[0] === 1,
+      kase: this.openPayload((replies[1] as string | null) ?? null),
       references: Object.values(refs).map((v) => JSON.parse(v) as CrossReference),
     };
   }
 
   writeMeta(tx: ChainableCommander, kase: CanonicalCase & { hubId: string }, payloadRef: string, now: string): void {
+    assertHubId(kase.hubId, 'storing a case');
     const key = this.keys.caseMeta(kase.hubId);
     tx.hsetnx(key, 'createdAt', now);
     // Type and source are the origin's: a later system's view of the case does not make it "from" that system.
@@ -86,6 +88,7 @@ export class CaseStore {
 
   /** Records cross-references; an id already linked to another hub case is left as it is. */
   writeReferences(tx: ChainableCommander, hubId: string, refs: CrossReference[]): void {
+    assertHubId(hubId, 'linking references');
     for (const ref of refs) {
       if (!ref.id) continue;
       tx.hset(this.keys.caseRefs(hubId), refField(ref), JSON.stringify(ref));

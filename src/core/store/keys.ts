@@ -52,6 +52,10 @@ export class Keys {
   health(connection: string): string {
     return `${this.prefix}health:${connection}`;
   }
+  /** Held by the one hub process that owns this prefix (sandbox runs), renewed while it runs. */
+  instanceLock(): string {
+    return `${this.prefix}instance-lock`;
+  }
   audit(): string {
     return `${this.prefix}audit`;
   }

@@ -1,4 +1,5 @@
 /** The per-case trace: every hop (received, routed, delivered, failed, dead, replayed) with timings, no personal data. */
+import { execTransaction } from './replies';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { TraceSummary } from '../adapter';
 import type { Keys } from './keys';
@@ -48,7 +49,7 @@ export class TraceStore {
   async record(hubId: string, entry: TraceEntry): Promise<void> {
     const tx = this.redis.multi();
     this.append(tx, hubId, entry);
-    await tx.exec();
+    await execTransaction(tx, 'recording a trace entry', { hubId });
   }
 
   async read(hubId: string): Promise<TraceEntry[]> {

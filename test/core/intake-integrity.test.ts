@@ -1,0 +1,136 @@
+/**
+ * Every Redis reply of intake is checked (issue 11.1), and events that share a cross-reference settle on one hub id,
+ * within a batch and across processes racing on one reference (issue 12.3).
+ */
+import fc from 'fast-check';
+import type { SourceEvent } from '../../src/core/adapter';
+import { eventKeyOf } from '../../src/core/engine/ids';
+import { StoreUnavailableError } from '../../src/core/store/replies';
+import { cliSetup, spawnCaseway, type CliProcess } from '../helpers/cli';
+import { eventually, startTestHub, type TestHub } from '../helpers/hub';
+
+const YAML = `
+connections:
+  inbox: { adapter: recorder }
+  sink: { adapter: recorder }
+routes:
+  - name: main
+    from: { connection: inbox, source: inbox }
+    to: [{ connection: sink, action: record }]
+`;
+
+/** An event of system "recorder" that mentions a shared reference (a peer id in system "peer"). */
+const eventFor = (eventId: string, ref?: string): SourceEvent => ({
+  eventId,
+  case: { type: 'complaint', source: { system: 'recorder', id: `own-${eventId}` }, parties: [], references: ref ? [{ system: 'peer', id: ref }] : [] },
+});
+
+describe('intake integrity', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub({ yaml: YAML, roles: { api: false, workers: false } });
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
+
+  it('fails the whole call with a retryable error when a pipelined reply carries an error, and stores nothing under a missing hub id', async () => {
+    // An event key of the wrong type makes HMGET answer WRONGTYPE in its reply slot (as a restarting Redis answers LOADING).
+    const broken = eventKeyOf('inbox', 'inbox', 'wrongtype');
+    await t.redis.set(`${t.prefix}event:${broken}`, 'not a hash');
+    const err = await t.hub.intake.ingest('inbox', 'inbox', [eventFor('fine-1'), eventFor('wrongtype')]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect(err).toMatchObject({ code: 'STORE_UNAVAILABLE', retryable: true, context: { connection: 'inbox', source: 'inbox', operation: 'reading event keys' } });
+    // Nothing half-written: no case, no claimed event, no queued delivery.
+    expect(await t.redis.keys(`${t.prefix}case:*`)).toEqual([]);
+    expect(await t.redis.exists(`${t.prefix}event:${eventKeyOf('inbox', 'inbox', 'fine-1')}`)).toBe(0);
+    expect(await t.hub.runtime.queues.get('deliver.sink').count()).toBe(0);
+
+    // Once Redis answers properly, the retry goes through under real hub ids.
+    await t.redis.del(`${t.prefix}event:${broken}`);
+    const results = await t.hub.intake.ingest('inbox', 'inbox', [eventFor('fine-1'), eventFor('wrongtype')]);
+    for (const r of results) {
+      expect(r.hubId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(await t.redis.hget(`${t.prefix}case:${r.hubId}`, 'hubId')).toBe(r.hubId);
+    }
+    expect(await t.redis.exists(`${t.prefix}case:undefined`)).toBe(0);
+  });
+
+  it('the case store refuses to write a case without a real hub id', () => {
+    const tx = t.redis.multi();
+    const kase = { ...eventFor('x').case, hubId: 'undefined' };
+    expect(() => t.hub.runtime.cases.writeMeta(tx, kase, 'ref', new Date().toISOString())).toThrow(/not a hub id/);
+    expect(() => t.hub.runtime.cases.writeReferences(tx, '', [{ system: 'peer', id: '1' }])).toThrow(/not a hub id/);
+    tx.discard();
+  });
+
+  it('gives events of one batch that share a reference one hub id, in any order (property)', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ group: fc.integer({ min: 0, max: 4 }), shared: fc.boolean() }), { minLength: 1, maxLength: 12 }),
+        async (items) => {
+          run += 1;
+          const events = items.map((item, i) => eventFor(`p${run}-${i}`, item.shared ? `ref-${run}-${item.group}` : undefined));
+          const results = await t.hub.intake.ingest('inbox', 'inbox', events);
+          const byGroup = new Map<string, Set<string>>();
+          items.forEach((item, i) => {
+            if (!item.shared) return;
+            const set = byGroup.get(`${item.group}`) ?? new Set<string>();
+            set.add(results[i].hubId);
+            byGroup.set(`${item.group}`, set);
+          });
+          for (const [group, ids] of byGroup) {
+            expect({ group, ids: [...ids] }).toEqual({ group, ids: [[...ids][0]] });
+            expect(await t.redis.get(`${t.prefix}xref:peer:ref-${run}-${group}`)).toBe([...ids][0]);
+          }
+          // Events with no shared reference each get their own case; different groups never merge.
+          const unshared = results.filter((_, i) => !items[i].shared).map((r) => r.hubId);
+          const groupIds = [...byGroup.values()].map((s) => [...s][0]);
+          expect(new Set([...unshared, ...groupIds]).size).toBe(unshared.length + groupIds.length);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('two hubs with their own Redis connections racing on one reference end on one hub id', async () => {
+    const other = await startTestHub({ yaml: YAML, roles: { api: false, workers: false }, prefix: t.prefix });
+    try {
+      for (let round = 0; round < 20; round += 1) {
+        const ref = `race-${round}`;
+        const [a, b] = await Promise.all([
+          t.hub.intake.ingest('inbox', 'inbox', [eventFor(`ra-${round}`, ref)]),
+          other.hub.intake.ingest('inbox', 'inbox', [eventFor(`rb-${round}`, ref)]),
+        ]);
+        expect(a[0].hubId).toBe(b[0].hubId);
+      }
+    } finally {
+      await other.stopKeepingState();
+    }
+  });
+
+  it('two real hub processes racing on one reference end on one hub id (first writer wins, the other joins)', async () => {
+    const cli = cliSetup(YAML);
+    const apis: CliProcess[] = [spawnCaseway(cli, t.prefix, ['--log-level', 'warn', 'api']), spawnCaseway(cli, t.prefix, ['--log-level', 'warn', 'api'])];
+    try {
+      const urls = await Promise.all(apis.map((p) => eventually(async () => /API\s+(http:\/\/\S+)/.exec(p.output())?.[1], 20000, 'an api process to start')));
+      for (let round = 0; round < 15; round += 1) {
+        const ref = `proc-race-${round}`;
+        const answers = await Promise.all(
+          urls.map(async (url, i) => {
+            const res = await fetch(`${url}/recorder/inbox`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(eventFor(`proc-${round}-${i}`, ref)) });
+            expect(res.status).toBe(200);
+            return ((await res.json()) as { results: Array<{ hubId: string }> }).results[0].hubId;
+          }),
+        );
+        expect(answers[1]).toBe(answers[0]);
+        expect(await t.redis.get(`${t.prefix}xref:peer:${ref}`)).toBe(answers[0]);
+      }
+    } finally {
+      for (const p of apis) p.child.kill('SIGTERM');
+      await Promise.all(apis.map((p) => p.exited));
+      cli.cleanup();
+    }
+  }, 60000);
+});
