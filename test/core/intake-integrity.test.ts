@@ -5,13 +5,16 @@
 import fc from 'fast-check';
 import type { SourceEvent } from '../../src/core/adapter';
 import { eventKeyOf } from '../../src/core/engine/ids';
+import { PayloadCipher } from '../../src/core/store/payload-cipher';
 import { StoreUnavailableError } from '../../src/core/store/replies';
 import { cliSetup, spawnCaseway, type CliProcess } from '../helpers/cli';
 import { eventually, startTestHub, type TestHub } from '../helpers/hub';
 
+// join: references — the events name another system's id; a source that only creates cases joins by its own ids
+// unless told otherwise (docs/canonical-model.md, "Joins").
 const YAML = `
 connections:
-  inbox: { adapter: recorder }
+  inbox: { adapter: recorder, sources: { inbox: { join: references } } }
   sink: { adapter: recorder }
 routes:
   - name: main
@@ -25,10 +28,12 @@ const eventFor = (eventId: string, ref?: string): SourceEvent => ({
   case: { type: 'complaint', source: { system: 'recorder', id: `own-${eventId}` }, parties: [], references: ref ? [{ system: 'peer', id: ref }] : [] },
 });
 
+const DATA_KEY = PayloadCipher.generateKey();
+
 describe('intake integrity', () => {
   let t: TestHub;
   beforeAll(async () => {
-    t = await startTestHub({ yaml: YAML, roles: { api: false, workers: false } });
+    t = await startTestHub({ yaml: YAML, roles: { api: false, workers: false }, dataKey: DATA_KEY });
   });
   afterAll(async () => {
     await t.stop();
@@ -95,7 +100,8 @@ describe('intake integrity', () => {
   });
 
   it('two hubs with their own Redis connections racing on one reference end on one hub id', async () => {
-    const other = await startTestHub({ yaml: YAML, roles: { api: false, workers: false }, prefix: t.prefix });
+    // Hub processes of one deployment share the data key (each reads what the other stored).
+    const other = await startTestHub({ yaml: YAML, roles: { api: false, workers: false }, prefix: t.prefix, dataKey: DATA_KEY });
     try {
       for (let round = 0; round < 20; round += 1) {
         const ref = `race-${round}`;
@@ -110,9 +116,12 @@ describe('intake integrity', () => {
     }
   });
 
+  // Real peers (the recorder) and no API token: a start with real peers refuses an open /api unless told so.
+  const API_ARGS = ['--log-level', 'warn', '--insecure-open-api', 'api'];
+
   it('two real hub processes racing on one reference end on one hub id (first writer wins, the other joins)', async () => {
     const cli = cliSetup(YAML);
-    const apis: CliProcess[] = [spawnCaseway(cli, t.prefix, ['--log-level', 'warn', 'api']), spawnCaseway(cli, t.prefix, ['--log-level', 'warn', 'api'])];
+    const apis: CliProcess[] = [spawnCaseway(cli, t.prefix, API_ARGS), spawnCaseway(cli, t.prefix, API_ARGS)];
     try {
       const urls = await Promise.all(apis.map((p) => eventually(async () => /API\s+(http:\/\/\S+)/.exec(p.output())?.[1], 20000, 'an api process to start')));
       for (let round = 0; round < 15; round += 1) {

@@ -3,6 +3,7 @@
  * (down, still down every 30 s, back), never a raw stack trace, and SIGTERM ends the process within
  * hub.shutdownTimeoutMs even while Redis is still down.
  */
+import { PayloadCipher } from '../../src/core/store/payload-cipher';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -49,8 +50,9 @@ describe('Redis outage under a running hub', () => {
     let output = '';
     const child = spawn(
       process.execPath,
-      [CLI, '--config', configFile, '--adapter-dir', FIXTURE_ADAPTER_DIR, '--redis', redis.url, '--prefix', 'outage:', '--sandbox', 'false', 'start'],
-      { cwd: dir, env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      [CLI, '--config', configFile, '--adapter-dir', FIXTURE_ADAPTER_DIR, '--redis', redis.url, '--prefix', 'outage:', '--sandbox', 'false', '--insecure-open-api', 'start'],
+      // Real peers: a start needs its own data key, and /api is knowingly left open on loopback.
+      { cwd: dir, env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', CASEWAY_DATA_KEY: PayloadCipher.generateKey() }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));

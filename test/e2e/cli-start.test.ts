@@ -187,7 +187,7 @@ routes:
     await eventuallyTrue(async () => /Caseway is running/.test(third.output()), 20000, 'the third hub to start');
     expect(existsSync(path.join(cwd, '.caseway/instances', `${tag}-c`))).toBe(true);
     third.child.kill('SIGTERM');
-    expect(await third.exited).toBe(0);
+    expect({ code: await third.exited, out: third.output() }).toMatchObject({ code: 0 });
 
     expect(await keysOf(prefixA)).toEqual(before);
     for (const id of hubIds) expect((await fetch(`${url}/api/cases/${id}`)).status).toBe(200);
