@@ -18,6 +18,8 @@ export interface ConnectionInfo<S> {
   adapter: string;
   /** Settings after ${ENV} substitution, validated against the adapter's settingsSchema. */
   settings: S;
+  /** Folder of the config file, for files an adapter keeps beside it (e.g. mapping expressions). */
+  configDir?: string;
 }
 
 /**
@@ -142,6 +144,8 @@ export interface WebhookApiDoc {
   responses?: Record<string, { description: string; schema?: JsonSchema }>;
   /** How callers authenticate, in words (e.g. "API key in X-API-Key"). */
   authentication?: string;
+  /** An OpenAPI security scheme for the endpoint (name -> Security Scheme Object), added to components.securitySchemes. */
+  securityScheme?: { name: string; scheme: JsonSchema };
 }
 
 export interface WebhookSourceDefinition<S> {

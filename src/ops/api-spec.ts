@@ -394,6 +394,7 @@ export function buildOpenApi(specs: EndpointSpec[], discovered: DiscoveredRoute[
     };
     add(spec.method, spec.path, op);
   }
+  const adapterSchemes: Record<string, JsonSchema> = {};
   for (const route of discovered) {
     const p = openApiPath(route.path);
     if (paths[p]?.[route.method]) continue;
@@ -411,8 +412,9 @@ export function buildOpenApi(specs: EndpointSpec[], discovered: DiscoveredRoute[
       responses: route.api?.responses
         ? Object.fromEntries(Object.entries(route.api.responses).map(([status, r]) => [status, { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: embedded(r.schema) } } } : {}) }]))
         : { default: { description: "The adapter's answer to the peer" } },
-      security: [],
+      security: route.api?.securityScheme ? [{ [route.api.securityScheme.name]: [] }] : [],
     });
+    if (route.api?.securityScheme) adapterSchemes[route.api.securityScheme.name] = route.api.securityScheme.scheme;
   }
   return {
     openapi: '3.1.0',
@@ -426,6 +428,6 @@ export function buildOpenApi(specs: EndpointSpec[], discovered: DiscoveredRoute[
     ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
     tags: [...new Set([...specs.flatMap((s) => s.tags), ...(discovered.length ? ['Webhook intake'] : [])])].map((name) => ({ name })),
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
-    components: { schemas: componentSchemas(), securitySchemes: SECURITY_SCHEMES },
+    components: { schemas: componentSchemas(), securitySchemes: { ...adapterSchemes, ...SECURITY_SCHEMES } },
   };
 }
