@@ -123,7 +123,14 @@ export class WebhookSandbox {
         note(forced.status, true, true);
         if (res.destroyed) return;
         for (const [name, value] of Object.entries(forced.headers ?? {})) res.setHeader(name, value);
-        if (forced.bodyBytes) res.status(forced.status).type('application/json').send(`{"pad":"${'x'.repeat(Math.max(0, forced.bodyBytes - 10))}"}`);
+        if (forced.bodyBytes) {
+          // Chunked, without Content-Length: the client has to count the bytes as they come.
+          res.on('error', () => undefined);
+          res.status(forced.status).type('application/json');
+          res.write('{"pad":"');
+          for (let left = Math.max(0, forced.bodyBytes - 10); left > 0 && !res.destroyed; left -= 16384) res.write('x'.repeat(Math.min(left, 16384)));
+          res.end('"}');
+        }
         else res.status(forced.status).json(forced.body ?? { error: `HTTP ${forced.status}` });
         return;
       }
