@@ -132,7 +132,8 @@ export const receiveSource: WebhookSourceDefinition<WebhookSettings> = {
   },
   api: {
     requestContentType: 'application/json',
-    requestSchema: canonicalSchema,
+    // The canonical case schema the handler validates with, as the OpenAPI document carries it among its components.
+    requestSchema: { $ref: '#/components/schemas/CanonicalCase' },
     authentication:
       'Standard Webhooks signature: webhook-id (the event id; a replay is acknowledged without a second case), webhook-timestamp (Unix seconds, within settings.inbound.toleranceSeconds, default 300) and webhook-signature "v1,<base64 HMAC-SHA256 of id.timestamp.body>" under a whsec_ secret of settings.inbound.secrets',
     securityScheme: {

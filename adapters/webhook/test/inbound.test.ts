@@ -3,6 +3,8 @@
  * POST /webhooks/<connection>; the hub stores and routes them, and action post delivers them back to the sandbox's
  * receiver (which verifies each signature with the standardwebhooks library). Dead letter, dry run and replay too.
  */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import express from 'express';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -180,14 +182,18 @@ describe('webhook through the hub', () => {
 
   test('the OpenAPI document describes the endpoint with its security scheme', async () => {
     const doc = (await request(api('/openapi.json'), { method: 'GET' })).json as {
-      paths: Record<string, { post?: { security?: unknown; responses?: Record<string, unknown> } }>;
+      paths: Record<string, { post?: { security?: unknown; responses?: Record<string, unknown>; requestBody?: { content: Record<string, { schema: unknown }> } } }>;
       components: { securitySchemes: Record<string, { type: string; name?: string }> };
     };
     const op = doc.paths['/webhooks/any-system']?.post;
     expect(op?.security).toEqual([{ standardWebhooks: [] }]);
+    expect(op?.requestBody?.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/CanonicalCase' });
     expect(Object.keys(op?.responses ?? {}).sort()).toEqual(['202', '400', '401', '413', '415', '422', '503']);
     expect(doc.components.securitySchemes.standardWebhooks).toMatchObject({ type: 'apiKey', name: 'webhook-signature' });
     expect(doc.components.securitySchemes.apiToken).toBeDefined();
+    expect(doc.paths['/webhooks/mapped-in']?.post?.security).toEqual([{ standardWebhooks: [] }]);
+    const check = spawnSync(process.execPath, [path.resolve(__dirname, '../../../test/ops/validate-openapi.cjs')], { input: JSON.stringify(doc), encoding: 'utf8' });
+    expect(check.stdout.trim()).toBe('valid 3.1.0');
   });
 
   test('a refused delivery dead-letters; the dry run shows the signed request masked; the replay carries the same webhook-id', async () => {
