@@ -189,6 +189,37 @@ export class Demo {
     return [first, { route: 'icasework-notes-to-121', ok: true, lines: back, hubId: view.hubId }];
   }
 
+  /** The ETD application again (the same content is the same case): route 6 sends it, signed, to "any system". */
+  async etdToAnySystem(): Promise<RouteOutcome> {
+    const lines: string[] = [];
+    const res = await this.hub.post('/etd/application', this.sample('etd-application.json'), {
+      headers: { 'X-API-Key': this.opts.etdApiKey, Accept: 'application/json', 'Content-Type': 'application/json; charset=utf-8' },
+    });
+    if (res.status !== 200) throw new DemoFailure(`POST /etd/application answered ${res.status}`);
+    const view = await this.waitForCase(String(res.data.appRefNumber), 'ETD application to any system', (v) => Boolean(Demo.delivered(v, 'etd-to-any-system')));
+    const webhookId = String(Demo.delivered(view, 'etd-to-any-system')?.summary?.webhookId ?? '?');
+    const control = this.sandboxUrl('any-system', 'control');
+    const deliveries = (await axios.get(`${control}/deliveries`, { validateStatus: () => true })).data as Array<{ webhookId: string; id: string; count: number; body?: { type?: string } }>;
+    const got = Array.isArray(deliveries) ? deliveries.find((d) => d.webhookId === webhookId) : undefined;
+    if (!got) throw new DemoFailure(`the any-system sandbox holds no delivery with webhook-id ${webhookId}`);
+    lines.push(`any system receives                 "${got.body?.type ?? '?'}" event, webhook-id ${webhookId}, signature verified, received ${got.count}x`);
+    lines.push(`any system's id                     ${Demo.ref(view, 'webhook', 'any-system')} (a cross-reference of the hub case)`);
+    return { route: 'etd-to-any-system', ok: true, lines, hubId: view.hubId };
+  }
+
+  /** "Any system" signs an enquiry and posts it to POST /webhooks/any-system; route 7 makes it an iCasework case. */
+  async anySystemToIcasework(): Promise<RouteOutcome> {
+    const lines: string[] = [];
+    const control = this.sandboxUrl('any-system', 'control');
+    const sent = await axios.post(`${control}/send`, { url: `${this.opts.url}/webhooks/any-system`, body: this.sample('any-system-enquiry.json') }, { validateStatus: () => true });
+    const reply = sent.data as { webhookId?: string; status?: number; body?: { hubId?: string } };
+    if (sent.status !== 200 || reply.status !== 202 || !reply.body?.hubId) throw new DemoFailure(`the signed enquiry was not accepted: ${sent.status} ${JSON.stringify(reply)}`);
+    lines.push(`any system posts a signed enquiry   webhook-id ${reply.webhookId ?? '?'} -> HTTP 202 hub id ${reply.body.hubId}`);
+    const view = await this.waitForCase(reply.body.hubId, 'enquiry by webhook', (v) => Boolean(Demo.delivered(v, 'any-system-to-icasework')));
+    lines.push(`iCasework case                      caseid ${Demo.ref(view, 'icasework')} (Type Enquiry)`);
+    return { route: 'any-system-to-icasework', ok: true, lines, hubId: view.hubId };
+  }
+
   async run(): Promise<RouteOutcome[]> {
     const out = this.opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
     const ready = await this.hub.get('/readyz').catch(() => null);
@@ -203,6 +234,8 @@ export class Demo {
       ['isupport-to-icasework', () => this.isupportToIcasework()],
       ['cross-border-recovery-to-isupport', () => this.crossBorderRecoveryToIsupport()],
       ['declined-registrations-to-icasework', () => this.declinedRegistrations()],
+      ['etd-to-any-system', () => this.etdToAnySystem()],
+      ['any-system-to-icasework', () => this.anySystemToIcasework()],
     ];
     const outcomes = await Promise.all(
       steps.map(async ([route, step]) => {

@@ -18,6 +18,8 @@ export interface ConnectionInfo<S> {
   adapter: string;
   /** Settings after ${ENV} substitution, validated against the adapter's settingsSchema. */
   settings: S;
+  /** Folder of the config file, for files an adapter keeps beside it (e.g. mapping expressions). */
+  configDir?: string;
 }
 
 /**
@@ -157,8 +159,11 @@ export interface WebhookApiDoc {
   responses?: Record<string, { description: string; schema?: JsonSchema }>;
   /** How callers authenticate, in words (e.g. "API key in X-API-Key"). */
   authentication?: string;
-  /** The same as an OpenAPI security scheme (published in /openapi.json under the adapter's name). */
-  securityScheme?: { type: 'apiKey'; in: 'header' | 'query' | 'cookie'; name: string; description?: string };
+  /**
+   * The same as an OpenAPI security scheme, published in /openapi.json under `schemeName` (default: the adapter's
+   * name + "ApiKey") and required on the endpoint.
+   */
+  securityScheme?: { type: 'apiKey'; in: 'header' | 'query' | 'cookie'; name: string; description?: string; schemeName?: string };
   /** Worked examples: a request body and what the endpoint answers to it. */
   examples?: Record<string, { summary: string; request: unknown; status: number; response: unknown }>;
 }

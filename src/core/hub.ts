@@ -296,7 +296,7 @@ export class Hub {
         continue;
       }
       const ctx: AdapterContext<unknown> = createAdapterContext({
-        connection: { name, adapter: adapter.name, settings },
+        connection: { name, adapter: adapter.name, settings, configDir: path.dirname(path.resolve(config.file)) },
         redis,
         prefix: keys.prefix,
         log: this.log,

@@ -457,8 +457,9 @@ export function buildOpenApi(specs: EndpointSpec[], discovered: DiscoveredRoute[
     const api = route.api;
     let security: JsonSchema[] = [];
     if (api?.securityScheme) {
-      const name = `${(route.adapter ?? 'webhook').replace(/[^A-Za-z0-9._-]/g, '_')}ApiKey`;
-      securitySchemes[name] = { ...api.securityScheme };
+      const { schemeName, ...scheme } = api.securityScheme;
+      const name = schemeName ?? `${(route.adapter ?? 'webhook').replace(/[^A-Za-z0-9._-]/g, '_')}ApiKey`;
+      securitySchemes[name] = scheme;
       security = [{ [name]: [] }];
     }
     const examples = Object.entries(api?.examples ?? {});

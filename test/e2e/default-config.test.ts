@@ -71,9 +71,9 @@ describe('default config end to end (real hub process)', () => {
     expect((await axios.get(`${baseUrl}/healthz`)).data).toEqual({ status: 'ok' });
     const ready = await axios.get(`${baseUrl}/readyz`);
     expect(ready.status).toBe(200);
-    expect(Object.keys(ready.data.connections).sort()).toEqual(['etd-form', 'icasework', 'iizuka', 'isupport', 'platform121']);
+    expect(Object.keys(ready.data.connections).sort()).toEqual(['any-system', 'etd-form', 'icasework', 'iizuka', 'isupport', 'platform121']);
     for (const name of ['iizuka', 'icasework', 'platform121', 'isupport']) expect(hub.output()).toContain(`Sandbox     ${name}`);
-    expect(demoOutput).toContain('all 5 routes delivered');
+    expect(demoOutput).toContain('all 7 routes delivered');
   });
 
   it('route 1: the ETD application became an iCasework case with the applicant as Customer and an IIZUKA application', async () => {
@@ -189,6 +189,25 @@ describe('default config end to end (real hub process)', () => {
     expect(notes.map((n) => n.text)).toContain(`iCasework: ${caseworkerNote.text}`);
   });
 
+  it('routes 6 and 7: the ETD application reached any system signed and shaped by JSONata; an enquiry any system signed became an iCasework case', async () => {
+    const application = JSON.parse(readFileSync(path.join(SAMPLES, 'etd-application.json'), 'utf8')).etdApp;
+    const appRef = /appRefNumber (ETD\w+)/.exec(demoOutput)![1];
+    const t = await trace(appRef);
+    expect(delivered(t, 'etd-to-any-system')).toBe(true);
+    const anyId = t.references.find((r) => r.system === 'webhook' && r.connection === 'any-system')!.id;
+    const received = (await axios.get(`${sandboxes['any-system'].control}/deliveries`)).data as Array<{ id: string; count: number; body: { type: string; data: Record<string, unknown> } }>;
+    const event = received.find((d) => d.id === anyId)!;
+    expect(event.count).toBe(1);
+    expect(event.body).toMatchObject({ type: 'case.etd-application', data: { hubId: t.hubId, reference: appRef, applicant: { surname: application.appDetails.surname } } });
+
+    const enquiry = JSON.parse(readFileSync(path.join(SAMPLES, 'any-system-enquiry.json'), 'utf8'));
+    const back = await trace(enquiry.source.id);
+    expect(delivered(back, 'any-system-to-icasework')).toBe(true);
+    const icwCase = (await axios.get(`${sandboxes.icasework.api}/_sandbox/cases/${back.references.find((r) => r.system === 'icasework')!.id}`)).data;
+    expect(icwCase.type).toBe('Enquiry');
+    expect(icwCase.flat['MainParty.LastName']).toBe(enquiry.parties[0].person.surname);
+  });
+
   it("lets the default config's sandbox operator sign in to /ops and see every route", async () => {
     const form = await axios.get(`${baseUrl}/ops/login`);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(form.data)?.[1];
@@ -201,7 +220,7 @@ describe('default config end to end (real hub process)', () => {
     expect(signIn.status).toBe(303);
     const session = (signIn.headers['set-cookie'] ?? []).map((c: string) => c.split(';')[0]).filter((c: string) => !c.endsWith('=')).join('; ');
     const overview = await axios.get(`${baseUrl}/ops`, { headers: { Cookie: session } });
-    for (const route of ['etd-applications', 'isupport-to-icasework', 'cross-border-recovery-to-isupport', 'declined-registrations-to-icasework', 'icasework-notes-to-121']) {
+    for (const route of ['etd-applications', 'isupport-to-icasework', 'cross-border-recovery-to-isupport', 'declined-registrations-to-icasework', 'icasework-notes-to-121', 'etd-to-any-system', 'any-system-to-icasework']) {
       expect(overview.data).toContain(route);
     }
   });
