@@ -38,7 +38,78 @@ export const ALL_PERMISSIONS = [
   'registration:status:markAsValidated.update',
   'registration:status:markAsDeclined.update',
   'payment:transaction.read',
+  'payment.read',
+  'payment.update',
+  'payment:voucher-paper.read',
+  'payment:voucher.export',
+  'program.read',
+  'program.update',
+  'program:fsp-config.read',
+  'program:fsp-config.create',
+  'program:metrics.read',
+  'program:registration-attributes.update',
+  'aid-worker:program.update',
 ];
+
+/** Export types of GET .../metrics/export-list/{exportType} and the extra permission each needs (checked in the service). */
+export const EXPORT_TYPES: Readonly<Record<string, string>> = {
+  registrations: 'registration:personal.export',
+  'unused-vouchers': 'payment:voucher.export',
+  'vouchers-with-balance': 'payment:voucher.export',
+  'intersolve-visa-card-details': 'fsp:debit-card.export',
+};
+
+/** Fsps enum (fsp-name.enum.ts). */
+export const FSPS = [
+  'Intersolve-voucher-whatsapp',
+  'Intersolve-voucher-paper',
+  'Intersolve-visa',
+  'Safaricom',
+  'Airtel',
+  'Cooperative-bank-of-oromia',
+  'Commercial-bank-ethiopia',
+  'Excel',
+  'Nedbank',
+  'Onafriq',
+  'MTN',
+];
+
+/** FSPs whose mode is not DISABLED by default (only Excel). */
+export const ENABLED_FSPS = new Set(['Excel']);
+
+/** Configuration properties per FSP (settings/*-settings.const.ts; the ones the sandbox knows) and whether required. */
+export const FSP_PROPERTIES: Readonly<Record<string, Record<string, { required: boolean; type: 'string' | 'string[]' }>>> = {
+  Excel: { columnToMatch: { required: true, type: 'string' }, columnsToExport: { required: false, type: 'string[]' } },
+  'Intersolve-voucher-whatsapp': { username: { required: true, type: 'string' }, password: { required: true, type: 'string' } },
+  'Intersolve-voucher-paper': { username: { required: true, type: 'string' }, password: { required: true, type: 'string' } },
+};
+
+export const SECRET_PROPERTIES = new Set(['username', 'password', 'passwordOnafriq', 'uniqueKeyOnafriq', 'subscriptionKeyMtn', 'referenceIdMtn', 'apiKeyMtn']);
+
+/** Content-SID message types (need contentSid, forbid message). */
+export const CONTENT_SID_TYPES = ['whatsappGenericMessage', 'whatsappPayment'];
+
+/** Default role names (user-role.enum.ts). */
+export const ROLES: Readonly<Record<string, string>> = {
+  admin: 'Admin',
+  'program-admin': 'Program Admin',
+  view: 'Only view data, including Personally Identifiable Information',
+  'view-without-PII': 'Only view data, without Personally Identifiable Information',
+  'kobo-registration-user': 'Kobo Registration User',
+  'kobo-validation-user': 'Kobo Validation User',
+  'cva-manager': 'CVA Manager',
+  'cva-officer': 'CVA Officer',
+  'finance-manager': 'Finance Manager',
+  'finance-officer': 'Finance Officer',
+  approver: 'Approver',
+  'program-team-manager': 'Program Team Manager',
+};
+
+/** Attribute types POST /programs and PATCH registration-attributes accept. */
+export const ATTRIBUTE_TYPES = ['numeric', 'dropdown', 'tel', 'text', 'date'];
+
+/** Names a program registration attribute may not have. */
+export const FORBIDDEN_ATTRIBUTE_NAMES = ['id', 'status', 'referenceId', 'preferredLanguage', 'paymentAmountMultiplier', 'programFspConfigurationName', 'scope'];
 
 export const STATUS_PERMISSION: Record<string, string> = {
   included: 'registration:status:included.update',

@@ -27,20 +27,29 @@ import { recordRequests, throttleAndFaults } from './middleware';
 import type { Row } from './paginate';
 import { WESTEROS_SEED_ROWS, ocwProgram, westerosProgram, type SandboxProgram } from './programs';
 import { ALL_PERMISSIONS, TRANSITIONS } from './reference';
+import { mountAdmin } from './routes/admin';
 import { mountAuth } from './routes/auth';
 import { mountEvents } from './routes/events';
 import { mountExports } from './routes/exports';
+import { mountFspConfigurations } from './routes/fsp-configurations';
+import { mountMessageTemplates } from './routes/message-templates';
+import { mountMessages } from './routes/messages';
+import { mountPayments } from './routes/payments';
 import { mountNotes } from './routes/notes';
 import { mountPrograms } from './routes/programs';
 import { mountRegistrations } from './routes/registrations';
 import { mountStatus } from './routes/status';
 import { mountTransactions } from './routes/transactions';
+import { mountVouchers } from './routes/vouchers';
 import {
   SandboxStore,
   type FaultSpec,
   type Sandbox121Options,
   type SandboxEvent,
+  type SandboxExchangeRate,
   type SandboxMessage,
+  type SandboxPayment,
+  type SandboxTemplate,
   type SandboxTransaction,
   type ThrottleOptions,
 } from './store';
@@ -52,8 +61,12 @@ export type {
   RecordedRequest,
   Sandbox121Options,
   SandboxEvent,
+  SandboxExchangeRate,
   SandboxMessage,
   SandboxNote,
+  SandboxPayment,
+  SandboxTemplate,
+  SandboxVoucher,
   SandboxRegistration,
   SandboxTransaction,
   SandboxUser,
@@ -290,9 +303,53 @@ export class Sandbox121 {
       paymentDate: now,
       errorMessage: null,
     };
+    this.store.ensurePayment(reg.programId, tx.paymentId, now);
     this.store.txs.push(tx);
     if (tx.status === 'success') reg.paymentCount++;
+    const fspName = this.store.programOf(reg).fspConfigs.find((c) => c.name === reg.programFspConfigurationName)?.fspName ?? '';
+    if (fspName.startsWith('Intersolve-voucher')) {
+      this.store.vouchers.push({
+        programId: reg.programId,
+        registrationId: reg.id,
+        paymentId: tx.paymentId,
+        transactionId: tx.id,
+        amount: tx.amount,
+        created: now,
+        balanceUsed: false,
+        lastRequestedBalance: tx.amount,
+        updatedLastRequestedBalance: now,
+      });
+    }
     return tx;
+  }
+
+  /** A payment run of a program (GET /payments lists it even without transactions). */
+  addPayment(programId: number, name?: string): SandboxPayment {
+    const payment = this.store.ensurePayment(programId, this.store.seq.payment + 1);
+    if (name) payment.name = name;
+    return payment;
+  }
+
+  /** A voucher's balance was (partly) spent: it no longer appears in unused-vouchers. */
+  spendVoucher(referenceId: string, paymentId: number): void {
+    const reg = this.store.regs.find((r) => r.referenceId === referenceId);
+    const v = this.store.vouchers.find((x) => x.registrationId === reg?.id && x.paymentId === paymentId);
+    if (!v) throw new Error(`sandbox: no voucher for ${referenceId} in payment ${paymentId}`);
+    v.balanceUsed = true;
+    v.lastRequestedBalance = 0;
+  }
+
+  /** Rows of the exchange-rate table (the cron PUT /api/cronjobs/exchange-rates appends such rows). */
+  addExchangeRate(rate: SandboxExchangeRate): void {
+    this.store.exchangeRates.push(rate);
+  }
+
+  templates(programId?: number): SandboxTemplate[] {
+    return this.store.templates.filter((t) => programId === undefined || t.programId === programId);
+  }
+
+  reconciliations(): SandboxStore['reconciliations'] {
+    return [...this.store.reconciliations];
   }
 
   setTransactionStatus(id: number, status: string): void {
@@ -317,7 +374,22 @@ export class Sandbox121 {
       res.json({ status: 'ok' });
     });
     // Fixed sub-paths before the parameterised ones they would otherwise match.
-    for (const mount of [mountAuth, mountPrograms, mountStatus, mountEvents, mountNotes, mountRegistrations, mountExports, mountTransactions]) {
+    for (const mount of [
+      mountAuth,
+      mountAdmin,
+      mountPrograms,
+      mountStatus,
+      mountMessages,
+      mountEvents,
+      mountNotes,
+      mountRegistrations,
+      mountExports,
+      mountTransactions,
+      mountPayments,
+      mountFspConfigurations,
+      mountMessageTemplates,
+      mountVouchers,
+    ]) {
       mount(api, this.store);
     }
     app.use('/api', api);

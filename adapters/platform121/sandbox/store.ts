@@ -48,6 +48,49 @@ export interface SandboxUser {
   password: string;
   admin: boolean;
   assignments: Map<number, Set<string>>;
+  /** Role names and scope per program (PUT /programs/{id}/users/{userId}). */
+  roles?: Map<number, { roles: string[]; scope: string }>;
+  displayName?: string;
+  active?: boolean;
+  lastLogin?: string | null;
+}
+
+export interface SandboxPayment {
+  id: number;
+  programId: number;
+  name: string;
+  created: string;
+}
+
+export interface SandboxTemplate {
+  id: number;
+  created: string;
+  updated: string;
+  type: string;
+  label: Record<string, string> | null;
+  language: string;
+  message: string | null;
+  contentSid: string | null;
+  isSendMessageTemplate: boolean;
+  programId: number;
+}
+
+export interface SandboxExchangeRate {
+  currency: string;
+  euroExchangeRate: number;
+  closeTime: string | null;
+}
+
+export interface SandboxVoucher {
+  programId: number;
+  registrationId: number;
+  paymentId: number;
+  transactionId: number;
+  amount: number;
+  created: string;
+  balanceUsed: boolean;
+  lastRequestedBalance: number;
+  updatedLastRequestedBalance: string | null;
 }
 
 export type AttributeStored = string | number | boolean | null;
@@ -159,7 +202,13 @@ export class SandboxStore {
   readonly noteLog: SandboxNote[] = [];
   readonly messageLog: SandboxMessage[] = [];
   readonly txs: SandboxTransaction[] = [];
-  seq = { reg: 0, event: 0, note: 0, tx: 0 };
+  readonly payments: SandboxPayment[] = [];
+  readonly templates: SandboxTemplate[] = [];
+  readonly exchangeRates: SandboxExchangeRate[] = [];
+  readonly vouchers: SandboxVoucher[] = [];
+  /** Files accepted by excel-reconciliation (name and text), for tests. */
+  readonly reconciliations: Array<{ programId: number; paymentId: number; fileName: string; rows: number }> = [];
+  seq = { reg: 0, event: 0, note: 0, tx: 0, payment: 0, template: 0, program: 100, user: 10 };
   readonly buckets = new Map<string, { count: number; resetAt: number }>();
   faults: Array<FaultSpec & { left: number; skip: number }> = [];
   readonly pendingApplies = new Set<Promise<void>>();
@@ -186,10 +235,15 @@ export class SandboxStore {
     this.noteLog.length = 0;
     this.messageLog.length = 0;
     this.txs.length = 0;
+    this.payments.length = 0;
+    this.templates.length = 0;
+    this.exchangeRates.length = 0;
+    this.vouchers.length = 0;
+    this.reconciliations.length = 0;
     this.requests.length = 0;
     this.buckets.clear();
     this.faults = [];
-    this.seq = { reg: 0, event: 0, note: 0, tx: 0 };
+    this.seq = { reg: 0, event: 0, note: 0, tx: 0, payment: 0, template: 0, program: 100, user: 10 };
     this.logins = 0;
     this.unfilteredBulkActions = 0;
   }
@@ -332,6 +386,23 @@ export class SandboxStore {
     const held = user.assignments.get(program.id);
     if (!held || !permissions.every((p) => held.has(p))) throw new HttpReply(403, FORBIDDEN);
     return user;
+  }
+
+  /** For isAdmin / isOrganizationAdmin routes (JWT flags only): 401 without a login, 403 without the flag. */
+  requireAdmin(req: Request): SandboxUser {
+    const user = this.authenticated(req);
+    if (!user.admin) throw new HttpReply(403, FORBIDDEN);
+    return user;
+  }
+
+  /** A payment of the program, created on first use (a payment run named "Payment N"). */
+  ensurePayment(programId: number, paymentId: number, created = this.now()): SandboxPayment {
+    const known = this.payments.find((p) => p.id === paymentId && p.programId === programId);
+    if (known) return known;
+    const payment = { id: paymentId, programId, name: `Payment ${paymentId}`, created };
+    this.payments.push(payment);
+    this.seq.payment = Math.max(this.seq.payment, paymentId);
+    return payment;
   }
 
   permissionsOf(user: SandboxUser): Record<string, string[]> {

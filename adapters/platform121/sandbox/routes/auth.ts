@@ -20,6 +20,7 @@ function login(store: SandboxStore, req: Request, res: Response): void {
   const expires = new Date(exp * 1000);
   res.setHeader('Set-Cookie', `${portal ? 'access_token_portal' : 'access_token_general'}=${token}; Path=/; Expires=${expires.toUTCString()}; HttpOnly; SameSite=Lax`);
   store.logins++;
+  user.lastLogin = new Date().toISOString();
   res.status(201).json({
     username: user.username,
     permissions: store.permissionsOf(user),
