@@ -5,7 +5,7 @@
  * the id of a program they just created.
  */
 import type { Platform121Client, QueryValue } from './client';
-import { httpError, isNoDataReply } from './errors';
+import { UnfilteredMessageError, httpError, isNoDataReply } from './errors';
 import type { BulkActionResult, Paginated } from './types';
 
 export interface ExchangeRate {
@@ -256,6 +256,8 @@ export async function sendMessage(
   body: { message?: string; messageTemplateKey?: string },
   dryRun = false,
 ): Promise<BulkActionResult> {
+  const usable = Object.values(filters).some((v) => (Array.isArray(v) ? v : [v]).some((x) => x.replace(/^\$(in|eq):/, '').trim() !== ''));
+  if (!usable) throw new UnfilteredMessageError({ operation: 'send message' });
   const res = await client.request<BulkActionResult>({
     method: 'POST',
     path: `${programPath(client)}/registrations/message`,
