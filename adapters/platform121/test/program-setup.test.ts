@@ -34,6 +34,22 @@ function setupCase(extensions: Record<string, unknown> = {}): CanonicalCase {
   return { type: 'program-setup', source: { system: 'krcs', id: 'krcs-1' }, parties: [], extensions: { platform121: extensions } };
 }
 
+describe('GET /api/programs/{programId}?formatProgramReturnDto=true (program config of every action; checkHealth)', () => {
+  it('reads the formatted program (fspConfigurations, attributes); an unknown program is 121\'s 404', async () => {
+    const h = env.harness();
+    await adapter.checkHealth?.(h.ctx);
+    const reads = env.sb.apiRequests({ method: 'GET', path: '/api/programs/2' }).filter((r) => r.path === '/api/programs/2');
+    expect(reads.map((r) => [r.status, r.query.formatProgramReturnDto])).toEqual([[200, 'true']]);
+    const program = await runtimeFor(h.ctx).program.get();
+    expect(program.fspConfigurationNames).toEqual(['ironBank', 'gringotts', 'Intersolve-voucher-paper', 'Intersolve-voucher-whatsapp']);
+    expect(program.attributes.get('house')?.options).toEqual(['lannister', 'stark', 'greyjoy']);
+    const raw = await runtimeFor(h.ctx).client.getProgram();
+    expect(raw.programFspConfigurations).toBeUndefined();
+    const other = env.harness(undefined, { programId: 99 });
+    await expect(adapter.checkHealth?.(other.ctx)).rejects.toMatchObject({ status: 404, code: 'PEER_NOT_FOUND' });
+  });
+});
+
 describe('GET /api/exchange-rates (source exchangeRates)', () => {
   it('emits each stored rate once (history rows are separate), 403 for a non-admin', async () => {
     env.sb.addExchangeRate({ currency: 'KES', euroExchangeRate: 0.00744368, closeTime: '2025-01-15T23:59:59Z' });
