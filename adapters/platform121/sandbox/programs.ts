@@ -71,7 +71,15 @@ export function westerosProgram(id = 2): SandboxProgram {
     fspConfigs: [
       { name: 'ironBank', fspName: 'Excel', label: { en: 'Iron Bank' }, properties: [{ name: 'columnToMatch', value: 'phoneNumber', updated: SEEDED }] },
       { name: 'gringotts', fspName: 'Excel', label: { en: 'Gringotts' }, properties: [{ name: 'columnToMatch', value: 'phoneNumber', updated: SEEDED }] },
-      { name: 'Intersolve-voucher-paper', fspName: 'Intersolve-voucher-paper', label: { en: 'Albert Heijn voucher paper' } },
+      {
+        name: 'Intersolve-voucher-paper',
+        fspName: 'Intersolve-voucher-paper',
+        label: { en: 'Albert Heijn voucher paper' },
+        properties: [
+          { name: 'username', value: 'intersolve-user', updated: SEEDED },
+          { name: 'password', value: 'intersolve-secret', updated: SEEDED },
+        ],
+      },
       {
         name: 'Intersolve-voucher-whatsapp',
         fspName: 'Intersolve-voucher-whatsapp',

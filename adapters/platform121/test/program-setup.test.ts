@@ -89,6 +89,15 @@ describe('GET and POST /api/programs/{programId}/fsp-configurations (source fspC
     expect(h.emitted.map((e) => e.case.source.id)).toEqual(['fspConfiguration:ironBank', 'fspConfiguration:gringotts', 'fspConfiguration:Intersolve-voucher-paper', 'fspConfiguration:Intersolve-voucher-whatsapp']);
     const ironBank = h.emitted[0].case.extensions?.platform121 as { fspConfiguration: Record<string, unknown> };
     expect(ironBank.fspConfiguration).toEqual(expect.objectContaining({ fspName: 'Excel', state: 'configured', properties: [expect.objectContaining({ name: 'columnToMatch', value: 'phoneNumber' })] }));
+    const paper = h.emitted[2].case.extensions?.platform121 as { fspConfiguration: { state: string; properties: Array<{ name: string; value: unknown }> } };
+    expect(paper.fspConfiguration.state).toBe('configured');
+    expect(paper.fspConfiguration.properties.map((p) => [p.name, p.value])).toEqual([
+      ['password', '[********]'],
+      ['username', '[********]'],
+    ]);
+    const whatsapp = h.emitted[3].case.extensions?.platform121 as { fspConfiguration: { state: string } };
+    expect(whatsapp.fspConfiguration.state).toBe('configuration-pending');
+    expect(JSON.stringify(h.emitted)).not.toContain('intersolve-secret');
 
     const options = { name: 'bankOfBraavos', fspName: 'Excel', label: { en: 'Iron Bank of Braavos' }, properties: [{ name: 'columnToMatch', value: 'phoneNumber' }] };
     const first = await adapter.actions.upsertFspConfiguration.deliver(deliveryRequest(setupCase(), { options }), h.ctx);
