@@ -2,6 +2,9 @@
  * Seed-002 payment endpoints over loopback HTTP against the sandbox: payments, payment transactions, the Excel
  * reconciliation upload, the paper-voucher image, the unused-vouchers export and GET /registrations/{id}.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createAjv } from '../../../src/core/config/ajv';
 import type { CanonicalCase } from '../../../src/core/model/canonical.generated';
 import { PermanentError } from '../../../src/core/errors';
 import { getPaperVoucherImage } from '../src/endpoints';
@@ -217,5 +220,36 @@ describe('GET /api/programs/{programId}/metrics/export-list/unused-vouchers (sou
     if (source.kind !== 'poll') throw new Error('poll source expected');
     expect((await source.poll(h.ctx, h.emit, { exportType: 'unused-vouchers' }))?.emitted).toBe(0);
     await expect(source.poll(h.ctx, h.emit, { exportType: 'to-cancel-vouchers' })).rejects.toMatchObject({ status: 400 });
+  });
+});
+
+describe('what the new sources emit is a valid canonical case', () => {
+  it('payments, paymentTransactions, paperVouchers, programStats, fspConfigurations, users, exportList', async () => {
+    const schema: Record<string, unknown> = JSON.parse(readFileSync(path.join(__dirname, '../../../schemas/canonical-case.schema.json'), 'utf8'));
+    const validate = createAjv().compile(schema);
+    env.sb.portalUpdate(TYRION, { programFspConfigurationName: 'Intersolve-voucher-paper' });
+    seedPayments();
+    env.sb.addTransaction({ referenceId: TYRION, amount: 40, status: 'success', paymentId: 2 });
+    env.sb.addExchangeRate({ currency: 'MWK', euroExchangeRate: 0.0005, closeTime: null });
+    const h = env.harness();
+    const runs: Array<[string, Record<string, unknown>]> = [
+      ['payments', {}],
+      ['paymentTransactions', { includeRegistration: true }],
+      ['paperVouchers', {}],
+      ['programStats', {}],
+      ['exchangeRates', {}],
+      ['fspConfigurations', {}],
+      ['users', {}],
+      ['exportList', { exportType: 'unused-vouchers' }],
+      ['exportList', { exportType: 'registrations', window: { from: 'daysAgo', days: 1 } }],
+    ];
+    for (const [name, options] of runs) {
+      const source = adapter.sources[name];
+      if (source?.kind !== 'poll') throw new Error(`${name} is not a poll source`);
+      const before = h.emitted.length;
+      await source.poll(h.ctx, h.emit, options);
+      expect([name, h.emitted.length > before]).toEqual([name, true]);
+    }
+    for (const e of h.emitted) expect([e.eventId, validate(e.case), validate.errors ?? null]).toEqual([e.eventId, true, null]);
   });
 });
