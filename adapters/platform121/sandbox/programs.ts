@@ -10,6 +10,8 @@ export interface SandboxAttribute {
   options?: string[];
   isRequired?: boolean;
   label?: string;
+  /** Further fields of the attribute entity (placeholder, scoring, pattern, showInPeopleAffectedTable ...). */
+  extra?: Record<string, unknown>;
 }
 
 export interface SandboxFspConfig {
@@ -18,6 +20,8 @@ export interface SandboxFspConfig {
   label: Record<string, string>;
   /** Attributes the FSP needs on every registration. */
   requiredAttributes?: string[];
+  /** Configuration properties ([{name, value, updated}]; e.g. Excel's columnToMatch). */
+  properties?: Array<{ name: string; value: string | number | boolean | string[]; updated: string }>;
 }
 
 export interface SandboxProgram {
@@ -32,11 +36,19 @@ export interface SandboxProgram {
   fullnameNamingConvention: string[];
   attributes: SandboxAttribute[];
   fspConfigs: SandboxFspConfig[];
+  targetNrRegistrations?: number | null;
+  budget?: number | null;
+  /** Other fields of a program created over POST /api/programs (description, location, ngo ...). */
+  extra?: Record<string, unknown>;
 }
+
+const SEEDED = '2026-01-01T00:00:00.000Z';
 
 export function westerosProgram(id = 2): SandboxProgram {
   return {
     id,
+    targetNrRegistrations: 250,
+    budget: 10000,
     titlePortal: { en: 'Cash program Westeros' },
     currency: 'MWK',
     languages: ['ar', 'en', 'es', 'fr', 'nl'],
@@ -57,8 +69,17 @@ export function westerosProgram(id = 2): SandboxProgram {
       { name: 'healthArea', type: 'text', label: 'Health area' },
     ],
     fspConfigs: [
-      { name: 'ironBank', fspName: 'Excel', label: { en: 'Iron Bank' } },
-      { name: 'gringotts', fspName: 'Excel', label: { en: 'Gringotts' } },
+      { name: 'ironBank', fspName: 'Excel', label: { en: 'Iron Bank' }, properties: [{ name: 'columnToMatch', value: 'phoneNumber', updated: SEEDED }] },
+      { name: 'gringotts', fspName: 'Excel', label: { en: 'Gringotts' }, properties: [{ name: 'columnToMatch', value: 'phoneNumber', updated: SEEDED }] },
+      {
+        name: 'Intersolve-voucher-paper',
+        fspName: 'Intersolve-voucher-paper',
+        label: { en: 'Albert Heijn voucher paper' },
+        properties: [
+          { name: 'username', value: 'intersolve-user', updated: SEEDED },
+          { name: 'password', value: 'intersolve-secret', updated: SEEDED },
+        ],
+      },
       {
         name: 'Intersolve-voucher-whatsapp',
         fspName: 'Intersolve-voucher-whatsapp',

@@ -38,7 +38,7 @@ const MAX_FILTER_CHARS = 6000;
 export type QueryValue = string | number | boolean | undefined | null | Array<string | number>;
 
 export interface RequestSpec {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   /** Path below /api, e.g. /programs/2/registrations. */
   path: string;
   query?: Record<string, QueryValue>;
@@ -53,6 +53,8 @@ export interface RequestSpec {
   sentValues?: ReadonlyArray<unknown>;
   /** Overrides the connection's timeoutMs (imports of many rows take long). */
   timeoutMs?: number;
+  /** 'arraybuffer' for binary replies (the voucher image). */
+  responseType?: 'arraybuffer';
 }
 
 export interface ClientStats {
@@ -265,6 +267,7 @@ export class Platform121Client {
           data: spec.body,
           headers: { Cookie: `${TOKEN_COOKIE}=${token}` },
           ...(spec.timeoutMs ? { timeout: spec.timeoutMs } : {}),
+          ...(spec.responseType ? { responseType: spec.responseType } : {}),
         });
       } catch (err) {
         const transport = err instanceof PeerError ? String(err.context.transport ?? '') : '';

@@ -140,13 +140,24 @@ export function buildRegistrationRow(
   if (isRecord(ext.attributes)) {
     for (const [k, v] of Object.entries(ext.attributes)) if (v !== null && v !== undefined && v !== '') row[k] = v;
   }
+  // 121's own per-registration inputs from an earlier read, where the program uses them (a formula computes the
+  // multiplier; maxPayments and scope count only when enabled). Left out silently otherwise: 121 set them, not us.
+  if (!program?.paymentAmountMultiplierFormula && ext.paymentAmountMultiplier !== undefined && ext.paymentAmountMultiplier !== null) {
+    row.paymentAmountMultiplier = ext.paymentAmountMultiplier;
+  }
+  if ((!program || program.enableMaxPayments) && ext.maxPayments !== undefined && ext.maxPayments !== null) row.maxPayments = ext.maxPayments;
+  if ((!program || program.enableScope) && typeof ext.scope === 'string' && ext.scope !== '') row.scope = ext.scope;
   const mapping = options.attributeMapping ? { ...settings.attributeMapping, ...options.attributeMapping } : settings.attributeMapping;
   for (const [path, attribute] of Object.entries(mapping)) {
     const value = getPath(view, path);
     if (value === undefined || value === null || value === '') continue;
     row[attribute] = value;
   }
-  if (row.phoneNumber === undefined) {
+  // The phone fallback only for programs that have a phoneNumber attribute (121 refuses unknown keys on PATCH), and
+  // not for a case read from 121 (its attribute set is known: an empty phoneNumber stays empty).
+  const programHasPhone = !program || program.attributes.size === 0 || program.attributes.has('phoneNumber');
+  const readFrom121 = isRecord(ext.attributes) && ext.registrationId !== undefined;
+  if (row.phoneNumber === undefined && programHasPhone && !readFrom121) {
     const contacts = view.contacts as Record<string, string>;
     const phone = PHONE_KINDS.map((k) => contacts[k]).find((v) => v);
     if (phone) row.phoneNumber = phone;
@@ -265,7 +276,11 @@ export function registrationToParty(reg: RegistrationView, inbound: InboundConte
     else if (head === 'case' && sub) caseFields[sub] = value;
     else attributes[key] = attributeValue(raw);
   }
-  if (!person.fullName && typeof reg.name === 'string' && reg.name) person.fullName = reg.name;
+  // 121's computed `name` stands in for the full name only where no program attribute carries it: otherwise writing
+  // the case back would put the computed name into an attribute that was empty.
+  const fullNameAttribute = inbound.settings.attributeMapping['person.fullName'];
+  const nameIsComputedOnly = !fullNameAttribute || (inbound.program ? inbound.program.attributes.size > 0 && !inbound.program.attributes.has(fullNameAttribute) : false);
+  if (!person.fullName && nameIsComputedOnly && typeof reg.name === 'string' && reg.name) person.fullName = reg.name;
   if (typeof reg.preferredLanguage === 'string' && reg.preferredLanguage) {
     person.language = reg.preferredLanguage;
     preferences.language = reg.preferredLanguage;
@@ -278,13 +293,22 @@ export function registrationToParty(reg: RegistrationView, inbound: InboundConte
   return { party, caseFields };
 }
 
-/** 121's own (non-person) registration fields, kept under extensions.platform121. */
+/**
+ * 121's own (non-person) registration fields, kept under extensions.platform121, and every program attribute as 121
+ * returned it under `attributes`: whatever the mapping does with them, writing the case back loses none.
+ */
 export function registrationExtensions(reg: RegistrationView, programId: number): Record<string, unknown> {
   const ext: Record<string, unknown> = { programId };
   for (const key of REGISTRATION_GENERIC_FIELDS) {
     if (key === 'referenceId' || key === 'name' || key === 'preferredLanguage' || key === 'status') continue;
     if (reg[key] !== undefined) ext[key === 'id' ? 'registrationId' : key] = reg[key];
   }
+  const attributes: Record<string, string | number | boolean | null> = {};
+  for (const [key, raw] of Object.entries(reg)) {
+    if (REGISTRATION_GENERIC_FIELDS.has(key) || raw === undefined) continue;
+    attributes[key] = attributeValue(raw);
+  }
+  if (Object.keys(attributes).length) ext.attributes = attributes;
   return ext;
 }
 

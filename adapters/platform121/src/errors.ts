@@ -252,3 +252,15 @@ export function httpError(
 export function isNoDataReply(status: number, body: unknown): boolean {
   return status === 404 && isRecord(body) && typeof body.errors === 'string' && /no data/i.test(body.errors);
 }
+
+/** A message without a referenceId filter would go to every registration of the program: refused as a bug. */
+export class UnfilteredMessageError extends PermanentError {
+  constructor(context?: ErrorContext) {
+    super('platform121: refused to send a message without a referenceId filter (it would go to the whole program)', {
+      peer: 'platform121',
+      bug: true,
+      reason: 'unfiltered-message',
+      ...context,
+    });
+  }
+}

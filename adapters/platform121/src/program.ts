@@ -18,6 +18,10 @@ export interface ProgramConfig {
   fspConfigurationNames: string[];
   currency?: string;
   paymentAmountMultiplierFormula?: string | null;
+  /** maxPayments is used (and kept in round trips) only when the program enables it. */
+  enableMaxPayments?: boolean;
+  /** scope is used only when the program enables it. */
+  enableScope?: boolean;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -48,6 +52,8 @@ export function parseProgram(body: Record<string, unknown>): ProgramConfig {
     fspConfigurationNames,
     currency: typeof body.currency === 'string' ? body.currency : undefined,
     paymentAmountMultiplierFormula: typeof body.paymentAmountMultiplierFormula === 'string' ? body.paymentAmountMultiplierFormula : null,
+    enableMaxPayments: body.enableMaxPayments === true,
+    enableScope: body.enableScope === true,
   };
 }
 

@@ -172,6 +172,15 @@ describe('registration -> canonical', () => {
       programFspConfigurationLabel: { en: 'Iron Bank' },
       paymentAmountMultiplier: 3,
       created: '2026-01-01T00:00:00.000Z',
+      attributes: {
+        fullName: 'Arya Stark',
+        dob: '15-04-2001',
+        house: 'stark',
+        phoneNumber: '31612345678',
+        whatsappPhoneNumber: '31687654321',
+        healthArea: '1234 AB',
+        dragon: '2',
+      },
     });
     expect(c.status).toBe('included');
   });

@@ -2,6 +2,7 @@
 import type { PollSourceDefinition } from '../../../src/core/adapter';
 import { runtimeFor } from '../src/runtime';
 import { EVENTS_CURSOR_KEY, type EventsCursor } from '../src/sources/events';
+import { eventually } from '../../../test/helpers/hub';
 import { adapter, countingEmit, startEnv, type TestEnv } from './setup';
 
 let env: TestEnv;
@@ -12,7 +13,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await env.teardown();
 });
-beforeEach(() => env.sb.reset());
+beforeEach(async () => {
+  env.sb.reset();
+  // A source starting "now" must not start in the same millisecond as the seed's events (the bound is inclusive).
+  const seeded = Date.now();
+  await eventually(async () => Date.now() > seeded, 1000, 'the clock to pass the seed');
+});
 
 const events = adapter.sources.events as PollSourceDefinition<unknown>;
 const WANTED = new Set(['registrationStatusChange', 'registrationDataChange', 'fspChange']);

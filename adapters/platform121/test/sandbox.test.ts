@@ -190,8 +190,31 @@ describe('SandboxDefinition', () => {
 
   it('the adapter is named after its folder and exposes the documented actions and sources', () => {
     expect(adapter.name).toBe('platform121');
-    expect(Object.keys(adapter.actions).sort()).toEqual(['addNote', 'setStatus', 'upsertRegistration']);
-    expect(Object.keys(adapter.sources).sort()).toEqual(['events', 'registrations', 'transactions']);
+    expect(Object.keys(adapter.actions).sort()).toEqual([
+      'addNote',
+      'createProgram',
+      'sendMessage',
+      'setStatus',
+      'updateRegistrationAttribute',
+      'updateUser',
+      'uploadReconciliation',
+      'upsertFspConfiguration',
+      'upsertMessageTemplate',
+      'upsertRegistration',
+    ]);
+    expect(Object.keys(adapter.sources).sort()).toEqual([
+      'events',
+      'exchangeRates',
+      'exportList',
+      'fspConfigurations',
+      'paperVouchers',
+      'paymentTransactions',
+      'payments',
+      'programStats',
+      'registrations',
+      'transactions',
+      'users',
+    ]);
     const ajv = createAjv();
     for (const a of Object.values(adapter.actions)) if (a.optionsSchema) ajv.compile(a.optionsSchema);
     for (const s of Object.values(adapter.sources)) if (s.optionsSchema) ajv.compile(s.optionsSchema);
