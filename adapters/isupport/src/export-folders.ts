@@ -16,7 +16,7 @@ import { folderFingerprint, Ledger, type FolderCounts, type LedgerFolder } from 
 import { isPlainName, safeJoin } from './naming';
 import { CodeTranslator, getReferenceData, storeReferenceTables, type ReferenceEntry } from './reference-data';
 import { resolveDirs, resolvePolling, type IsupportSettings, type ResolvedDirs, type ResolvedPolling } from './settings';
-import { IsupportSftp, sftpError } from './sftp-client';
+import { isNotFound, moveFolder, type FileTransport } from './transport';
 
 export const REPORT_FILE = '_caseway-report.json';
 const MAX_REJECTED_DETAILS = 1000;
@@ -70,7 +70,7 @@ export interface FolderReport {
 /** Everything one poll needs, resolved once. */
 export interface ExportEnv {
   ctx: AdapterContext<IsupportSettings>;
-  sftp: IsupportSftp;
+  sftp: FileTransport;
   emit: Emit;
   layout: ExportLayout;
   codeLists: CodeLists;
@@ -79,7 +79,7 @@ export interface ExportEnv {
   ledger: Ledger;
 }
 
-export async function exportEnv(ctx: AdapterContext<IsupportSettings>, sftp: IsupportSftp, emit: Emit): Promise<ExportEnv> {
+export async function exportEnv(ctx: AdapterContext<IsupportSettings>, sftp: FileTransport, emit: Emit): Promise<ExportEnv> {
   const s = ctx.connection.settings;
   return {
     ctx,
@@ -122,7 +122,7 @@ function guarded(handler: CaseHandler): CaseHandler {
 
 const isOwnFile = (name: string): boolean => name.startsWith('_caseway');
 
-export async function readTree(sftp: IsupportSftp, dir: string, name: string): Promise<FolderTree> {
+export async function readTree(sftp: FileTransport, dir: string, name: string): Promise<FolderTree> {
   const folderPath = safeJoin(dir, name);
   const tree: FolderTree = { name, path: folderPath, files: [], subdirs: [] };
   for (const e of await sftp.list(folderPath)) {
@@ -209,7 +209,7 @@ async function runJoin(env: ExportEnv, tree: FolderTree, fn: (r: ReturnType<type
   } catch (err) {
     if (err instanceof HandlerFailure) throw err.inner;
     if (err instanceof UnreadableFolder || err instanceof BufferLimitError || err instanceof CasewayError) throw err;
-    throw sftpError(env.ctx, 'read', tree.path, err);
+    throw env.sftp.error('read', tree.path, err);
   } finally {
     await closeAll(r);
   }
@@ -226,7 +226,7 @@ async function writeReport(env: ExportEnv, tree: FolderTree, report: FolderRepor
 async function finish(env: ExportEnv, tree: FolderTree, report: FolderReport, target: 'archive' | 'failed'): Promise<FolderReport> {
   report.finishedAt = new Date().toISOString();
   await writeReport(env, tree, report);
-  report.movedTo = await env.sftp.moveFolder(tree.path, target === 'archive' ? env.dirs.archiveDir : env.dirs.failedDir);
+  report.movedTo = await moveFolder(env.ctx, env.sftp, tree.path, target === 'archive' ? env.dirs.archiveDir : env.dirs.failedDir);
   await env.ctx.state.del(`pending:${tree.name}`).catch(() => undefined);
   const summary = { folder: tree.name, outcome: report.outcome, movedTo: report.movedTo, ...(report.cases ?? {}) };
   if (report.outcome === 'failed') env.ctx.log.warn({ ...summary, error: report.error }, 'isupport: export folder failed');
@@ -404,7 +404,7 @@ export async function processReferenceFolder(env: ExportEnv, tree: FolderTree): 
         if (code) entries.push({ code, description: (descKey ? row.values[descKey] ?? '' : '').trim() });
       }
     } catch (err) {
-      throw sftpError(env.ctx, 'read', f.path, err);
+      throw env.sftp.error('read', f.path, err);
     }
     files.push({ rel: f.rel, path: f.path, size: reader.tally.bytes, sha256: reader.tally.sha256 ?? '' });
     const table = path.posix.basename(f.rel).replace(/\.csv$/i, '').toUpperCase();
@@ -439,7 +439,7 @@ export async function listRequestFolders(env: ExportEnv, pattern?: RegExp): Prom
   try {
     entries = await env.sftp.list(env.dirs.exportDir);
   } catch (err) {
-    if (err instanceof PeerError && err.context.sftpCode === 'ENOENT') {
+    if (isNotFound(err)) {
       throw new PeerError(`isupport: export folder ${env.dirs.exportDir} does not exist`, { retryable: true, context: { connection: env.ctx.connection.name } });
     }
     throw err;
@@ -505,7 +505,7 @@ export async function scanExportFolder(env: ExportEnv, only?: { names?: string[]
   if (only?.names) names = names.filter((n) => only.names!.includes(n));
   names = names.slice(0, env.polling.maxFoldersPerPoll);
   const first = new Map<string, FolderTree>();
-  const isGone = (err: unknown) => err instanceof PeerError && err.context.sftpCode === 'ENOENT';
+  const isGone = (err: unknown) => isNotFound(err);
   for (const name of names) {
     try {
       first.set(name, await readTree(env.sftp, env.dirs.exportDir, name));
