@@ -69,7 +69,7 @@ export interface IsupportSettings {
   /** Permission bits of every file the hub writes on the file server, octal ("0600" by default), or 'keep'. */
   fileMode?: string;
   sftp: SftpSettings;
-  api: { baseUrl: string; timeoutMs?: number };
+  api: { baseUrl: string; timeoutMs?: number; caseIdEscaping?: 'spec' | 'strict' };
   smtp?: SmtpSettings;
   layouts?: { export?: string; import?: string; codeLists?: string };
   bom?: boolean;

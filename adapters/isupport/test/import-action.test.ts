@@ -269,6 +269,12 @@ describe('csv writer', () => {
     expect(neutraliseFormula('plain')).toBe('plain');
     expect(neutraliseFormula('-5')).toBe('-5');
     expect(neutraliseFormula('-5 + cmd')).toBe("'-5 + cmd");
+    // Phone numbers stay as they are; anything with a letter, reference or call after the + does not.
+    expect(neutraliseFormula('+44 28 9000 0000')).toBe('+44 28 9000 0000');
+    expect(neutraliseFormula('+1 (916) 555-0100')).toBe('+1 (916) 555-0100');
+    expect(neutraliseFormula('+1 916 A1')).toBe("'+1 916 A1");
+    expect(neutraliseFormula('+cmd|/C calc')).toBe("'+cmd|/C calc");
+    expect(neutraliseFormula('+1+SUM(A1)')).toBe("'+1+SUM(A1)");
     expect(csvCell('a,b')).toBe('"a,b"');
     expect(csvCell('say "x"')).toBe('"say ""x"""');
     expect(csvCell('l1\nl2')).toBe('"l1\nl2"');
