@@ -102,8 +102,12 @@ function applyRow(
   if (row.extraCells > 0 || row.missingCells > 0) {
     out.reasons.push(`${label}: has ${row.header.length + row.extraCells - row.missingCells} cells, the header has ${row.header.length}`);
   }
-  for (const c of missingRequiredColumns(section, row.header)) out.reasons.push(`${label}: required column ${c} is missing from the file`);
   const caseIdKey = section.caseIdColumn.toUpperCase();
+  for (const c of missingRequiredColumns(section, row.header)) {
+    // A file without the case id column belongs to the folder's one case, named by its folder (seed §5.1 c).
+    if (row.caseId === undefined && c.toUpperCase() === caseIdKey) continue;
+    out.reasons.push(`${label}: required column ${c} is missing from the file`);
+  }
   for (const [header, raw] of Object.entries(row.values)) {
     const key = header.toUpperCase();
     const col = columns.get(key);

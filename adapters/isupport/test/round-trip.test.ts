@@ -7,6 +7,8 @@
  */
 import fc from 'fast-check';
 import { Readable } from 'node:stream';
+import canonicalSchema from '../../../schemas/canonical-case.schema.json';
+import { createAjv } from '../../../src/core/config/ajv';
 import { readCsv } from '../src/csv-reader';
 import { neutraliseFormula, toCsv } from '../src/csv-writer';
 import { buildCase, type CaseRows, type SectionRow } from '../src/export-codec';
@@ -19,6 +21,7 @@ const settings = { sftp: { host: 'x', username: 'x', exportDir: '/e', importDir:
 const exportLayout = loadExportLayout(settings);
 const importLayout = loadImportLayout(settings);
 const translator = new CodeTranslator(loadCodeLists(settings), null);
+const validCase = createAjv().compile(canonicalSchema);
 
 /** Export column -> the import column it comes back in (ccrt.csv for CaseDetails, natural_person.csv for the others). */
 const CASE_CONTRACT: Record<string, string> = {
@@ -180,6 +183,7 @@ describe('export -> canonical -> import round trip', () => {
         };
         const built = buildCase({ layout: exportLayout, translator, connection: 'isupport', folder: 'REQ-1', fingerprint: 'f'.repeat(64), exportedAt: '2030-01-01T00:00:00.000Z' }, rows);
         if (!built.ok) throw new Error(`export rejected a generated case: ${built.reasons.join('; ')}`);
+        expect([validCase(built.case), validCase.errors ?? null]).toEqual([true, null]);
         // RECEIVED_DATE is the case's, never the export file's time.
         expect(built.case.receivedAt ?? null).toBe(gen.caseRow.RECEIVED_DATE || null);
         const encoded = encodeImport(built.case, importLayout, translator);
