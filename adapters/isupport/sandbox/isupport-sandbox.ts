@@ -136,7 +136,11 @@ export class IsupportSandbox implements SandboxHandle {
     const password = own.sftp?.password ?? 'sandbox';
     this.sftp = await startSftpServer({ host: this.opts.host, root: this.root, username, password, log: this.opts.log });
     const tls = sandboxTlsPair();
-    this.ftpsCert = tls.cert;
+    if (!tls) {
+      if (own.transport === 'ftps') throw new Error('isupport sandbox: FTPS needs openssl or sandbox/test-only-tls/ for its certificate');
+      this.opts.log.warn({}, 'isupport sandbox: no openssl and no test-only certificate: the FTP server offers no TLS');
+    }
+    this.ftpsCert = tls?.cert ?? '';
     this.ftp = await startFtpServer({ host: this.opts.host, root: this.root, username, password, tls, log: this.opts.log });
     this.smtp = await startSmtpCapture({ host: this.opts.host });
     this.smtpSettings = { ...SEED_MAIL_DEFAULTS, ...own.smtp, host: this.opts.host, port: this.smtp.port, secure: false, username: undefined, password: undefined };

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { repoConfigDir } from '../src/settings';
 
 export interface TlsPair {
   key: string;
@@ -24,7 +25,8 @@ function hasOpenssl(): boolean {
   }
 }
 
-export function sandboxTlsPair(): TlsPair {
+/** A certificate for the sandbox's FTPS, or undefined when neither openssl nor the shipped pair is there. */
+export function sandboxTlsPair(): TlsPair | undefined {
   if (hasOpenssl()) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cw-ftps-'));
     try {
@@ -41,7 +43,9 @@ export function sandboxTlsPair(): TlsPair {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  const shipped = path.join(__dirname, 'test-only-tls');
-  if (!existsSync(path.join(shipped, 'cert.pem'))) throw new Error('isupport sandbox: FTPS needs openssl or the shipped test-only certificate');
+  // From src or from dist (tsc does not copy the PEM files): beside this file, else in the repository's sandbox folder.
+  const candidates = [path.join(__dirname, 'test-only-tls'), path.join(path.dirname(repoConfigDir()), 'adapters', 'isupport', 'sandbox', 'test-only-tls')];
+  const shipped = candidates.find((dir) => existsSync(path.join(dir, 'cert.pem')));
+  if (!shipped) return undefined;
   return { key: readFileSync(path.join(shipped, 'key.pem'), 'utf8'), cert: readFileSync(path.join(shipped, 'cert.pem'), 'utf8'), origin: 'shipped-test-only' };
 }

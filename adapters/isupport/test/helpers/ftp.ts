@@ -24,6 +24,7 @@ export interface TestFtpServer {
 export async function startTestFtp(secure: boolean): Promise<TestFtpServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cw-ftp-'));
   const tls = secure ? sandboxTlsPair() : undefined;
+  if (secure && !tls) throw new Error('the FTPS tests need openssl or adapters/isupport/sandbox/test-only-tls/');
   const username = 'caseway';
   const password = randomBytes(12).toString('hex');
   const server = await startFtpServer({ host: '127.0.0.1', root: '/', username, password, tls });
