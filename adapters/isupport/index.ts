@@ -1,5 +1,5 @@
 /**
- * HCCH iSupport: cases exchanged as CSV files on SFTP, export requests over HTTP, completion notices by e-mail.
+ * HCCH iSupport: cases exchanged as CSV files on a file server (SFTP, FTP or FTPS), export requests over HTTP, completion notices by e-mail.
  *   actions: importCase, requestCaseData, requestReferenceData
  *   sources: export (poll), notices (webhook)
  */

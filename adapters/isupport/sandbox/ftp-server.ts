@@ -101,7 +101,7 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<FtpServerH
     port,
     sessions: () => sessions,
     stop: async () => {
-      for (const [signal, listeners] of added) for (const l of listeners) process.removeListener(signal, l as (...args: unknown[]) => void);
+      for (const [signal, listeners] of added) for (const l of listeners) process.removeListener(signal, l);
       await server.close();
     },
   };

@@ -1,5 +1,5 @@
 /**
- * Export request folders on the SFTP server: finding the ones ready to read, reading a case export (streaming, two
+ * Export request folders on the file server (SFTP, FTP or FTPS): finding the ones ready to read, reading a case export (streaming, two
  * passes: hash and check, then parse and emit in batches) or a reference-data export, and moving each folder to the
  * archive or failed folder with a report. A folder is archived and marked processed in the ledger only after every
  * case in it has been accepted by the hub, so a crash part-way re-reads it and the hub drops what it already has.

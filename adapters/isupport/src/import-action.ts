@@ -87,7 +87,7 @@ export async function deliverImport(request: DeliveryRequest, ctx: AdapterContex
 
 export const importCaseAction: ActionDefinition<IsupportSettings> = {
   description:
-    'Writes the case as ccrt.csv (case details) and natural_person.csv (creditor, debtor, children) into a new request folder under the SFTP import folder, atomically, for iSupport\'s import scheduler.',
+    'Writes the case as ccrt.csv (case details) and natural_person.csv (creditor, debtor, children) into a new request folder under the import folder on the file server (SFTP, FTP or FTPS), atomically, with mode fileMode (0600), for iSupport\'s import scheduler.',
   optionsSchema: {
     type: 'object',
     additionalProperties: false,

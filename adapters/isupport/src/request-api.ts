@@ -1,6 +1,6 @@
 /**
  * iSupport's export request API (seed 5.1/5.2): GET {api}/requestCaseData/{caseId} and GET {api}/requestReferenceData/.
- * Both only acknowledge; iSupport then writes the export folder on the SFTP server (read by the `export` source) and
+ * Both only acknowledge; iSupport then writes the export folder on the file server (read by the `export` source) and
  * mails a notice. The acknowledgement's body is not documented: a request id (REQ-...) is taken from it when present.
  */
 import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult } from '../../../src/core/adapter';
@@ -87,7 +87,7 @@ export function isupportCaseId(request: DeliveryRequest, options: RequestCaseDat
 
 export const requestCaseDataAction: ActionDefinition<IsupportSettings> = {
   description:
-    'Asks iSupport to export one case (GET {api}/requestCaseData/{caseId}); the export folder arrives later on SFTP and is read by the export source.',
+    'Asks iSupport to export one case (GET {api}/requestCaseData/{caseId}); the export folder arrives later on the file server and is read by the export source.',
   optionsSchema: {
     type: 'object',
     additionalProperties: false,
@@ -111,7 +111,7 @@ export const requestCaseDataAction: ActionDefinition<IsupportSettings> = {
 
 export const requestReferenceDataAction: ActionDefinition<IsupportSettings> = {
   description:
-    'Asks iSupport to export its reference tables (GET {api}/requestReferenceData/); the folder arrives later on SFTP and the export source loads it into the code lookup.',
+    'Asks iSupport to export its reference tables (GET {api}/requestReferenceData/); the folder arrives later on the file server and the export source loads it into the code lookup.',
   optionsSchema: { type: 'object', additionalProperties: false, properties: {} },
   async deliver(_request, ctx): Promise<DeliveryResult> {
     const ack = await requestReferenceData(ctx);

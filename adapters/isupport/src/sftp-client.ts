@@ -11,8 +11,6 @@ import type { PeerError } from '../../../src/core/errors';
 import type { IsupportSettings, SftpSettings } from './settings';
 import { fileModeOf, timed, transportError, type FileTransport, type RemoteEntry } from './transport';
 
-export type { RemoteEntry as SftpEntry } from './transport';
-
 function sftpCode(err: unknown): string {
   const e = err as { code?: unknown; level?: unknown; message?: unknown };
   if (e?.level === 'client-authentication' || /authentication methods failed|ERR_BAD_AUTH/i.test(String(e?.message ?? ''))) return 'AUTH';
