@@ -1,5 +1,5 @@
 /**
- * HCCH iSupport: cases exchanged as CSV files on SFTP, export requests over HTTP, completion notices by e-mail.
+ * HCCH iSupport: cases exchanged as CSV files on a file server (SFTP, FTP or FTPS), export requests over HTTP, completion notices by e-mail.
  *   actions: importCase, requestCaseData, requestReferenceData
  *   sources: export (poll), notices (webhook)
  */
@@ -14,7 +14,7 @@ import { sendDeadLetterMail } from './src/mailer';
 import { noticesSource } from './src/notice-webhook';
 import { requestCaseDataAction, requestReferenceDataAction } from './src/request-api';
 import { resolveDirs, type IsupportSettings } from './src/settings';
-import { IsupportSftp } from './src/sftp-client';
+import { withTransport } from './src/file-server';
 
 export default defineAdapter<IsupportSettings>({
   name: 'isupport',
@@ -36,9 +36,9 @@ export default defineAdapter<IsupportSettings>({
     loadImportLayout(s);
     loadCodeLists(s);
     const dirs = resolveDirs(s.sftp);
-    await IsupportSftp.with(ctx, async (sftp) => {
+    await withTransport(ctx, async (sftp) => {
       for (const dir of [dirs.exportDir, dirs.importDir]) {
-        if (!(await sftp.exists(dir))) throw new Error(`isupport: SFTP folder ${dir} does not exist`);
+        if (!(await sftp.exists(dir))) throw new Error(`isupport: folder ${dir} does not exist on the file server`);
       }
     });
   },

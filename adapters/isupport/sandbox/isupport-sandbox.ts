@@ -1,9 +1,12 @@
 /**
- * A sandbox iSupport: an embedded SFTP server over workDir, the request API (express 5) and an SMTP capture.
+ * A sandbox iSupport: an embedded SFTP server and an FTP server (plain FTP, and FTPS with explicit TLS) over the same
+ * folder (workDir/sftp), the request API (express 5) and an SMTP capture. The settings it hands out reach the server
+ * of the connection's `transport` (default sftp).
  * Like the real one (seed chapters 5-8):
  *   - GET /requestCaseData/{caseId} and GET /requestReferenceData/ only acknowledge (200, plain text naming the request
- *     id); a moment later the export is written into the SFTP export folder as REQ-<MMddyyyyHHmmss>-<n>/ with
- *     CaseDetails/, MemberDetails/, WorkerDetails/ (reference data: one CSV per table), each file written in two
+ *     id); a moment later the export is written into the export folder as REQ-<MMddyyyyHHmmss>-<n>/ (or, with
+ *     exportFolders 'caseId', a folder named by the case id as seed §5.1 c says; with 'nested',
+ *     REQ-<...>/<caseId>/) with CaseDetails/, MemberDetails/, WorkerDetails/ (reference data: one CSV per table), each file written in two
  *     steps so it visibly grows, and then the export notice is mailed. An unknown case id is acknowledged too, but
  *     nothing is exported.
  *   - a scheduler picks up complete import folders (both ccrt.csv and natural_person.csv, no temporary names),
@@ -20,7 +23,9 @@ import type { SandboxHandle, SandboxOptions } from '../../../src/core/adapter';
 import { safeMessage } from '../../../src/core/errors';
 import { sendExportNotice, sendImportNotice, type SentMail } from '../src/mailer';
 import { repoConfigDir, SEED_MAIL_DEFAULTS, type IsupportSettings, type SmtpSettings } from '../src/settings';
+import { startFtpServer, type FtpServerHandle } from './ftp-server';
 import { startSftpServer, type SftpServerHandle } from './sftp-server';
+import { sandboxTlsPair } from './tls-cert';
 import { startSmtpCapture, type CapturedMail, type SmtpCaptureHandle } from './smtp-capture';
 
 export const SECTIONS = ['CaseDetails', 'MemberDetails', 'WorkerDetails'] as const;
@@ -43,7 +48,11 @@ export interface IsupportSandboxOptions extends SandboxOptions {
   writeStepMs?: number;
   /** Import scheduler period (default 500 ms). */
   schedulerIntervalMs?: number;
+  /** How case export folders are named: 'request' (REQ-..., default), 'caseId' (seed §5.1 c) or 'nested' (REQ-.../<caseId>/). */
+  exportFolders?: ExportFolderNaming;
 }
+
+export type ExportFolderNaming = 'request' | 'caseId' | 'nested';
 
 export interface ImportedRequest {
   requestId: string;
@@ -87,6 +96,10 @@ export class IsupportSandbox implements SandboxHandle {
   private readonly calls: ApiCall[] = [];
   private readonly pending = new Set<Promise<unknown>>();
   private sftp?: SftpServerHandle;
+  private ftp?: FtpServerHandle;
+  private ftpsCert = '';
+  private scans = 0;
+  private folderNaming: ExportFolderNaming;
   private smtp?: SmtpCaptureHandle;
   private http?: Server;
   private timer?: NodeJS.Timeout;
@@ -97,6 +110,7 @@ export class IsupportSandbox implements SandboxHandle {
   private smtpSettings: SmtpSettings = { host: '127.0.0.1' };
 
   constructor(private readonly opts: IsupportSandboxOptions) {
+    this.folderNaming = opts.exportFolders ?? 'request';
     this.root = path.join(opts.workDir, 'sftp');
     const own = (opts.settings as Partial<IsupportSettings>).sftp;
     this.dirs = {
@@ -121,6 +135,13 @@ export class IsupportSandbox implements SandboxHandle {
     const username = own.sftp?.username ?? 'isupport';
     const password = own.sftp?.password ?? 'sandbox';
     this.sftp = await startSftpServer({ host: this.opts.host, root: this.root, username, password, log: this.opts.log });
+    const tls = sandboxTlsPair();
+    if (!tls) {
+      if (own.transport === 'ftps') throw new Error('isupport sandbox: FTPS needs openssl or sandbox/test-only-tls/ for its certificate');
+      this.opts.log.warn({}, 'isupport sandbox: no openssl and no test-only certificate: the FTP server offers no TLS');
+    }
+    this.ftpsCert = tls?.cert ?? '';
+    this.ftp = await startFtpServer({ host: this.opts.host, root: this.root, username, password, tls, log: this.opts.log });
     this.smtp = await startSmtpCapture({ host: this.opts.host });
     this.smtpSettings = { ...SEED_MAIL_DEFAULTS, ...own.smtp, host: this.opts.host, port: this.smtp.port, secure: false, username: undefined, password: undefined };
 
@@ -131,7 +152,7 @@ export class IsupportSandbox implements SandboxHandle {
       const files = this.cases.get(caseId);
       this.calls.push({ method: 'GET', path: req.path, caseId, requestId, at: new Date().toISOString(), exported: !!files });
       res.status(200).type('text/plain').send(`Request received. Request ID : ${requestId}`);
-      if (files) this.background(this.exportLater(requestId, files));
+      if (files) this.background(this.exportLater(requestId, files, caseId));
       else this.opts.log.info({ requestId }, 'isupport sandbox: requestCaseData for an unknown case id: nothing exported');
     });
     app.get('/requestReferenceData/', (req, res) => {
@@ -161,16 +182,20 @@ export class IsupportSandbox implements SandboxHandle {
     this.urls = {
       api: `http://${this.opts.host}:${apiPort}`,
       sftp: `sftp://${username}@${this.opts.host}:${this.sftp.port}${this.dirs.exportDir}`,
+      ftp: `ftp://${username}@${this.opts.host}:${this.ftp.port}${this.dirs.exportDir} (FTPS: explicit TLS on the same port)`,
       smtp: `smtp://${this.opts.host}:${this.smtp.port}`,
       control: `http://${this.opts.host}:${apiPort}/_sandbox`,
     };
+    const transport = own.transport ?? 'sftp';
     this.settings = {
+      transport,
       sftp: {
         host: this.opts.host,
-        port: this.sftp.port,
+        port: transport === 'sftp' ? this.sftp.port : this.ftp.port,
         username,
         password,
-        hostKeySha256: this.sftp.hostKeySha256,
+        ...(transport === 'sftp' ? { hostKeySha256: this.sftp.hostKeySha256 } : {}),
+        ...(transport === 'ftps' ? { tls: { ca: this.ftpsCert } } : {}),
         exportDir: this.dirs.exportDir,
         importDir: this.dirs.importDir,
         archiveDir: this.dirs.archiveDir,
@@ -189,7 +214,7 @@ export class IsupportSandbox implements SandboxHandle {
     };
     if (this.opts.seed !== false) {
       if (this.reference.length) await this.writeExport(this.newRequestId(), this.reference, 0);
-      for (const files of this.cases.values()) await this.writeExport(this.newRequestId(), files, 0);
+      for (const [caseId, files] of this.cases) await this.writeExport(this.newRequestId(), files, 0, caseId);
     }
     this.timer = setInterval(() => void this.scanImports(), this.opts.schedulerIntervalMs ?? 500);
     this.timer.unref();
@@ -243,21 +268,37 @@ export class IsupportSandbox implements SandboxHandle {
     while (this.pending.size) await Promise.all([...this.pending]);
   }
 
-  private async exportLater(requestId: string, files: ExportFile[]): Promise<void> {
+  /** How later case exports name their folders (the demo and tests switch it). */
+  setExportFolders(naming: ExportFolderNaming): void {
+    this.folderNaming = naming;
+  }
+
+  /** The PEM certificate of the FTPS server (self-signed), for a client's sftp.tls.ca. */
+  ftpsCertificate(): string {
+    return this.ftpsCert;
+  }
+
+  private async exportLater(requestId: string, files: ExportFile[], caseId?: string): Promise<void> {
     await sleep(this.opts.exportDelayMs ?? 300);
     if (this.stopped) return;
-    const location = await this.writeExport(requestId, files, this.opts.writeStepMs ?? 100);
+    const location = await this.writeExport(requestId, files, this.opts.writeStepMs ?? 100, caseId);
     if (this.stopped) return;
     await this.mail(() => sendExportNotice(this.smtpSettings, { requestId, location }));
   }
 
-  /** Writes an export folder; each file appears with its first half, then grows. Returns its SFTP path. */
-  async writeExport(requestId: string, files: ExportFile[], stepMs: number): Promise<string> {
-    const location = path.posix.join(this.dirs.exportDir, requestId);
+  /**
+   * Writes an export folder; each file appears with its first half, then grows. Returns its path on the file server
+   * (the "FTP File Location" of the notice). A case export goes where the folder naming says: REQ-.../, <caseId>/
+   * or REQ-.../<caseId>/; reference data always into REQ-.../.
+   */
+  async writeExport(requestId: string, files: ExportFile[], stepMs: number, caseId?: string): Promise<string> {
+    const naming = caseId ? this.folderNaming : 'request';
+    const location = path.posix.join(this.dirs.exportDir, naming === 'caseId' ? caseId! : requestId);
     const folder = this.real(location);
-    await fs.mkdir(folder, { recursive: true });
+    const inner = naming === 'nested' ? path.join(folder, caseId!) : folder;
+    await fs.mkdir(inner, { recursive: true });
     for (const f of files) {
-      const target = path.join(folder, f.rel);
+      const target = path.join(inner, f.rel);
       await fs.mkdir(path.dirname(target), { recursive: true });
       const half = Math.floor(f.content.length / 2);
       await fs.writeFile(target, f.content.subarray(0, half));
@@ -287,6 +328,7 @@ export class IsupportSandbox implements SandboxHandle {
   async scanImports(): Promise<void> {
     if (this.scanning || this.stopped) return;
     this.scanning = true;
+    this.scans += 1;
     try {
       const importDir = this.real(this.dirs.importDir);
       for (const entry of await fs.readdir(importDir, { withFileTypes: true })) {
@@ -325,6 +367,11 @@ export class IsupportSandbox implements SandboxHandle {
   }
 
   // Inspection API for tests.
+  /** Import scheduler runs started so far (to wait for a run instead of sleeping). */
+  schedulerRuns(): number {
+    return this.scans;
+  }
+
   mails(): CapturedMail[] {
     return this.smtp?.mails() ?? [];
   }
@@ -366,6 +413,7 @@ export class IsupportSandbox implements SandboxHandle {
     if (this.timer) clearInterval(this.timer);
     await Promise.all([...this.pending]);
     await this.sftp?.stop();
+    await this.ftp?.stop();
     await this.smtp?.stop();
     if (this.http) {
       const server = this.http;

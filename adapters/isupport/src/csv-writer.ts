@@ -7,10 +7,15 @@
 const FORMULA_START = /^[=+\-@\t\r]/;
 /** Plain numbers (e.g. -12.50) are left alone: they cannot carry a formula. */
 const PLAIN_NUMBER = /^[+-]?\d+(\.\d+)?$/;
+/**
+ * International phone numbers (+44 28 9000 0000, +1 (916) 555-0100) are left alone too: digits and separators only,
+ * no name, reference or function a formula could use, and a quote in front would corrupt the number on import.
+ */
+const PHONE_NUMBER = /^\+\d[\d ()./-]*\d$/;
 
 /** Prefixes a cell that starts like a formula with a single quote, so it is read as text. */
 export function neutraliseFormula(value: string): string {
-  if (FORMULA_START.test(value) && !PLAIN_NUMBER.test(value)) return `'${value}`;
+  if (FORMULA_START.test(value) && !PLAIN_NUMBER.test(value) && !PHONE_NUMBER.test(value)) return `'${value}`;
   return value;
 }
 

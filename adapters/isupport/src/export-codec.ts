@@ -7,7 +7,7 @@
 import type { CanonicalCase, Party } from '../../../src/core/model/canonical.generated';
 import type { CsvRow } from './csv-reader';
 import { toCanonicalDate } from './dates';
-import type { ExportColumn, ExportLayout, ExportSection } from './layout';
+import { exportPaths, type ExportColumn, type ExportLayout, type ExportSection } from './layout';
 import { setPath } from './paths';
 import type { CodeTranslator } from './reference-data';
 
@@ -35,8 +35,10 @@ export interface ExportCodecContext {
   connection: string;
   folder: string;
   fingerprint: string;
-  /** When the export was written (CaseDetails file time), ISO-8601. */
-  receivedAt?: string;
+  /** The request folder (REQ-...) the case came in, when the export names one. */
+  requestId?: string;
+  /** When the export was written (CaseDetails file time), ISO-8601; kept as extensions.isupport.exportedAt. */
+  exportedAt?: string;
 }
 
 export type BuildResult = { ok: true; case: CanonicalCase; warnings: string[] } | { ok: false; reasons: string[]; warnings: string[] };
@@ -100,8 +102,12 @@ function applyRow(
   if (row.extraCells > 0 || row.missingCells > 0) {
     out.reasons.push(`${label}: has ${row.header.length + row.extraCells - row.missingCells} cells, the header has ${row.header.length}`);
   }
-  for (const c of missingRequiredColumns(section, row.header)) out.reasons.push(`${label}: required column ${c} is missing from the file`);
   const caseIdKey = section.caseIdColumn.toUpperCase();
+  for (const c of missingRequiredColumns(section, row.header)) {
+    // A file without the case id column belongs to the folder's one case, named by its folder (seed §5.1 c).
+    if (row.caseId === undefined && c.toUpperCase() === caseIdKey) continue;
+    out.reasons.push(`${label}: required column ${c} is missing from the file`);
+  }
   for (const [header, raw] of Object.entries(row.values)) {
     const key = header.toUpperCase();
     const col = columns.get(key);
@@ -133,15 +139,16 @@ function applyRow(
       }
       canonical = date;
     }
-    if (!col.path) {
+    const paths = exportPaths(col);
+    if (!paths.length) {
       unmapped[header] = raw;
       continue;
     }
-    if (col.path === 'roles' && roles) {
-      if (!roles.includes(canonical)) roles.push(canonical);
-      continue;
+    for (const p of paths) {
+      if (p === 'roles' && roles) {
+        if (!roles.includes(canonical)) roles.push(canonical);
+      } else setPath(target, p, canonical);
     }
-    setPath(target, col.path, canonical);
   }
   return { unmapped, codes };
 }
@@ -149,8 +156,19 @@ function applyRow(
 const isEmpty = (v: unknown): boolean =>
   v === undefined || v === null || v === '' || (typeof v === 'object' && (Array.isArray(v) ? v.length === 0 : Object.keys(v as object).length === 0));
 
-/** Removes (in place) undefined, empty strings, holes and empty containers, so the case validates against the schema. */
+/**
+ * Removes (in place) undefined, empty strings, holes and empty containers, so the case validates against the schema.
+ * Arrays of plain values are positional (address lines: ADDRESS_LINE2 without ADDRESS_LINE1 must stay line 2), so
+ * their inner holes become '' and only trailing empties go.
+ */
 export function compact<T>(value: T): T {
+  if (Array.isArray(value) && value.length > 0 && Array.from(value).every((v) => v === undefined || v === null || typeof v !== 'object')) {
+    for (let i = 0; i < value.length; i++) if (value[i] === undefined || value[i] === null) value[i] = '';
+    let end = value.length;
+    while (end > 0 && value[end - 1] === '') end -= 1;
+    value.length = end;
+    return value;
+  }
   if (Array.isArray(value)) {
     let j = 0;
     for (let i = 0; i < value.length; i++) {
@@ -202,7 +220,9 @@ export function buildCase(cx: ExportCodecContext, rows: CaseRows): BuildResult {
   if (Object.keys(caseResult.unmapped).length) ext.caseDetails = caseResult.unmapped;
   if (Object.keys(caseResult.codes).length) ext.codes = caseResult.codes;
   ext.exportFolder = cx.folder;
-  if (/^REQ-/i.test(cx.folder)) ext.requestId = cx.folder;
+  if (cx.requestId) ext.requestId = cx.requestId;
+  else if (/^REQ-/i.test(cx.folder)) ext.requestId = cx.folder;
+  if (cx.exportedAt) ext.exportedAt = cx.exportedAt;
   ext.exportFingerprint = cx.fingerprint;
   const eventId = exportEventId(rows.caseId, cx.fingerprint);
   const built: CanonicalCase = {
@@ -211,6 +231,5 @@ export function buildCase(cx: ExportCodecContext, rows: CaseRows): BuildResult {
     source: { system: 'isupport', connection: cx.connection, id: rows.caseId, eventId },
     parties,
   };
-  if (cx.receivedAt && !built.receivedAt) built.receivedAt = cx.receivedAt;
   return { ok: true, case: built, warnings: out.warnings };
 }

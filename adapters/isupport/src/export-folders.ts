@@ -1,5 +1,5 @@
 /**
- * Export request folders on the SFTP server: finding the ones ready to read, reading a case export (streaming, two
+ * Export request folders on the file server (SFTP, FTP or FTPS): finding the ones ready to read, reading a case export (streaming, two
  * passes: hash and check, then parse and emit in batches) or a reference-data export, and moving each folder to the
  * archive or failed folder with a report. A folder is archived and marked processed in the ledger only after every
  * case in it has been accepted by the hub, so a crash part-way re-reads it and the hub drops what it already has.
@@ -16,7 +16,7 @@ import { folderFingerprint, Ledger, type FolderCounts, type LedgerFolder } from 
 import { isPlainName, safeJoin } from './naming';
 import { CodeTranslator, getReferenceData, storeReferenceTables, type ReferenceEntry } from './reference-data';
 import { resolveDirs, resolvePolling, type IsupportSettings, type ResolvedDirs, type ResolvedPolling } from './settings';
-import { IsupportSftp, sftpError } from './sftp-client';
+import { isNotFound, moveFolder, type FileTransport } from './transport';
 
 export const REPORT_FILE = '_caseway-report.json';
 const MAX_REJECTED_DETAILS = 1000;
@@ -35,6 +35,17 @@ export interface FolderTree {
   path: string;
   files: TreeFile[];
   subdirs: string[];
+  /** Folders one level further down ("<caseId>/CaseDetails" in a nested request folder). */
+  nested: string[];
+}
+
+/**
+ * One case folder inside a request folder: the request folder itself (prefix '', case id = its name when CaseDetails
+ * has no case id column), or a sub-folder named by case id in the nested layout REQ-.../<caseId>/CaseDetails/.
+ */
+export interface CaseUnit {
+  prefix: string;
+  caseId: string;
 }
 
 export type Readiness =
@@ -70,7 +81,7 @@ export interface FolderReport {
 /** Everything one poll needs, resolved once. */
 export interface ExportEnv {
   ctx: AdapterContext<IsupportSettings>;
-  sftp: IsupportSftp;
+  sftp: FileTransport;
   emit: Emit;
   layout: ExportLayout;
   codeLists: CodeLists;
@@ -79,7 +90,7 @@ export interface ExportEnv {
   ledger: Ledger;
 }
 
-export async function exportEnv(ctx: AdapterContext<IsupportSettings>, sftp: IsupportSftp, emit: Emit): Promise<ExportEnv> {
+export async function exportEnv(ctx: AdapterContext<IsupportSettings>, sftp: FileTransport, emit: Emit): Promise<ExportEnv> {
   const s = ctx.connection.settings;
   return {
     ctx,
@@ -122,15 +133,24 @@ function guarded(handler: CaseHandler): CaseHandler {
 
 const isOwnFile = (name: string): boolean => name.startsWith('_caseway');
 
-export async function readTree(sftp: IsupportSftp, dir: string, name: string): Promise<FolderTree> {
+/** Lists a request folder three levels deep: files, section folders, and the section folders of case sub-folders. */
+export async function readTree(sftp: FileTransport, dir: string, name: string): Promise<FolderTree> {
   const folderPath = safeJoin(dir, name);
-  const tree: FolderTree = { name, path: folderPath, files: [], subdirs: [] };
+  const tree: FolderTree = { name, path: folderPath, files: [], subdirs: [], nested: [] };
   for (const e of await sftp.list(folderPath)) {
     if (!isPlainName(e.name) || isOwnFile(e.name)) continue;
     if (e.type === 'd') {
       tree.subdirs.push(e.name);
       for (const f of await sftp.list(safeJoin(folderPath, e.name))) {
-        if (!isPlainName(f.name) || f.type === 'd') continue;
+        if (!isPlainName(f.name)) continue;
+        if (f.type === 'd') {
+          tree.nested.push(`${e.name}/${f.name}`);
+          for (const g of await sftp.list(safeJoin(folderPath, e.name, f.name))) {
+            if (!isPlainName(g.name) || g.type === 'd') continue;
+            tree.files.push({ rel: `${e.name}/${f.name}/${g.name}`, path: safeJoin(folderPath, e.name, f.name, g.name), size: g.size, modifyTime: g.modifyTime });
+          }
+          continue;
+        }
         tree.files.push({ rel: `${e.name}/${f.name}`, path: safeJoin(folderPath, e.name, f.name), size: f.size, modifyTime: f.modifyTime });
       }
     } else {
@@ -143,13 +163,26 @@ export async function readTree(sftp: IsupportSftp, dir: string, name: string): P
 
 /** Names, sizes and times of a folder's files: equal before and after a wait means nobody is writing. */
 export function treeSignature(tree: FolderTree): string {
-  return `${tree.subdirs.sort().join('/')}|${tree.files.map((f) => `${f.rel}:${f.size}:${f.modifyTime}`).join('|')}`;
+  return `${tree.subdirs.sort().join('/')}|${tree.nested.sort().join(',')}|${tree.files.map((f) => `${f.rel}:${f.size}:${f.modifyTime}`).join('|')}`;
 }
 
 const isCsv = (name: string): boolean => /\.csv$/i.test(name);
 
-function sectionFiles(tree: FolderTree, folder: string): TreeFile[] {
-  return tree.files.filter((f) => f.rel.toLowerCase().startsWith(`${folder.toLowerCase()}/`) && isCsv(f.rel));
+function sectionFiles(tree: FolderTree, folder: string, prefix = ''): TreeFile[] {
+  const start = `${prefix}${folder}/`.toLowerCase();
+  return tree.files.filter((f) => f.rel.toLowerCase().startsWith(start) && !f.rel.slice(start.length).includes('/') && isCsv(f.rel));
+}
+
+/** The case folders of a request folder: itself when it has section folders, else its sub-folders that have them. */
+export function caseUnits(tree: FolderTree, layout: ExportLayout): CaseUnit[] {
+  const sectionFolders = SECTION_NAMES.map((n) => layout.sections[n].folder.toLowerCase());
+  if (tree.subdirs.some((d) => sectionFolders.includes(d.toLowerCase()))) return [{ prefix: '', caseId: tree.name }];
+  const subs = new Set<string>();
+  for (const n of tree.nested) {
+    const [sub, section] = n.split('/');
+    if (sectionFolders.includes(section.toLowerCase())) subs.add(sub);
+  }
+  return [...subs].sort().map((sub) => ({ prefix: `${sub}/`, caseId: sub }));
 }
 
 function referenceFiles(tree: FolderTree, layout: ExportLayout): TreeFile[] {
@@ -163,10 +196,9 @@ export function classify(tree: FolderTree, layout: ExportLayout, polling: Resolv
   if (temp) return { state: 'writing', reason: `temporary file ${temp.rel}` };
   const empty = tree.files.find((f) => isCsv(f.rel) && f.size === 0);
   if (empty) return { state: 'writing', reason: `empty file ${empty.rel}` };
-  const sectionFolders = SECTION_NAMES.map((n) => layout.sections[n].folder.toLowerCase());
-  const hasSections = tree.subdirs.some((d) => sectionFolders.includes(d.toLowerCase()));
-  if (hasSections) {
-    const missing = SECTION_NAMES.filter((n) => sectionFiles(tree, layout.sections[n].folder).length === 0);
+  const units = caseUnits(tree, layout);
+  if (units.length) {
+    const missing = units.flatMap((u) => SECTION_NAMES.filter((n) => sectionFiles(tree, layout.sections[n].folder, u.prefix).length === 0).map((n) => `${u.prefix}${n}`));
     if (missing.length) return { state: 'incomplete', reason: `no CSV file yet in ${missing.join(', ')}` };
     return { state: 'case' };
   }
@@ -178,10 +210,10 @@ function fileRefs(tree: FolderTree, files: TreeFile[]): SectionFile[] {
   return files.map((f) => ({ path: f.path, rel: f.rel }));
 }
 
-function readers(env: ExportEnv, tree: FolderTree): { cases: SectionReader; members: SectionReader; workers: SectionReader } {
+function readers(env: ExportEnv, tree: FolderTree, unit: CaseUnit): { cases: SectionReader; members: SectionReader; workers: SectionReader } {
   const open = (p: string) => env.sftp.readStream(p);
   const { sections } = env.layout;
-  const make = (n: SectionName) => new SectionReader(open, fileRefs(tree, sectionFiles(tree, sections[n].folder)), sections[n].caseIdColumn);
+  const make = (n: SectionName) => new SectionReader(open, fileRefs(tree, sectionFiles(tree, sections[n].folder, unit.prefix)), sections[n].caseIdColumn);
   return { cases: make('CaseDetails'), members: make('MemberDetails'), workers: make('WorkerDetails') };
 }
 
@@ -200,19 +232,37 @@ async function closeAll(r: ReturnType<typeof readers>): Promise<void> {
   await Promise.all([r.cases.close(), r.members.close(), r.workers.close()]);
 }
 
-/** Runs a join; transport faults become retryable errors (the folder stays for the next poll). */
-async function runJoin(env: ExportEnv, tree: FolderTree, fn: (r: ReturnType<typeof readers>) => Promise<JoinStats>): Promise<{ stats: JoinStats; files: ReturnType<typeof tallies>; r: ReturnType<typeof readers> }> {
-  const r = readers(env, tree);
-  try {
-    const stats = await fn(r);
-    return { stats, files: tallies(r, tree), r };
-  } catch (err) {
-    if (err instanceof HandlerFailure) throw err.inner;
-    if (err instanceof UnreadableFolder || err instanceof BufferLimitError || err instanceof CasewayError) throw err;
-    throw sftpError(env.ctx, 'read', tree.path, err);
-  } finally {
-    await closeAll(r);
+type Readers = ReturnType<typeof readers>;
+interface UnitJoin {
+  unit: CaseUnit;
+  stats: JoinStats;
+  r: Readers;
+}
+
+/** Runs a join over each case folder of the request folder; transport faults become retryable errors (the folder stays). */
+async function runJoin(env: ExportEnv, tree: FolderTree, fn: (r: Readers, unit: CaseUnit) => Promise<JoinStats>): Promise<{ stats: JoinStats; files: ReturnType<typeof tallies>; units: UnitJoin[] }> {
+  const total: JoinStats = { cases: 0, memberRows: 0, workerRows: 0, peakRowsHeld: 0, leftoverRows: 0 };
+  const units: UnitJoin[] = [];
+  for (const unit of caseUnits(tree, env.layout)) {
+    const r = readers(env, tree, unit);
+    try {
+      const stats = await fn(r, unit);
+      units.push({ unit, stats, r });
+      total.cases += stats.cases;
+      total.memberRows += stats.memberRows;
+      total.workerRows += stats.workerRows;
+      total.leftoverRows += stats.leftoverRows;
+      total.peakRowsHeld = Math.max(total.peakRowsHeld, stats.peakRowsHeld);
+    } catch (err) {
+      if (err instanceof HandlerFailure) throw err.inner;
+      if (err instanceof UnreadableFolder || err instanceof BufferLimitError || err instanceof CasewayError) throw err;
+      throw env.sftp.error('read', tree.path, err);
+    } finally {
+      await closeAll(r);
+    }
   }
+  const files = units.flatMap((u) => tallies(u.r, tree)).sort((a, b) => (a.rel < b.rel ? -1 : 1));
+  return { stats: total, files, units };
 }
 
 async function writeReport(env: ExportEnv, tree: FolderTree, report: FolderReport): Promise<void> {
@@ -226,7 +276,7 @@ async function writeReport(env: ExportEnv, tree: FolderTree, report: FolderRepor
 async function finish(env: ExportEnv, tree: FolderTree, report: FolderReport, target: 'archive' | 'failed'): Promise<FolderReport> {
   report.finishedAt = new Date().toISOString();
   await writeReport(env, tree, report);
-  report.movedTo = await env.sftp.moveFolder(tree.path, target === 'archive' ? env.dirs.archiveDir : env.dirs.failedDir);
+  report.movedTo = await moveFolder(env.ctx, env.sftp, tree.path, target === 'archive' ? env.dirs.archiveDir : env.dirs.failedDir);
   await env.ctx.state.del(`pending:${tree.name}`).catch(() => undefined);
   const summary = { folder: tree.name, outcome: report.outcome, movedTo: report.movedTo, ...(report.cases ?? {}) };
   if (report.outcome === 'failed') env.ctx.log.warn({ ...summary, error: report.error }, 'isupport: export folder failed');
@@ -283,7 +333,7 @@ export async function processCaseFolder(env: ExportEnv, tree: FolderTree): Promi
   // Pass 1: hash every file and check the structure, holding nothing but one case's rows.
   let pass1: Awaited<ReturnType<typeof runJoin>>;
   try {
-    pass1 = await runJoin(env, tree, (r) => joinStreaming(r, tree.name, async () => undefined));
+    pass1 = await runJoin(env, tree, (r, unit) => joinStreaming(r, unit.caseId, async () => undefined));
   } catch (err) {
     if (err instanceof UnreadableFolder || err instanceof BufferLimitError) return fail(env, tree, report, err.message, []);
     throw err;
@@ -293,10 +343,12 @@ export async function processCaseFolder(env: ExportEnv, tree: FolderTree): Promi
   if (!fingerprint) return report;
 
   const structural: string[] = [];
-  if (pass1.stats.cases === 0) structural.push(`${sections.CaseDetails.folder} holds no case rows`);
-  if (pass1.stats.cases > 1) {
-    for (const reader of [pass1.r.cases, pass1.r.members, pass1.r.workers]) {
-      for (const rel of reader.filesWithoutCaseId) structural.push(`${rel} has no case id column and the folder holds ${pass1.stats.cases} cases`);
+  for (const u of pass1.units) {
+    if (u.stats.cases === 0) structural.push(`${u.unit.prefix}${sections.CaseDetails.folder} holds no case rows`);
+    if (u.stats.cases > 1) {
+      for (const reader of [u.r.cases, u.r.members, u.r.workers]) {
+        for (const rel of reader.filesWithoutCaseId) structural.push(`${rel} has no case id column and the folder holds ${u.stats.cases} cases`);
+      }
     }
   }
   if (structural.length) return fail(env, tree, report, structural.join('; '), files);
@@ -310,14 +362,18 @@ export async function processCaseFolder(env: ExportEnv, tree: FolderTree): Promi
   report.mode = mode;
   if (mode === 'buffered') report.warnings.push('member/worker rows are not grouped in CaseDetails order; joined in memory');
   const translator = new CodeTranslator(env.codeLists, await getReferenceData(env.ctx));
-  const caseFile = tree.files.find((f) => f.rel === files.find((x) => x.rel.toLowerCase().startsWith(`${sections.CaseDetails.folder.toLowerCase()}/`))?.rel);
-  const cx = {
-    layout: env.layout,
-    translator,
-    connection: env.ctx.connection.name,
-    folder: tree.name,
-    fingerprint,
-    receivedAt: caseFile ? new Date(caseFile.modifyTime).toISOString() : undefined,
+  // When the export was written (the case file's time) is kept as exportedAt; receivedAt comes from the case itself.
+  const cxOf = (unit: CaseUnit) => {
+    const caseFile = sectionFiles(tree, sections.CaseDetails.folder, unit.prefix)[0];
+    return {
+      layout: env.layout,
+      translator,
+      connection: env.ctx.connection.name,
+      folder: unit.prefix ? `${tree.name}/${unit.caseId}` : tree.name,
+      requestId: /^REQ-/i.test(tree.name) ? tree.name : undefined,
+      fingerprint,
+      exportedAt: caseFile && caseFile.modifyTime > 0 ? new Date(caseFile.modifyTime).toISOString() : undefined,
+    };
   };
   const counts: FolderCounts = { read: 0, queued: 0, alreadyQueued: 0, rejected: 0 };
   const rejected: RejectedCase[] = [];
@@ -346,7 +402,7 @@ export async function processCaseFolder(env: ExportEnv, tree: FolderTree): Promi
   const warn = (w: string): void => {
     if (report.warnings.length < MAX_WARNINGS) report.warnings.push(w);
   };
-  const onCase: CaseHandler = async (rows) => {
+  const onCaseIn = (cx: ReturnType<typeof cxOf>): CaseHandler => async (rows) => {
     counts.read += 1;
     if (!rows.caseId) return reject('', rows.caseRow.row, [`${rows.caseRow.file} row ${rows.caseRow.row}: ${sections.CaseDetails.caseIdColumn} is empty`]);
     const k = key(rows.caseId);
@@ -360,7 +416,10 @@ export async function processCaseFolder(env: ExportEnv, tree: FolderTree): Promi
   };
   let pass2: Awaited<ReturnType<typeof runJoin>>;
   try {
-    pass2 = await runJoin(env, tree, (r) => (mode === 'stream' ? joinStreaming(r, tree.name, guarded(onCase)) : joinBuffered(r, tree.name, env.polling.maxBufferedRows, guarded(onCase))));
+    pass2 = await runJoin(env, tree, (r, unit) => {
+      const onCase = guarded(onCaseIn(cxOf(unit)));
+      return mode === 'stream' ? joinStreaming(r, unit.caseId, onCase) : joinBuffered(r, unit.caseId, env.polling.maxBufferedRows, onCase);
+    });
     await flush();
   } catch (err) {
     if (err instanceof BufferLimitError || err instanceof UnreadableFolder) return fail(env, tree, report, err.message, files);
@@ -404,7 +463,7 @@ export async function processReferenceFolder(env: ExportEnv, tree: FolderTree): 
         if (code) entries.push({ code, description: (descKey ? row.values[descKey] ?? '' : '').trim() });
       }
     } catch (err) {
-      throw sftpError(env.ctx, 'read', f.path, err);
+      throw env.sftp.error('read', f.path, err);
     }
     files.push({ rel: f.rel, path: f.path, size: reader.tally.bytes, sha256: reader.tally.sha256 ?? '' });
     const table = path.posix.basename(f.rel).replace(/\.csv$/i, '').toUpperCase();
@@ -439,7 +498,7 @@ export async function listRequestFolders(env: ExportEnv, pattern?: RegExp): Prom
   try {
     entries = await env.sftp.list(env.dirs.exportDir);
   } catch (err) {
-    if (err instanceof PeerError && err.context.sftpCode === 'ENOENT') {
+    if (isNotFound(err)) {
       throw new PeerError(`isupport: export folder ${env.dirs.exportDir} does not exist`, { retryable: true, context: { connection: env.ctx.connection.name } });
     }
     throw err;
@@ -505,7 +564,7 @@ export async function scanExportFolder(env: ExportEnv, only?: { names?: string[]
   if (only?.names) names = names.filter((n) => only.names!.includes(n));
   names = names.slice(0, env.polling.maxFoldersPerPoll);
   const first = new Map<string, FolderTree>();
-  const isGone = (err: unknown) => err instanceof PeerError && err.context.sftpCode === 'ENOENT';
+  const isGone = (err: unknown) => isNotFound(err);
   for (const name of names) {
     try {
       first.set(name, await readTree(env.sftp, env.dirs.exportDir, name));

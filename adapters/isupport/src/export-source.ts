@@ -6,7 +6,7 @@ import type { AdapterContext, Emit, PollOutcome, PollSourceDefinition } from '..
 import { ConfigError } from '../../../src/core/errors';
 import { exportEnv, scanExportFolder, type ScanResult } from './export-folders';
 import type { IsupportSettings } from './settings';
-import { IsupportSftp } from './sftp-client';
+import { withTransport } from './file-server';
 
 export interface ExportSourceOptions {
   /** Only folders whose name matches this regular expression. */
@@ -18,7 +18,7 @@ export async function runExportScan(
   emit: Emit,
   only?: { names?: string[]; pattern?: RegExp },
 ): Promise<ScanResult> {
-  return IsupportSftp.with(ctx, async (sftp) => scanExportFolder(await exportEnv(ctx, sftp, emit), only));
+  return withTransport(ctx, async (files) => scanExportFolder(await exportEnv(ctx, files, emit), only));
 }
 
 export const exportSource: PollSourceDefinition<IsupportSettings> = {

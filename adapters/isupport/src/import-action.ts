@@ -13,7 +13,8 @@ import { IMPORT_FILE_NAMES, loadCodeLists, loadImportLayout, type ImportFileName
 import { requestFolderName, safeJoin } from './naming';
 import { CodeTranslator, getReferenceData } from './reference-data';
 import { resolveDirs, type IsupportSettings } from './settings';
-import { IsupportSftp } from './sftp-client';
+import { withTransport } from './file-server';
+import type { FileTransport } from './transport';
 
 export const TEMP_SUFFIX = '.part';
 /** Rename order: the case file last, so a scheduler that only needs ccrt.csv still sees a complete folder. */
@@ -24,7 +25,7 @@ export interface ImportOptions {
   bom?: boolean;
 }
 
-async function uploadInPlace(sftp: IsupportSftp, folderPath: string, files: Record<ImportFileName, Buffer>): Promise<'written' | 'present'> {
+async function uploadInPlace(sftp: FileTransport, folderPath: string, files: Record<ImportFileName, Buffer>): Promise<'written' | 'present'> {
   await sftp.mkdir(folderPath);
   const existing = new Set((await sftp.list(folderPath)).map((e) => e.name));
   if (IMPORT_FILE_NAMES.every((n) => existing.has(n))) return 'present';
@@ -39,7 +40,7 @@ async function uploadInPlace(sftp: IsupportSftp, folderPath: string, files: Reco
   return 'written';
 }
 
-async function uploadViaStaging(sftp: IsupportSftp, stagingDir: string, importDir: string, folder: string, files: Record<ImportFileName, Buffer>): Promise<'written' | 'present'> {
+async function uploadViaStaging(sftp: FileTransport, stagingDir: string, importDir: string, folder: string, files: Record<ImportFileName, Buffer>): Promise<'written' | 'present'> {
   const finalPath = safeJoin(importDir, folder);
   if (await sftp.exists(finalPath)) return 'present'; // only ever created by renaming a complete staged folder
   const stagePath = safeJoin(stagingDir, folder);
@@ -76,7 +77,7 @@ export async function deliverImport(request: DeliveryRequest, ctx: AdapterContex
   if (await ctx.state.get(stateKey)) return { ...result, summary: { ...result.summary, alreadyUploaded: true } };
 
   const dirs = resolveDirs(s.sftp);
-  const outcome = await IsupportSftp.with(ctx, (sftp) =>
+  const outcome = await withTransport(ctx, (sftp) =>
     dirs.stagingDir ? uploadViaStaging(sftp, dirs.stagingDir, dirs.importDir, folder, files) : uploadInPlace(sftp, safeJoin(dirs.importDir, folder), files),
   );
   await ctx.state.set(stateKey, JSON.stringify({ uploadedAt: new Date().toISOString(), hubId: request.hubId, deliveryId: request.deliveryId }), UPLOADED_TTL_SECONDS);
@@ -86,7 +87,7 @@ export async function deliverImport(request: DeliveryRequest, ctx: AdapterContex
 
 export const importCaseAction: ActionDefinition<IsupportSettings> = {
   description:
-    'Writes the case as ccrt.csv (case details) and natural_person.csv (creditor, debtor, children) into a new request folder under the SFTP import folder, atomically, for iSupport\'s import scheduler.',
+    'Writes the case as ccrt.csv (case details) and natural_person.csv (creditor, debtor, children) into a new request folder under the import folder on the file server (SFTP, FTP or FTPS), atomically, with mode fileMode (0600), for iSupport\'s import scheduler.',
   optionsSchema: {
     type: 'object',
     additionalProperties: false,

@@ -15,12 +15,21 @@ export type ValueFormat = 'text' | 'date' | 'datetime';
 
 export interface ExportColumn {
   column: string;
-  /** Canonical path (case scope for CaseDetails, party scope for Member/WorkerDetails); "roles" sets the party role. */
-  path?: string;
+  /**
+   * Canonical path (case scope for CaseDetails, party scope for Member/WorkerDetails); "roles" sets the party role.
+   * A list writes the value to each path (e.g. the case category to extensions.isupport.caseCategory and subtype).
+   */
+  path?: string | string[];
   required?: boolean;
   codeList?: string;
   format?: ValueFormat;
   dateFormat?: string;
+}
+
+/** The canonical path(s) an export column writes to. */
+export function exportPaths(col: ExportColumn): string[] {
+  if (col.path === undefined) return [];
+  return Array.isArray(col.path) ? col.path : [col.path];
 }
 
 export interface ExportSection {
@@ -99,7 +108,7 @@ const exportColumnSchema = {
   required: ['column'],
   properties: {
     column: { type: 'string', minLength: 1 },
-    path: { type: 'string', minLength: 1 },
+    path: { oneOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }] },
     required: { type: 'boolean' },
     codeList: { type: 'string' },
     format: formatSchema,
@@ -265,7 +274,7 @@ export function loadExportLayout(settings: IsupportSettings): ExportLayout {
   const raw = loadJson<Partial<ExportLayout> & Pick<ExportLayout, 'sections'>>(file, 'export', (layout) => {
     const entries: Array<{ at: string; path: string }> = [];
     for (const [name, section] of Object.entries(layout.sections)) {
-      section.columns.forEach((c, i) => c.path && entries.push({ at: `/sections/${name}/columns/${i}/path`, path: c.path }));
+      section.columns.forEach((c, i) => exportPaths(c).forEach((p) => entries.push({ at: `/sections/${name}/columns/${i}/path`, path: p })));
     }
     checkPaths(file, entries);
   });

@@ -2,12 +2,15 @@
  * Webhook source `notices`: learns of finished requests from iSupport's notification e-mails, forwarded by a mail
  * relay to POST /isupport/{connection}/notices (the raw message, message/rfc822, or just its text).
  *   - export notice: reads the named export folder at once (same rules and ledger as the `export` poll source);
- *   - import notice: records the iSupport application id for the import request id (see importApplication()).
+ *   - import notice: records the iSupport application id for the import request id (see importApplication()) and,
+ *     when the request folder was written by importCase here, links it to that hub case: an event whose case carries
+ *     the hub id and the cross-references {system:'isupport', kind:'applicationId'} (and the request id), so the
+ *     hub records them on the case that was imported.
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
-import type { AdapterContext, WebhookSourceDefinition } from '../../../src/core/adapter';
+import type { AdapterContext, Emit, SourceEvent, WebhookSourceDefinition } from '../../../src/core/adapter';
 import { safeMessage } from '../../../src/core/errors';
 import { runExportScan } from './export-source';
 import { looksLikeMime, parseMail } from './mime';
@@ -29,6 +32,43 @@ export interface ImportApplication {
 export async function importApplication(ctx: AdapterContext<IsupportSettings>, requestId: string): Promise<ImportApplication | null> {
   const raw = await ctx.state.hashGet(APPLICATIONS, requestId);
   return raw ? (JSON.parse(raw) as ImportApplication) : null;
+}
+
+/** What importCase recorded for a request folder it wrote (connection state `import:{folder}`). */
+interface UploadRecord {
+  hubId?: string;
+  deliveryId?: string;
+}
+
+/**
+ * The event that links an import notice to the hub case importCase wrote: the case names its hub id (so the hub
+ * finds it) and carries the application id and request id as cross-references. Its eventId is stable per request
+ * and application id, so a notice posted twice is dropped as a duplicate.
+ */
+export function applicationLinkEvent(connection: string, hubId: string, app: ImportApplication): SourceEvent {
+  return {
+    eventId: `isupport:application:${app.requestId}:${app.applicationId}`,
+    case: {
+      hubId,
+      type: 'maintenance',
+      source: { system: 'isupport', connection, id: app.applicationId },
+      references: [
+        { system: 'isupport', connection, id: app.applicationId, kind: 'applicationId' },
+        { system: 'isupport', connection, id: app.requestId, kind: 'requestId' },
+      ],
+      parties: [],
+      extensions: { isupport: { notice: 'import', requestId: app.requestId, applicationId: app.applicationId, completedOn: app.completedOn, ...(app.completedAt ? { completedAt: app.completedAt } : {}) } },
+    },
+  };
+}
+
+/** Records the application id and links it to the hub case of the request folder, when this hub wrote it. */
+export async function recordImportApplication(ctx: AdapterContext<IsupportSettings>, emit: Emit, app: ImportApplication): Promise<string | null> {
+  await ctx.state.hashSet(APPLICATIONS, app.requestId, JSON.stringify(app));
+  const upload = await ctx.state.getJson<UploadRecord>(`import:${app.requestId}`);
+  if (!upload?.hubId) return null;
+  const [result] = await emit([applicationLinkEvent(ctx.connection.name, upload.hubId, app)]);
+  return result?.hubId ?? upload.hubId;
 }
 
 function bodyText(req: Request): string {
@@ -83,9 +123,9 @@ export const noticesSource: WebhookSourceDefinition<IsupportSettings> = {
             completedAt: notice.completedAt,
             receivedAt: new Date().toISOString(),
           };
-          await ctx.state.hashSet(APPLICATIONS, notice.requestId, JSON.stringify(entry));
-          ctx.log.info({ requestId: notice.requestId, applicationId: notice.applicationId }, 'isupport: import notice received');
-          res.status(200).json({ kind: 'import', requestId: notice.requestId, applicationId: notice.applicationId });
+          const hubId = await recordImportApplication(ctx, emit, entry);
+          ctx.log.info({ requestId: notice.requestId, applicationId: notice.applicationId, hubId }, 'isupport: import notice received');
+          res.status(200).json({ kind: 'import', requestId: notice.requestId, applicationId: notice.applicationId, hubId });
           return;
         }
         const base = path.posix.basename(notice.location.trim());

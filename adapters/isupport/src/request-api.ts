@@ -1,6 +1,6 @@
 /**
  * iSupport's export request API (seed 5.1/5.2): GET {api}/requestCaseData/{caseId} and GET {api}/requestReferenceData/.
- * Both only acknowledge; iSupport then writes the export folder on the SFTP server (read by the `export` source) and
+ * Both only acknowledge; iSupport then writes the export folder on the file server (read by the `export` source) and
  * mails a notice. The acknowledgement's body is not documented: a request id (REQ-...) is taken from it when present.
  */
 import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult } from '../../../src/core/adapter';
@@ -9,9 +9,17 @@ import { createPeerHttp, unexpectedStatus } from '../../../src/core/peer-http';
 import { getPath } from './paths';
 import type { IsupportSettings } from './settings';
 
-/** RFC 3986 path segment: encodeURIComponent plus the sub-delimiters it leaves (so "(", ")" and "/" are escaped). */
-export function encodeSegment(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+export type CaseIdEscaping = 'spec' | 'strict';
+
+/**
+ * The case id as one URL path segment. 'spec' (default) writes it as the seed does
+ * (`/requestCaseData/US-UK(NI)-2015-100_0453-US`): parentheses and the other RFC 3986 sub-delimiters stay, while "/",
+ * "?", "#", "%", spaces and non-ASCII are percent-encoded so the id stays one segment. 'strict' also encodes
+ * `( ) ! ' *`, for a server that wants them escaped.
+ */
+export function encodeSegment(value: string, escaping: CaseIdEscaping = 'spec'): string {
+  const encoded = encodeURIComponent(value);
+  return escaping === 'strict' ? encoded.replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`) : encoded;
 }
 
 const REQUEST_ID = /REQ-[0-9A-Za-z_-]+/;
@@ -49,7 +57,7 @@ async function get(ctx: AdapterContext<IsupportSettings>, url: string, operation
 }
 
 export function requestCaseData(ctx: AdapterContext<IsupportSettings>, caseId: string): Promise<Ack> {
-  return get(ctx, `/requestCaseData/${encodeSegment(caseId)}`, 'requestCaseData');
+  return get(ctx, `/requestCaseData/${encodeSegment(caseId, ctx.connection.settings.api.caseIdEscaping)}`, 'requestCaseData');
 }
 
 export function requestReferenceData(ctx: AdapterContext<IsupportSettings>): Promise<Ack> {
@@ -66,8 +74,11 @@ export function isupportCaseId(request: DeliveryRequest, options: RequestCaseDat
   const fromPath = options.caseIdPath ? getPath(request.case, options.caseIdPath) : undefined;
   if (typeof fromPath === 'string' && fromPath.trim()) return fromPath.trim();
   const refs = [...request.references, ...(request.case.references ?? [])].filter((r) => r.system === 'isupport');
-  const ref = refs.find((r) => r.kind === 'caseId' || r.kind === 'caseid' || r.kind === 'applicationId') ?? refs.find((r) => !r.kind);
+  const ref = refs.find((r) => r.kind === 'caseId' || r.kind === 'caseid') ?? refs.find((r) => !r.kind);
   if (ref) return ref.id;
+  // An application id is the case id plus "/<category>-<n>" (US-UK(NI)-2015-100_0453-US/RENF-01).
+  const application = refs.find((r) => r.kind === 'applicationId');
+  if (application) return application.id.split('/')[0];
   const ext = request.case.extensions?.isupport?.caseId;
   if (typeof ext === 'string' && ext.trim()) return ext.trim();
   if (request.case.source.system === 'isupport' && request.case.source.id) return request.case.source.id;
@@ -76,7 +87,7 @@ export function isupportCaseId(request: DeliveryRequest, options: RequestCaseDat
 
 export const requestCaseDataAction: ActionDefinition<IsupportSettings> = {
   description:
-    'Asks iSupport to export one case (GET {api}/requestCaseData/{caseId}); the export folder arrives later on SFTP and is read by the export source.',
+    'Asks iSupport to export one case (GET {api}/requestCaseData/{caseId}); the export folder arrives later on the file server and is read by the export source.',
   optionsSchema: {
     type: 'object',
     additionalProperties: false,
@@ -100,7 +111,7 @@ export const requestCaseDataAction: ActionDefinition<IsupportSettings> = {
 
 export const requestReferenceDataAction: ActionDefinition<IsupportSettings> = {
   description:
-    'Asks iSupport to export its reference tables (GET {api}/requestReferenceData/); the folder arrives later on SFTP and the export source loads it into the code lookup.',
+    'Asks iSupport to export its reference tables (GET {api}/requestReferenceData/); the folder arrives later on the file server and the export source loads it into the code lookup.',
   optionsSchema: { type: 'object', additionalProperties: false, properties: {} },
   async deliver(_request, ctx): Promise<DeliveryResult> {
     const ack = await requestReferenceData(ctx);

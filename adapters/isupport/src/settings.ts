@@ -7,6 +7,19 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 
+export type TransportName = 'sftp' | 'ftp' | 'ftps';
+
+/** TLS of an `ftps` connection (explicit TLS: AUTH TLS on the control port, protected data connections). */
+export interface FtpsTlsSettings {
+  /** PEM certificate(s) to trust besides the system CAs (e.g. the server's own self-signed certificate). */
+  ca?: string;
+  /** Name to check the certificate against, when it differs from host. */
+  servername?: string;
+  /** Default true. false accepts any certificate: only for a closed test network. */
+  rejectUnauthorized?: boolean;
+}
+
+/** The file server block; named `sftp` for existing configurations, it serves every transport. */
 export interface SftpSettings {
   host: string;
   port?: number;
@@ -21,6 +34,8 @@ export interface SftpSettings {
   failedDir?: string;
   stagingDir?: string;
   readyTimeoutMs?: number;
+  /** ftps only. */
+  tls?: FtpsTlsSettings;
 }
 
 export interface SmtpSettings {
@@ -49,8 +64,12 @@ export interface PollingSettings {
 }
 
 export interface IsupportSettings {
+  /** File server protocol: sftp (default), ftp, or ftps (explicit TLS). */
+  transport?: TransportName;
+  /** Permission bits of every file the hub writes on the file server, octal ("0600" by default), or 'keep'. */
+  fileMode?: string;
   sftp: SftpSettings;
-  api: { baseUrl: string; timeoutMs?: number; maxResponseBytes?: number };
+  api: { baseUrl: string; timeoutMs?: number; maxResponseBytes?: number; caseIdEscaping?: 'spec' | 'strict' };
   smtp?: SmtpSettings;
   layouts?: { export?: string; import?: string; codeLists?: string };
   bom?: boolean;

@@ -4,28 +4,12 @@
  * request or case ids), never file contents.
  */
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
 import SftpClient from 'ssh2-sftp-client';
 import type { AdapterContext } from '../../../src/core/adapter';
-import { PeerError } from '../../../src/core/errors';
+import type { PeerError } from '../../../src/core/errors';
 import type { IsupportSettings, SftpSettings } from './settings';
-
-export interface SftpEntry {
-  name: string;
-  type: 'd' | '-' | 'l' | string;
-  size: number;
-  /** Milliseconds since the epoch (SFTP v3 has second precision). */
-  modifyTime: number;
-}
-
-export function isNotFound(err: unknown): boolean {
-  const e = err as { code?: unknown; cause?: unknown } | undefined;
-  if (!e) return false;
-  if (e.code === 'ENOENT' || e.code === 2) return true;
-  if (err instanceof PeerError && err.context.sftpCode === 'ENOENT') return true;
-  return false;
-}
+import { fileModeOf, timed, transportError, type FileTransport, type RemoteEntry } from './transport';
 
 function sftpCode(err: unknown): string {
   const e = err as { code?: unknown; level?: unknown; message?: unknown };
@@ -40,16 +24,7 @@ function sftpCode(err: unknown): string {
 
 /** A typed error for one failed SFTP operation. Authentication and permission faults cannot heal by retrying. */
 export function sftpError(ctx: AdapterContext<IsupportSettings>, op: string, target: string | undefined, err: unknown): PeerError {
-  if (err instanceof PeerError) return err;
-  const code = sftpCode(err);
-  const retryable = !['AUTH', 'EACCES'].includes(code);
-  const where = target ? ` ${target}` : '';
-  return new PeerError(`isupport: SFTP ${op}${where} failed: ${code}`, {
-    retryable,
-    code: code === 'AUTH' ? 'PEER_AUTH' : retryable ? (op === 'connect' ? 'PEER_UNREACHABLE' : 'PEER_RETRYABLE') : 'PEER_REJECTED',
-    context: { connection: ctx.connection.name, peer: 'isupport-sftp', sftpCode: code, operation: op },
-    cause: err,
-  });
+  return transportError(ctx, 'sftp', op, target, sftpCode(err), err);
 }
 
 function hostVerifier(expected: string | undefined): ((key: Buffer) => boolean) | undefined {
@@ -58,11 +33,16 @@ function hostVerifier(expected: string | undefined): ((key: Buffer) => boolean) 
   return (key: Buffer) => createHash('sha256').update(key).digest('base64').replace(/=+$/, '') === want;
 }
 
-export class IsupportSftp {
+export class IsupportSftp implements FileTransport {
+  readonly kind = 'sftp' as const;
+  private readonly fileMode: number | undefined;
+
   private constructor(
     private readonly ctx: AdapterContext<IsupportSettings>,
     private readonly client: SftpClient,
-  ) {}
+  ) {
+    this.fileMode = fileModeOf(ctx.connection.settings);
+  }
 
   static async connect(ctx: AdapterContext<IsupportSettings>, s: SftpSettings = ctx.connection.settings.sftp): Promise<IsupportSftp> {
     const client = new SftpClient('isupport');
@@ -89,31 +69,11 @@ export class IsupportSftp {
     return new IsupportSftp(ctx, client);
   }
 
-  /** Connects, runs fn, and always closes the connection. */
-  static async with<T>(ctx: AdapterContext<IsupportSettings>, fn: (sftp: IsupportSftp) => Promise<T>): Promise<T> {
-    const sftp = await IsupportSftp.connect(ctx);
-    try {
-      return await fn(sftp);
-    } finally {
-      await sftp.end();
-    }
-  }
-
   private async timed<T>(op: string, target: string | undefined, fn: () => Promise<T>, quietNotFound = false): Promise<T> {
-    const started = Date.now();
-    try {
-      const result = await fn();
-      this.ctx.metrics.peerResponse(`SFTP ${op}`, 'ok', (Date.now() - started) / 1000);
-      return result;
-    } catch (err) {
-      const e = sftpError(this.ctx, op, target, err);
-      const code = String(e.context.sftpCode);
-      if (!(quietNotFound && code === 'ENOENT')) this.ctx.metrics.peerResponse(`SFTP ${op}`, code, (Date.now() - started) / 1000);
-      throw e;
-    }
+    return timed(this.ctx, 'sftp', op, target, sftpCode, fn, quietNotFound);
   }
 
-  async list(dir: string): Promise<SftpEntry[]> {
+  async list(dir: string): Promise<RemoteEntry[]> {
     return this.timed('list', dir, async () =>
       (await this.client.list(dir)).map((e) => ({ name: e.name, type: e.type, size: e.size, modifyTime: e.modifyTime })),
     );
@@ -141,6 +101,10 @@ export class IsupportSftp {
     return stream;
   }
 
+  async mode(target: string): Promise<number | undefined> {
+    return this.timed('stat', target, async () => (await this.client.stat(target)).mode & 0o7777);
+  }
+
   async readText(target: string): Promise<string> {
     return this.timed('read', target, async () => {
       const data = await this.client.get(target);
@@ -150,7 +114,10 @@ export class IsupportSftp {
 
   async put(data: Buffer, target: string): Promise<void> {
     await this.timed('write', target, async () => {
-      await this.client.put(data, target);
+      const mode = this.fileMode;
+      await this.client.put(data, target, mode === undefined ? undefined : { writeStreamOptions: { mode } });
+      // The open mode applies only to a new file; an existing one (a retried .part) keeps its mode unless set.
+      if (mode !== undefined) await this.client.chmod(target, mode);
     });
   }
 
@@ -179,17 +146,8 @@ export class IsupportSftp {
     });
   }
 
-  /** Moves a folder under `targetDir`, choosing a free name (`name`, `name.1`, ...) so nothing is overwritten. */
-  async moveFolder(source: string, targetDir: string): Promise<string> {
-    await this.mkdir(targetDir);
-    const base = path.posix.basename(source);
-    for (let i = 0; i < 1000; i++) {
-      const target = path.posix.join(targetDir, i === 0 ? base : `${base}.${i}`);
-      if (await this.exists(target)) continue;
-      await this.rename(source, target);
-      return target;
-    }
-    throw new PeerError(`isupport: no free name under ${targetDir} for ${base}`, { retryable: true, context: { connection: this.ctx.connection.name } });
+  error(op: string, target: string | undefined, err: unknown): PeerError {
+    return sftpError(this.ctx, op, target, err);
   }
 
   async end(): Promise<void> {

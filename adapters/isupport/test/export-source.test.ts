@@ -1,5 +1,5 @@
 /**
- * The export source against a real OpenSSH server: folders -> canonical cases, folders still being written,
+ * The export source over each transport (a real OpenSSH server for SFTP, the sandbox's ftp-srv for FTP and FTPS): folders -> canonical cases, folders still being written,
  * a crash part-way through a folder, the ledger across renames, failed folders and rejected cases.
  */
 import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -11,16 +11,9 @@ import { runExportScan } from '../src/export-source';
 import { Ledger } from '../src/ledger';
 import type { PollSourceDefinition } from '../../../src/core/adapter';
 import type { IsupportSettings } from '../src/settings';
-import { copySampleCase, SAMPLE_CASE_ID, sftpTestEnv, sha256File } from './helpers/fixtures';
+import { copySampleCase, SAMPLE_CASE_ID, sha256File, TRANSPORTS, transportTestEnv } from './helpers/fixtures';
 
 const exportSource = adapter.sources.export as PollSourceDefinition<IsupportSettings>;
-
-const env = sftpTestEnv('t');
-
-function setup(extra: Partial<IsupportSettings> = {}) {
-  const { settings, h, dirs } = env.setup(extra);
-  return { settings, h, dirs };
-}
 
 function readReport(folder: string): FolderReport {
   return JSON.parse(readFileSync(path.join(folder, REPORT_FILE), 'utf8')) as FolderReport;
@@ -51,9 +44,17 @@ function writeGenerated(dir: string, cases: number, opts: { shuffleMembers?: boo
   return ids;
 }
 
-describe('export source (OpenSSH)', () => {
+describe.each(TRANSPORTS)('export source over %s', (transport) => {
+  const env = transportTestEnv('t', transport);
+
+  function setup(extra: Partial<IsupportSettings> = {}) {
+    const { settings, h, dirs } = env.setup(extra);
+    return { settings, h, dirs };
+  }
+
   test('reads an export folder with CaseDetails, MemberDetails and WorkerDetails into one canonical case', async () => {
     const { h, dirs } = setup();
+    const startedAt = new Date().toISOString();
     const folder = copySampleCase(dirs.exportDir, 'REQ-12142015222710-56471');
     const files = ['CaseDetails/CaseDetails.csv', 'MemberDetails/MemberDetails.csv', 'WorkerDetails/WorkerDetails.csv'];
     const hashes = Object.fromEntries(files.map((f) => [f, sha256File(path.join(folder, f))]));
@@ -69,13 +70,18 @@ describe('export source (OpenSSH)', () => {
     expect(c.status).toBe('OPEN');
     expect(c.createdAt).toBe('2015-11-02');
     expect(c.updatedAt).toBe('2015-12-14T22:27:10');
+    // The export has no RECEIVED_DATE: receivedAt stays unset (the file's time is exportedAt, not when the case came in).
+    expect(c.receivedAt).toBeUndefined();
+    expect(typeof c.extensions!.isupport.exportedAt).toBe('string');
     const ext = c.extensions!.isupport;
     expect(ext).toMatchObject({
       requestingCountry: 'US',
       requestedCountry: 'GB-NIR',
       applicationId: 'US-UK(NI)-2015-100_0453-US/RENF-01',
       requestId: 'REQ-12142015222710-56471',
-      caseDetails: { PAYMENT_FREQUENCY: 'MONTHLY', MONTHLY_AMOUNT: '450.00', CURRENCY: 'USD' },
+      caseCategory: 'recognition-enforcement',
+      caseStatus: 'OPEN',
+      maintenance: { frequency: 'MONTHLY', amount: '450.00', currency: 'USD' },
       codes: { CASE_CATEGORY: 'RENF', REQUESTED_COUNTRY: 'UK(NI)' },
     });
 
@@ -109,10 +115,52 @@ describe('export source (OpenSSH)', () => {
     for (const f of files) {
       const entry = ledger.find((e) => e.path === path.join(folder, f))!;
       expect(entry).toMatchObject({ sha256: hashes[f], size: readFileSync(path.join(archived, f)).length, outcome: 'processed', folder: 'REQ-12142015222710-56471' });
-      expect(Date.parse(entry.readAt)).toBeGreaterThan(Date.now() - 60000);
+      expect(entry.readAt >= startedAt).toBe(true);
     }
     // Nothing left to do on the next poll.
     expect(await exportSource.poll(h.ctx, h.emit, {})).toMatchObject({ emitted: 0 });
+  });
+
+  test('folders named by case id (seed §5.1 c) and nested REQ-.../<caseId>/ folders are read', async () => {
+    const { h, dirs } = setup({ polling: { stableWaitMs: 0 } });
+    copySampleCase(dirs.exportDir, SAMPLE_CASE_ID);
+    const nested = path.join(dirs.exportDir, 'REQ-01022017101010-10002');
+    const a = 'PT-FR-2017-100_0001-PT';
+    const b = 'PT-FR-2017-100_0002-PT';
+    // Case a: no case id column at all, so the sub-folder's name is the case id; case b: with the column.
+    for (const s of ['CaseDetails', 'MemberDetails', 'WorkerDetails']) {
+      mkdirSync(path.join(nested, a, s), { recursive: true });
+      mkdirSync(path.join(nested, b, s), { recursive: true });
+    }
+    writeFileSync(path.join(nested, a, 'CaseDetails', 'CaseDetails.csv'), 'CASE_CATEGORY,REQUESTING_COUNTRY,REQUESTED_COUNTRY,RECEIVED_DATE\r\nEST,PT,FR,2017-01-30\r\n');
+    writeFileSync(path.join(nested, a, 'MemberDetails', 'MemberDetails.csv'), 'MEMBER_ID,MEMBER_ROLE,LAST_NAME\r\n1,CRED,A\r\n2,DEBT,B\r\n');
+    writeFileSync(path.join(nested, a, 'WorkerDetails', 'WorkerDetails.csv'), 'WORKER_ID,LAST_NAME\r\nW1,C\r\n');
+    writeFileSync(path.join(nested, b, 'CaseDetails', 'CaseDetails.csv'), `CASE_ID,CASE_CATEGORY,REQUESTING_COUNTRY,REQUESTED_COUNTRY\r\n${b},MOD,PT,FR\r\n`);
+    writeFileSync(path.join(nested, b, 'MemberDetails', 'MemberDetails.csv'), `CASE_ID,MEMBER_ID,MEMBER_ROLE,LAST_NAME\r\n${b},1,CRED,D\r\n`);
+    writeFileSync(path.join(nested, b, 'WorkerDetails', 'WorkerDetails.csv'), `CASE_ID,WORKER_ID,LAST_NAME\r\n${b},W2,E\r\n`);
+    // A nested folder whose one case still lacks a section waits.
+    const waiting = path.join(dirs.exportDir, 'REQ-01022017101010-10003');
+    for (const s of ['CaseDetails', 'MemberDetails']) mkdirSync(path.join(waiting, 'PT-FR-2017-100_0003-PT', s), { recursive: true });
+    writeFileSync(path.join(waiting, 'PT-FR-2017-100_0003-PT', 'CaseDetails', 'c.csv'), 'CASE_CATEGORY\r\nEST\r\n');
+    writeFileSync(path.join(waiting, 'PT-FR-2017-100_0003-PT', 'MemberDetails', 'm.csv'), 'MEMBER_ID,MEMBER_ROLE,LAST_NAME\r\n1,CRED,F\r\n');
+
+    const result = await runExportScan(h.ctx, h.emit);
+    expect(result.reports.map((r) => [r.folder, r.outcome]).sort()).toEqual([
+      ['REQ-01022017101010-10002', 'processed'],
+      [SAMPLE_CASE_ID, 'processed'],
+    ]);
+    expect(result.skipped).toEqual([{ folder: 'REQ-01022017101010-10003', reason: 'no CSV file yet in PT-FR-2017-100_0003-PT/WorkerDetails' }]);
+    const byId = new Map(h.emitted.map((e) => [e.case.source.id, e.case]));
+    expect([...byId.keys()].sort()).toEqual([a, b, SAMPLE_CASE_ID].sort());
+    expect(byId.get(SAMPLE_CASE_ID)!.extensions!.isupport).toMatchObject({ exportFolder: SAMPLE_CASE_ID });
+    expect(byId.get(SAMPLE_CASE_ID)!.extensions!.isupport.requestId).toBeUndefined();
+    expect(byId.get(a)!).toMatchObject({ subtype: 'establishment', receivedAt: '2017-01-30' });
+    expect(byId.get(a)!.extensions!.isupport).toMatchObject({ requestId: 'REQ-01022017101010-10002', exportFolder: `REQ-01022017101010-10002/${a}` });
+    expect(byId.get(a)!.parties.map((p) => p.person?.surname).sort()).toEqual(['A', 'B', 'C']);
+    expect(byId.get(b)!.parties.map((p) => p.person?.surname).sort()).toEqual(['D', 'E']);
+    const report = readReport(path.join(dirs.archiveDir, 'REQ-01022017101010-10002'));
+    expect(report.files.map((f) => f.path)).toEqual(expect.arrayContaining([`${a}/CaseDetails/CaseDetails.csv`, `${b}/WorkerDetails/WorkerDetails.csv`]));
+    expect(report.cases).toMatchObject({ read: 2, queued: 2 });
   });
 
   test('leaves folders that are still being written for a later poll', async () => {

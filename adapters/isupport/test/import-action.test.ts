@@ -1,8 +1,8 @@
 /**
- * importCase against a real OpenSSH server: the two files with their exact names and the default layout, written
+ * importCase over each transport (a real OpenSSH server for SFTP, the sandbox's ftp-srv server for FTP and FTPS): the two files with their exact names and the default layout, written
  * atomically; retries; a custom layout file; missing required fields; CSV injection; path traversal.
  */
-import { watch, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { watch, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../../../src/core/errors';
 import adapter from '../index';
@@ -10,23 +10,25 @@ import { csvCell, neutraliseFormula, toCsv } from '../src/csv-writer';
 import { loadImportLayout } from '../src/layout';
 import { requestFolderName, safeJoin, safeSegment } from '../src/naming';
 import type { IsupportSettings } from '../src/settings';
-import { deliveryRequest, icaseworkCase, parseCsvText, REPO, sftpTestEnv } from './helpers/fixtures';
+import { eventually } from '../../../test/helpers/hub';
+import { withTransport } from '../src/file-server';
+import { deliveryRequest, icaseworkCase, parseCsvText, REPO, TRANSPORTS, transportTestEnv } from './helpers/fixtures';
 
 const importCase = adapter.actions.importCase;
-
-const env = sftpTestEnv('i');
-
-function setup(extra: Partial<IsupportSettings> = {}) {
-  const { settings, h, dirs } = env.setup(extra);
-  return { settings, h, importDir: dirs.importDir };
-}
 
 function rowsOf(file: string): Array<Record<string, string>> {
   const [header, ...rows] = parseCsvText(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
   return rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
 }
 
-describe('importCase (OpenSSH)', () => {
+describe.each(TRANSPORTS)('importCase over %s', (transport) => {
+  const env = transportTestEnv('i', transport);
+
+  function setup(extra: Partial<IsupportSettings> = {}) {
+    const { settings, h, dirs } = env.setup(extra);
+    return { settings, h, importDir: dirs.importDir };
+  }
+
   test('writes ccrt.csv and natural_person.csv with the default layout into a request folder, atomically', async () => {
     const { h, importDir } = setup();
     const deliveryId = 'route-a:target-1:event-42';
@@ -44,7 +46,8 @@ describe('importCase (OpenSSH)', () => {
       { roles: ['customer'], person: { surname: 'Not A Member' } },
     );
     const result = await importCase.deliver(deliveryRequest(c, deliveryId), h.ctx);
-    await new Promise((r) => setTimeout(r, 100));
+    // File-system events arrive asynchronously: wait until both renames into place were seen.
+    await eventually(async () => ['ccrt.csv', 'natural_person.csv'].every((n) => events.some((e) => e.name === n && e.type === 'rename')), 10000, 'the renames');
     watcher.close();
 
     expect(result).toEqual({
@@ -64,11 +67,19 @@ describe('importCase (OpenSSH)', () => {
       {
         EXTERNAL_CASE_ID: 'ICW-20240117-0042',
         SOURCE_SYSTEM: 'icasework',
+        APPLICATION_ID: '',
         CASE_CATEGORY: '',
+        CASE_STATUS: '',
         REQUESTING_COUNTRY: 'UK',
         REQUESTED_COUNTRY: 'FR',
         RECEIVED_DATE: '2024-01-17',
+        CASE_OPEN_DATE: '',
+        LAST_UPDATE_DATE: '',
+        CASE_CLOSE_DATE: '',
         CASE_DESCRIPTION: 'Cross-border recovery of child maintenance',
+        PAYMENT_FREQUENCY: '',
+        MONTHLY_AMOUNT: '',
+        CURRENCY: '',
         HUB_ID: '',
       },
     ]);
@@ -116,7 +127,7 @@ describe('importCase (OpenSSH)', () => {
   });
 
   test('a connection can point at its own layout file', async () => {
-    const layoutFile = path.join(env.server().dataDir, 'my-import-layout.json');
+    const layoutFile = path.join(env.dataDir(), 'my-import-layout.json');
     writeFileSync(
       layoutFile,
       JSON.stringify({
@@ -225,14 +236,34 @@ describe('importCase (OpenSSH)', () => {
     expect(rowsOf(path.join(importDir, String(res.summary!.requestId), 'ccrt.csv'))[0].EXTERNAL_CASE_ID).toBe('../../../../tmp/evil');
   });
 
+  test('written files have mode 0600 by default, or the configured fileMode, read back over the transport', async () => {
+    const { h, importDir } = setup();
+    const req = deliveryRequest(icaseworkCase(), 'mode-1');
+    // A leftover temporary file of a crashed attempt, world-readable and writable: it must not keep its mode.
+    const folder = path.join(importDir, requestFolderName(req.deliveryId));
+    mkdirSync(folder);
+    writeFileSync(path.join(folder, 'ccrt.csv.part'), 'EXTERNAL_CASE_ID', { mode: 0o666 });
+    chmodSync(path.join(folder, 'ccrt.csv.part'), 0o666);
+    await importCase.deliver(req, h.ctx);
+    for (const name of ['ccrt.csv', 'natural_person.csv']) {
+      const file = path.join(folder, name);
+      // The stat the server itself answers (SFTP stat over OpenSSH; FTP: the LIST line), and the file on disk.
+      expect(await withTransport(h.ctx, (t) => t.mode(file))).toBe(0o600);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+    }
+    const { h: h2, importDir: importDir2 } = setup({ fileMode: '0640' });
+    const res = await importCase.deliver(deliveryRequest(icaseworkCase(), 'mode-2'), h2.ctx);
+    expect(statSync(path.join(importDir2, String(res.summary!.requestId), 'ccrt.csv')).mode & 0o777).toBe(0o640);
+  });
+
   test('with a staging folder the request folder appears in the import folder in one rename', async () => {
-    const staging = path.join(env.server().dataDir, `staging-${env.count() + 1}`);
+    const staging = path.join(env.dataDir(), `staging-${env.count() + 1}`);
     mkdirSync(staging);
     const { h, importDir } = setup({ sftp: { stagingDir: staging } as IsupportSettings['sftp'] });
     const events: string[] = [];
     const watcher = watch(importDir, (type, name) => events.push(`${type}:${String(name)}`));
     const res = await importCase.deliver(deliveryRequest(icaseworkCase(), 'staged-1'), h.ctx);
-    await new Promise((r) => setTimeout(r, 100));
+    await eventually(async () => events.length > 0, 10000, 'the rename into the import folder');
     watcher.close();
     expect(events).toEqual([`rename:${res.summary!.requestId}`]);
     expect(readdirSync(path.join(importDir, String(res.summary!.requestId))).sort()).toEqual(['ccrt.csv', 'natural_person.csv']);
@@ -246,6 +277,12 @@ describe('csv writer', () => {
     expect(neutraliseFormula('plain')).toBe('plain');
     expect(neutraliseFormula('-5')).toBe('-5');
     expect(neutraliseFormula('-5 + cmd')).toBe("'-5 + cmd");
+    // Phone numbers stay as they are; anything with a letter, reference or call after the + does not.
+    expect(neutraliseFormula('+44 28 9000 0000')).toBe('+44 28 9000 0000');
+    expect(neutraliseFormula('+1 (916) 555-0100')).toBe('+1 (916) 555-0100');
+    expect(neutraliseFormula('+1 916 A1')).toBe("'+1 916 A1");
+    expect(neutraliseFormula('+cmd|/C calc')).toBe("'+cmd|/C calc");
+    expect(neutraliseFormula('+1+SUM(A1)')).toBe("'+1+SUM(A1)");
     expect(csvCell('a,b')).toBe('"a,b"');
     expect(csvCell('say "x"')).toBe('"say ""x"""');
     expect(csvCell('l1\nl2')).toBe('"l1\nl2"');

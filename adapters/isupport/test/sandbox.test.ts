@@ -20,6 +20,8 @@ import { importApplication } from '../src/notice-webhook';
 import { exportNoticeText, importNoticeText, parseExportNotice, parseImportNotice } from '../src/notices';
 import { getReferenceData } from '../src/reference-data';
 import type { IsupportSettings } from '../src/settings';
+import { eventually } from '../../../test/helpers/hub';
+import { encodeSegment } from '../src/request-api';
 import { deliveryRequest, harnessFor, icaseworkCase, SAMPLE_CASE_ID } from './helpers/fixtures';
 
 const redisEnv = testRedis();
@@ -61,6 +63,7 @@ describe('iSupport sandbox', () => {
       'requestCaseData',
     );
     req.references = [{ system: 'isupport', id: SAMPLE_CASE_ID, kind: 'caseId' }];
+    const startedSecond = Math.floor(Date.now() / 1000) * 1000;
     const result = await adapter.actions.requestCaseData.deliver(req, h.ctx);
     const requestId = String(result.summary!.requestId);
     expect(requestId).toMatch(/^REQ-\d{14}-\d+$/);
@@ -70,7 +73,8 @@ describe('iSupport sandbox', () => {
     });
     const call = sandbox.apiCalls().find((c) => c.requestId === requestId)!;
     expect(call.caseId).toBe(SAMPLE_CASE_ID);
-    expect(call.path).toBe('/requestCaseData/US-UK%28NI%29-2015-100_0453-US');
+    // The URL as the seed writes it: http://hostname:9091/requestCaseData/US-UK(NI)-2015-100_0453-US
+    expect(call.path).toBe('/requestCaseData/US-UK(NI)-2015-100_0453-US');
 
     const mail = await sandbox.waitForMail((m) => m.text.includes(requestId), 10000);
     const location = `/iSupport/Api/Export/${requestId}`;
@@ -93,7 +97,8 @@ describe('iSupport sandbox', () => {
       'ISupport Batch Admin',
       '',
     ]);
-    expect(Math.abs(Date.parse(notice.completedAt!) - Date.now())).toBeLessThan(60000);
+    // Printed to the second, and not before the request was made.
+    expect(Date.parse(notice.completedAt!)).toBeGreaterThanOrEqual(startedSecond);
     expect(mail).toMatchObject({ subject: 'Request Status', envelopeFrom: 'no-reply@protechsolutions.com', envelopeTo: ['helpdesk@protechsoft.com'] });
 
     const scan = await runExportScan(h.ctx, h.emit);
@@ -109,7 +114,7 @@ describe('iSupport sandbox', () => {
     const h = harness();
     const req = deliveryRequest({ type: 'maintenance', source: { system: 'isupport', id: 'XX-YY-2000-1-XX' }, parties: [] }, 'req-unknown', 'requestCaseData');
     const result = await adapter.actions.requestCaseData.deliver(req, h.ctx);
-    await new Promise((r) => setTimeout(r, 400));
+    await sandbox.idle(); // every export under way has finished; none was started for this id
     expect(sandbox.apiCalls().find((c) => c.requestId === result.summary!.requestId)).toMatchObject({ caseId: 'XX-YY-2000-1-XX', exported: false });
     expect(await sandbox.files(`/iSupport/Api/Export/${String(result.summary!.requestId)}`)).toEqual([]);
     // A case without any iSupport id cannot be requested at all.
@@ -160,7 +165,10 @@ describe('iSupport sandbox', () => {
     await fs.mkdir(path.join(base, 'REQ-TEMP'));
     await fs.writeFile(path.join(base, 'REQ-TEMP', 'ccrt.csv'), 'EXTERNAL_CASE_ID\r\nX\r\n');
     await fs.writeFile(path.join(base, 'REQ-TEMP', 'natural_person.csv.part'), 'EXTERNAL_CASE_ID\r\n');
-    await new Promise((r) => setTimeout(r, 400));
+    // Two scheduler runs that started after the folders were there.
+    const runs = sandbox.schedulerRuns();
+    await eventually(async () => sandbox.schedulerRuns() >= runs + 2, 10000, 'two import scheduler runs');
+    await sandbox.idle();
     expect(sandbox.imported().map((i) => i.requestId)).not.toEqual(expect.arrayContaining(['REQ-HALF']));
     expect(sandbox.imported().some((i) => i.requestId === 'REQ-TEMP')).toBe(false);
     await fs.rename(path.join(base, 'REQ-TEMP', 'natural_person.csv.part'), path.join(base, 'REQ-TEMP', 'natural_person.csv'));
@@ -211,10 +219,34 @@ describe('iSupport sandbox', () => {
       expect(res.data).toMatchObject({ kind: 'export', requestId, folder: requestId, outcome: 'processed', cases: { read: 1, queued: 1 } });
       expect(h.emitted.map((e) => e.case.source.id)).toEqual([caseId]);
 
+      // An import notice for a request folder this hub did not write: recorded, linked to no case.
       const importText = importNoticeText({ requestId: 'REQ-CW-ABC', completedOn: 'Wed Jun 29 14:04:01 CDT 2016', applicationId: 'US(CA)-FR-2016-100_1264-US(CA)/MOD-01', supportEmail: 'x@example.org' });
       const imp = await axios.post(url, importText, { headers: { 'content-type': 'text/plain', authorization: 'Bearer s3cret' } });
-      expect(imp.data).toEqual({ kind: 'import', requestId: 'REQ-CW-ABC', applicationId: 'US(CA)-FR-2016-100_1264-US(CA)/MOD-01' });
+      expect(imp.data).toEqual({ kind: 'import', requestId: 'REQ-CW-ABC', applicationId: 'US(CA)-FR-2016-100_1264-US(CA)/MOD-01', hubId: null });
       expect(await importApplication(h.ctx, 'REQ-CW-ABC')).toMatchObject({ applicationId: 'US(CA)-FR-2016-100_1264-US(CA)/MOD-01', completedAt: '2016-06-29T19:04:01.000Z' });
+      expect(h.emitted).toHaveLength(1);
+
+      // importCase wrote this request folder for hub case hub-test-1: its notice links the application id to it.
+      const c = icaseworkCase();
+      const written = await adapter.actions.importCase.deliver(deliveryRequest(c, 'imp-link-1'), h.ctx);
+      const importRequest = String(written.summary!.requestId);
+      const importMail = await sandbox.waitForMail((m) => m.text.includes(`( ${importRequest} )`), 10000);
+      const applicationId = sandbox.imported().find((i) => i.requestId === importRequest)!.applicationId;
+      const linked = await axios.post(url, importMail.raw, { headers: { 'content-type': 'message/rfc822', authorization: 'Bearer s3cret' } });
+      expect(linked.data).toEqual({ kind: 'import', requestId: importRequest, applicationId, hubId: 'hub-2' });
+      const link = h.emitted[1];
+      expect(link.case.hubId).toBe('hub-test-1');
+      expect(link.case.references).toEqual([
+        { system: 'isupport', connection: 'isupport', id: applicationId, kind: 'applicationId' },
+        { system: 'isupport', connection: 'isupport', id: importRequest, kind: 'requestId' },
+      ]);
+      expect(link.case.extensions!.isupport).toMatchObject({ notice: 'import', requestId: importRequest, applicationId });
+      // The same notice again is the same event (the hub drops it).
+      await axios.post(url, importMail.raw, { headers: { 'content-type': 'message/rfc822', authorization: 'Bearer s3cret' } });
+      expect(h.emitted).toHaveLength(2);
+      // requestCaseData later finds the iSupport case id in the application id reference.
+      const again = await adapter.actions.requestCaseData.deliver({ ...deliveryRequest(c, 'req-after-import', 'requestCaseData'), references: link.case.references! }, h.ctx);
+      expect(again.summary).toMatchObject({ caseId: applicationId.split('/')[0] });
 
       // A location that tries to leave the export folder is reduced to a plain folder name.
       const evil = await axios.post(
@@ -250,6 +282,82 @@ describe('iSupport sandbox', () => {
     expect(lines(mail.text)).toEqual(
       expect.arrayContaining(['Route : icasework-to-isupport', 'Hub ID : hub-123', 'Action : importCase', 'Delivery ID : dlv-9', 'Error code : VALIDATION', 'Error : isupport: importCase: 1 required or coded field(s) missing or invalid: ccrt.csv.REQUESTED_COUNTRY']),
     );
+  });
+
+  test('the case id goes into the URL as the spec writes it, or fully escaped when configured', () => {
+    expect(encodeSegment('US-UK(NI)-2015-100_0453-US')).toBe('US-UK(NI)-2015-100_0453-US');
+    expect(encodeSegment('US-UK(NI)-2015-100_0453-US', 'strict')).toBe('US-UK%28NI%29-2015-100_0453-US');
+    // Whatever the escaping, an id stays one path segment.
+    expect(encodeSegment('US(CA)-FR-2016-100_1264-US(CA)/MOD-01')).toBe('US(CA)-FR-2016-100_1264-US(CA)%2FMOD-01');
+    expect(encodeSegment('a b?c#d%e')).toBe('a%20b%3Fc%23d%25e');
+  });
+
+  test('with api.caseIdEscaping strict the parentheses are percent-encoded on the wire', async () => {
+    n += 1;
+    const h = harnessFor({ ...settings, api: { ...settings.api, caseIdEscaping: 'strict' } }, redisEnv.redis, `${redisEnv.prefix}${n}:`);
+    const req = deliveryRequest({ type: 'maintenance', source: { system: 'isupport', id: 'XX-UK(NI)-2000-1-XX' }, parties: [] }, 'req-strict', 'requestCaseData');
+    const result = await adapter.actions.requestCaseData.deliver(req, h.ctx);
+    expect(sandbox.apiCalls().find((c) => c.requestId === result.summary!.requestId)!.path).toBe('/requestCaseData/XX-UK%28NI%29-2000-1-XX');
+  });
+
+  test.each(['caseId', 'nested'] as const)('exports written into %s folders are read from the notice and by the poll', async (naming) => {
+    const h = harness();
+    const caseId = `NL-FR-2018-100_000${naming === 'caseId' ? 1 : 2}-NL`;
+    sandbox.addExportCase(caseId, {
+      CaseDetails: `CASE_ID,CASE_CATEGORY,REQUESTING_COUNTRY,REQUESTED_COUNTRY\r\n${caseId},EST,NL,FR\r\n`,
+      MemberDetails: `CASE_ID,MEMBER_ID,MEMBER_ROLE,LAST_NAME\r\n${caseId},1,CRED,A\r\n`,
+      WorkerDetails: `CASE_ID,WORKER_ID,LAST_NAME\r\n${caseId},W1,C\r\n`,
+    });
+    sandbox.setExportFolders(naming);
+    try {
+      const ack = await adapter.actions.requestCaseData.deliver(deliveryRequest({ type: 'maintenance', source: { system: 'isupport', id: caseId }, parties: [] }, `req-${naming}`, 'requestCaseData'), h.ctx);
+      const requestId = String(ack.summary!.requestId);
+      const mail = await sandbox.waitForMail((m) => m.text.includes(requestId), 10000);
+      const location = parseExportNotice(mail.text)!.location;
+      expect(location).toBe(`/iSupport/Api/Export/${naming === 'caseId' ? caseId : requestId}`);
+      const files = await sandbox.files(location);
+      expect(files).toContain(naming === 'caseId' ? `${location}/CaseDetails/CaseDetails.csv` : `${location}/${caseId}/CaseDetails/CaseDetails.csv`);
+      const scan = await runExportScan(h.ctx, h.emit);
+      expect(scan.reports.map((r) => [r.folder, r.outcome])).toEqual([[path.posix.basename(location), 'processed']]);
+      expect(h.emitted.map((e) => e.case.source.id)).toEqual([caseId]);
+    } finally {
+      sandbox.setExportFolders('request');
+    }
+  });
+
+  test.each(['ftp', 'ftps'] as const)('the sandbox serves the same tree over %s: export and import run through it', async (transport) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cw-isupport-sbx-ftp-'));
+    const handle = await startIsupportSandbox({ host: '127.0.0.1', port: 0, log: silentLogger(), settings: { transport }, workDir: dir, seed: true, exportDelayMs: 50, writeStepMs: 20, schedulerIntervalMs: 100 });
+    try {
+      const s = { ...(handle.settings as unknown as IsupportSettings), polling: { stableWaitMs: 0 }, referenceDataRefreshMs: 0 };
+      expect(s.transport).toBe(transport);
+      expect(createAjv().compile(adapter.settingsSchema)(handle.settings)).toBe(true);
+      if (transport === 'ftps') expect(s.sftp.tls?.ca).toMatch(/BEGIN CERTIFICATE/);
+      n += 1;
+      const h = harnessFor(s, redisEnv.redis, `${redisEnv.prefix}${n}:`);
+      await expect(adapter.checkHealth!(h.ctx)).resolves.toBeUndefined();
+      const scan = await runExportScan(h.ctx, h.emit);
+      expect(scan.reports.map((r) => `${r.kind}:${r.outcome}`).sort()).toEqual(['case:processed', 'reference:processed']);
+      expect(h.emitted.map((e) => e.case.source.id)).toEqual([SAMPLE_CASE_ID]);
+      const written = await adapter.actions.importCase.deliver(deliveryRequest(icaseworkCase(), `imp-${transport}`), h.ctx);
+      const requestId = String(written.summary!.requestId);
+      await handle.waitForMail((m) => m.text.includes(`( ${requestId} )`), 10000);
+      expect(handle.imported().map((i) => i.requestId)).toEqual([requestId]);
+      if (transport === 'ftps') {
+        // The certificate is checked: without trusting it the connection is refused.
+        const { tls: _tls, ...untrusted } = s.sftp;
+        n += 1;
+        const bad = harnessFor({ ...s, sftp: untrusted }, redisEnv.redis, `${redisEnv.prefix}${n}:`);
+        await expect(runExportScan(bad.ctx, bad.emit)).rejects.toMatchObject({ context: expect.objectContaining({ transport: 'ftps', operation: 'connect' }) });
+      }
+      // A wrong password is an authentication failure, not retried.
+      n += 1;
+      const wrong = harnessFor({ ...s, sftp: { ...s.sftp, password: 'wrong' } }, redisEnv.redis, `${redisEnv.prefix}${n}:`);
+      await expect(runExportScan(wrong.ctx, wrong.emit)).rejects.toMatchObject({ retryable: false, code: 'PEER_AUTH' });
+    } finally {
+      await handle.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('the sandbox definition seeds the sample exports for the demo', async () => {

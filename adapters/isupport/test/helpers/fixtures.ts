@@ -9,6 +9,7 @@ import { adapterHarness, type Harness } from '../../../../test/helpers/adapter-h
 import adapter from '../../index';
 import type { IsupportSettings } from '../../src/settings';
 import { testRedis } from '../../../../test/helpers/redis';
+import { startTestFtp, type TestFtpServer } from './ftp';
 import { startOpenSsh, type OpenSshServer } from './openssh';
 
 export const REPO = path.resolve(__dirname, '../../../..');
@@ -119,35 +120,85 @@ export function parseCsvText(text: string): string[][] {
   return rows;
 }
 
+export const TRANSPORTS = ['sftp', 'ftp', 'ftps'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
+
+/** Settings for a plain FTP or FTPS test server (paths are the same on disk and over FTP). */
+export function ftpSettings(ftp: TestFtpServer, transport: 'ftp' | 'ftps', sub: string, extra: Partial<IsupportSettings> = {}): IsupportSettings {
+  const base = path.join(ftp.dataDir, sub);
+  for (const d of ['export', 'import', 'archive', 'failed']) mkdirSync(path.join(base, d), { recursive: true });
+  return {
+    transport,
+    sftp: {
+      host: ftp.host,
+      port: ftp.port,
+      username: ftp.username,
+      password: ftp.password,
+      exportDir: path.join(base, 'export'),
+      importDir: path.join(base, 'import'),
+      archiveDir: path.join(base, 'archive'),
+      failedDir: path.join(base, 'failed'),
+      ...(transport === 'ftps' ? { tls: { ca: ftp.cert } } : {}),
+      ...extra.sftp,
+    },
+    api: { baseUrl: 'http://127.0.0.1:9' },
+    polling: { stableWaitMs: 150, ...extra.polling },
+    referenceDataRefreshMs: 0,
+    ...Object.fromEntries(Object.entries(extra).filter(([k]) => k !== 'sftp' && k !== 'polling')),
+  } as IsupportSettings;
+}
+
 /**
- * One real OpenSSH server and one Redis key space for a test file (started and removed by beforeAll/afterAll), and
- * per setup() a fresh SFTP tree (named tag + a counter) with an adapter harness on its own key prefix.
+ * One file server of the given transport (a real OpenSSH server for sftp, the sandbox's ftp-srv server for ftp and
+ * ftps) and one Redis key space for a test file (started and removed by beforeAll/afterAll), and per setup() a fresh
+ * tree (named tag + a counter) with an adapter harness on its own key prefix.
  */
-export function sftpTestEnv(tag: string, defaults: Partial<IsupportSettings> = {}) {
+export function transportTestEnv(tag: string, transport: Transport, defaults: Partial<IsupportSettings> = {}) {
   let ssh: OpenSshServer | undefined;
+  let ftp: TestFtpServer | undefined;
   const redisEnv = testRedis();
   let n = 0;
   beforeAll(async () => {
-    ssh = await startOpenSsh();
+    if (transport === 'sftp') ssh = await startOpenSsh();
+    else ftp = await startTestFtp(transport === 'ftps');
   });
   afterAll(async () => {
     await ssh?.stop();
+    await ftp?.stop();
     await redisEnv.cleanup();
   });
   const server = (): OpenSshServer => {
-    if (!ssh) throw new Error('the OpenSSH test server is not running (call setup() inside a test)');
+    if (!ssh) throw new Error('the OpenSSH test server is not running (call setup() inside an sftp test)');
     return ssh;
   };
   return {
+    transport,
     redisEnv,
     server,
     /** How many trees setup() has made so far. */
     count: () => n,
+    /** A folder of the server's (same path on disk and on the server). */
+    dataDir: (): string => {
+      const dir = ssh?.dataDir ?? ftp?.dataDir;
+      if (!dir) throw new Error('the test file server is not running (call dataDir() inside a test)');
+      return dir;
+    },
     setup(extra: Partial<IsupportSettings> = {}) {
       n += 1;
-      const settings = sshSettings(server(), `${tag}${n}`, { ...defaults, ...extra });
+      const merged = { ...defaults, ...extra };
+      let settings: IsupportSettings;
+      if (transport === 'sftp') settings = sshSettings(server(), `${tag}${n}`, merged);
+      else {
+        if (!ftp) throw new Error('the FTP test server is not running (call setup() inside a test)');
+        settings = ftpSettings(ftp, transport, `${tag}${n}`, merged);
+      }
       const h = harnessFor(settings, redisEnv.redis, `${redisEnv.prefix}${n}:`);
       return { settings, h, dirs: settings.sftp as Required<IsupportSettings['sftp']> };
     },
   };
+}
+
+/** The OpenSSH flavour of transportTestEnv. */
+export function sftpTestEnv(tag: string, defaults: Partial<IsupportSettings> = {}) {
+  return transportTestEnv(tag, 'sftp', defaults);
 }

@@ -1,0 +1,108 @@
+/**
+ * An embedded FTP / FTPS server (ftp-srv) over a folder on disk: what the seed describes ("place them in an ftp
+ * server"). Password login for one user; passive mode on loopback; with `tls` it offers explicit TLS (AUTH TLS) and
+ * encrypts data connections after PROT P. The certificate is a fresh self-signed one (see tls-cert.ts).
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:net';
+import { FtpSrv } from 'ftp-srv';
+import type { Logger } from '../../../src/core/logger';
+
+export interface FtpServerOptions {
+  host: string;
+  port?: number;
+  /** Folder that is "/" for the client. */
+  root: string;
+  username: string;
+  password: string;
+  /** PEM key and certificate: offer explicit TLS (FTPS). */
+  tls?: { key: string; cert: string };
+  log?: Logger;
+}
+
+export interface FtpServerHandle {
+  port: number;
+  /** Logins accepted so far. */
+  sessions(): number;
+  stop(): Promise<void>;
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** ftp-srv logs through a bunyan-style logger; the sandbox keeps it quiet (warnings go to the hub's logger). */
+interface QuietLog {
+  trace(...args: unknown[]): void;
+  debug(...args: unknown[]): void;
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+  child(...args: unknown[]): QuietLog;
+}
+
+function quietLog(log: Logger | undefined): QuietLog {
+  const q: QuietLog = {
+    trace: () => undefined,
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: (...args: unknown[]) => {
+      const last = args[args.length - 1];
+      log?.debug({ detail: typeof last === 'string' ? last : 'error' }, 'isupport sandbox: ftp server error');
+    },
+    child: () => q,
+  };
+  return q;
+}
+
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
+
+export async function startFtpServer(opts: FtpServerOptions): Promise<FtpServerHandle> {
+  const port = opts.port || (await freePort(opts.host));
+  // ftp-srv adds process signal listeners per server; they are removed again on stop.
+  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const pasvMin = 40000 + Math.floor(Math.random() * 20000);
+  const server = new FtpSrv({
+    url: `ftp://${opts.host}:${port}`,
+    pasv_url: opts.host,
+    pasv_min: pasvMin,
+    pasv_max: Math.min(65535, pasvMin + 5000),
+    anonymous: false,
+    greeting: 'iSupport sandbox FTP server',
+    tls: opts.tls ? { key: opts.tls.key, cert: opts.tls.cert } : false,
+    log: quietLog(opts.log),
+  });
+  const added = SIGNALS.map((s) => [s, process.listeners(s).filter((l) => !before.get(s)!.has(l))] as const);
+  let sessions = 0;
+  server.on('login', ({ username, password }, resolve, reject) => {
+    if (same(username, opts.username) && same(password, opts.password)) {
+      sessions += 1;
+      resolve({ root: opts.root });
+    } else reject(new Error('Invalid username or password'));
+  });
+  server.on('client-error', ({ error }) => opts.log?.debug({ detail: error instanceof Error ? error.message : 'error' }, 'isupport sandbox: ftp client error'));
+  await server.listen();
+  return {
+    port,
+    sessions: () => sessions,
+    stop: async () => {
+      for (const [signal, listeners] of added) for (const l of listeners) process.removeListener(signal, l);
+      await server.close();
+    },
+  };
+}
