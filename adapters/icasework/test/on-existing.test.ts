@@ -41,7 +41,8 @@ describe('createCase onExisting', () => {
     );
     expect(r.summary).toMatchObject({ caseid, created: false, via: 'note', notesAdded: 1 });
     expect(sandbox.cases().length).toBe(n);
-    expect(sandbox.getCase(caseid)!.notes.map((x) => x.text)).toContain('Registration declined; please follow up');
+    // The note carries the hub's marker line (so a retry after a lost reply can find it).
+    expect(sandbox.getCase(caseid)!.notes.map((x) => x.text)).toContainEqual(expect.stringMatching(/^Registration declined; please follow up\n\[caseway:[0-9a-f]{16}\]$/));
   });
 
   it('create-linked: one new case per route, linked to the existing one, reused for the route\'s later events', async () => {
