@@ -706,7 +706,9 @@ export class IcaseworkSandbox {
   private getCaseDocuments(res: Response, p: Record<string, string>): void {
     if (!p.CaseId) return this.missing(res, 'CaseId');
     const c = this.store.get(p.CaseId);
-    const docs = (c?.documents ?? []).map((d) => ({ ...d, downloadUrl: `${this.apiUrl}/servlet/servlets.getImg?ref=${d.id}&bin=Y&db=${encodeURIComponent(this.account)}` }));
+    // Recorded: the URL embeds an access_token (and an opaque db value).
+    const token = randomBytes(12).toString('hex');
+    const docs = (c?.documents ?? []).map((d) => ({ ...d, downloadUrl: `${this.apiUrl}/servlet/servlets.getImg?ref=${d.id}&bin=Y&auth=0&db=${encodeURIComponent(Buffer.from(this.account).toString('base64'))}&access_token=${token}` }));
     if ((p.Format ?? 'xml').toLowerCase() === 'json') return sendJson(res, documentsJson(docs));
     sendXml(res, documentsXml(docs));
   }
