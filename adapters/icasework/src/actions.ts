@@ -96,7 +96,7 @@ export function assertSendable(params: Params, request: DeliveryRequest, ctx: Ct
     connection: ctx.connection.name,
     peer: 'icasework',
     field: broken[0].field,
-    fieldErrors: broken.map((b) => ({ path: b.field, message: b.rule })),
+    peerFields: broken.map((b) => ({ path: b.field, code: b.code })),
   });
 }
 

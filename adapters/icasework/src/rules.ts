@@ -34,6 +34,8 @@ export interface RuleViolation {
   /** The parameter's name, e.g. Customer.ContactLanguage or Document2.URL. */
   field: string;
   rule: string;
+  /** A short code for the rule: ISO_639_1 or MAX_LENGTH_500. */
+  code: string;
 }
 
 /** Every documented rule the parameters break (empty when they may be sent). */
@@ -42,10 +44,10 @@ export function ruleViolations(params: Record<string, string | undefined>): Rule
   for (const [k, v] of Object.entries(params)) {
     if (v === undefined) continue;
     if ((k === 'Customer.ContactLanguage' || k === 'ContactLanguage') && !ISO_639_1.has(v)) {
-      out.push({ field: k, rule: 'is not an ISO 639-1 two-letter language code' });
+      out.push({ field: k, rule: 'is not an ISO 639-1 two-letter language code', code: 'ISO_639_1' });
     }
     if (/^Document\d+\.URL$/.test(k) && v.length > DOCUMENT_URL_MAX) {
-      out.push({ field: k, rule: `is longer than ${DOCUMENT_URL_MAX} characters` });
+      out.push({ field: k, rule: `is longer than ${DOCUMENT_URL_MAX} characters`, code: `MAX_LENGTH_${DOCUMENT_URL_MAX}` });
     }
   }
   return out;
