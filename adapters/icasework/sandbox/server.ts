@@ -578,7 +578,8 @@ export class IcaseworkSandbox {
   private paramsValid(res: Response, p: Record<string, string>): boolean {
     for (const [k, v] of Object.entries(p)) {
       const doc = /^Document\d+\.(Name|MimeType|URL)$/.exec(k);
-      if (doc && v.length > DOCUMENT_LIMITS[doc[1] as keyof typeof DOCUMENT_LIMITS]) {
+      const limit = doc ? (doc[1] === 'URL' ? DOCUMENT_LIMITS.URL : doc[1] === 'Name' ? DOCUMENT_LIMITS.Name : DOCUMENT_LIMITS.MimeType) : Infinity;
+      if (v.length > limit) {
         this.appError(res, { ...SANDBOX_ERRORS.tooLong, info: `${SANDBOX_ERRORS.tooLong.info}: ${k}` });
         return false;
       }

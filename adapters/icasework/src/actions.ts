@@ -354,11 +354,12 @@ const createCase: ActionDefinition<IcaseworkSettings> = {
         }
         // Remember at once: if linking or notes fail, the retry continues with this case instead of creating another.
         await ctx.state.set(stateKey, caseId, 90 * 24 * 3600);
-        // The documents went with the create: uploadDocuments must not send them again.
-        const sentDocs = opts.documents ? (request.case.documents ?? []).filter((d) => d.url).map(documentKey) : [];
-        if (sentDocs.length) await ctx.state.addToSet(`docs-sent:case:${caseId}`, sentDocs);
         linked = onCreate !== undefined;
       }
+      // The documents went with the create (this one, or the earlier one whose case was found): uploadDocuments must
+      // not send them again.
+      const sentDocs = opts.documents ? (request.case.documents ?? []).filter((d) => d.url).map(documentKey) : [];
+      if (sentDocs.length) await ctx.state.addToSet(`docs-sent:case:${caseId}`, sentDocs);
       if (externalId && !linked) {
         await client.updateExternalId({ CaseId: caseId, ExternalId: externalId });
         linked = true;

@@ -78,6 +78,20 @@ describe('iCasework documents', () => {
     expect(opsSince(from)).toEqual([]);
   });
 
+  it('documents of a createcase whose reply was lost (case found by ExternalId on the retry) are not uploaded again', async () => {
+    const h = harness();
+    sandbox.failNext('createcase', { dropReply: true });
+    const req = deliveryRequest(sampleCase({ notes: [], documents: DOCS }), 'createCase', { caseType: 'Complaint' }, { hubId: 'hub-doc-2b', earlierAttempts: 0 });
+    await failure(adapter.actions.createCase.deliver(req, h.ctx));
+    const retry = await adapter.actions.createCase.deliver({ ...req, attempt: 2, earlierAttempts: 1, earlierUncertain: true }, h.ctx);
+    expect(retry.summary).toMatchObject({ via: 'lookup' });
+    const from = sandbox.requests.length;
+    const r = await adapter.actions.uploadDocuments.deliver(upload('hub-doc-2b', retry.references), h.ctx);
+    expect(r.summary).toMatchObject({ uploaded: 0, alreadySent: 2 });
+    expect(opsSince(from)).toEqual([]);
+    expect(sandbox.getCase(retry.references![0].id)!.documents).toHaveLength(2);
+  });
+
   it('a lost uploaddocuments reply: the retry reads the case back and does not upload the document twice', async () => {
     const { references, caseId, h } = await bareCase('hub-doc-3');
     sandbox.failNext('uploaddocuments', { dropReply: true });
