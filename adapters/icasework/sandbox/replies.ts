@@ -26,6 +26,36 @@ export function casesXml(rows: Array<Array<[string, string]>>, requestId?: strin
   return `${XML_HEAD}\n<Cases${attr}>\n${body}\n</Cases>\n`;
 }
 
+export interface DocumentEntry {
+  id: string;
+  name: string;
+  category?: string;
+  mimeType?: string;
+  source?: string;
+  documentDate?: string;
+  downloadUrl: string;
+}
+
+/** getcasedocuments (recorded fixture): attributes on <Document>, the download URL as CDATA text; `<Documents />` when none. */
+export function documentsXml(docs: DocumentEntry[]): string {
+  if (docs.length === 0) return `${XML_HEAD}\n<Documents />\n`;
+  const attr = (name: string, v: string | undefined) => (v === undefined ? '' : ` ${name}="${xmlEscape(v)}"`);
+  const body = docs
+    .map(
+      (d) =>
+        `  <Document${attr('Id', d.id)}${attr('Name', d.name)}${attr('Category', d.category)}${attr('Type', d.mimeType)}${attr('Source', d.source)}${attr('DocumentDate', d.documentDate)}><![CDATA[${d.downloadUrl.split(']]>').join(']]]]><![CDATA[>')}]]></Document>`,
+    )
+    .join('\n');
+  return `${XML_HEAD}\n<Documents>\n${body}\n</Documents>\n`;
+}
+
+/** getcasedocuments JSON: UNKNOWN in the reference; the sandbox answers {"Documents":[{Id,Name,Category,Type,Source,DocumentDate,URL}]}. */
+export function documentsJson(docs: DocumentEntry[]): string {
+  return JSON.stringify({
+    Documents: docs.map((d) => ({ Id: d.id, Name: d.name, Category: d.category ?? '', Type: d.mimeType ?? '', Source: d.source ?? '', DocumentDate: d.documentDate ?? '', URL: d.downloadUrl })),
+  });
+}
+
 /** getcasedetails JSON: one flat object per case, several back to back with nothing between (`}{`). */
 export function casesJsonBackToBack(rows: Array<Array<[string, string]>>): string {
   return rows.map((row) => JSON.stringify(Object.fromEntries(row))).join('');

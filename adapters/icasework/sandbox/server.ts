@@ -14,10 +14,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../../src/core/logger';
-import { JWT_BEARER_GRANT, verifyJwtHs256 } from '../src/oauth';
-import { DEFAULT_SIGNED_PARAMETERS } from '../src/settings';
-import { computeSignature, signedValueFor, utcDate } from '../src/signature';
-import { casesCsv, casesJsonBackToBack, casesXml, sendEmpty, sendErrorPage, sendJson, sendXml, simpleXml } from './replies';
+import { JWT_BEARER_GRANT_TYPE, REFERENCE_SIGNED_PARAMETERS, expectedSignature, verifyAssertion } from './auth';
+import { casesCsv, casesJsonBackToBack, casesXml, documentsJson, documentsXml, sendEmpty, sendErrorPage, sendJson, sendXml, simpleXml } from './replies';
 import { abbreviation, flattenCase, localDateTime, type SandboxCase, type SandboxCustomer, type SandboxDocument, type SandboxNote } from './store';
 
 /** The sandbox's (invented, documented) answers where the real service's are UNKNOWN. */
@@ -31,7 +29,18 @@ export const SANDBOX_ERRORS = {
   unsupportedGrant: { status: 400, code: '19001', info: 'unsupported_grant_type' },
   invalidGrant: { status: 400, code: '19002', info: 'invalid_grant' }, // recorded (token fixture)
   invalidToken: { status: 401, code: '19003', info: 'invalid_token' },
+  tooLong: { status: 400, code: '10011', info: 'Parameter too long' },
+  invalidLanguage: { status: 400, code: '10012', info: 'Invalid ContactLanguage' },
 } as const;
+
+/** ISO 639-1 codes withdrawn from the standard (ICU still names them). */
+const WITHDRAWN_639_1 = new Set(['in', 'iw', 'ji', 'jw', 'mo', 'sh']);
+const languageNames = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'code' });
+
+/** "The ISO 639 two letter code for the customer's preferred contact language" (seed): checked with ICU's names. */
+export function isIso6391(code: string): boolean {
+  return /^[a-z]{2}$/.test(code) && !WITHDRAWN_639_1.has(code) && languageNames.of(code) !== code;
+}
 
 export const DEFAULT_SANDBOX_CASE_TYPES = ['Complaint', 'Compliment', 'Enquiry', 'Information request', 'EmergencyTravelDocument', 'CrossBorderRecovery', 'CrossBorderMaintenance', 'CashAssistanceFollowUp'];
 export const DEFAULT_REPORT_ID = 'CASEWAY-ALL';
@@ -85,6 +94,7 @@ export interface IcaseworkSandboxOptions {
   keys?: SandboxKey[];
   /** Accepted createcase Type values; '*' accepts any. */
   caseTypes?: string[] | '*';
+  /** Per operation, overrides of the reference's signed parameters (sandbox/auth.ts). */
   signedParameters?: Record<string, string[]>;
   tokenLifetimeSeconds?: number;
   reports?: Record<string, SandboxReport>;
@@ -92,8 +102,10 @@ export interface IcaseworkSandboxOptions {
   log?: Logger;
 }
 
-const WRITE_OPS = new Set(['createcase', 'addcasenotes', 'updateexternalid', 'updatecustomer']);
-const READ_OPS = new Set(['getcasedetails', 'getreport']);
+const WRITE_OPS = new Set(['createcase', 'addcasenotes', 'updateexternalid', 'updatecustomer', 'uploaddocuments', 'updatecase']);
+const READ_OPS = new Set(['getcasedetails', 'getreport', 'getcasedocuments']);
+/** Documented lengths of the DocumentN.* parameters (legacy REST page): Name and MimeType Character(100), URL Character(500). */
+export const DOCUMENT_LIMITS = { Name: 100, MimeType: 100, URL: 500 } as const;
 const CUSTOMER_FIELD_NAMES = new Set([
   'Id', 'Title', 'FirstName', 'Surname', 'Organisation', 'Address', 'Town', 'County', 'Country', 'Postcode', 'Email', 'Phone',
   'Mobile', 'ContactMethod', 'ContactTime', 'ContactLanguage', 'ContactConsent', 'Category', 'Gender', 'EthnicOrigin',
@@ -141,6 +153,7 @@ export class IcaseworkSandbox {
   private nextCaseId: number;
   private nextCustomerRef = 214641;
   private nextNoteId = 1;
+  private nextDocumentId = 225851;
   private clockOffsetMs = 0;
   private apiServer?: Server;
   private reportsServer?: Server;
@@ -156,7 +169,9 @@ export class IcaseworkSandbox {
       this.keys.set(k.key, k);
     }
     this.caseTypes = options.caseTypes ?? DEFAULT_SANDBOX_CASE_TYPES;
-    this.signedParameters = { ...DEFAULT_SIGNED_PARAMETERS, ...(options.signedParameters ?? {}) };
+    const table: Record<string, string[]> = {};
+    for (const [op, rule] of Object.entries(REFERENCE_SIGNED_PARAMETERS)) table[op] = [...rule.params];
+    this.signedParameters = { ...table, ...(options.signedParameters ?? {}) };
     this.tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3600;
     for (const [id, r] of Object.entries(options.reports ?? { [DEFAULT_REPORT_ID]: {} })) this.reports.set(id, r);
     this.nextCaseId = options.firstCaseId ?? 500001;
@@ -304,6 +319,8 @@ export class IcaseworkSandbox {
       }
     };
     if (hostKind === 'api') this.mountControl(app);
+    // The download URL getcasedocuments gives (recorded shape servlets.getImg?ref=D…): redirects to the document's source URL.
+    if (hostKind === 'api') app.get('/servlet/servlets.getImg', (req: Request, res: Response) => this.getImg(req, res));
     app.all('/services/:account/:op', handler('legacy'));
     app.all('/:op', handler('path'));
     app.use((req: Request, res: Response) => sendErrorPage(res, 404));
@@ -453,6 +470,12 @@ export class IcaseworkSandbox {
         return this.getCaseDetails(res, params);
       case 'getreport':
         return this.getReport(res, params);
+      case 'uploaddocuments':
+        return this.uploadDocuments(res, params);
+      case 'getcasedocuments':
+        return this.getCaseDocuments(res, params);
+      case 'updatecase':
+        return this.updateCaseOp(res, params);
     }
   }
 
@@ -497,8 +520,7 @@ export class IcaseworkSandbox {
       this.appError(res, SANDBOX_ERRORS.ipDenied);
       return false;
     }
-    const signed = signedValueFor(this.signedParameters[op] ?? [], params);
-    const expected = computeSignature(signed.value, utcDate(new Date(this.now())), key.secret);
+    const expected = expectedSignature(this.signedParameters[op] ?? [], params, new Date(this.now()), key.secret);
     if (params.Signature.toLowerCase() !== expected) {
       this.appError(res, SANDBOX_ERRORS.invalidSignature);
       return false;
@@ -509,8 +531,8 @@ export class IcaseworkSandbox {
   private token(req: Request, res: Response, params: Record<string, string>, record: RecordedRequest): void {
     record.auth = 'bearer';
     if (req.method !== 'POST') return this.appError(res, SANDBOX_ERRORS.invalidMethod);
-    if (params.grant_type !== JWT_BEARER_GRANT) return this.appError(res, SANDBOX_ERRORS.unsupportedGrant);
-    const claims = params.assertion ? verifyJwtHs256(params.assertion, (iss) => this.keys.get(iss)?.secret) : null;
+    if (params.grant_type !== JWT_BEARER_GRANT_TYPE) return this.appError(res, SANDBOX_ERRORS.unsupportedGrant);
+    const claims = params.assertion ? verifyAssertion(params.assertion, (iss) => this.keys.get(iss)?.secret) : null;
     const nowS = Math.floor(this.now() / 1000);
     const aud = `${req.protocol}://${req.get('host')}${req.originalUrl}`;
     const claimsOk =
@@ -552,7 +574,46 @@ export class IcaseworkSandbox {
     return customer;
   }
 
+  /** The sandbox's checks of documented parameter formats; answers the refusal and returns false when one fails. */
+  private paramsValid(res: Response, p: Record<string, string>): boolean {
+    for (const [k, v] of Object.entries(p)) {
+      const doc = /^Document\d+\.(Name|MimeType|URL)$/.exec(k);
+      const limit = doc ? (doc[1] === 'URL' ? DOCUMENT_LIMITS.URL : doc[1] === 'Name' ? DOCUMENT_LIMITS.Name : DOCUMENT_LIMITS.MimeType) : Infinity;
+      if (v.length > limit) {
+        this.appError(res, { ...SANDBOX_ERRORS.tooLong, info: `${SANDBOX_ERRORS.tooLong.info}: ${k}` });
+        return false;
+      }
+      if ((k === 'Customer.ContactLanguage' || k === 'ContactLanguage') && !isIso6391(v)) {
+        this.appError(res, SANDBOX_ERRORS.invalidLanguage);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** DocumentN.Name/.MimeType/.URL/.URLPublic/.URLLoadContent, in N order. */
+  private documentsOf(p: Record<string, string>): SandboxDocument[] {
+    const documents = new Map<number, SandboxDocument>();
+    for (const [k, v] of Object.entries(p)) {
+      const doc = /^Document(\d+)\.(Name|MimeType|URL|URLPublic|URLLoadContent)$/.exec(k);
+      if (!doc) continue;
+      const n = Number(doc[1]);
+      const d = documents.get(n) ?? { id: '', name: '' };
+      if (doc[2] === 'Name') d.name = v;
+      if (doc[2] === 'MimeType') d.mimeType = v;
+      if (doc[2] === 'URL') d.url = v;
+      if (doc[2] === 'URLPublic') d.urlPublic = v;
+      if (doc[2] === 'URLLoadContent') d.urlLoadContent = v;
+      documents.set(n, d);
+    }
+    const date = localDateTime(this.now());
+    return [...documents.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([, d]) => ({ ...d, id: `D${this.nextDocumentId++}`, category: 'General upload', source: 'Document', documentDate: date }));
+  }
+
   private createCase(res: Response, p: Record<string, string>): void {
+    if (!this.paramsValid(res, p)) return;
     const c = this.insertCase(p);
     if (!c) return sendErrorPage(res, 400);
     this.reply(res, p, 'createcaseresponse', { caseid: c.caseId, team: c.team });
@@ -563,7 +624,6 @@ export class IcaseworkSandbox {
     const type = p.Type;
     if (!type || (this.caseTypes !== '*' && !this.caseTypes.includes(type))) return null;
     const customerFields: Record<string, string> = {};
-    const documents = new Map<number, SandboxDocument>();
     const fields: Record<string, string> = {};
     for (const [k, v] of Object.entries(p)) {
       if (k.startsWith('Customer.')) {
@@ -571,17 +631,7 @@ export class IcaseworkSandbox {
         if (CUSTOMER_FIELD_NAMES.has(name)) customerFields[name] = v;
         continue;
       }
-      const doc = /^Document(\d+)\.(Name|MimeType|URL|URLPublic)$/.exec(k);
-      if (doc) {
-        const n = Number(doc[1]);
-        const d = documents.get(n) ?? { name: '' };
-        if (doc[2] === 'Name') d.name = v;
-        if (doc[2] === 'MimeType') d.mimeType = v;
-        if (doc[2] === 'URL') d.url = v;
-        if (doc[2] === 'URLPublic') d.urlPublic = v;
-        documents.set(n, d);
-        continue;
-      }
+      if (/^Document\d+\./.test(k)) continue;
       if (!CONTROL_PARAMS.has(k)) fields[k] = v;
     }
     let customerRef: string | undefined;
@@ -605,7 +655,7 @@ export class IcaseworkSandbox {
       dateClosed: '',
       customerRef,
       fields,
-      documents: [...documents.entries()].sort((a, b) => a[0] - b[0]).map(([, d]) => d),
+      documents: this.documentsOf(p),
       notes: [],
     };
     this.store.set(caseId, c);
@@ -640,8 +690,63 @@ export class IcaseworkSandbox {
     this.reply(res, p, 'updateexternalidresponse', { caseid: c.caseId, externalid: c.externalId });
   }
 
+  /** uploaddocuments (firearms): CaseId and Document1..N.*; the reply root is uploaddocumentsresponse (caseid inferred). */
+  private uploadDocuments(res: Response, p: Record<string, string>): void {
+    if (!p.CaseId) return this.missing(res, 'CaseId');
+    const c = this.store.get(p.CaseId);
+    if (!c) return sendErrorPage(res, 400);
+    if (!this.paramsValid(res, p)) return;
+    const docs = this.documentsOf(p);
+    if (docs.length === 0 || docs.some((d) => !d.url)) return this.missing(res, 'Document1.URL');
+    c.documents.push(...docs);
+    c.lastUpdated = localDateTime(this.now());
+    this.reply(res, p, 'uploaddocumentsresponse', { caseid: c.caseId });
+  }
+
+  /** getcasedocuments (recorded): <Documents><Document Id Name Category Type Source DocumentDate>url</Document>; unknown case → 200 <Documents />. */
+  private getCaseDocuments(res: Response, p: Record<string, string>): void {
+    if (!p.CaseId) return this.missing(res, 'CaseId');
+    const c = this.store.get(p.CaseId);
+    // Recorded: the URL embeds an access_token (and an opaque db value).
+    const token = randomBytes(12).toString('hex');
+    const docs = (c?.documents ?? []).map((d) => ({ ...d, downloadUrl: `${this.apiUrl}/servlet/servlets.getImg?ref=${d.id}&bin=Y&auth=0&db=${encodeURIComponent(Buffer.from(this.account).toString('base64'))}&access_token=${token}` }));
+    if ((p.Format ?? 'xml').toLowerCase() === 'json') return sendJson(res, documentsJson(docs));
+    sendXml(res, documentsXml(docs));
+  }
+
+  /** The document's download: a redirect to the URL it was uploaded from (the sandbox keeps no content). */
+  private getImg(req: Request, res: Response): void {
+    const ref = typeof req.query.ref === 'string' ? req.query.ref : '';
+    const doc = [...this.store.values()].flatMap((c) => c.documents).find((d) => d.id === ref);
+    if (!doc?.url) return sendErrorPage(res, 404);
+    res.redirect(302, doc.url);
+  }
+
+  /**
+   * updatecase (atlassian page): CaseId or ExternalId; Attribute + Value, or attribute names sent directly as
+   * parameters ("The API can be extended to update additional case attributes"). Reply <updatecaseattributeresponse><caseid>.
+   */
+  private updateCaseOp(res: Response, p: Record<string, string>): void {
+    if (!p.CaseId && !p.ExternalId) return this.missing(res, 'CaseId');
+    const c = this.findCase(p);
+    if (!c) return sendErrorPage(res, 400);
+    const changes: Record<string, string> = {};
+    if (p.Attribute !== undefined) {
+      if (p.Value === undefined) return this.missing(res, 'Value');
+      changes[p.Attribute] = p.Value;
+    }
+    for (const [k, v] of Object.entries(p)) {
+      if (k === 'CaseId' || k === 'Attribute' || k === 'Value' || CONTROL_PARAMS.has(k)) continue;
+      changes[k] = v;
+    }
+    Object.assign(c.fields, changes);
+    c.lastUpdated = localDateTime(this.now());
+    this.reply(res, p, 'updatecaseattributeresponse', { caseid: c.caseId });
+  }
+
   private updateCustomer(res: Response, p: Record<string, string>): void {
     if (!p.Id) return this.missing(res, 'Id');
+    if (!this.paramsValid(res, p)) return;
     const fields: Record<string, string> = {};
     for (const [k, v] of Object.entries(p)) if (CUSTOMER_FIELD_NAMES.has(k)) fields[k] = v;
     let customer = this.upsertCustomer(p.Id, fields);

@@ -12,10 +12,17 @@ export interface SandboxNote {
 }
 
 export interface SandboxDocument {
+  /** D-prefixed document id (recorded: D225851). */
+  id: string;
   name: string;
   mimeType?: string;
+  /** The URL the document was given with (createcase / uploaddocuments DocumentN.URL). */
   url?: string;
   urlPublic?: string;
+  urlLoadContent?: string;
+  category?: string;
+  source?: string;
+  documentDate?: string;
 }
 
 export interface SandboxCase {

@@ -1,5 +1,5 @@
 /**
- * The adapter's actions: createCase, addNote, updateCustomer, linkExternalId.
+ * The adapter's actions: createCase, addNote, updateCustomer, linkExternalId, uploadDocuments, updateCase.
  * Each returns { references, summary }; summaries hold ids and counts only, never personal data.
  */
 import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult } from '../../../src/core/adapter';
@@ -8,7 +8,10 @@ import type { CrossReference, Note } from '../../../src/core/model/canonical.gen
 import { DEFAULT_NOTE_PREFIX, noteKey, noteMarker, notesFromFlat } from './canonical';
 import type { IcaseworkClient, Params } from './client';
 import { clientFor } from './client-cache';
-import { CUSTOMER_FIELDS, caseFieldParams, customerParams, documentParams, pickCustomer, toIcaseworkDateTime } from './params';
+import { createHash } from 'node:crypto';
+import type { Document } from '../../../src/core/model/canonical.generated';
+import { CUSTOMER_FIELDS, caseFieldParams, customerParams, documentParams, documentsAsParams, pickCustomer, toIcaseworkDateTime } from './params';
+import { ruleViolations } from './rules';
 import type { IcaseworkSettings } from './settings';
 
 type Ctx = AdapterContext<IcaseworkSettings>;
@@ -77,6 +80,29 @@ export function resolveExternalId(request: DeliveryRequest, choice: string): str
     });
   }
   return value;
+}
+
+/**
+ * Refuses, before anything is sent, parameters that break a documented rule (ContactLanguage ISO 639-1,
+ * DocumentN.URL at most 500 characters): a permanent error naming the parameters, never their values.
+ */
+export function assertSendable(params: Params, request: DeliveryRequest, ctx: Ctx): void {
+  const broken = ruleViolations(params);
+  if (broken.length === 0) return;
+  throw new PermanentError(`icasework: ${broken.map((b) => `${b.field} ${b.rule}`).join('; ')}`, {
+    route: request.route,
+    hubId: request.hubId,
+    action: request.action,
+    connection: ctx.connection.name,
+    peer: 'icasework',
+    field: broken[0].field,
+    peerFields: broken.map((b) => ({ path: b.field, code: b.code })),
+  });
+}
+
+/** Identifies a document in the connection state: a digest of its id, URL and name (never the URL itself). */
+export function documentKey(doc: Document): string {
+  return createHash('sha256').update(`${doc.id ?? ''}|${doc.url ?? ''}|${doc.name}`).digest('hex').slice(0, 32);
 }
 
 function ref(ctx: Ctx, caseId: string): CrossReference {
@@ -164,6 +190,7 @@ interface CreateCaseOptions {
   requestMethod?: string;
   customerRole?: string;
   customerIdFromParty: boolean;
+  customerIdFromExtension: boolean;
   notes: boolean;
   noteOptions: NoteSendOptions;
   documents: boolean;
@@ -179,6 +206,7 @@ function createCaseOptions(o: Record<string, unknown>): CreateCaseOptions {
     requestMethod: o.requestMethod as string | undefined,
     customerRole: o.customerRole as string | undefined,
     customerIdFromParty: (o.customerIdFromParty as boolean | undefined) ?? false,
+    customerIdFromExtension: (o.customerIdFromExtension as boolean | undefined) ?? true,
     notes: (o.notes as boolean | undefined) ?? true,
     noteOptions: noteSendOptions(o),
     documents: (o.documents as boolean | undefined) ?? true,
@@ -193,6 +221,15 @@ function createCaseOptions(o: Record<string, unknown>): CreateCaseOptions {
  * even when the create's reply was lost.
  */
 export function createCaseParams(request: DeliveryRequest, opts: CreateCaseOptions, externalId?: string): Params {
+  return buildCreateCaseParams(request, opts, externalId);
+}
+
+/** createcase parameters with the action's defaults for any option not given (for previews and round-trip tests). */
+export function createCaseParamsFor(request: DeliveryRequest, options: Record<string, unknown> = {}, externalId?: string): Params {
+  return buildCreateCaseParams(request, createCaseOptions(options), externalId);
+}
+
+function buildCreateCaseParams(request: DeliveryRequest, opts: CreateCaseOptions, externalId?: string): Params {
   const c = request.case;
   const params: Params = {};
   const type = opts.caseType ?? (c.extensions?.icasework?.Type as string | undefined) ?? c.type;
@@ -204,6 +241,9 @@ export function createCaseParams(request: DeliveryRequest, opts: CreateCaseOptio
   const party = pickCustomer(c, opts.customerRole);
   if (party) {
     const customer = customerParams(party, { useIdFromParty: opts.customerIdFromParty });
+    // Customer.Id updates that iCasework customer: sent for the party's own id only when asked, and for an
+    // iCasework customer reference (party.extensions.icasework.Id, e.g. a case polled from iCasework) unless refused.
+    if (!opts.customerIdFromParty && !opts.customerIdFromExtension) delete customer.Id;
     for (const field of CUSTOMER_FIELDS) if (customer[field] !== undefined) params[`Customer.${field}`] = customer[field];
   }
   if (opts.documents) Object.assign(params, documentParams(c));
@@ -229,6 +269,11 @@ const createCase: ActionDefinition<IcaseworkSettings> = {
       requestMethod: { type: 'string', minLength: 1, description: "RequestMethod (e.g. 'Online form')." },
       customerRole: { type: 'string', minLength: 1, description: 'Party role sent as Customer.*; default first of applicant, creditor, customer, beneficiary.' },
       customerIdFromParty: { type: 'boolean', default: false, description: "Send the party's id as Customer.Id (iCasework then updates that customer)." },
+      customerIdFromExtension: {
+        type: 'boolean',
+        default: true,
+        description: "Send the party's iCasework customer reference (party.extensions.icasework.Id, set on cases polled from iCasework) as Customer.Id. Set false when the case comes from another iCasework account.",
+      },
       notes: { type: 'boolean', default: true, description: "Add the case's notes with addcasenotes after creating it (no call when the case has none)." },
       documents: { type: 'boolean', default: true, description: "Send the case's documents with a URL as DocumentN.*." },
       fields: {
@@ -267,6 +312,8 @@ const createCase: ActionDefinition<IcaseworkSettings> = {
     }
     const linkedTo = existing?.id;
     const externalId = resolveExternalId(request, opts.externalId);
+    // Documented value rules are checked before any call (a look-up included): a bad value fails at once, permanently.
+    assertSendable(createCaseParams(request, opts, opts.externalIdOnCreate ? externalId : undefined), request, ctx);
     const stateKey = onExisting === 'create-linked' ? routeKey : `created:${request.hubId}`;
     const release = await ctx.state.lock(stateKey, Math.max(60000, client.settings.timeoutMs * 4));
     if (!release) throw new RetryableError('icasework: another delivery is creating this case', { hubId: request.hubId, connection: ctx.connection.name });
@@ -309,6 +356,10 @@ const createCase: ActionDefinition<IcaseworkSettings> = {
         await ctx.state.set(stateKey, caseId, 90 * 24 * 3600);
         linked = onCreate !== undefined;
       }
+      // The documents went with the create (this one, or the earlier one whose case was found): uploadDocuments must
+      // not send them again.
+      const sentDocs = opts.documents ? (request.case.documents ?? []).filter((d) => d.url).map(documentKey) : [];
+      if (sentDocs.length) await ctx.state.addToSet(`docs-sent:case:${caseId}`, sentDocs);
       if (externalId && !linked) {
         await client.updateExternalId({ CaseId: caseId, ExternalId: externalId });
         linked = true;
@@ -399,6 +450,7 @@ const updateCustomer: ActionDefinition<IcaseworkSettings> = {
     if (!params.Id) {
       throw new PermanentError('icasework: updatecustomer needs Id (party.id or party.extensions.icasework.Id)', { hubId: request.hubId, route: request.route, field: 'parties.id' });
     }
+    assertSendable(params, request, ctx);
     await client.updateCustomer(params);
     return { references: [], summary: { customerUpdated: true, fields: Object.keys(params).length } };
   },
@@ -427,4 +479,152 @@ const linkExternalId: ActionDefinition<IcaseworkSettings> = {
   },
 };
 
-export const actions: Record<string, ActionDefinition<IcaseworkSettings>> = { createCase, addNote, updateCustomer, linkExternalId };
+// ---------------------------------------------------------------- uploadDocuments
+
+/** The iCasework case an action on an existing case targets: the caseid reference, else ExternalId (option externalId). */
+function targetCase(request: DeliveryRequest, ctx: Ctx): { CaseId?: string; ExternalId?: string } {
+  const existing = icaseworkReference(request.references, ctx.connection.name) ?? icaseworkReference(request.case.references, ctx.connection.name);
+  if (existing) return { CaseId: existing.id };
+  return { ExternalId: resolveExternalId(request, (request.options.externalId as string | undefined) ?? 'hubId') };
+}
+
+const uploadDocuments: ActionDefinition<IcaseworkSettings> = {
+  description:
+    "Uploads the case's documents (those with a URL; iCasework pulls the content from it) to the iCasework case named by the icasework caseid cross-reference, with uploaddocuments, one document per call. Documents already sent (by this action or with createcase) are skipped; after an attempt whose reply may have been lost, the case's documents are read back (getcasedocuments) and documents already there are not sent again.",
+  optionsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      urlLoadContent: { type: 'boolean', default: true, description: 'Send DocumentN.URLLoadContent=true (iCasework fetches the content now; seen in Home Office code, not documented).' },
+      readBack: {
+        type: 'boolean',
+        default: true,
+        description: 'When an earlier attempt may have uploaded a document with its reply lost, read the case with getcasedocuments first and skip documents whose Name (and MIME type) is already there.',
+      },
+    },
+  },
+  async deliver(request, ctx): Promise<DeliveryResult> {
+    const client = clientFor(ctx);
+    const existing = icaseworkReference(request.references, ctx.connection.name) ?? icaseworkReference(request.case.references, ctx.connection.name);
+    if (!existing) {
+      throw new PermanentError('icasework: uploadDocuments needs the icasework caseid reference (uploaddocuments takes CaseId only)', { hubId: request.hubId, route: request.route, connection: ctx.connection.name, field: 'references' });
+    }
+    const caseId = existing.id;
+    const loadContent = (request.options.urlLoadContent as boolean | undefined) ?? true;
+    const readBackOption = (request.options.readBack as boolean | undefined) ?? true;
+    // Documents this very connection emitted already live in iCasework.
+    const fromHere = request.case.source.system === 'icasework' && request.case.source.connection === ctx.connection.name;
+    const docs = fromHere ? [] : (request.case.documents ?? []).filter((d) => d.url);
+    // Every document is checked before the first call: one bad URL fails the delivery with nothing sent.
+    assertSendable(documentsAsParams(docs, { loadContent }), request, ctx);
+    const sentKey = `docs-sent:case:${caseId}`;
+    const keys = docs.map(documentKey);
+    const sent = keys.length ? await ctx.state.areMembers(sentKey, keys) : [];
+    const pendingKey = (k: string) => `doc-pending:${caseId}:${k}`;
+    const todo = docs.map((d, i) => ({ doc: d, key: keys[i] })).filter((_, i) => !sent[i]);
+    let marked = false;
+    for (const t of todo) if ((await ctx.state.get(pendingKey(t.key))) !== null) marked = true;
+    const readBack = todo.length > 0 && readBackOption && (marked || mayHaveActedBefore(request));
+    // What the case already holds, by Name + MIME type (iCasework gives its own download URL, not ours).
+    const onCase = new Map<string, number>();
+    if (readBack) {
+      for (const d of await client.getCaseDocuments(caseId)) {
+        const k = `${d.name}\n${d.mimeType ?? ''}`;
+        onCase.set(k, (onCase.get(k) ?? 0) + 1);
+      }
+    }
+    let uploaded = 0;
+    let foundOnCase = 0;
+    for (const { doc, key } of todo) {
+      const match = `${doc.name.slice(0, 100)}\n${doc.mimeType?.slice(0, 100) ?? ''}`;
+      const held = onCase.get(match) ?? 0;
+      if (readBack && held > 0) {
+        onCase.set(match, held - 1);
+        await ctx.state.addToSet(sentKey, [key]);
+        await ctx.state.del(pendingKey(key));
+        foundOnCase++;
+        continue;
+      }
+      await ctx.state.set(pendingKey(key), request.deliveryId, 90 * 24 * 3600);
+      try {
+        await client.uploadDocuments({ CaseId: caseId, ...documentsAsParams([doc], { loadContent }) });
+      } catch (err) {
+        // Refused or never sent: the document is not on the case, so the retry need not look for it.
+        if (!(err instanceof CasewayError && err.context.outcome === 'uncertain')) await ctx.state.del(pendingKey(key));
+        throw err;
+      }
+      await ctx.state.addToSet(sentKey, [key]);
+      await ctx.state.del(pendingKey(key));
+      uploaded++;
+    }
+    return {
+      references: [ref(ctx, caseId)],
+      summary: { caseid: caseId, documents: docs.length, uploaded, alreadySent: docs.length - todo.length, ...(readBack ? { documentsReadBack: true, documentsFoundOnCase: foundOnCase } : {}) },
+    };
+  },
+};
+
+// ---------------------------------------------------------------- updateCase
+
+interface UpdateCaseOptions {
+  fields: Record<string, string>;
+  style: 'parameters' | 'attribute-value';
+}
+
+/**
+ * The updatecase calls for a case: its own fields (option `fields`: parameter -> dotted path, plus the case's
+ * extensions.icasework.fields as they are). style 'parameters' sends them as one call with the attribute names as
+ * parameters (the documented extension); 'attribute-value' one call per attribute with Attribute + Value.
+ */
+export function updateCaseParams(request: DeliveryRequest, target: { CaseId?: string; ExternalId?: string }, options: Record<string, unknown> = {}): Params[] {
+  const opts: UpdateCaseOptions = {
+    fields: (options.fields as Record<string, string> | undefined) ?? {},
+    style: (options.style as UpdateCaseOptions['style'] | undefined) ?? 'parameters',
+  };
+  const attributes = caseFieldParams(request.case, opts.fields, ['CaseId', 'ExternalId', 'Attribute', 'Value', 'RequestMethod', 'RequestDate']);
+  if (Object.keys(attributes).length === 0) return [];
+  const id = target.CaseId ? { CaseId: target.CaseId } : { ExternalId: target.ExternalId };
+  if (opts.style === 'attribute-value') return Object.entries(attributes).map(([Attribute, Value]) => ({ ...id, Attribute, Value }));
+  return [{ ...attributes, ...id }];
+}
+
+const updateCase: ActionDefinition<IcaseworkSettings> = {
+  description:
+    "Updates the iCasework case's attributes with updatecase (CaseId from the icasework caseid cross-reference, else ExternalId): the case type's own fields from extensions.icasework.fields plus any mapped with the fields option. Setting a value is idempotent, so a retry after a lost reply sends the same values again.",
+  optionsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      fields: {
+        type: 'object',
+        additionalProperties: { type: 'string', minLength: 1 },
+        description: "Attribute name -> dotted path in the canonical case (e.g. { Details: 'summary' }); default none beyond extensions.icasework.fields.",
+      },
+      style: {
+        enum: ['parameters', 'attribute-value'],
+        default: 'parameters',
+        description: "'parameters': one call, attribute names as parameters (the documented extension); 'attribute-value': one call per attribute with Attribute and Value.",
+      },
+      externalId: { ...EXTERNAL_ID_OPTION, description: 'How to name the case when there is no icasework caseid reference (default hubId).' },
+    },
+  },
+  async deliver(request, ctx): Promise<DeliveryResult> {
+    const client = clientFor(ctx);
+    const target = targetCase(request, ctx);
+    if (!target.CaseId && !target.ExternalId) {
+      throw new PermanentError('icasework: no iCasework case to update (no caseid reference, externalId none)', { hubId: request.hubId, route: request.route, field: 'references' });
+    }
+    const calls = updateCaseParams(request, target, request.options);
+    for (const params of calls) assertSendable(params, request, ctx);
+    let answered: string | undefined;
+    for (const params of calls) answered = (await client.updateCase(params)).caseId ?? answered;
+    const caseId = target.CaseId ?? answered;
+    const names = new Set(calls.flatMap((p) => (p.Attribute !== undefined ? [p.Attribute] : Object.keys(p).filter((k) => k !== 'CaseId' && k !== 'ExternalId'))));
+    return {
+      references: caseId ? [ref(ctx, caseId)] : [],
+      summary: { caseid: caseId ?? null, byExternalId: !target.CaseId, calls: calls.length, attributes: names.size },
+    };
+  },
+};
+
+export const actions: Record<string, ActionDefinition<IcaseworkSettings>> = { createCase, addNote, updateCustomer, linkExternalId, uploadDocuments, updateCase };

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { CanonicalCase, CrossReference, Note, Party } from '../../../src/core/model/canonical.generated';
-import type { Flat } from './codec';
+import type { CaseDocument, Flat } from './codec';
 
 export const DEFAULT_HUB_ID_PATTERN = '^(hub-.+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$';
 export const DEFAULT_NOTE_PREFIX = 'CaseNote';
@@ -136,7 +136,9 @@ function mainParty(flat: Flat): { party?: Party; rest: Record<string, string> } 
   if (Object.keys(prefs).length) party.preferences = prefs;
   const rest: Record<string, string> = {};
   for (const [k, v] of Object.entries(m)) if (!used.has(k)) rest[k] = v;
-  if (Object.keys(rest).length) party.extensions = { icasework: rest };
+  // The customer's iCasework reference, under its createcase/updatecustomer name, so it goes back as Customer.Id / Id.
+  const ext: Record<string, string> = ref ? { Id: ref, ...rest } : rest;
+  if (Object.keys(ext).length) party.extensions = { icasework: ext };
   return { party, rest };
 }
 
@@ -146,6 +148,8 @@ export interface ToCanonicalOptions {
   notePrefix?: string;
   /** The notes to put on the case (e.g. only those not emitted before); default every note. */
   notes?: Note[];
+  /** The case's documents (getcasedocuments), when the source asked for them. */
+  documents?: CaseDocument[];
   reportId?: string;
 }
 
@@ -182,7 +186,42 @@ export function caseFromFlat(flat: Flat, opts: ToCanonicalOptions): CanonicalCas
     details[k] = v;
   }
   const ext: Record<string, unknown> = { caseId, details };
+  // The case type's own fields (CaseDetails<Type>.<Field>, e.g. CaseDetailsInformationRequest.Details), by their
+  // createcase/updatecase parameter names, so a case sent back to iCasework carries them again.
+  const { fields, group } = typeFields(flat);
+  if (Object.keys(fields).length) {
+    ext.fields = fields;
+    if (group) ext.typeGroup = group;
+    if (fields.Details && !c.summary) c.summary = fields.Details;
+  }
   if (opts.reportId) ext.reportId = opts.reportId;
+  if (opts.documents?.length) c.documents = opts.documents.map(documentFromIcasework);
   c.extensions = { icasework: ext };
   return c;
+}
+
+/** Type-specific groups: CaseDetails followed by more letters (CaseDetails.* itself is the common group). */
+const TYPE_GROUP = /^CaseDetails([A-Za-z0-9]+)\.(.+)$/;
+
+/** The case type's own fields from its CaseDetails<Type>.* group(s): parameter name -> value (empty ones left out). */
+export function typeFields(flat: Flat): { fields: Record<string, string>; group?: string } {
+  const fields: Record<string, string> = {};
+  let group: string | undefined;
+  for (const [k, v] of Object.entries(flat)) {
+    const m = TYPE_GROUP.exec(k);
+    if (!m || v === '') continue;
+    group ??= `CaseDetails${m[1]}`;
+    fields[m[2]] = v;
+  }
+  return { fields, group };
+}
+
+/** A getcasedocuments entry as a canonical document (id D…, the download URL, category, date). */
+export function documentFromIcasework(d: CaseDocument): NonNullable<CanonicalCase['documents']>[number] {
+  const doc: NonNullable<CanonicalCase['documents']>[number] = { id: d.id, name: d.name };
+  if (d.mimeType) doc.mimeType = d.mimeType;
+  if (d.url) doc.url = d.url;
+  if (d.category) doc.category = d.category;
+  if (d.documentDate) doc.createdAt = d.documentDate;
+  return doc;
 }

@@ -7,7 +7,7 @@ import type { AxiosInstance, AxiosResponse } from 'axios';
 import type { AdapterContext } from '../../../src/core/adapter';
 import { PeerError } from '../../../src/core/errors';
 import { createPeerHttp, markUncertain, statusOutcome } from '../../../src/core/peer-http';
-import { ReplyDecodeError, decodeBody, findResponseField, rowsOf, type Flat } from './codec';
+import { ReplyDecodeError, decodeBody, documentsOf, findResponseField, rowsOf, type CaseDocument, type Flat } from './codec';
 import { IcaseworkApplicationError, IcaseworkEmptyReplyError, IcaseworkReplyError, errorForStatus } from './errors';
 import { JWT_BEARER_GRANT, TokenCache, signJwtHs256, type BearerToken } from './oauth';
 import { operationUrl, resolveSettings, type IcaseworkSettings, type ResolvedSettings } from './settings';
@@ -221,6 +221,27 @@ export class IcaseworkClient<S = unknown> {
       if (err instanceof IcaseworkApplicationError && err.status === 400 && err.applicationErrorCode === undefined) return [];
       throw err;
     }
+  }
+
+  /** uploaddocuments (POST; CaseId + Document1..N.*). The reply's root is uploaddocumentsresponse; only a decodable 200 is needed. */
+  async uploadDocuments(params: Params & { CaseId: string }): Promise<Reply> {
+    if (!params.CaseId) throw new PeerError('icasework: uploaddocuments needs CaseId', { retryable: false, code: 'ICASEWORK_BAD_REQUEST', context: { connection: this.ctx.connection.name, field: 'CaseId' } });
+    return this.call('uploaddocuments', params, { method: 'POST' });
+  }
+
+  /** updatecase (POST; CaseId or ExternalId, then Attribute+Value or attribute names as parameters). Returns the caseid answered. */
+  async updateCase(params: Params): Promise<{ caseId?: string }> {
+    if (!params.CaseId && !params.ExternalId) {
+      throw new PeerError('icasework: updatecase needs CaseId or ExternalId', { retryable: false, code: 'ICASEWORK_BAD_REQUEST', context: { connection: this.ctx.connection.name, field: 'CaseId' } });
+    }
+    const reply = await this.call('updatecase', params, { method: 'POST' });
+    return { caseId: findResponseField(reply.docs, 'updatecaseattributeresponse', 'caseid') };
+  }
+
+  /** getcasedocuments (GET; CaseId): the case's documents; [] for an unknown case (recorded: 200 <Documents />). */
+  async getCaseDocuments(caseId: string): Promise<CaseDocument[]> {
+    const reply = await this.call('getcasedocuments', { CaseId: caseId }, { method: 'GET' });
+    return documentsOf(reply.docs);
   }
 
   /** getreport: the report's rows as flat records (XML, JSON or CSV). */

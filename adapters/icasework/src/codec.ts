@@ -192,3 +192,58 @@ export function findResponseField(docs: unknown[], rootName: string, field: stri
   }
   return undefined;
 }
+
+/** One entry of a getcasedocuments reply. */
+export interface CaseDocument {
+  id: string;
+  name: string;
+  category?: string;
+  /** The `Type` attribute: a MIME type. */
+  mimeType?: string;
+  source?: string;
+  /** Zone-less local time, as iCasework writes it. */
+  documentDate?: string;
+  /** The download URL (the element's text; it may embed an access_token). */
+  url?: string;
+}
+
+function attrOrKey(rec: Record<string, unknown>, name: string): string | undefined {
+  const v = textOf(rec[`@${name}`] ?? rec[name]);
+  return v === '' ? undefined : v;
+}
+
+/**
+ * The documents of a getcasedocuments reply: XML `<Documents><Document Id Name Category Type Source DocumentDate>url`
+ * (recorded; one or several), `<Documents />` (none), or JSON `{"Documents":[{Id,Name,...,URL}]}` (shape UNKNOWN in
+ * the reference; the repeated-element form `{"Documents":{"Document":[...]}}` is read too).
+ */
+export function documentsOf(docs: unknown[]): CaseDocument[] {
+  const out: CaseDocument[] = [];
+  for (const doc of docs) {
+    if (!isRecord(doc)) continue;
+    const rootKey = Object.keys(doc).find((k) => k.toLowerCase() === 'documents');
+    if (!rootKey) continue;
+    let list: unknown = doc[rootKey];
+    if (isRecord(list)) {
+      const inner = Object.keys(list).find((k) => k.toLowerCase() === 'document');
+      list = inner ? list[inner] : [];
+    }
+    const items = Array.isArray(list) ? list : list === '' || list === undefined || list === null ? [] : [list];
+    for (const item of items) {
+      if (!isRecord(item)) continue;
+      const id = attrOrKey(item, 'Id');
+      if (!id) continue;
+      const url = '#text' in item ? textOf(item['#text']) : attrOrKey(item, 'URL');
+      out.push({
+        id,
+        name: attrOrKey(item, 'Name') ?? '',
+        category: attrOrKey(item, 'Category'),
+        mimeType: attrOrKey(item, 'Type'),
+        source: attrOrKey(item, 'Source'),
+        documentDate: attrOrKey(item, 'DocumentDate'),
+        url: url === '' ? undefined : url,
+      });
+    }
+  }
+  return out;
+}

@@ -2,8 +2,9 @@
  * Canonical case -> iCasework request parameters: the customer block (createcase `Customer.*`, updatecustomer
  * without the prefix), documents (`DocumentN.*`) and the case's own fields.
  */
-import type { CanonicalCase, Party } from '../../../src/core/model/canonical.generated';
+import type { CanonicalCase, Document, Party } from '../../../src/core/model/canonical.generated';
 import type { Params } from './client';
+import { toContactLanguage } from './rules';
 
 /** Every customer parameter the seed lists, in its order (createcase prefixes them with `Customer.`). */
 export const CUSTOMER_FIELDS = [
@@ -89,7 +90,7 @@ export function customerParams(party: Party, opts: CustomerOptions = {}): Record
   out.Mobile = contact('mobile', 'whatsapp');
   out.ContactMethod = party.preferences?.contactMethod;
   out.ContactTime = party.preferences?.contactTime;
-  out.ContactLanguage = language && /^[A-Za-z]{2}([-_].*)?$/.test(language) ? language.slice(0, 2).toLowerCase() : language;
+  out.ContactLanguage = language;
   out.ContactConsent = party.preferences?.contactConsent;
   out.Category = attribute(person.attributes, 'Category');
   out.Gender = person.gender;
@@ -105,24 +106,32 @@ export function customerParams(party: Party, opts: CustomerOptions = {}): Record
     const v = str(ext[field]);
     if (v !== undefined) out[field] = v;
   }
+  // Held to ISO 639-1 (fr-FR -> fr); a value that is not one is left for the rule check to refuse, never guessed.
+  if (out.ContactLanguage !== undefined) out.ContactLanguage = toContactLanguage(out.ContactLanguage);
   const clean: Record<string, string> = {};
   for (const [k, v] of Object.entries(out)) if (v !== undefined && v !== '') clean[k] = v;
   return clean;
 }
 
-/** `DocumentN.Name/.MimeType/.URL/.URLPublic` for the case's documents that have a URL. */
-export function documentParams(c: CanonicalCase): Record<string, string> {
+/** `DocumentN.Name/.MimeType/.URL/.URLPublic` (and `.URLLoadContent=true` when asked) for documents that have a URL. */
+export function documentsAsParams(docs: Document[], opts: { loadContent?: boolean } = {}): Record<string, string> {
   const out: Record<string, string> = {};
   let n = 0;
-  for (const doc of c.documents ?? []) {
+  for (const doc of docs) {
     if (!doc.url) continue;
     n++;
     out[`Document${n}.Name`] = doc.name.slice(0, 100);
     if (doc.mimeType) out[`Document${n}.MimeType`] = doc.mimeType.slice(0, 100);
     out[`Document${n}.URL`] = doc.url;
     if (doc.public !== undefined) out[`Document${n}.URLPublic`] = doc.public ? 'true' : 'false';
+    if (opts.loadContent) out[`Document${n}.URLLoadContent`] = 'true';
   }
   return out;
+}
+
+/** The case's documents that have a URL, as createcase parameters. */
+export function documentParams(c: CanonicalCase): Record<string, string> {
+  return documentsAsParams(c.documents ?? []);
 }
 
 /** Reads a dotted path (`summary`, `extensions.isupport.caseCategory`, `parties.0.person.surname`) from the case. */
@@ -142,7 +151,7 @@ const RESERVED_PARAMS = new Set(['Key', 'Signature', 'Format', 'db', 'access_tok
  * The case's own createcase fields: `fields` maps a parameter name to a dotted path in the canonical case; a case
  * that carries `extensions.icasework.fields` (parameter -> value) adds those as they are.
  */
-export function caseFieldParams(c: CanonicalCase, fields: Record<string, string>): Record<string, string> {
+export function caseFieldParams(c: CanonicalCase, fields: Record<string, string>, reserved: readonly string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [param, path] of Object.entries(fields)) {
     const v = readPath(c, path);
@@ -151,7 +160,7 @@ export function caseFieldParams(c: CanonicalCase, fields: Record<string, string>
   const extra = c.extensions?.icasework?.fields;
   if (extra && typeof extra === 'object' && !Array.isArray(extra)) {
     for (const [param, v] of Object.entries(extra as Record<string, unknown>)) {
-      if (RESERVED_PARAMS.has(param)) continue;
+      if (RESERVED_PARAMS.has(param) || reserved.includes(param)) continue;
       const s = str(v);
       if (s !== undefined) out[param] = s;
     }

@@ -24,6 +24,8 @@ export interface ReportSourceOptions {
   hubIdPattern: string;
   excludeNoteAuthors: string[];
   maxChangesPerPoll: number;
+  getCaseDocuments: boolean;
+  keepDocumentTokens: boolean;
 }
 
 export function reportOptions(o: Record<string, unknown>): ReportSourceOptions {
@@ -40,6 +42,8 @@ export function reportOptions(o: Record<string, unknown>): ReportSourceOptions {
     hubIdPattern: (o.hubIdPattern as string | undefined) ?? DEFAULT_HUB_ID_PATTERN,
     excludeNoteAuthors: (o.excludeNoteAuthors as string[] | undefined) ?? [],
     maxChangesPerPoll: (o.maxChangesPerPoll as number | undefined) ?? 500,
+    getCaseDocuments: (o.getCaseDocuments as boolean | undefined) ?? false,
+    keepDocumentTokens: (o.keepDocumentTokens as boolean | undefined) ?? false,
   };
 }
 
@@ -54,6 +58,18 @@ function parseLocal(ts: string | undefined): number | undefined {
   const iso = /Z|[+-]\d{2}:?\d{2}$/.test(ts) ? ts : `${ts}Z`;
   const t = Date.parse(iso);
   return Number.isNaN(t) ? undefined : t;
+}
+
+/** A download URL without its embedded access_token (a bearer credential must not be stored with the case). */
+export function withoutAccessToken(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.searchParams.has('access_token')) return url;
+    u.searchParams.delete('access_token');
+    return u.toString();
+  } catch {
+    return url.replace(/([?&])access_token=[^&#]*&?/, '$1').replace(/[?&]$/, '');
+  }
 }
 
 export async function pollReport(ctx: Ctx, emit: Emit, rawOptions: Record<string, unknown>): Promise<PollOutcome> {
@@ -93,7 +109,11 @@ export async function pollReport(ctx: Ctx, emit: Emit, rawOptions: Record<string
     const seen = await ctx.state.areMembers(notesKey, allNotes.map((n) => n.key));
     const fresh = allNotes.filter((_, i) => !seen[i]);
     const eventId = `icasework:${caseId}:${hash.slice(0, 16)}`;
+    const documents = opts.getCaseDocuments
+      ? (await client.getCaseDocuments(caseId)).map((d) => (d.url && !opts.keepDocumentTokens ? { ...d, url: withoutAccessToken(d.url) } : d))
+      : undefined;
     const c = caseFromFlat(flat, {
+      documents,
       connection: ctx.connection.name,
       hubIdPattern: pattern,
       notePrefix: opts.notePrefix,
@@ -137,6 +157,16 @@ export const reportSource: PollSourceDefinition<IcaseworkSettings> = {
       hubIdPattern: { type: 'string', minLength: 1, description: 'Regex: an ExternalId matching it becomes a {system:"hub"} reference.' },
       excludeNoteAuthors: { type: 'array', items: { type: 'string' }, default: [], description: 'Notes by these authors (CreatedBy) are not emitted.' },
       maxChangesPerPoll: { type: 'integer', minimum: 1, default: 500 },
+      getCaseDocuments: {
+        type: 'boolean',
+        default: false,
+        description: "Enrichment: call getcasedocuments for each changed case and put its documents (id, name, MIME type, category, date, download URL) on the emitted case. A document added without any report column changing is not noticed until the case's row changes.",
+      },
+      keepDocumentTokens: {
+        type: 'boolean',
+        default: false,
+        description: 'Keep the access_token iCasework embeds in document download URLs (default: removed, so no bearer credential is stored with the case; fetch with the connection\'s own credentials instead).',
+      },
     },
   },
   poll: pollReport,

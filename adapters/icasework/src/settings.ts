@@ -54,14 +54,16 @@ export interface ResolvedSettings {
 
 /**
  * Which parameter each operation signs. The vendor documents createcase (none: date + secret) and the calls on a
- * case (CaseId, or ExternalId when that identifies the case; worked example on updateexternalid). For addcasenotes,
- * updatecustomer and getreport the signed parameter is UNKNOWN: by analogy CaseId/ExternalId, Id and ReportId.
+ * case (CaseId, or ExternalId when that identifies the case; worked example on updateexternalid); uploaddocuments and
+ * getcasedocuments take CaseId only. For addcasenotes, updatecustomer, updatecase and getreport the signed parameter
+ * is UNKNOWN: by analogy CaseId/ExternalId, Id and ReportId. test/signed-parameters.test.ts holds this table against
+ * the sandbox's own, written from the reference.
  */
 export const DEFAULT_SIGNED_PARAMETERS: Record<string, string[]> = {
   createcase: [],
   getcasedetails: ['CaseId', 'ExternalId'],
-  getcasedocuments: ['CaseId', 'ExternalId'],
-  uploaddocuments: ['CaseId', 'ExternalId'],
+  getcasedocuments: ['CaseId'],
+  uploaddocuments: ['CaseId'],
   updatecase: ['CaseId', 'ExternalId'],
   addcasenotes: ['CaseId', 'ExternalId'],
   updateexternalid: ['CaseId'],

@@ -27,7 +27,7 @@ describe('iCasework actions', () => {
   const harness = (extra: Parameters<typeof settingsFor>[1] = {}, name?: string) => env.harness(settingsFor(sandbox, extra), undefined, name);
 
   it('exposes exactly the agreed action and source names, with options schemas ajv accepts', () => {
-    expect(Object.keys(adapter.actions).sort()).toEqual(['addNote', 'createCase', 'linkExternalId', 'updateCustomer']);
+    expect(Object.keys(adapter.actions).sort()).toEqual(['addNote', 'createCase', 'linkExternalId', 'updateCase', 'updateCustomer', 'uploadDocuments']);
     expect(Object.keys(adapter.sources)).toEqual(['report']);
     const ajv = new Ajv({ strict: false });
     const validate = ajv.compile(adapter.actions.createCase.optionsSchema!);

@@ -77,10 +77,17 @@ describe('iCasework codec', () => {
         person: { forenames: 'Fred', surname: 'Bloggs', fullName: 'Bloggs, Fred', attributes: { category: 'Resident' } },
         organisation: { name: 'Organisation b' },
         addresses: [{ lines: ['Flat B', 'Canterbury Court', 'Peel Street'] }],
-        extensions: { icasework: { Notes: 'likes letters' } },
+        extensions: { icasework: { Id: '214641', Notes: 'likes letters' } },
       },
     ]);
-    expect(c.extensions!.icasework).toEqual({ caseId: '487347', details: { 'CaseDetailsInformationRequest.Details': 'y' } });
+    // The type's own group is kept as is in details and, by parameter name, in fields (sent back by createcase/updatecase).
+    expect(c.extensions!.icasework).toEqual({
+      caseId: '487347',
+      details: { 'CaseDetailsInformationRequest.Details': 'y' },
+      fields: { Details: 'y' },
+      typeGroup: 'CaseDetailsInformationRequest',
+    });
+    expect(c.summary).toBe('y');
   });
 
   it('round-trips a canonical customer through createcase parameters', () => {

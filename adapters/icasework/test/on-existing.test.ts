@@ -41,7 +41,7 @@ describe('createCase onExisting', () => {
     );
     expect(r.summary).toMatchObject({ caseid, created: false, via: 'note', notesAdded: 1 });
     expect(sandbox.cases().length).toBe(n);
-    // The note carries the delivery's marker after its text (so a retry can tell it is already there).
+    // The note carries the hub's marker line (so a retry after a lost reply can find it).
     expect(sandbox.getCase(caseid)!.notes.map((x) => x.text)).toContainEqual(expect.stringMatching(/^Registration declined; please follow up\n\[caseway:[0-9a-f]{16}\]$/));
   });
 
