@@ -44,6 +44,8 @@ export interface ProxyRecord {
   /** Status the peer answered (0 when not forwarded or the peer did not answer). */
   status: number;
   replyLost: boolean;
+  /** When the peer's answer arrived (ms since the epoch). */
+  at?: number;
 }
 
 /** Application tokens: "Tk" and eight lower-case letters, placed in the applicant's surname by the load generator. */
@@ -199,6 +201,7 @@ export class FaultProxy {
       void readAll(reply).then(
         (replyBody) => {
           record.status = reply.statusCode ?? 0;
+          record.at = Date.now();
           if (op === 'createcase') record.caseId = replyBody.toString('utf8').match(/caseid"?\s*[:>]\s*"?([A-Za-z0-9-]+)/i)?.[1];
           if (rule?.kind === 'after') {
             record.replyLost = true;

@@ -26,7 +26,8 @@ export const ROOT = ((): string => {
   throw new Error('bench: cannot find the checkout above ' + __dirname);
 })();
 export const CLI = path.join(ROOT, 'dist/src/cli/main.js');
-const PEER_MAIN = path.join(ROOT, 'dist/bench/lib/peer-main.js');
+/** The peer process script: beside this file when running compiled, else the build's copy (tests run after the build). */
+const PEER_MAIN = __filename.endsWith('.js') ? path.join(__dirname, 'peer-main.js') : path.join(ROOT, 'dist/bench/lib/peer-main.js');
 export const FORM_KEY = 'faults-form-key-0001';
 export const TARGETS = ['icasework', 'iizuka'] as const;
 
