@@ -16,7 +16,7 @@ import { runScenario, SCENARIOS, type ScenarioResult, type SuiteOptions } from '
 import { machine, ROOT } from '../lib/harness';
 
 function table(results: ScenarioResult[]): string {
-  const head = '| scenario | acked | delivered | dup IIZUKA | dup iCW cases | doubled iCW notes | IIZUKA retries w/o one key | dead letters | lost | drain s | stack-trace lines | notes |';
+  const head = '| scenario | acked | delivered | dup IIZUKA | dup iCW cases | doubled iCW notes | IIZUKA retries w/o one key | IIZUKA re-sent with one key | dead letters | lost | drain s | stack-trace lines | notes |';
   const rows = results.map((r) =>
     [
       r.name,
@@ -26,6 +26,7 @@ function table(results: ScenarioResult[]): string {
       r.tally.dupIcwCases,
       r.tally.doubledNotes,
       r.tally.iizukaKeyUnstable,
+      r.tally.iizukaSameKeyResends,
       r.deadLetters,
       r.tally.lost,
       r.drainSeconds === undefined ? 'timeout' : r.drainSeconds.toFixed(1),
@@ -33,7 +34,7 @@ function table(results: ScenarioResult[]): string {
       r.notes.join('; ') || '',
     ].join(' | '),
   );
-  return [head, `|${'---|'.repeat(12)}`, ...rows.map((r) => `| ${r} |`)].join('\n');
+  return [head, `|${'---|'.repeat(13)}`, ...rows.map((r) => `| ${r} |`)].join('\n');
 }
 
 export function failed(r: ScenarioResult): boolean {
@@ -78,8 +79,9 @@ async function main(): Promise<void> {
     'Columns: *acked* = HTTP 200 on `POST /etd/application` (each application retried on 5xx/no answer until 200);',
     '*delivered* = acknowledged and acted on by both peers (an iCasework case created, IIZUKA answered 2xx for the',
     'application); duplicates are counted at the peers by the fault proxy in front of them (every request the peer',
-    'answered 2xx, reply lost or not): *dup IIZUKA* = extra accepted POST /application per application (the sandbox',
-    'folds identical bodies into one appRefNumber, a real IIZUKA does not), *dup iCW cases* = extra createcase per',
+    'answered 2xx, reply lost or not): *dup IIZUKA* = extra accepted POST /application per application that did not carry',
+    'the Idempotency-Key of an earlier accepted one (the sandbox folds identical bodies into one appRefNumber, a real',
+    'IIZUKA does not; *IIZUKA re-sent with one key* counts the re-sends a peer honouring the key folds), *dup iCW cases* = extra createcase per',
     'application, *doubled iCW notes* = the same note added to the same case again; *IIZUKA retries w/o one key* =',
     'applications sent to IIZUKA more than once whose attempts did not all carry one Idempotency-Key; *lost* =',
     'acknowledged but not delivered after the drain; *drain s* = seconds from the last acknowledgement until no',

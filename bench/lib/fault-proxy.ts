@@ -3,7 +3,7 @@
  * request, forwards it unchanged or fails it on purpose:
  *   - before: answers 503 without forwarding (the peer never saw the request);
  *   - after:  forwards, lets the peer act, then destroys the caller's socket (the reply is lost);
- *   - delay:  waits before forwarding;
+ *   - delay:  waits before forwarding, or holds the peer's reply (the peer has acted, the caller still waits);
  *   - down:   stops listening altogether (connection refused) for a while.
  * Every request is recorded with what the peer answered, so the caller can count at the peer what it did: how many
  * times it acted (2xx) per application token, per iCasework case, per note.
@@ -26,6 +26,8 @@ export interface FaultPlan {
   rules: FaultRule[];
   /** Delay before forwarding every request, ms. */
   delayMs?: number;
+  /** Hold every reply this long after the peer answered (the peer has acted; the caller is still waiting), ms. */
+  replyDelayMs?: number;
   /** Seed of the pseudo-random choice, so a run can be repeated. */
   seed?: number;
 }
@@ -199,10 +201,11 @@ export class FaultProxy {
     });
     upstream.on('response', (reply) => {
       void readAll(reply).then(
-        (replyBody) => {
+        async (replyBody) => {
           record.status = reply.statusCode ?? 0;
           record.at = Date.now();
           if (op === 'createcase') record.caseId = replyBody.toString('utf8').match(/caseid"?\s*[:>]\s*"?([A-Za-z0-9-]+)/i)?.[1];
+          if (this.plan.replyDelayMs) await new Promise((r) => setTimeout(r, this.plan.replyDelayMs));
           if (rule?.kind === 'after') {
             record.replyLost = true;
             req.socket.destroy();

@@ -283,9 +283,7 @@ export interface PostOutcome {
   lastStatus: number;
 }
 
-const postAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-
-function postOnce(url: string, body: string): Promise<number> {
+function postOnce(postAgent: http.Agent, url: string, body: string): Promise<number> {
   return new Promise((resolve) => {
     const req = http.request(
       url,
@@ -317,6 +315,7 @@ export async function postApplications(
   const out: PostOutcome[] = [];
   let next = 0;
   let acked = 0;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: parallel });
   const lane = async () => {
     while (next < count) {
       const n = next++;
@@ -326,7 +325,7 @@ export async function postApplications(
       for (;;) {
         const started = Date.now();
         outcome.attempts += 1;
-        outcome.lastStatus = await postOnce(`${url()}/etd/application`, body);
+        outcome.lastStatus = await postOnce(agent, `${url()}/etd/application`, body);
         if (outcome.lastStatus === 200) {
           outcome.acked = true;
           outcome.latencyMs = Date.now() - started;
@@ -340,7 +339,11 @@ export async function postApplications(
       out.push(outcome);
     }
   };
-  await Promise.all(Array.from({ length: parallel }, lane));
+  try {
+    await Promise.all(Array.from({ length: parallel }, lane));
+  } finally {
+    agent.destroy();
+  }
   return out;
 }
 
@@ -396,7 +399,10 @@ export async function drain(probe: QueueProbe, timeoutMs: number): Promise<numbe
 export interface PeerTally {
   acked: number;
   delivered: number;
+  /** Extra accepted POSTs of one application that IIZUKA could not tell apart (no key, or another key). */
   dupIizuka: number;
+  /** Extra accepted POSTs that carried the Idempotency-Key of an earlier accepted one (folded by a peer that honours it). */
+  iizukaSameKeyResends: number;
   dupIcwCases: number;
   doubledNotes: number;
   /** Applications retried at IIZUKA whose attempts did not all carry one Idempotency-Key. */
@@ -410,13 +416,16 @@ const ok = (r: ProxyRecord) => r.forwarded && r.status >= 200 && r.status < 300;
 
 /** Counts at the peers (what they acted on, reply lost or not) against what the hub acknowledged. */
 export function tally(ackedTokens: string[], icw: ProxyRecord[], iizuka: ProxyRecord[]): PeerTally {
-  const acts = new Map<string, number>();
+  // IIZUKA has no idempotency of its own: a second accepted POST of one application is a duplicate unless it carried
+  // the Idempotency-Key of an earlier accepted one (which a peer honouring the IETF draft folds into the first).
+  const accepted = new Map<string, Array<string | undefined>>();
   const keys = new Map<string, Array<string | undefined>>();
   for (const r of iizuka) {
     if (r.op !== 'application' || !r.token) continue;
     if (r.forwarded) keys.set(r.token, [...(keys.get(r.token) ?? []), r.idempotencyKey]);
-    if (ok(r)) acts.set(r.token, (acts.get(r.token) ?? 0) + 1);
+    if (ok(r)) accepted.set(r.token, [...(accepted.get(r.token) ?? []), r.idempotencyKey]);
   }
+  const distinct = (k: Array<string | undefined>) => k.filter((x) => x === undefined).length + new Set(k.filter((x) => x !== undefined)).size;
   const cases = new Map<string, Set<string>>();
   for (const r of icw) {
     if (r.op !== 'createcase' || !ok(r) || !r.token || !r.caseId) continue;
@@ -427,18 +436,19 @@ export function tally(ackedTokens: string[], icw: ProxyRecord[], iizuka: ProxyRe
   const notes = new Map<string, number>();
   for (const r of icw) if (r.op === 'addcasenotes' && ok(r) && r.note) notes.set(r.note, (notes.get(r.note) ?? 0) + 1);
   const sum = (values: Iterable<number>) => [...values].reduce((a, b) => a + b, 0);
-  const lostTokens = ackedTokens.filter((t) => !(acts.get(t) && cases.get(t)?.size));
+  const lostTokens = ackedTokens.filter((t) => !(accepted.get(t)?.length && cases.get(t)?.size));
   const cased = Math.max(1, cases.size);
   return {
     acked: ackedTokens.length,
     delivered: ackedTokens.length - lostTokens.length,
-    dupIizuka: sum([...acts.values()].map((n) => n - 1)),
+    dupIizuka: sum([...accepted.values()].map((k) => distinct(k) - 1)),
+    iizukaSameKeyResends: sum([...accepted.values()].map((k) => k.length - distinct(k))),
     dupIcwCases: sum([...cases.values()].map((s) => s.size - 1)),
     doubledNotes: sum([...notes.values()].map((n) => n - 1)),
     iizukaKeyUnstable: [...keys.values()].filter((k) => k.length > 1 && (k[0] === undefined || k.some((x) => x !== k[0]))).length,
     lost: lostTokens.length,
     lostTokens,
-    callsPerCase: { icasework: icw.length / cased, iizuka: iizuka.length / Math.max(1, acts.size) },
+    callsPerCase: { icasework: icw.length / cased, iizuka: iizuka.length / Math.max(1, accepted.size) },
   };
 }
 
