@@ -162,7 +162,9 @@ export const SCENARIOS: Scenario[] = [
       delete env.CASEWAY_PREFIX;
       delete env.CASEWAY_SANDBOX;
       const second = spawn(process.execPath, [CLI, 'start'], { cwd: ctx.env.cwd, env, stdio: 'ignore' });
-      const ended = await Promise.race([exited(second).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20000))]);
+      let timer: NodeJS.Timeout | undefined;
+      const ended = await Promise.race([exited(second).then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 20000)))]);
+      clearTimeout(timer);
       if (!ended) await stopChild(second, 'SIGTERM', 30000);
       const kept = await keptKeys(ctx.redis.url, before);
       ctx.notes.push(`second start ${ended ? `exited ${second.exitCode}` : 'kept running (stopped)'}; first hub's keys kept ${kept} of ${before.length}`);

@@ -4,7 +4,7 @@
  *   - before: answers 503 without forwarding (the peer never saw the request);
  *   - after:  forwards, lets the peer act, then destroys the caller's socket (the reply is lost);
  *   - delay:  waits before forwarding, or holds the peer's reply (the peer has acted, the caller still waits);
- *   - down:   stops listening altogether (connection refused) for a while.
+ *   - down:   refuses connections (and resets requests on open ones) for a while; requests already at the peer finish.
  * Every request is recorded with what the peer answered, so the caller can count at the peer what it did: how many
  * times it acted (2xx) per application token, per iCasework case, per note.
  */
@@ -104,6 +104,7 @@ export class FaultProxy {
   private server?: http.Server;
   private port = 0;
   private downTimer?: NodeJS.Timeout;
+  private refusing = false;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
   constructor(private readonly upstream: string) {}
@@ -129,11 +130,24 @@ export class FaultProxy {
     return this;
   }
 
-  /** Refuses connections for `ms` (closes the listener and every open connection), then listens again on the same port. */
+  /**
+   * The peer goes down for `ms`: new connections are refused and requests arriving on open keep-alive connections are
+   * reset before they reach the peer; requests already at the peer finish and get their reply (a lost reply is its own
+   * fault, "after"). Then it listens again on the same port.
+   */
   async down(ms: number): Promise<void> {
-    await this.close();
+    this.refusing = true;
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      server.close();
+      server.closeIdleConnections();
+    }
     clearTimeout(this.downTimer);
-    this.downTimer = setTimeout(() => void this.start(this.port), ms);
+    this.downTimer = setTimeout(() => {
+      this.refusing = false;
+      void this.start(this.port);
+    }, ms);
   }
 
   async stop(): Promise<void> {
@@ -187,6 +201,10 @@ export class FaultProxy {
       replyLost: false,
     };
     this.records.push(record);
+    if (this.refusing) {
+      req.socket.destroy();
+      return;
+    }
     const rule = this.decide(op);
     if (rule?.kind === 'before') {
       res.writeHead(503, { 'content-type': 'text/plain', connection: 'close' }).end('fault proxy: failed before forwarding');

@@ -453,7 +453,7 @@ export function tally(ackedTokens: string[], icw: ProxyRecord[], iizuka: ProxyRe
 }
 
 export function machine(): string {
-  return `${os.cpus().length} CPU (${os.cpus()[0]?.model ?? 'unknown'}), nproc ${os.availableParallelism()}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, ${os.platform()} ${os.release()}`;
+  return `${os.cpus().length} CPU (${os.cpus()[0]?.model ?? 'unknown'}), nproc ${os.availableParallelism()}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, ${os.platform()} ${os.release()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at start (the machine is shared: figures on a busy machine are lower bounds)`;
 }
 
 export function percentile(sorted: number[], p: number): number {
