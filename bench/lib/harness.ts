@@ -1,0 +1,462 @@
+/**
+ * What the fault suite and the real-path benchmark share: a private Redis with AOF, sandbox peers as separate
+ * processes behind the fault proxy, a hub config pointing at them (sandbox: false), hub processes started as a user
+ * starts them (`caseway start` / `api` / `worker`), unique ETD applications, a poster that retries until acknowledged,
+ * queue drain from outside, and the accounting at the peers.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { startPrivateRedis } from '../../src/cli/private-redis';
+import { PayloadCipher } from '../../src/core/store/payload-cipher';
+import { deliveryQueueName } from '../../src/core/queues';
+import type { FaultPlan, ProxyRecord } from './fault-proxy';
+import { tokenOf } from './fault-proxy';
+
+/** The checkout: the nearest folder above this file with the project's package.json (from bench/ or dist/bench/). */
+export const ROOT = ((): string => {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'adapters'))) return dir;
+  }
+  throw new Error('bench: cannot find the checkout above ' + __dirname);
+})();
+export const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+/** The peer process script: beside this file when running compiled, else the build's copy (tests run after the build). */
+const PEER_MAIN = __filename.endsWith('.js') ? path.join(__dirname, 'peer-main.js') : path.join(ROOT, 'dist/bench/lib/peer-main.js');
+export const FORM_KEY = 'faults-form-key-0001';
+export const TARGETS = ['icasework', 'iizuka'] as const;
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitFor<T>(check: () => Promise<T | undefined | false | null>, timeoutMs: number, what: string, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Peak resident set of a live process (VmHWM), MB; undefined when it is gone or not on Linux. */
+export function peakRssMb(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmHWM:\s+(\d+) kB/);
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function exited(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+}
+
+/** Stops a child: the signal, then SIGKILL after `graceMs`. */
+export async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM', graceMs = 15000): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited(child);
+  clearTimeout(timer);
+}
+
+// ------------------------------------------------------------------------------------------------ Redis
+
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  pid: () => number | undefined;
+  /** Stops it gracefully (AOF flushed) and starts it again on the same port and folder after `downMs`. */
+  restart(downMs: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startRedis(dir: string, fsync = 'everysec'): Promise<PrivateRedis> {
+  const port = await freePort();
+  const args = ['--appendfsync', fsync, '--save', ''];
+  let current = await startPrivateRedis(dir, args, port);
+  return {
+    url: current.url,
+    port,
+    pid: () => current.child.pid,
+    async restart(downMs) {
+      await current.stop();
+      await sleep(downMs);
+      current = await startPrivateRedis(dir, args, port);
+    },
+    stop: () => current.stop(),
+  };
+}
+
+// ------------------------------------------------------------------------------------------------ peers
+
+export interface Peer {
+  kind: 'etd' | 'icasework';
+  child: ChildProcess;
+  proxyUrl: string;
+  controlUrl: string;
+  settings: Record<string, unknown>;
+  plan(plan: FaultPlan): Promise<void>;
+  down(ms: number): Promise<void>;
+  records(): Promise<ProxyRecord[]>;
+}
+
+export function httpJson<T>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = http.request(url, { method, headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {} }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : undefined) as T });
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+export async function startPeer(kind: 'etd' | 'icasework'): Promise<Peer> {
+  const child = spawn(process.execPath, [PEER_MAIN, kind], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(out.slice(0, nl));
+    });
+    child.once('exit', (code) => reject(new Error(`peer ${kind} exited (${code}) before it was ready`)));
+  });
+  const ready = JSON.parse(line) as { proxyUrl: string; controlUrl: string; settings: Record<string, unknown> };
+  return {
+    kind,
+    child,
+    ...ready,
+    plan: async (plan) => void (await httpJson('POST', `${ready.controlUrl}/plan`, plan)),
+    down: async (ms) => void (await httpJson('POST', `${ready.controlUrl}/down`, { ms })),
+    records: async () => (await httpJson<ProxyRecord[]>('GET', `${ready.controlUrl}/records`)).body,
+  };
+}
+
+// ------------------------------------------------------------------------------------------------ hub
+
+export interface HubOptions {
+  deliveryConcurrency: number;
+  attempts: number;
+  backoffMs: number;
+}
+
+/** The default config's ETD route, with both targets as real (non-sandbox) connections reached through the proxies. */
+export function hubConfig(icasework: Peer, iizuka: Peer, o: HubOptions): string {
+  const delivery = JSON.stringify({ concurrency: o.deliveryConcurrency, attempts: o.attempts, backoffMs: o.backoffMs });
+  return `version: 1
+hub:
+  name: caseway-measured
+  retentionDays: 1
+  defaults: { attempts: ${o.attempts}, backoffMs: ${o.backoffMs} }
+connections:
+  etd-form:
+    adapter: etd
+    settings: { inbound: { apiKeys: [{ name: load, key: ${FORM_KEY} }] } }
+  iizuka:
+    adapter: etd
+    sandbox: false
+    settings: ${JSON.stringify(iizuka.settings)}
+    delivery: ${delivery}
+  icasework:
+    adapter: icasework
+    sandbox: false
+    settings: ${JSON.stringify(icasework.settings)}
+    delivery: ${delivery}
+routes:
+  - name: etd-applications
+    from: { connection: etd-form, source: application }
+    filter: { path: type, equals: etd-application }
+    to:
+      - id: icasework-case
+        connection: icasework
+        action: createCase
+        options: { caseType: EmergencyTravelDocument, customerRole: applicant }
+        mapping:
+          set:
+            summary: Emergency Travel Document application received from the ETD web form
+      - id: iizuka-application
+        connection: iizuka
+        action: submitApplication
+        mapping:
+          remove: [notes]
+`;
+}
+
+export interface HubProcess {
+  role: 'start' | 'api' | 'worker';
+  child: ChildProcess;
+  output: () => string;
+  peakRssMb: () => number | undefined;
+}
+
+export interface HubEnv {
+  configFile: string;
+  redisUrl: string;
+  prefix: string;
+  dataKey: string;
+  cwd: string;
+  logFile?: string;
+}
+
+export function newHubEnv(dir: string, yaml: string, redisUrl: string, prefix: string): HubEnv {
+  mkdirSync(dir, { recursive: true });
+  const configFile = path.join(dir, 'caseway.yaml');
+  writeFileSync(configFile, yaml);
+  return { configFile, redisUrl, prefix, dataKey: PayloadCipher.generateKey(), cwd: dir };
+}
+
+/** Starts `caseway <role>` and waits until it is ready (the api answers /readyz; a worker prints its banner). */
+export async function startHub(env: HubEnv, role: 'start' | 'api' | 'worker', port: number, extraArgs: string[] = []): Promise<HubProcess> {
+  let output = '';
+  const child = spawn(
+    process.execPath,
+    [CLI, '--config', env.configFile, '--prefix', env.prefix, '--redis', env.redisUrl, '--sandbox', 'false', '--log-level', process.env.FAULTS_LOG_LEVEL ?? 'warn', ...extraArgs, role],
+    { cwd: env.cwd, env: { ...process.env, CASEWAY_DATA_KEY: env.dataKey, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const keep = (d: Buffer) => {
+    output += d.toString();
+    if (output.length > 200_000) output = output.slice(-100_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const hub: HubProcess = { role, child, output: () => output, peakRssMb: () => peakRssMb(child.pid) };
+  await waitFor(async () => output.includes('Caseway is running') || child.exitCode !== null, 30000, `caseway ${role} to start`).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
+  if (child.exitCode !== null) throw new Error(`caseway ${role} exited ${child.exitCode}: ${output.slice(-400)}`);
+  return hub;
+}
+
+// ------------------------------------------------------------------------------------------------ load
+
+const SAMPLE = JSON.parse(readFileSync(path.join(ROOT, 'config/samples/etd-application.json'), 'utf8')) as { etdApp: Record<string, Record<string, unknown>> };
+
+/** A valid ETD application, unique by its token (applicant's surname) and passport number. */
+export function application(run: number, n: number): { token: string; body: string } {
+  const token = tokenOf(run, n);
+  const app = structuredClone(SAMPLE);
+  const details = app.etdApp.appDetails;
+  details.surname = token;
+  details.email = `${token.toLowerCase()}@example.org`;
+  const passport = app.etdApp.passportDetails;
+  passport.docNumber = String(100000000 + ((run * 7919 + n) % 899999999));
+  (passport.passportApplicant as Record<string, unknown>).surname = token;
+  return { token, body: JSON.stringify(app) };
+}
+
+export interface PostOutcome {
+  token: string;
+  acked: boolean;
+  attempts: number;
+  /** Ack latency of the attempt that succeeded, ms. */
+  latencyMs?: number;
+  lastStatus: number;
+}
+
+function postOnce(postAgent: http.Agent, url: string, body: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.request(
+      url,
+      { method: 'POST', agent: postAgent, timeout: 30000, headers: { 'content-type': 'application/json', 'x-api-key': FORM_KEY, 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', () => resolve(0));
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+    req.end(body);
+  });
+}
+
+/**
+ * Posts `count` unique applications, `parallel` at a time; each is retried (as a form would, on 5xx, 429 or no
+ * answer) until it gets 200 or `giveUpMs` passed. `onAck` sees the running number acknowledged.
+ */
+export async function postApplications(
+  url: () => string,
+  run: number,
+  count: number,
+  parallel: number,
+  onAck: (acked: number) => void = () => undefined,
+  giveUpMs = 120000,
+): Promise<PostOutcome[]> {
+  const out: PostOutcome[] = [];
+  let next = 0;
+  let acked = 0;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: parallel });
+  const lane = async () => {
+    while (next < count) {
+      const n = next++;
+      const { token, body } = application(run, n);
+      const first = Date.now();
+      const outcome: PostOutcome = { token, acked: false, attempts: 0, lastStatus: 0 };
+      for (;;) {
+        const started = Date.now();
+        outcome.attempts += 1;
+        outcome.lastStatus = await postOnce(agent, `${url()}/etd/application`, body);
+        if (outcome.lastStatus === 200) {
+          outcome.acked = true;
+          outcome.latencyMs = Date.now() - started;
+          onAck(++acked);
+          break;
+        }
+        const retryable = outcome.lastStatus === 0 || outcome.lastStatus === 429 || outcome.lastStatus >= 500;
+        if (!retryable || Date.now() - first > giveUpMs) break;
+        await sleep(Math.min(2000, 100 * 2 ** Math.min(outcome.attempts, 5)));
+      }
+      out.push(outcome);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: parallel }, lane));
+  } finally {
+    agent.destroy();
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------ drain & accounting
+
+export interface QueueProbe {
+  /** Jobs still to do (waiting, active, delayed, prioritized, paused) over the delivery queues, and failed ones. */
+  counts(): Promise<{ pending: number; failed: number; completed: number }>;
+  close(): Promise<void>;
+}
+
+export function queueProbe(redisUrl: string, prefix: string): QueueProbe {
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, retryStrategy: () => 200 });
+  connection.on('error', () => undefined);
+  const queues = TARGETS.map((t) => new Queue(deliveryQueueName(t), { connection, prefix: `${prefix}q` }));
+  for (const q of queues) q.on('error', () => undefined);
+  return {
+    async counts() {
+      let pending = 0;
+      let failed = 0;
+      let completed = 0;
+      for (const q of queues) {
+        const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children', 'failed', 'completed');
+        pending += (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0) + (c.paused ?? 0) + (c['waiting-children'] ?? 0);
+        failed += c.failed ?? 0;
+        completed += c.completed ?? 0;
+      }
+      return { pending, failed, completed };
+    },
+    async close() {
+      await Promise.all(queues.map((q) => q.close().catch(() => undefined)));
+      connection.disconnect();
+    },
+  };
+}
+
+/** Waits until no delivery job is pending; resolves to the seconds it took, or undefined on timeout. */
+export async function drain(probe: QueueProbe, timeoutMs: number): Promise<number | undefined> {
+  const started = Date.now();
+  let quietSince = 0;
+  while (Date.now() - started < timeoutMs) {
+    const c = await probe.counts().catch(() => undefined);
+    if (c && c.pending === 0) {
+      // Twice in a row, 300 ms apart: a job moving between states is not "done".
+      if (quietSince && Date.now() - quietSince >= 300) return (quietSince - started) / 1000;
+      quietSince ||= Date.now();
+    } else quietSince = 0;
+    await sleep(150);
+  }
+  return undefined;
+}
+
+export interface PeerTally {
+  acked: number;
+  delivered: number;
+  /** Extra accepted POSTs of one application that IIZUKA could not tell apart (no key, or another key). */
+  dupIizuka: number;
+  /** Extra accepted POSTs that carried the Idempotency-Key of an earlier accepted one (folded by a peer that honours it). */
+  iizukaSameKeyResends: number;
+  dupIcwCases: number;
+  doubledNotes: number;
+  /** Applications retried at IIZUKA whose attempts did not all carry one Idempotency-Key. */
+  iizukaKeyUnstable: number;
+  lost: number;
+  lostTokens: string[];
+  callsPerCase: { icasework: number; iizuka: number };
+}
+
+const ok = (r: ProxyRecord) => r.forwarded && r.status >= 200 && r.status < 300;
+
+/** Counts at the peers (what they acted on, reply lost or not) against what the hub acknowledged. */
+export function tally(ackedTokens: string[], icw: ProxyRecord[], iizuka: ProxyRecord[]): PeerTally {
+  // IIZUKA has no idempotency of its own: a second accepted POST of one application is a duplicate unless it carried
+  // the Idempotency-Key of an earlier accepted one (which a peer honouring the IETF draft folds into the first).
+  const accepted = new Map<string, Array<string | undefined>>();
+  const keys = new Map<string, Array<string | undefined>>();
+  for (const r of iizuka) {
+    if (r.op !== 'application' || !r.token) continue;
+    if (r.forwarded) keys.set(r.token, [...(keys.get(r.token) ?? []), r.idempotencyKey]);
+    if (ok(r)) accepted.set(r.token, [...(accepted.get(r.token) ?? []), r.idempotencyKey]);
+  }
+  const distinct = (k: Array<string | undefined>) => k.filter((x) => x === undefined).length + new Set(k.filter((x) => x !== undefined)).size;
+  const cases = new Map<string, Set<string>>();
+  for (const r of icw) {
+    if (r.op !== 'createcase' || !ok(r) || !r.token || !r.caseId) continue;
+    const set = cases.get(r.token) ?? new Set<string>();
+    set.add(r.caseId);
+    cases.set(r.token, set);
+  }
+  const notes = new Map<string, number>();
+  for (const r of icw) if (r.op === 'addcasenotes' && ok(r) && r.note) notes.set(r.note, (notes.get(r.note) ?? 0) + 1);
+  const sum = (values: Iterable<number>) => [...values].reduce((a, b) => a + b, 0);
+  const lostTokens = ackedTokens.filter((t) => !(accepted.get(t)?.length && cases.get(t)?.size));
+  const cased = Math.max(1, cases.size);
+  return {
+    acked: ackedTokens.length,
+    delivered: ackedTokens.length - lostTokens.length,
+    dupIizuka: sum([...accepted.values()].map((k) => distinct(k) - 1)),
+    iizukaSameKeyResends: sum([...accepted.values()].map((k) => k.length - distinct(k))),
+    dupIcwCases: sum([...cases.values()].map((s) => s.size - 1)),
+    doubledNotes: sum([...notes.values()].map((n) => n - 1)),
+    iizukaKeyUnstable: [...keys.values()].filter((k) => k.length > 1 && (k[0] === undefined || k.some((x) => x !== k[0]))).length,
+    lost: lostTokens.length,
+    lostTokens,
+    callsPerCase: { icasework: icw.length / cased, iizuka: iizuka.length / Math.max(1, accepted.size) },
+  };
+}
+
+export function machine(): string {
+  return `${os.cpus().length} CPU (${os.cpus()[0]?.model ?? 'unknown'}), nproc ${os.availableParallelism()}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, ${os.platform()} ${os.release()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at start (the machine is shared: figures on a busy machine are lower bounds)`;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}

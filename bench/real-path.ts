@@ -1,0 +1,356 @@
+/**
+ * The real path (`npm run bench`): `POST /etd/application` over HTTP with unique applications (autocannon, 50
+ * connections) into the hub as a user starts it (one `caseway start`, then `caseway api` + N `caseway worker`), a
+ * route to iCasework (createCase, signed HTTP) and IIZUKA (submitApplication), both sandbox peers as separate
+ * processes on loopback, and a private Redis with AOF `everysec`. In the same run: raw BullMQ (no-op jobs, bulk-added,
+ * concurrency 100) on the same Redis, a steady-rate run, the old in-process intake figure (bench/pipeline.ts) and the
+ * iSupport export line (bench/isupport-export.ts, ISUPPORT_BENCH_CASES=50000 cases of 20 members). Prints one table and writes it into docs/performance.md.
+ *   BENCH_CASES=5000 BENCH_CONNECTIONS=50 BENCH_WORKERS=2 BENCH_STEADY_RATE=200 BENCH_STEADY_SECONDS=60 npm run bench
+ *   BENCH_SKIP=steady,pipeline,isupport,split      leave parts out
+ *   BENCH_OUT=docs/performance.md                  where the "last run" section goes ('' for nowhere)
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { dayOf } from '../src/core/store/stats-store';
+import {
+  application,
+  FORM_KEY,
+  freePort,
+  hubConfig,
+  httpJson,
+  machine,
+  newHubEnv,
+  peakRssMb,
+  percentile,
+  ROOT,
+  sleep,
+  startHub,
+  startPeer,
+  startRedis,
+  stopChild,
+  tally,
+  waitFor,
+  type HubProcess,
+  type Peer,
+  type PrivateRedis,
+} from './lib/harness';
+import type { ProxyRecord } from './lib/fault-proxy';
+
+const CASES = Number(process.env.BENCH_CASES ?? 5000);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
+const DELIVERY_CONCURRENCY = Number(process.env.BENCH_DELIVERY_CONCURRENCY ?? 16);
+const STEADY_RATE = Number(process.env.BENCH_STEADY_RATE ?? 200);
+const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 60);
+const RAW_JOBS = Number(process.env.BENCH_RAW_JOBS ?? 50000);
+const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').map((s) => s.trim()));
+const ROUTE = 'etd-applications';
+const TARGET_COUNT = 2;
+
+interface Row {
+  label: string;
+  ackedPerS?: number;
+  p50?: number;
+  p95?: number;
+  p99?: number;
+  deliveredPerS?: number;
+  calls?: string;
+  rss?: string;
+  ratio?: number;
+  note?: string;
+}
+
+const fmt = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+async function deliveredCount(redis: Redis, prefix: string): Promise<number> {
+  return Number((await redis.hget(`${prefix}stats:${dayOf(new Date())}:${ROUTE}`, 'delivered')) ?? 0);
+}
+
+function rssOf(hubs: HubProcess[], peers: Peer[]): string {
+  const parts = hubs.map((h) => `${h.role} ${fmt(h.peakRssMb())}`);
+  parts.push(...peers.map((p) => `${p.kind === 'etd' ? 'IIZUKA' : 'iCW'} peer ${fmt(peakRssMb(p.child.pid))}`));
+  return parts.join(', ');
+}
+
+function callsPerCase(records: ProxyRecord[], tokens: string[]): Record<string, number> {
+  const byOp = new Map<string, number>();
+  for (const r of records) byOp.set(r.op, (byOp.get(r.op) ?? 0) + 1);
+  return Object.fromEntries([...byOp].map(([op, n]) => [op, n / Math.max(1, tokens.length)]));
+}
+
+function describeCalls(icw: ProxyRecord[], etd: ProxyRecord[], tokens: string[]): string {
+  const c = callsPerCase(icw, tokens);
+  const total = Object.values(c).reduce((a, b) => a + b, 0);
+  const e = Object.values(callsPerCase(etd, tokens)).reduce((a, b) => a + b, 0);
+  return `iCW ${total.toFixed(2)} (${Object.entries(c)
+    .map(([op, n]) => `${op} ${n.toFixed(2)}`)
+    .join(', ')}); IIZUKA ${e.toFixed(2)}`;
+}
+
+/** autocannon posting `amount` unique applications; latencies of every 200 answer, ms. */
+function load(url: string, run: number, amount: number): Promise<{ seconds: number; acked: number; errors: number; latencies: number[] }> {
+  let n = 0;
+  const latencies: number[] = [];
+  let acked = 0;
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const instance = autocannon(
+      {
+        url: `${url}/etd/application`,
+        connections: CONNECTIONS,
+        amount,
+        timeout: 30,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': FORM_KEY },
+        requests: [{ setupRequest: (req) => ({ ...req, body: application(run, n++).body }) }],
+      },
+      (err, result) => {
+        if (err) return reject(err);
+        resolve({ seconds: (Date.now() - started) / 1000, acked, errors: result.errors + result.non2xx + result.timeouts, latencies: latencies.sort((a, b) => a - b) });
+      },
+    );
+    instance.on('response', (_client, status, _bytes, ms) => {
+      if (status === 200) {
+        acked += 1;
+        latencies.push(ms);
+      }
+    });
+  });
+}
+
+async function measureHub(label: string, redis: PrivateRedis, topology: 'start' | 'split', run: number): Promise<Row> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-bench-hub-'));
+  const [icasework, iizuka] = await Promise.all([startPeer('icasework'), startPeer('etd')]);
+  const prefix = `cwb${run}:`;
+  const env = newHubEnv(dir, hubConfig(icasework, iizuka, { deliveryConcurrency: DELIVERY_CONCURRENCY, attempts: 8, backoffMs: 1000 }), redis.url, prefix);
+  const port = await freePort();
+  const hubs: HubProcess[] = [];
+  const r = new Redis(redis.url);
+  try {
+    hubs.push(await startHub(env, topology === 'start' ? 'start' : 'api', port));
+    if (topology === 'split') hubs.push(...(await Promise.all(Array.from({ length: WORKERS }, () => startHub(env, 'worker', 0)))));
+    const url = `http://127.0.0.1:${port}`;
+    // Warm-up (JIT, connections, Redis scripts), then clear what the peers saw.
+    const warm = await load(url, run + 900, 500);
+    await waitFor(async () => (await deliveredCount(r, prefix)) >= warm.acked * TARGET_COUNT, 120000, 'warm-up delivery');
+    await Promise.all([httpJson('POST', `${icasework.controlUrl}/clear`), httpJson('POST', `${iizuka.controlUrl}/clear`)]);
+    const base = await deliveredCount(r, prefix);
+    log(`${label}: posting ${CASES} unique applications over ${CONNECTIONS} connections`);
+    const started = Date.now();
+    const result = await load(url, run, CASES);
+    await waitFor(async () => (await deliveredCount(r, prefix)) - base >= result.acked * TARGET_COUNT, 600000, 'delivery of every acknowledged case', 50);
+    const e2eSeconds = (Date.now() - started) / 1000;
+    const [icw, etd] = await Promise.all([icasework.records(), iizuka.records()]);
+    const tokens = Array.from({ length: CASES }, (_, i) => application(run, i).token);
+    const t = tally(tokens.slice(0, result.acked), icw, etd);
+    return {
+      label,
+      ackedPerS: result.acked / result.seconds,
+      p50: percentile(result.latencies, 50),
+      p95: percentile(result.latencies, 95),
+      p99: percentile(result.latencies, 99),
+      deliveredPerS: result.acked / e2eSeconds,
+      calls: describeCalls(icw, etd, tokens),
+      rss: rssOf(hubs, [icasework, iizuka]),
+      note: `${result.acked} acked, ${result.errors} errors; delivered ${t.delivered}, lost ${t.lost}, dup iCW ${t.dupIcwCases}, dup IIZUKA ${t.dupIizuka}`,
+    };
+  } finally {
+    r.disconnect();
+    await Promise.all(hubs.map((h) => stopChild(h.child)));
+    await Promise.all([stopChild(icasework.child), stopChild(iizuka.child)]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Raw BullMQ on the same Redis: no-op jobs, bulk-added, one worker at concurrency 100; jobs/s from first add to last done. */
+async function rawBullmq(redis: PrivateRedis): Promise<Row> {
+  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const workerConnection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const prefix = 'rawbench';
+  const queue = new Queue('noop', { connection, prefix });
+  let done = 0;
+  const worker = new Worker('noop', async () => undefined, { connection: workerConnection, prefix, concurrency: 100, removeOnComplete: { count: 0 } });
+  worker.on('completed', () => (done += 1));
+  await worker.waitUntilReady();
+  const started = Date.now();
+  for (let i = 0; i < RAW_JOBS; i += 1000) {
+    await queue.addBulk(Array.from({ length: Math.min(1000, RAW_JOBS - i) }, (_, j) => ({ name: 'noop', data: { i: i + j } })));
+  }
+  await waitFor(async () => done >= RAW_JOBS, 600000, 'raw BullMQ jobs', 20);
+  const seconds = (Date.now() - started) / 1000;
+  await worker.close();
+  await queue.obliterate({ force: true }).catch(() => undefined);
+  await queue.close();
+  connection.disconnect();
+  workerConnection.disconnect();
+  return { label: `raw BullMQ (${RAW_JOBS} no-op jobs, addBulk 1000, concurrency 100)`, deliveredPerS: RAW_JOBS / seconds, rss: `bench process ${fmt(peakRssMb(process.pid))}` };
+}
+
+/** A steady rate into `caseway start`: ack p99 and intake → delivered (both peers acted) p99. */
+async function steady(redis: PrivateRedis, run: number): Promise<Row> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-bench-steady-'));
+  const [icasework, iizuka] = await Promise.all([startPeer('icasework'), startPeer('etd')]);
+  const prefix = `cwb${run}:`;
+  const env = newHubEnv(dir, hubConfig(icasework, iizuka, { deliveryConcurrency: DELIVERY_CONCURRENCY, attempts: 8, backoffMs: 1000 }), redis.url, prefix);
+  const port = await freePort();
+  const hubs: HubProcess[] = [];
+  const r = new Redis(redis.url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 200 });
+  try {
+    hubs.push(await startHub(env, 'start', port));
+    const total = STEADY_RATE * STEADY_SECONDS;
+    const sentAt = new Map<string, number>();
+    const ackMs: number[] = [];
+    let failed = 0;
+    const post = (n: number) =>
+      new Promise<void>((resolve) => {
+        const { token, body } = application(run, n);
+        const t0 = Date.now();
+        sentAt.set(token, t0);
+        const req = http.request(
+          `http://127.0.0.1:${port}/etd/application`,
+          { method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-api-key': FORM_KEY, 'content-length': Buffer.byteLength(body) } },
+          (res) => {
+            res.resume();
+            res.on('end', () => {
+              if (res.statusCode === 200) ackMs.push(Date.now() - t0);
+              else failed += 1;
+              resolve();
+            });
+          },
+        );
+        req.on('error', () => {
+          failed += 1;
+          resolve();
+        });
+        req.end(body);
+      });
+    log(`steady: ${STEADY_RATE} applications/s for ${STEADY_SECONDS} s into caseway start`);
+    const started = Date.now();
+    const pending: Array<Promise<void>> = [];
+    for (let n = 0; n < total; ) {
+      const due = Math.min(total, Math.floor(((Date.now() - started) / 1000) * STEADY_RATE));
+      while (n < due) pending.push(post(n++));
+      await sleep(5);
+    }
+    await Promise.all(pending);
+    await waitFor(async () => (await deliveredCount(r, prefix)) >= ackMs.length * TARGET_COUNT, 600000, 'steady delivery', 50);
+    const [icw, etd] = await Promise.all([icasework.records(), iizuka.records()]);
+    const caseToken = new Map<string, string>();
+    for (const rec of icw) if (rec.op === 'createcase' && rec.token && rec.caseId) caseToken.set(rec.caseId, rec.token);
+    const deliveredAt = new Map<string, number>();
+    for (const rec of [...icw, ...etd]) {
+      const token = rec.token ?? (rec.caseId ? caseToken.get(rec.caseId) : undefined);
+      if (token && rec.at && rec.status >= 200 && rec.status < 300) deliveredAt.set(token, Math.max(deliveredAt.get(token) ?? 0, rec.at));
+    }
+    const e2e = [...deliveredAt].map(([token, at]) => at - (sentAt.get(token) ?? at)).sort((a, b) => a - b);
+    const sorted = ackMs.sort((a, b) => a - b);
+    return {
+      label: `Caseway, steady ${STEADY_RATE}/s for ${STEADY_SECONDS} s (caseway start)`,
+      ackedPerS: ackMs.length / ((Date.now() - started) / 1000),
+      p50: percentile(sorted, 50),
+      p95: percentile(sorted, 95),
+      p99: percentile(sorted, 99),
+      rss: rssOf(hubs, [icasework, iizuka]),
+      note: `intake→delivered p50 ${fmt(percentile(e2e, 50))} ms, p99 ${fmt(percentile(e2e, 99))} ms; ${ackMs.length} acked, ${failed} failed`,
+    };
+  } finally {
+    agent.destroy();
+    r.disconnect();
+    await Promise.all(hubs.map((h) => stopChild(h.child)));
+    await Promise.all([stopChild(icasework.child), stopChild(iizuka.child)]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The old in-process figure: bench/pipeline.ts (Intake.ingest() in batches of 500 to a sink adapter). */
+function inProcess(redis: PrivateRedis): Row {
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'pipeline.js')], { env: { ...process.env, REDIS_URL: redis.url }, encoding: 'utf8', timeout: 600000 });
+  const line = (r.stdout ?? '').trim();
+  const m = line.match(/intake (\d+) cases\/s, end to end (\d+) cases\/s/);
+  return {
+    label: 'in-process intake (bench/pipeline.ts: Intake.ingest() batches of 500, sink adapter, no HTTP, no peer)',
+    ackedPerS: m ? Number(m[1]) : undefined,
+    deliveredPerS: m ? Number(m[2]) : undefined,
+    note: m ? '' : `failed: ${(r.stderr ?? '').slice(0, 200)}`,
+  };
+}
+
+/** The iSupport export line, from its own process (bench/isupport-export.ts), when it is built. */
+function isupport(redis: PrivateRedis): Row[] {
+  const script = path.join(__dirname, 'isupport-export.js');
+  if (!existsSync(script)) return [];
+  const r = spawnSync(process.execPath, [script], { env: { ...process.env, REDIS_URL: redis.url }, encoding: 'utf8', timeout: 1800000 });
+  try {
+    return JSON.parse((r.stdout ?? '').trim().split('\n').pop() ?? '') as Row[];
+  } catch {
+    return [{ label: 'iSupport export over SFTP', note: `failed: ${(r.stderr ?? '').slice(-300)}` }];
+  }
+}
+
+function table(rows: Row[]): string {
+  const head = '| | acked/s | ack p50 / p95 / p99 ms | delivered/s end to end | ratio to raw BullMQ | calls per case at each peer | peak RSS MB | notes |';
+  return [
+    head,
+    `|${'---|'.repeat(8)}`,
+    ...rows.map((r) => `| ${r.label} | ${fmt(r.ackedPerS)} | ${r.p50 === undefined ? '' : `${fmt(r.p50)} / ${fmt(r.p95)} / ${fmt(r.p99)}`} | ${fmt(r.deliveredPerS)} | ${fmt(r.ratio, 3)} | ${r.calls ?? ''} | ${r.rss ?? ''} | ${r.note ?? ''} |`),
+  ].join('\n');
+}
+
+const BEGIN = '<!-- bench:last-run:begin -->';
+const END = '<!-- bench:last-run:end -->';
+
+function writeDoc(section: string): void {
+  const out = process.env.BENCH_OUT ?? path.join(ROOT, 'docs/performance.md');
+  if (!out) return;
+  const current = existsSync(out) ? readFileSync(out, 'utf8') : `# Performance\n\n${BEGIN}\n${END}\n`;
+  const next = current.includes(BEGIN) ? current.replace(new RegExp(`${BEGIN}[\\s\\S]*${END}`), `${BEGIN}\n${section}\n${END}`) : `${current}\n${BEGIN}\n${section}\n${END}\n`;
+  writeFileSync(out, next);
+  log(`results written to ${path.relative(process.cwd(), out)}`);
+}
+
+async function main(): Promise<void> {
+  const when = new Date();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-bench-'));
+  const redis = await startRedis(dir, 'everysec');
+  const rows: Row[] = [];
+  try {
+    const run = (when.getTime() % 1000) * 10;
+    rows.push(await measureHub('Caseway, one `caseway start`', redis, 'start', run + 1));
+    if (!SKIP.has('split')) rows.push(await measureHub(`Caseway, \`caseway api\` + ${WORKERS} \`caseway worker\``, redis, 'split', run + 2));
+    log('raw BullMQ');
+    const raw = await rawBullmq(redis);
+    for (const r of rows) if (r.deliveredPerS) r.ratio = r.deliveredPerS / raw.deliveredPerS!;
+    rows.push(raw);
+    if (!SKIP.has('steady')) rows.push(await steady(redis, run + 3));
+    if (!SKIP.has('pipeline')) {
+      log('in-process intake (bench/pipeline.ts)');
+      rows.push(inProcess(redis));
+    }
+    if (!SKIP.has('isupport')) {
+      log('iSupport export over SFTP');
+      rows.push(...isupport(redis));
+    }
+  } finally {
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const redisVersion = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.trim().split(' ').slice(0, 3).join(' ');
+  const git = spawnSync('git', ['log', '-1', '--format=%h %s'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim().slice(0, 100);
+  const command = `BENCH_CASES=${CASES} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_WORKERS=${WORKERS} BENCH_DELIVERY_CONCURRENCY=${DELIVERY_CONCURRENCY} BENCH_STEADY_RATE=${STEADY_RATE} BENCH_STEADY_SECONDS=${STEADY_SECONDS}${process.env.BENCH_SKIP ? ` BENCH_SKIP=${process.env.BENCH_SKIP}` : ''} npm run bench`;
+  const section = [`### Last run`, '', `- Date: ${when.toISOString()}`, `- Machine: ${machine()}; ${redisVersion} (AOF, appendfsync everysec)`, `- Command: \`${command}\``, `- Git: ${git}`, '', table(rows), ''].join('\n');
+  process.stdout.write(`\n${table(rows)}\n`);
+  writeDoc(section);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${String(err)}\n`);
+  process.exit(1);
+});
