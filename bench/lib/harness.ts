@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * What the fault suite and the real-path benchmark share: a private Redis with AOF, sandbox peers as separate
  * processes behind the fault proxy, a hub config pointing at them (sandbox: false), hub processes started as a user
@@ -223,6 +224,7 @@ export interface HubEnv {
   redisUrl: string;
   prefix: string;
   dataKey: string;
+  apiToken: string;
   cwd: string;
   logFile?: string;
 }
@@ -231,7 +233,7 @@ export function newHubEnv(dir: string, yaml: string, redisUrl: string, prefix: s
   mkdirSync(dir, { recursive: true });
   const configFile = path.join(dir, 'caseway.yaml');
   writeFileSync(configFile, yaml);
-  return { configFile, redisUrl, prefix, dataKey: PayloadCipher.generateKey(), cwd: dir };
+  return { configFile, redisUrl, prefix, dataKey: PayloadCipher.generateKey(), apiToken: randomBytes(24).toString('hex'), cwd: dir };
 }
 
 /** Starts `caseway <role>` and waits until it is ready (the api answers /readyz; a worker prints its banner). */
@@ -240,7 +242,8 @@ export async function startHub(env: HubEnv, role: 'start' | 'api' | 'worker', po
   const child = spawn(
     process.execPath,
     [CLI, '--config', env.configFile, '--prefix', env.prefix, '--redis', env.redisUrl, '--sandbox', 'false', '--log-level', process.env.FAULTS_LOG_LEVEL ?? 'warn', ...extraArgs, role],
-    { cwd: env.cwd, env: { ...process.env, CASEWAY_DATA_KEY: env.dataKey, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // A hub with real peers starts only closed: its own data key and an API token (the harness never calls /api).
+    { cwd: env.cwd, env: { ...process.env, CASEWAY_DATA_KEY: env.dataKey, CASEWAY_API_TOKEN: env.apiToken, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const keep = (d: Buffer) => {
     output += d.toString();

@@ -4,8 +4,8 @@
  * sandboxes as separate processes behind the fault proxy. ~100 applications each; every application acknowledged
  * must reach both peers exactly once, counted at the peers.
  *
- * `test.failing` marks the scenarios the product does not survive yet (issue 11 items 2 and 3); flip them to `test`
- * when the fixes land.
+ * The last three failed before issue 11's fixes (they were `test.failing` then, each confirmed to fail for the reason
+ * in its comment): they are the proof that those fixes hold.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -57,23 +57,23 @@ test('a worker SIGTERMed mid-delivery finishes its in-flight deliveries: nothing
   expectExactlyOnce(r);
 });
 
-// Fails today: a createcase or POST /application whose reply is lost is simply sent again (no ExternalId on
-// createcase, no Idempotency-Key): duplicate iCasework cases and IIZUKA applications (issue 11 item 2).
-test.failing('replies lost after the peer acted: no duplicate case, note or application, one Idempotency-Key per delivery', async () => {
+// Without ExternalId on createcase and an Idempotency-Key, a lost reply was simply sent again: duplicate iCasework
+// cases and IIZUKA applications (issue 11 item 2).
+test('replies lost after the peer acted: no duplicate case, note or application, one Idempotency-Key per delivery', async () => {
   const r = await scenario('reply-lost');
   expect(r.injected.replyLost).toBe(30);
   expectExactlyOnce(r);
   expect(r.tally.iizukaKeyUnstable).toBe(0);
 });
 
-// Fails today: deliveries in flight when a worker dies are redone after the stall, and the peers already acted.
-test.failing('both workers SIGKILLed while the peers have acted: the redelivery creates nothing twice', async () => {
+// Deliveries in flight when a worker dies are redone after the stall, after the peers already acted.
+test('both workers SIGKILLed while the peers have acted: the redelivery creates nothing twice', async () => {
   const r = await scenario('worker-kill');
   expectExactlyOnce(r);
 });
 
-// Fails today: the second start clears the sandbox prefix before it finds the port taken (issue 11 item 3).
-test.failing("a second `caseway start` leaves the running hub's keys untouched", async () => {
+// The second start used to clear the sandbox prefix before it found the port taken (issue 11 item 3).
+test("a second `caseway start` leaves the running hub's keys untouched", async () => {
   const r = await scenario('second-start');
   const keys = r.notes.join(' ').match(/first hub's keys kept (\d+) of (\d+)/);
   expect(keys).not.toBeNull();
