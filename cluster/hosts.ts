@@ -3,7 +3,7 @@
  * its own pid. Redis (primary, replica), Sentinels, the peers, and the hub's api and worker roles.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Bed } from './net';
 
@@ -17,6 +17,8 @@ export interface Running {
   host: string;
   child: ChildProcess;
   log: string;
+  /** Where this process's output starts in its log (a host's log collects every run of the same key). */
+  logFrom: number;
   exited: Promise<number | null>;
 }
 
@@ -38,6 +40,7 @@ export async function until<T>(what: string, timeoutMs: number, probe: () => Pro
 
 export class Hosts {
   private readonly running = new Map<string, Running>();
+  private readonly lastLogFrom = new Map<string, number>();
   readonly logs: string;
 
   constructor(readonly bed: Bed, readonly tmp: string) {
@@ -52,6 +55,7 @@ export class Hosts {
   start(host: string, key: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): Running {
     if (this.running.has(key)) throw new Error(`${key} is already running`);
     const log = path.join(this.logs, `${key}.log`);
+    const logFrom = existsSync(log) ? statSync(log).size : 0;
     const fd = openSync(log, 'a');
     const child = spawn('ip', ['netns', 'exec', this.bed.ns(host), command, ...args], {
       cwd: ROOT,
@@ -60,8 +64,9 @@ export class Hosts {
     });
     closeSync(fd);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const r: Running = { key, host, child, log, exited };
+    const r: Running = { key, host, child, log, logFrom, exited };
     this.running.set(key, r);
+    this.lastLogFrom.set(key, logFrom);
     void exited.then(() => {
       if (this.running.get(key) === r) this.running.delete(key);
     });
@@ -101,9 +106,10 @@ export class Hosts {
     await Promise.all([...this.running.keys()].map((k) => this.kill(k)));
   }
 
+  /** The output of the process running (or last run) under this key. */
   logText(key: string): string {
     try {
-      return readFileSync(path.join(this.logs, `${key}.log`), 'utf8');
+      return readFileSync(path.join(this.logs, `${key}.log`)).subarray(this.lastLogFrom.get(key) ?? 0).toString('utf8');
     } catch {
       return '';
     }

@@ -112,7 +112,8 @@ export async function postAll(apps: Application[], o: LoadOptions): Promise<Load
         }
         await sleep(Math.min(10, a.retryAfterS ?? 1) * 1000);
       } catch (err) {
-        count(err instanceof Error && err.message === 'timeout' ? 'timeout' : 'error');
+        const code = (err as NodeJS.ErrnoException).code;
+        count(err instanceof Error && err.message === 'timeout' ? 'timeout' : (code ?? 'error'));
         avoidUntil.set(host, Date.now() + 5000);
         await sleep(200);
       }

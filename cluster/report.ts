@@ -31,6 +31,7 @@ export interface ScalingRow {
   iizukaPerS?: number;
   icaseworkPerS?: number;
   redisOpsPeak?: number;
+  redisOpsIdle?: number;
   lost?: number;
   dupIizuka?: number;
   dupIcasework?: number;
@@ -86,11 +87,11 @@ export function renderReport(r: ReportInput): { table: string; markdown: string 
     ),
   );
   const scalingLines = table(
-    ['worker hosts', 'cases', 'cases/s (both peers)', 'IIZUKA applications/s', 'iCasework cases/s', 'Redis peak ops/s', 'lost', 'duplicates', 'load avg'],
+    ['worker hosts', 'cases', 'cases/s (both peers)', 'IIZUKA applications/s', 'iCasework cases/s', 'Redis ops/s idle → peak', 'lost', 'duplicates', 'load avg'],
     r.scaling.map((s) =>
       s.error
         ? [String(s.workers), String(s.cases), `failed: ${s.error}`, '-', '-', '-', '-', '-', '-']
-        : [String(s.workers), `${v(s.acknowledged)}`, v(s.casesPerS, 1), v(s.iizukaPerS, 1), v(s.icaseworkPerS, 1), v(s.redisOpsPeak), v(s.lost), `${v(s.dupIizuka)} / ${v(s.dupIcasework)}`, v(s.load, 1)],
+        : [String(s.workers), `${v(s.acknowledged)}`, v(s.casesPerS, 1), v(s.iizukaPerS, 1), v(s.icaseworkPerS, 1), `${v(s.redisOpsIdle)} → ${v(s.redisOpsPeak)}`, v(s.lost), `${v(s.dupIizuka)} / ${v(s.dupIcasework)}`, v(s.load, 1)],
     ),
   );
   const s = r.settings;
