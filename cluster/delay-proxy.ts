@@ -18,20 +18,28 @@ export async function startDelayProxy(listen: { host: string; port: number }, ta
     const upstream = net.connect(target.port, target.host);
     sockets.add(client);
     sockets.add(upstream);
-    // Chunks leave in arrival order, each no earlier than its arrival + delay.
-    let lastDue = 0;
+    // One queue per connection and one timer on its head: chunks leave strictly in arrival order, each no earlier
+    // than its arrival + the delay (separate timers per chunk could fire out of order and garble the stream).
+    const queue: Array<{ due: number; chunk: Buffer }> = [];
+    let timer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      timer = undefined;
+      const now = Date.now();
+      while (queue.length && queue[0]!.due <= now) {
+        const next = queue.shift()!;
+        if (!upstream.destroyed) upstream.write(next.chunk);
+      }
+      if (queue.length) timer = setTimeout(flush, queue[0]!.due - now);
+    };
     client.on('data', (chunk: Buffer) => {
-      const due = Math.max(Date.now() + delay, lastDue);
-      lastDue = due;
-      const send = () => {
-        if (!upstream.destroyed) upstream.write(chunk);
-      };
-      const wait = due - Date.now();
-      if (wait <= 0 && delay === 0) send();
-      else setTimeout(send, Math.max(0, wait));
+      queue.push({ due: Date.now() + delay, chunk });
+      if (timer) return;
+      if (queue.length === 1 && delay === 0) flush();
+      else timer = setTimeout(flush, Math.max(0, queue[0]!.due - Date.now()));
     });
     upstream.pipe(client);
     const end = () => {
+      if (timer) clearTimeout(timer);
       client.destroy();
       upstream.destroy();
       sockets.delete(client);
