@@ -67,7 +67,8 @@ export function parseLogLevel(value: string, what = '--log-level'): string {
 }
 
 export function parseRedisUrl(value: string, what = '--redis'): string {
-  if (!/^rediss?:\/\/[^\s]+$/.test(value)) throw new OptionError(`${what} must be a redis:// or rediss:// URL, not "${value}"`);
+  // Sentinel URLs (redis+sentinel://h:p,h:p/<master>) are as valid as plain ones (docs/deploy.md).
+  if (!/^rediss?(\+sentinel)?:\/\/[^\s]+$/.test(value)) throw new OptionError(`${what} must be a redis://, rediss:// or redis+sentinel:// URL, not "${value}"`);
   return value;
 }
 
