@@ -3,7 +3,7 @@
  * cash-assistance cases, plus every other endpoint seed 002 lists (payments, reconciliation, messages, templates,
  * program set-up, users, exports, stats, exchange rates); a sandbox 121-service for tests and demos.
  */
-import { defineAdapter, type AdapterContext } from '../../src/core/adapter';
+import { defineAdapter, type AdapterContext } from 'caseway/core';
 import settingsSchema from './configuration-schema.json';
 import { sandbox } from './sandbox';
 import { addNote, setStatus, upsertRegistration } from './src/actions';

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
+import { sleep } from '../core/util';
 
 interface TraceEntry {
   stage: string;
@@ -40,7 +41,6 @@ export interface RouteOutcome {
 
 class DemoFailure extends Error {}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Demo {
   private readonly hub: AxiosInstance;

@@ -30,6 +30,7 @@ import { StatsStore } from './store/stats-store';
 import { TraceStore } from './store/trace-store';
 import { ViewStore } from './store/view-store';
 import { EchoStore } from './store/echo-store';
+import { isRecord } from './util';
 
 export interface HubRoles {
   api: boolean;
@@ -92,15 +93,11 @@ function processAlive(pid: number): boolean {
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 const RENEW_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Sandbox settings first, the connection's own settings on top (deeply, so one nested field can be overridden). */
 export function mergeSettings(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(over)) {
-    out[key] = isPlainObject(value) && isPlainObject(out[key]) ? mergeSettings(out[key] as Record<string, unknown>, value) : value;
+    out[key] = isRecord(value) && isRecord(out[key]) ? mergeSettings(out[key] as Record<string, unknown>, value) : value;
   }
   return out;
 }

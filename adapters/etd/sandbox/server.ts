@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { silentLogger, type Logger } from '../../../src/core/logger';
+import { silentLogger, type Logger } from 'caseway/core';
 import { createAuthenticator } from '../src/auth';
 import { applicationDigest } from '../src/ids';
 import { createIntakeHandler, methodNotAllowed, REPLIES } from '../src/intake';

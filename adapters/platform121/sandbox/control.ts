@@ -1,6 +1,7 @@
 /** /sandbox/*: not part of 121; lets a demo act as a portal user and inspect the peer. */
 import express, { type Request, type Response } from 'express';
-import { HttpReply, isRecord } from './http';
+import { isRecord } from 'caseway/core';
+import { HttpReply } from './http';
 import type { Sandbox121 } from './server';
 
 export function controlRouter(sb: Sandbox121): express.Router {

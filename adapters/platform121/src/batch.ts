@@ -2,8 +2,8 @@
  * Batch entry points for callers that hold many cases at once (a bulk load, tests): the same code paths as the
  * actions, without the per-delivery micro-batcher.
  */
-import type { AdapterContext } from '../../../src/core/adapter';
-import type { CanonicalCase, CrossReference } from '../../../src/core/model/canonical.generated';
+import type { AdapterContext } from 'caseway/core';
+import type { CanonicalCase, CrossReference } from 'caseway/core';
 import { buildRegistrationRow, type RowOptions } from './codec';
 import { resolveReferenceId } from './reference-id';
 import { runtimeFor } from './runtime';

@@ -15,7 +15,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Webhook } from 'standardwebhooks';
-import { silentLogger, type Logger } from '../../../src/core/logger';
+import { silentLogger, type Logger } from 'caseway/core';
 
 export interface WebhookSandboxOptions {
   host?: string;
