@@ -6,7 +6,8 @@
  * - /openapi.json and /docs.
  */
 import type { Express } from 'express';
-import type { Hub, HttpPlugin } from '../core/hub';
+import type { Hub } from '../core/hub';
+import type { HttpPlugin } from '../http/plugin';
 import { apiDocsPlugin } from './api-docs';
 import { EndpointRegistry, opsConsolePlugin } from './console';
 import type { PrometheusMetrics } from './metrics';
