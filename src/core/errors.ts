@@ -157,6 +157,27 @@ export class PermanentError extends CasewayError {
   }
 }
 
+/**
+ * An adapter emitted a case that schemas/canonical-case.schema.json refuses: a bug in the adapter, refused at intake
+ * before anything of its batch is stored or queued. Names the adapter, connection, source, event and the paths (never
+ * the values: they may be personal data).
+ */
+export class InvalidCanonicalCaseError extends PermanentError {
+  override readonly code = 'INVALID_CANONICAL_CASE';
+  constructor(
+    readonly adapter: string,
+    readonly source: string,
+    readonly problems: Array<{ eventId: string; path: string; reason: string }>,
+    context: ErrorContext,
+  ) {
+    const first = problems[0];
+    super(
+      `adapter "${adapter}" (connection "${context.connection}", source "${source}") emitted an invalid canonical case: event ${first.eventId}, ${first.path || '/'} ${first.reason}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}; nothing of this batch was accepted`,
+      { ...context, peer: adapter, source, fieldErrors: problems.map((p) => ({ path: p.path || '/', error: p.reason, eventId: p.eventId })) },
+    );
+  }
+}
+
 /** An error answered by (or while talking to) a peer system. */
 export class PeerError extends CasewayError {
   readonly status?: number;
