@@ -19,7 +19,6 @@ import { exchangeRatesSource, fspConfigurationsSource, paymentsSource, programSt
 import { transactionsSource } from './src/sources/transactions';
 
 export type { Platform121Settings } from './src/settings';
-export { upsertCases, upsertRows, setStatuses, type BatchCase } from './src/batch';
 export { runtimeFor } from './src/runtime';
 
 export default defineAdapter<Platform121Settings>({

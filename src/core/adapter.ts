@@ -38,7 +38,6 @@ export interface ConnectionState {
   increment(key: string, by?: number): Promise<number>;
   /** Adds members to a set; returns how many were new. */
   addToSet(key: string, members: string[]): Promise<number>;
-  isMember(key: string, member: string): Promise<boolean>;
   /** Returns for each member whether it is in the set. */
   areMembers(key: string, members: string[]): Promise<boolean[]>;
   hashSet(key: string, field: string, value: string): Promise<void>;

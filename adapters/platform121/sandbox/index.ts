@@ -4,7 +4,7 @@
  * { statusApplyDelayMs, tokenTtlSeconds, seed, throttle: { limit, ttlMs, loginLimit, loginTtlMs, retryAfterHeader } }.
  */
 import type { SandboxDefinition, SandboxHandle, SandboxOptions } from 'caseway/core';
-import { Sandbox121, type Sandbox121Options, type ThrottleOptions } from './server';
+import { Sandbox121, type ThrottleOptions } from './server';
 import { isRecord } from 'caseway/core';
 
 export { Sandbox121 } from './server';
@@ -41,10 +41,6 @@ export function sandboxConnectionSettings(sb: Sandbox121, programId: number, use
         },
     ...(ocw ? {} : { attributeDefaults: { house: 'stark' } }),
   };
-}
-
-export async function startSandbox121(options: Sandbox121Options): Promise<Sandbox121> {
-  return Sandbox121.start(options);
 }
 
 export const sandbox: SandboxDefinition = {
