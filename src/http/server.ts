@@ -2,8 +2,8 @@
  * The HTTP side of a running hub, composed from outside the core: take the port, start the hub on it, mount the app.
  * The port comes first, so a second start on a taken port stops before it touches Redis (or a running hub's state).
  */
-import { createServer } from 'node:http';
 import { Hub, type HubListener, type HubOptions, type RequestHandler } from '../core/hub';
+import { serveHttp } from '../core/util';
 import { createHttpApp } from './app';
 import type { HttpPlugin } from './plugin';
 
@@ -14,19 +14,10 @@ export async function listenHttp(port: number, host = '0.0.0.0'): Promise<HubLis
     res.setHeader('Retry-After', '1');
     res.end();
   };
-  const server = createServer((req, res) => handler(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const bound = typeof address === 'object' && address ? address.port : port;
+  const { server, url, port: bound } = await serveHttp((req, res) => handler(req, res), port, host);
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}`,
+    url,
     port: bound,
     serve: (next) => {
       handler = next;
