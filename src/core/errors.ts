@@ -2,7 +2,7 @@
  * Typed errors. Each carries what an operator needs to act: which route, case, connection and peer,
  * and whether trying again can help. Messages must never contain personal data.
  *
- * A peer may echo personal data in its errors (a header such as iCasework's X-Application-Error-Info, a 422 message
+ * A peer may echo personal data in its errors (an error-info header, a 422 message
  * such as "Surname X (born ...)"). Adapters put the peer's own words only in `peerDetail` and in the messages of
  * `fieldErrors` (or `peerFields`); everything else in the context must be safe (ids, codes, statuses, paths).
  * `safeDetail()` (also what `toJSON()` gives, so logs and traces get it) keeps status, codes, field *paths* and a
@@ -25,7 +25,7 @@ export interface ErrorContext {
   action?: string;
   /** HTTP status the peer answered with, if any. */
   status?: number;
-  /** The peer's own error code (e.g. iCasework X-Application-Error-Code). */
+  /** The peer's own error code (e.g. an X-Application-Error-Code header). */
   peerCode?: string;
   /**
    * Per-field errors: field path -> message, or records naming the path as `path`, `field` or `column`. The paths are

@@ -11,3 +11,4 @@ export * from './peer-http';
 export * from './path';
 export * from './util';
 export { compileOnce, createAjv, describeAjvErrors } from './config/ajv';
+export * from './demo';

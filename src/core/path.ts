@@ -2,7 +2,7 @@
  * The one canonical path language (grammar: docs/canonical-model.md, "Paths"). Route filters, mapping overrides and
  * adapters all read, write and remove through it:
  *   status, parties[0].person.surname, parties[roles=creditor].person.surname (or the shorthand [role=creditor]),
- *   references[system=platform121].id, extensions.icasework.details["CaseDetails.Team"]
+ *   references[system=crm].id, extensions.crm.details["CaseDetails.Team"]
  * A `[key=value]` step picks the first array element whose `key` equals value, or, when that field is an array (as
  * `roles` is), contains it. `role` is shorthand for `roles`: `[role=x]` and `[roles=x]` are the same step.
  * Code that builds paths from keys it already holds passes an array of keys instead of a string (no parsing, any key).
