@@ -3,7 +3,7 @@
  * spoken on both sides. Source `application` makes Caseway the Case Manager (POST /etd/application); action
  * `submitApplication` delivers a case to a real (or the sandbox) Case Manager at baseUrl + /application.
  */
-import { defineAdapter } from '../../src/core/adapter';
+import { defineAdapter } from 'caseway/core';
 import settingsSchema from './configuration-schema.json';
 import { sandbox } from './sandbox';
 import { submitApplication } from './src/actions';

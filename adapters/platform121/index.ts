@@ -3,7 +3,7 @@
  * cash-assistance cases, plus every other endpoint seed 002 lists (payments, reconciliation, messages, templates,
  * program set-up, users, exports, stats, exchange rates); a sandbox 121-service for tests and demos.
  */
-import { defineAdapter, type AdapterContext } from '../../src/core/adapter';
+import { defineAdapter, type AdapterContext } from 'caseway/core';
 import settingsSchema from './configuration-schema.json';
 import { sandbox } from './sandbox';
 import { addNote, setStatus, upsertRegistration } from './src/actions';
@@ -19,7 +19,6 @@ import { exchangeRatesSource, fspConfigurationsSource, paymentsSource, programSt
 import { transactionsSource } from './src/sources/transactions';
 
 export type { Platform121Settings } from './src/settings';
-export { upsertCases, upsertRows, setStatuses, type BatchCase } from './src/batch';
 export { runtimeFor } from './src/runtime';
 
 export default defineAdapter<Platform121Settings>({

@@ -3,7 +3,7 @@
  * expression) to any HTTP receiver, signed per Standard Webhooks; source `receive` takes signed cases from any
  * sender at POST /webhooks/<connection>. For systems that have no adapter of their own.
  */
-import { defineAdapter } from '../../src/core/adapter';
+import { defineAdapter } from 'caseway/core';
 import settingsSchema from './configuration-schema.json';
 import { sandbox } from './sandbox';
 import { post } from './src/post';

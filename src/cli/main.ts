@@ -49,7 +49,7 @@ Examples:
   caseway start                         api + workers with config/caseway.yaml and its sandbox peers
   caseway worker --sandbox=false        a worker on another machine, real peers only
   caseway validate config/caseway.yaml  check a config without starting anything
-  caseway replay --all --connection icasework --dry-run --json`,
+  caseway replay --all --connection crm --dry-run --json`,
   );
 
 const opts = () => resolveOptions(program.opts<RawOptions>());
@@ -189,7 +189,6 @@ program
     const url = o.url ?? process.env.CASEWAY_URL ?? `http://127.0.0.1:${opts().port}`;
     const outcomes = await new Demo({
       url: url.replace(/\/$/, ''),
-      etdApiKey: process.env.ETD_FORM_API_KEY ?? 'caseway-demo-etd-key',
       // The samples ship with the package: found from here, not from the folder the command runs in.
       samplesDir: path.join(packageRoot(), 'config', 'samples'),
       timeoutMs: Number(o.timeout) * 1000,

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { loadConfig } from '../core/config/load';
 import type { LoadedConfig } from '../core/config/types';
 import { CasewayError, ConfigErrors, safeMessage } from '../core/errors';
-import { DEFAULT_SHUTDOWN_TIMEOUT_MS, Hub, InstanceLockedError, type HubRoles } from '../core/hub';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, type Hub, InstanceLockedError, type HubRoles } from '../core/hub';
+import { startHubWithHttp } from '../http/server';
 import { createLogger } from '../core/logger';
 import { RedisPolicyError, RedisUnavailableError } from '../core/redis';
 import { AdapterRegistry } from '../core/registry';
@@ -110,7 +111,8 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub>
   const workDir = ownInstance ? sandboxInstance(opts).workDir : path.resolve('.caseway');
   let stopPrivateRedis: (() => Promise<void>) | undefined;
   const build = () =>
-    new Hub({
+    startHubWithHttp(
+      {
       config,
       registry,
       redisUrl,
@@ -118,17 +120,21 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub>
       prefix,
       resetState,
       instanceLock: ownInstance,
-      // A sandbox hub has an open /api and demo ops users: it listens on loopback unless told otherwise.
-      http: { port: opts.port, host: opts.host ?? (isSandboxRun(opts, config) ? '127.0.0.1' : '0.0.0.0') },
       sandbox: opts.sandbox,
       workDir,
       log,
       metrics,
-      httpPlugins: roles.api ? opsPlugins(metrics) : [metricsPlugin(metrics)],
-    });
+      },
+      {
+        // A sandbox hub has an open /api and demo ops users: it listens on loopback unless told otherwise.
+        port: opts.port,
+        host: opts.host ?? (isSandboxRun(opts, config) ? '127.0.0.1' : '0.0.0.0'),
+        plugins: roles.api ? opsPlugins(metrics) : [metricsPlugin(metrics)],
+      },
+    );
   let hub: Hub;
   try {
-    hub = await build().start();
+    hub = await build();
   } catch (err) {
     if (err instanceof RedisUnavailableError && !opts.redisFromUser && redisServerInstalled()) {
       const privateRedis = await startPrivateRedis(workDir);
@@ -136,7 +142,7 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub>
       say(`caseway: ${err.message}; started a private redis-server at ${privateRedis.url} (data in ${path.relative(process.cwd(), path.join(workDir, 'redis'))}, stops with the hub).`);
       redisUrl = privateRedis.url;
       try {
-        hub = await build().start();
+        hub = await build();
       } catch (again) {
         await privateRedis.stop();
         throw explain(again, opts);

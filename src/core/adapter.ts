@@ -12,9 +12,9 @@ export type JsonSchema = Record<string, unknown>;
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 export interface ConnectionInfo<S> {
-  /** The connection's name in config (e.g. "icasework"). */
+  /** The connection's name in config (e.g. "crm"). */
   name: string;
-  /** The adapter's name (e.g. "icasework"). */
+  /** The adapter's name (e.g. "crm"). */
   adapter: string;
   /** Settings after ${ENV} substitution, validated against the adapter's settingsSchema. */
   settings: S;
@@ -38,7 +38,6 @@ export interface ConnectionState {
   increment(key: string, by?: number): Promise<number>;
   /** Adds members to a set; returns how many were new. */
   addToSet(key: string, members: string[]): Promise<number>;
-  isMember(key: string, member: string): Promise<boolean>;
   /** Returns for each member whether it is in the set. */
   areMembers(key: string, members: string[]): Promise<boolean[]>;
   hashSet(key: string, field: string, value: string): Promise<void>;
@@ -98,7 +97,7 @@ export interface DeliveryRequest {
 export type TraceSummary = Record<string, string | number | boolean | null>;
 
 export interface DeliveryResult {
-  /** New cross-references the peer assigned (e.g. iCasework caseid, ETD appRefNumber). */
+  /** New cross-references the peer assigned (e.g. the case id the peer gave it). */
   references?: CrossReference[];
   summary?: TraceSummary;
 }
@@ -173,7 +172,7 @@ export interface WebhookSourceDefinition<S> {
   description: string;
   optionsSchema?: JsonSchema;
   api?: WebhookApiDoc;
-  /** Registers the source's HTTP endpoints (full paths, e.g. POST /etd/application) on the hub's API router. */
+  /** Registers the source's HTTP endpoints (full paths, e.g. POST /intake/application) on the hub's API router. */
   mount(router: Router, ctx: AdapterContext<S>, emit: Emit, options: Record<string, unknown>): void;
 }
 

@@ -2,7 +2,7 @@
  * Typed errors. Each carries what an operator needs to act: which route, case, connection and peer,
  * and whether trying again can help. Messages must never contain personal data.
  *
- * A peer may echo personal data in its errors (a header such as iCasework's X-Application-Error-Info, a 422 message
+ * A peer may echo personal data in its errors (an error-info header, a 422 message
  * such as "Surname X (born ...)"). Adapters put the peer's own words only in `peerDetail` and in the messages of
  * `fieldErrors` (or `peerFields`); everything else in the context must be safe (ids, codes, statuses, paths).
  * `safeDetail()` (also what `toJSON()` gives, so logs and traces get it) keeps status, codes, field *paths* and a
@@ -25,7 +25,7 @@ export interface ErrorContext {
   action?: string;
   /** HTTP status the peer answered with, if any. */
   status?: number;
-  /** The peer's own error code (e.g. iCasework X-Application-Error-Code). */
+  /** The peer's own error code (e.g. an X-Application-Error-Code header). */
   peerCode?: string;
   /**
    * Per-field errors: field path -> message, or records naming the path as `path`, `field` or `column`. The paths are
@@ -154,6 +154,27 @@ export class RetryableError extends CasewayError {
 export class PermanentError extends CasewayError {
   constructor(message: string, context?: ErrorContext, cause?: unknown) {
     super(message, { code: 'PERMANENT', retryable: false, context, cause });
+  }
+}
+
+/**
+ * An adapter emitted a case that schemas/canonical-case.schema.json refuses: a bug in the adapter, refused at intake
+ * before anything of its batch is stored or queued. Names the adapter, connection, source, event and the paths (never
+ * the values: they may be personal data).
+ */
+export class InvalidCanonicalCaseError extends PermanentError {
+  override readonly code = 'INVALID_CANONICAL_CASE';
+  constructor(
+    readonly adapter: string,
+    readonly source: string,
+    readonly problems: Array<{ eventId: string; path: string; reason: string }>,
+    context: ErrorContext,
+  ) {
+    const first = problems[0];
+    super(
+      `adapter "${adapter}" (connection "${context.connection}", source "${source}") emitted an invalid canonical case: event ${first.eventId}, ${first.path || '/'} ${first.reason}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}; nothing of this batch was accepted`,
+      { ...context, peer: adapter, source, fieldErrors: problems.map((p) => ({ path: p.path || '/', error: p.reason, eventId: p.eventId })) },
+    );
   }
 }
 

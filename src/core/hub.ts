@@ -3,7 +3,7 @@
  * Roles let workers scale out on other machines that share one Redis: `start` = api + workers.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'bullmq';
@@ -30,14 +30,29 @@ import { StatsStore } from './store/stats-store';
 import { TraceStore } from './store/trace-store';
 import { ViewStore } from './store/view-store';
 import { EchoStore } from './store/echo-store';
+import { isRecord } from './util';
 
 export interface HubRoles {
   api: boolean;
   workers: boolean;
 }
 
-/** Something that adds HTTP endpoints to the hub's API (the ops console, metrics). */
-export type HttpPlugin = (app: import('express').Express, hub: Hub) => void | Promise<void>;
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * An HTTP port already taken for the hub (src/http/server.ts makes one). The hub never opens a port itself: whoever
+ * composes it (the CLI) listens first, so a second start on a taken port stops before it touches Redis. The listener
+ * answers 503 until `serve` hands it the API; the hub closes it on stop, or when its start fails.
+ */
+export interface HubListener {
+  readonly url: string;
+  readonly port: number;
+  serve(handler: RequestHandler): void;
+  /** Stops accepting and closes idle connections; resolves once every open request is answered. */
+  close(): Promise<void>;
+  /** Drops every connection at once (shutdown past its deadline). */
+  closeAllConnections(): void;
+}
 
 export interface HubOptions {
   config: LoadedConfig;
@@ -46,7 +61,10 @@ export interface HubOptions {
   roles: HubRoles;
   /** Redis key prefix (default cw:); the CLI resolves --prefix / CASEWAY_PREFIX, tests use a unique one. */
   prefix?: string;
-  http?: { port: number; host?: string };
+  /** The HTTP port, taken before the hub starts (see HubListener). */
+  listener?: HubListener;
+  /** Builds the request handler once the hub runs (the CLI passes src/http's app with the ops plugins). */
+  api?: (hub: Hub) => RequestHandler | Promise<RequestHandler>;
   /** Start sandbox peers for connections marked `sandbox: true` (default true). */
   sandbox?: boolean;
   /** Folder for local state (dev data key, sandbox files). */
@@ -54,7 +72,6 @@ export interface HubOptions {
   dataKey?: string;
   log?: Logger;
   metrics?: HubMetrics;
-  httpPlugins?: HttpPlugin[];
   /**
    * Delete every key under the prefix before starting. For sandbox runs: the sandbox peers start empty, so the hub's
    * memory of them (cross-references, seen events, cursors) must too, or ids would point at cases that no longer exist.
@@ -92,15 +109,11 @@ function processAlive(pid: number): boolean {
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 const RENEW_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Sandbox settings first, the connection's own settings on top (deeply, so one nested field can be overridden). */
 export function mergeSettings(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(over)) {
-    out[key] = isPlainObject(value) && isPlainObject(out[key]) ? mergeSettings(out[key] as Record<string, unknown>, value) : value;
+    out[key] = isRecord(value) && isRecord(out[key]) ? mergeSettings(out[key] as Record<string, unknown>, value) : value;
   }
   return out;
 }
@@ -113,19 +126,14 @@ export class Hub {
   polls!: PollRunner;
   readonly sandboxes = new Map<string, SandboxHandle>();
   private workers: Worker[] = [];
-  private server?: Server;
+  private listener?: HubListener;
   private stopping?: Promise<void>;
-  private url?: string;
-  private handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
-    res.statusCode = 503;
-    res.setHeader('Retry-After', '1');
-    res.end();
-  };
   private readonly watches = new Map<string, ConnectionWatch>();
   private lock?: { key: string; value: string; timer: NodeJS.Timeout };
 
   constructor(readonly options: HubOptions) {
     this.log = options.log ?? createLogger();
+    this.listener = options.listener;
   }
 
   get config(): LoadedConfig {
@@ -138,14 +146,12 @@ export class Hub {
 
   /** Base URL of the HTTP API once listening. */
   get baseUrl(): string | undefined {
-    return this.url;
+    return this.listener?.url;
   }
 
   async start(): Promise<this> {
     const { config, roles } = this.options;
     const prefix = this.options.prefix ?? 'cw:';
-    // The port first: a second start on a taken port stops here, before it touches Redis.
-    if (roles.api || (roles.workers && this.options.http)) await this.listen();
     let redis: Redis | undefined;
     try {
       redis = watchRedis(await connectRedis(this.options.redisUrl, 'caseway', config.hub?.redis), this.watch('commands'));
@@ -177,7 +183,7 @@ export class Hub {
       this.deadLetters = new DeadLetters(this.runtime);
       this.polls = new PollRunner(this.runtime, this.intake);
       if (roles.workers) await this.startWorkers();
-      if (this.server) await this.startApi();
+      if (this.listener && this.options.api) this.listener.serve(await this.options.api(this));
     } catch (err) {
       await this.abortStart(redis);
       throw err;
@@ -236,8 +242,7 @@ export class Hub {
   }
 
   private portInUse(): number | undefined {
-    const address = this.server?.address();
-    return typeof address === 'object' && address ? address.port : undefined;
+    return this.listener?.port;
   }
 
   /** Undoes a start that failed half-way: frees the port and the lock and drops the connections. */
@@ -251,10 +256,10 @@ export class Hub {
       redis.disconnect();
     }
     this.runtime?.workerRedis.disconnect();
-    if (this.server) {
-      const server = this.server;
-      this.server = undefined;
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (this.listener) {
+      const listener = this.listener;
+      this.listener = undefined;
+      await listener.close();
     }
   }
 
@@ -350,28 +355,6 @@ export class Hub {
     return [...mounted];
   }
 
-  /** Takes the HTTP port; requests are answered 503 until the API is mounted. */
-  private async listen(): Promise<void> {
-    const port = this.options.http?.port ?? 8080;
-    const host = this.options.http?.host ?? '0.0.0.0';
-    const server = createServer((req, res) => this.handler(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    this.url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${this.portInUse() ?? port}`;
-  }
-
-  private async startApi(): Promise<void> {
-    const { createHttpApp } = await import('../http/app');
-    const app = await createHttpApp(this, this.options.httpPlugins ?? [], { api: this.options.roles.api });
-    this.handler = app;
-  }
-
   /**
    * Graceful: stop accepting, let in-flight jobs finish, then close everything. Bounded by hub.shutdownTimeoutMs
    * (default 30 s) whether or not Redis answers: past it, workers, queues and connections are closed by force.
@@ -406,13 +389,9 @@ export class Hub {
     };
     /** Forced steps get a short grace each, so a dead Redis cannot hold the process. */
     const briefly = (work: Promise<unknown>) => Promise.race([work.catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
-    if (this.server) {
-      const server = this.server;
-      const closed = new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections?.();
-      });
-      if (!(await within(closed, 'http'))) server.closeAllConnections?.();
+    if (this.listener) {
+      const listener = this.listener;
+      if (!(await within(listener.close(), 'http'))) listener.closeAllConnections();
     }
     if (!(await within(Promise.all(this.workers.map((w) => w.close())), 'workers'))) await briefly(Promise.all(this.workers.map((w) => w.close(true))));
     if (this.runtime) {

@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import type { Hub, HttpPlugin } from '../core/hub';
+import type { Hub } from '../core/hub';
+import type { HttpPlugin } from './plugin';
 import { safeMessage } from '../core/errors';
 import { withLogContext } from '../core/logger';
 import { knownSystems } from '../core/runtime';

@@ -1,20 +1,16 @@
 /**
- * HTTP plugins of the operations layer. The CLI registers them all with `httpPlugins: opsPlugins(metrics)`:
+ * HTTP plugins of the operations layer. The CLI registers them all with `plugins: opsPlugins(metrics)`:
  * - /metrics (Prometheus), with gauges read from Redis at scrape time;
  * - /ops (console: overview, reconciliation, cases, dead letters with dry run / replay / discard, audit),
  *   /ops/api/* (the same as JSON) and /ops/queues (bull-board), behind the ops sign-in;
  * - /openapi.json and /docs.
  */
 import type { Express } from 'express';
-import type { Hub, HttpPlugin } from '../core/hub';
+import type { Hub } from '../core/hub';
+import type { HttpPlugin } from '../http/plugin';
 import { apiDocsPlugin } from './api-docs';
 import { EndpointRegistry, opsConsolePlugin } from './console';
 import type { PrometheusMetrics } from './metrics';
-
-export { hashPassword, verifyPassword, passwordHashFromStream, promptForPasswordHash } from './password';
-export { PrometheusMetrics } from './metrics';
-export { EndpointRegistry, opsConsolePlugin } from './console';
-export { apiDocsPlugin } from './api-docs';
 
 export function metricsPlugin(metrics: PrometheusMetrics, registry?: EndpointRegistry): HttpPlugin {
   return (app: Express, hub: Hub) => {

@@ -51,7 +51,7 @@ describe('joins', () => {
     // Another system's record of the same person, naming the ETD application among its references.
     const posted = await postJson(`${t.baseUrl}/recorder/inbox`, {
       eventId: 'rec-1',
-      case: { type: 'beneficiary', status: 'declined', source: { system: 'recorder', id: 'R-1' }, references: [{ system: 'etd', connection: 'etd-form', id: appRef, kind: 'appRefNumber' }] },
+      case: { type: 'beneficiary', status: 'declined', source: { system: 'recorder', id: 'R-1' }, parties: [], references: [{ system: 'etd', connection: 'etd-form', id: appRef, kind: 'appRefNumber' }] },
     });
     const recHubId = (posted.json as { results: Array<{ hubId: string }> }).results[0].hubId;
     const trace = ((await request(`${t.baseUrl}/api/cases/${recHubId}/trace`, { method: 'GET' })).json as { trace: TraceEntry[] }).trace;

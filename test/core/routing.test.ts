@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { matchesFilter, type Filter } from '../../src/core/routing/filter';
 import { applyMapping } from '../../src/core/routing/mapping';
-import { getPath, parsePath, PathSyntaxError, setPath } from '../../src/core/routing/path';
+import { getPath, parsePath, PathSyntaxError, setPath } from '../../src/core/path';
 import type { CanonicalCase } from '../../src/core/model/canonical.generated';
 
 const kase: CanonicalCase = {

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { parseConfig } from '../../src/core/config/load';
-import { Hub, type HubRoles } from '../../src/core/hub';
+import type { Hub, HubRoles } from '../../src/core/hub';
+import { startHubWithHttp } from '../../src/http/server';
 import { createLogger, silentLogger, type Logger } from '../../src/core/logger';
 import type { HubMetrics } from '../../src/core/metrics';
 import { AdapterRegistry, BUILTIN_ADAPTER_DIR } from '../../src/core/registry';
@@ -38,7 +39,7 @@ export async function startTestHub(opts: {
   metrics?: HubMetrics;
   prefix?: string;
   dataKey?: string;
-  httpPlugins?: import('../../src/core/hub').HttpPlugin[];
+  httpPlugins?: import('../../src/http/plugin').HttpPlugin[];
   /** More folders to discover adapters in, besides the built-in ones and test/fixtures/adapters. */
   adapterDirs?: string[];
   resetState?: boolean;
@@ -48,21 +49,21 @@ export async function startTestHub(opts: {
   const config = parseConfig(opts.yaml, 'test.yaml', registry, { ...process.env, ...opts.env });
   const prefix = opts.prefix ?? `cwtest:${randomUUID().slice(0, 8)}:`;
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'caseway-test-'));
-  const hub = new Hub({
+  const hub = await startHubWithHttp(
+    {
     config,
     registry,
     redisUrl: opts.redisUrl ?? REDIS_URL,
     roles: opts.roles ?? { api: true, workers: true },
     prefix,
-    http: { port: 0, host: '127.0.0.1' },
     workDir,
     dataKey: opts.dataKey ?? PayloadCipher.generateKey(),
     log: opts.log ?? (process.env.CASEWAY_TEST_LOGS ? createLogger() : silentLogger()),
     metrics: opts.metrics,
-    httpPlugins: opts.httpPlugins,
     resetState: opts.resetState,
-  });
-  await hub.start();
+    },
+    { port: 0, host: '127.0.0.1', plugins: opts.httpPlugins },
+  );
   const redis = new Redis(opts.redisUrl ?? REDIS_URL);
   return {
     hub,

@@ -8,15 +8,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { silentLogger, type Logger } from '../../../src/core/logger';
+import { silentLogger, type Logger } from 'caseway/core';
 import { createAuthenticator } from '../src/auth';
 import { applicationDigest } from '../src/ids';
 import { createIntakeHandler, methodNotAllowed, REPLIES } from '../src/intake';
 import { deepClone, type JsonObject } from '../src/json';
 import { DEFAULT_API_KEY_HEADER, DEFAULT_BODY_LIMIT_BYTES, type ValidationSettings } from '../src/settings';
 import { createValidator } from '../src/validator';
+import { serveHttp } from 'caseway/core';
 
 export interface EtdSandboxOptions {
   host?: string;
@@ -173,12 +173,8 @@ export class EtdSandbox {
       res.status(204).end();
     });
 
-    const server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(options.port ?? 0, options.host ?? '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
-    });
-    const address = server.address() as AddressInfo;
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    sandbox = new EtdSandbox(server, `http://${host}:${address.port}`, apiKey, apiKeyHeader, options.firstRefNumber ?? 12345);
+    const { server, url } = await serveHttp(app, options.port ?? 0, options.host ?? '127.0.0.1');
+    sandbox = new EtdSandbox(server, url, apiKey, apiKeyHeader, options.firstRefNumber ?? 12345);
     log.info({ url: sandbox.url }, 'etd sandbox: IIZUKA Case Manager listening');
     return sandbox;
   }

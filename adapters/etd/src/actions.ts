@@ -1,7 +1,7 @@
 /** Action submitApplication: canonical case -> etdApp -> POST {baseUrl}/application; 200 stores the appRefNumber. */
-import type { ActionDefinition, DeliveryResult } from '../../../src/core/adapter';
-import { PeerError } from '../../../src/core/errors';
-import { unexpectedStatus } from '../../../src/core/peer-http';
+import type { ActionDefinition, DeliveryResult } from 'caseway/core';
+import { PeerError } from 'caseway/core';
+import { unexpectedStatus } from 'caseway/core';
 import { OPERATION, postApplication } from './client';
 import { ADAPTER, REF_KIND, caseToEtdApp } from './codec';
 import { IDEMPOTENCY_KEY_REUSED } from './idempotency';

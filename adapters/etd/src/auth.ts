@@ -4,6 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
+import { normaliseIp } from 'caseway/core';
 import type { ApiKeySetting } from './settings';
 
 export type AuthOutcome = { ok: true; keyName?: string } | { ok: false; status: 401 | 403 };
@@ -12,13 +13,6 @@ export interface AuthOptions {
   apiKeys: ApiKeySetting[];
   header: string;
   allowUnauthenticated?: boolean;
-}
-
-/** "::ffff:127.0.0.1" (an IPv4 peer on a dual-stack socket) -> "127.0.0.1"; other addresses unchanged. */
-export function normaliseIp(address: string): string {
-  const trimmed = address.trim().toLowerCase();
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(trimmed);
-  return mapped ? mapped[1] : trimmed;
 }
 
 /** An allowlist from addresses and CIDR ranges (IPv4 and IPv6). Throws naming the entry's position, not its value. */

@@ -1,8 +1,8 @@
 /** Outbound: POST {baseUrl}/application to an IIZUKA Case Manager, with the spec's headers plus configured ones. */
 import type { AxiosInstance } from 'axios';
-import type { AdapterContext } from '../../../src/core/adapter';
-import { PermanentError } from '../../../src/core/errors';
-import { createPeerHttp } from '../../../src/core/peer-http';
+import type { AdapterContext } from 'caseway/core';
+import { PermanentError } from 'caseway/core';
+import { createPeerHttp } from 'caseway/core';
 import type { JsonObject } from './json';
 import { DEFAULT_API_KEY_HEADER, DEFAULT_TIMEOUT_MS, type EtdSettings } from './settings';
 

@@ -7,7 +7,7 @@
  * caseToEtdApp(etdAppToCase(app)) deep-equals app. A field moves only when it holds a string; anything else stays
  * in the extension untouched.
  */
-import type { Address, CanonicalCase, Contact, IdentityDocument, Party, Person } from '../../../src/core/model/canonical.generated';
+import type { Address, CanonicalCase, Contact, IdentityDocument, Party, Person } from 'caseway/core';
 import { deepClone, defineKey, deletePath, ensureObject, getPath, isPlainObject, setPath, type JsonObject, type JsonValue } from './json';
 import { BASE_SCHEMA, canonicalEnumValue, schemaNodeAt } from './validator';
 

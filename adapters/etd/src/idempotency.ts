@@ -6,7 +6,7 @@
  * for inbound.idempotencyKeyTtlSeconds (default 24 h): the expiry policy the draft asks a resource to publish.
  * This is on top of the content digest, which already gives identical content the same appRefNumber.
  */
-import type { ConnectionState } from '../../../src/core/adapter';
+import type { ConnectionState } from 'caseway/core';
 import { sha256Hex } from './json';
 
 export const IDEMPOTENCY_KEY_REUSED = 'Idempotency-Key is already used';

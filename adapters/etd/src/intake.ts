@@ -4,8 +4,8 @@
  * validation with every error at once, and 200 {"appRefNumber"} only once the application is safely stored.
  */
 import express, { type Request, type RequestHandler, type Response } from 'express';
-import type { Logger } from '../../../src/core/logger';
-import { safeMessage } from '../../../src/core/errors';
+import type { Logger } from 'caseway/core';
+import { safeMessage } from 'caseway/core';
 import type { AuthOutcome } from './auth';
 import { IDEMPOTENCY_KEY_MALFORMED, idempotencyProblem, parseIdempotencyKey, type IdempotencyAnswer, type IdempotencyClaim, type IdempotencyGuard } from './idempotency';
 import { canonicalJson, isPlainObject, sha256Hex, type JsonObject } from './json';

@@ -1,5 +1,6 @@
 /** Small JSON helpers shared by the codec, the validator and the intake pipeline. */
 import { createHash } from 'node:crypto';
+import { getPath as readPath, PathSyntaxError, removePath, setPath as writePath } from 'caseway/core';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
 export interface JsonObject {
@@ -28,14 +29,19 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
+/*
+ * Key paths (arrays of keys) into ETD JSON, read and written with the core's canonical path module: an array is a
+ * path of plain key steps, so keys with dots or brackets need no quoting.
+ */
+
+function isJsonValue(value: unknown): value is JsonValue {
+  return value === null || ['string', 'number', 'boolean', 'object'].includes(typeof value);
+}
+
 /** The value at a key path, or undefined when any step is missing or not an object. */
 export function getPath(root: JsonObject, path: readonly string[]): JsonValue | undefined {
-  let node: JsonValue | undefined = root;
-  for (const key of path) {
-    if (!isPlainObject(node)) return undefined;
-    node = node[key];
-  }
-  return node;
+  const value = readPath(root, path);
+  return isJsonValue(value) ? value : undefined;
 }
 
 /**
@@ -43,38 +49,27 @@ export function getPath(root: JsonObject, path: readonly string[]): JsonValue | 
  * on the way holds something that is not an object.
  */
 export function setPath(root: JsonObject, path: readonly string[], value: JsonValue): boolean {
-  const parent = ensureObject(root, path.slice(0, -1));
-  if (!parent) return false;
-  parent[path[path.length - 1]] = value;
-  return true;
+  try {
+    writePath(root, path, value);
+    return true;
+  } catch (err) {
+    if (err instanceof PathSyntaxError) return false;
+    throw err;
+  }
 }
 
 /** The object at a key path, created (with its parents) when missing; undefined when a non-object is in the way. */
 export function ensureObject(root: JsonObject, path: readonly string[]): JsonObject | undefined {
-  let node: JsonObject = root;
-  for (const key of path) {
-    const next: JsonValue | undefined = node[key];
-    if (next === undefined) {
-      const created: JsonObject = {};
-      node[key] = created;
-      node = created;
-    } else if (isPlainObject(next)) {
-      node = next;
-    } else {
-      return undefined;
-    }
-  }
-  return node;
+  const found = getPath(root, path);
+  if (found !== undefined) return isPlainObject(found) ? found : undefined;
+  const created: JsonObject = {};
+  return setPath(root, path, created) ? created : undefined;
 }
 
 /** Removes the key at a path; returns the removed value. */
 export function deletePath(root: JsonObject, path: readonly string[]): JsonValue | undefined {
-  const parent = getPath(root, path.slice(0, -1));
-  if (!isPlainObject(parent)) return undefined;
-  const key = path[path.length - 1];
-  const value = parent[key];
-  delete parent[key];
-  return value;
+  const removed = removePath(root, path);
+  return isJsonValue(removed) ? removed : undefined;
 }
 
 /** obj[key] = value that also works for a key named "__proto__" (plain assignment would change the prototype). */

@@ -3,7 +3,7 @@
  * POST /etd/application (configurable); a valid application becomes one canonical case, and the form gets its
  * appRefNumber only after the hub has stored and queued it. The same content always gets the same appRefNumber.
  */
-import type { AdapterContext, Emit, WebhookSourceDefinition } from '../../../src/core/adapter';
+import type { AdapterContext, Emit, WebhookSourceDefinition } from 'caseway/core';
 import { createAuthenticator } from './auth';
 import { etdAppToCase } from './codec';
 import { appRefNumberFor, applicationDigest } from './ids';

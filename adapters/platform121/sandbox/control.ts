@@ -1,9 +1,25 @@
 /** /sandbox/*: not part of 121; lets a demo act as a portal user and inspect the peer. */
 import express, { type Request, type Response } from 'express';
-import { HttpReply, isRecord } from './http';
-import type { Sandbox121 } from './server';
+import { isRecord } from 'caseway/core';
+import { HttpReply } from './http';
+import type { SandboxStore } from './store';
 
-export function controlRouter(sb: Sandbox121): express.Router {
+/** What the control endpoints use of the sandbox (Sandbox121 has it; a type of its own keeps server.ts out of a cycle). */
+export interface SandboxControl {
+  readonly store: SandboxStore;
+  registrations(programId?: number): unknown;
+  registration(referenceId: string): unknown;
+  notes(referenceId: string): unknown;
+  events(filter: { programId?: number }): unknown;
+  transactions(): ReadonlyArray<{ id: number }>;
+  portalChangeStatus(referenceId: string, status: string, reason?: string | null, username?: string): void;
+  portalUpdate(referenceId: string, data: Record<string, unknown>, reason?: string | null, username?: string): void;
+  addTransaction(input: { referenceId: string; amount: number; status?: string; paymentId?: number }): unknown;
+  setTransactionStatus(id: number, status: string): void;
+  reset(): void;
+}
+
+export function controlRouter(sb: SandboxControl): express.Router {
   const r = express.Router();
   const wrap = (fn: (req: Request, res: Response) => void) => (req: Request, res: Response) => {
     try {

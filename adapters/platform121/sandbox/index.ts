@@ -3,8 +3,9 @@
  * admin's), a programId (created as a Westeros-like program when it is not 2 or 3) and `sandbox` options:
  * { statusApplyDelayMs, tokenTtlSeconds, seed, throttle: { limit, ttlMs, loginLimit, loginTtlMs, retryAfterHeader } }.
  */
-import type { SandboxDefinition, SandboxHandle, SandboxOptions } from '../../../src/core/adapter';
-import { Sandbox121, type Sandbox121Options, type ThrottleOptions } from './server';
+import type { SandboxDefinition, SandboxHandle, SandboxOptions } from 'caseway/core';
+import { Sandbox121, type ThrottleOptions } from './server';
+import { isRecord } from 'caseway/core';
 
 export { Sandbox121 } from './server';
 export type { Sandbox121Options, FaultSpec, RecordedRequest, SandboxEvent, ThrottleOptions } from './server';
@@ -13,9 +14,6 @@ function usable(v: unknown): v is string {
   return typeof v === 'string' && v.length > 0 && !v.includes('${');
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Connection settings that reach a sandbox for the given program. */
 export function sandboxConnectionSettings(sb: Sandbox121, programId: number, username: string, password: string): Record<string, unknown> {
@@ -30,7 +28,7 @@ export function sandboxConnectionSettings(sb: Sandbox121, programId: number, use
       ? {
           'person.fullName': 'fullName',
           'contacts.whatsapp': 'whatsappPhoneNumber',
-          'address.lines.0': 'addressStreet',
+          'address.lines[0]': 'addressStreet',
           'address.postcode': 'addressPostalCode',
           'address.town': 'addressCity',
         }
@@ -43,10 +41,6 @@ export function sandboxConnectionSettings(sb: Sandbox121, programId: number, use
         },
     ...(ocw ? {} : { attributeDefaults: { house: 'stark' } }),
   };
-}
-
-export async function startSandbox121(options: Sandbox121Options): Promise<Sandbox121> {
-  return Sandbox121.start(options);
 }
 
 export const sandbox: SandboxDefinition = {

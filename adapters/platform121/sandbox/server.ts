@@ -18,11 +18,11 @@
  * This file is the lifecycle, the seed and the inspection API; each resource's routes live in routes/*.ts, the
  * shared model in store.ts, data validation in validation.ts, 121's facts in reference.ts.
  */
-import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { controlRouter } from './control';
-import { HttpReply, isRecord } from './http';
+import { isRecord } from 'caseway/core';
+import { HttpReply } from './http';
 import { recordRequests, throttleAndFaults } from './middleware';
 import type { Row } from './paginate';
 import { WESTEROS_SEED_ROWS, ocwProgram, westerosProgram, type SandboxProgram } from './programs';
@@ -54,6 +54,7 @@ import {
   type ThrottleOptions,
 } from './store';
 import { applyUpdate, insertRows, validateRows } from './validation';
+import { serveHttp } from 'caseway/core';
 
 export { ALL_PERMISSIONS } from './reference';
 export type {
@@ -107,14 +108,9 @@ export class Sandbox121 {
   }
 
   async listen(host: string, port: number): Promise<void> {
-    const server = createServer(this.buildApp());
+    const { server, url } = await serveHttp(this.buildApp(), port, host);
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
-    const addr = server.address() as AddressInfo;
-    this.store.url = `http://${host}:${addr.port}`;
+    this.store.url = url;
   }
 
   async stop(): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
-import type { Logger } from '../../../src/core/logger';
+import type { Logger } from 'caseway/core';
 import { HttpReply, parseCookies } from './http';
 import { verifyJwt } from './jwt';
 import { applyFilters, readPaginateQuery, type Row } from './paginate';

@@ -1,7 +1,7 @@
 /** The hub-facing actions: upsertRegistration, setStatus, addNote. Each delivers one case. */
-import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, JsonSchema } from '../../../src/core/adapter';
-import type { CaseEvent } from '../../../src/core/model/canonical.generated';
-import { CasewayError, RetryableError } from '../../../src/core/errors';
+import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, JsonSchema } from 'caseway/core';
+import type { CaseEvent } from 'caseway/core';
+import { CasewayError, RetryableError } from 'caseway/core';
 import { buildRegistrationRow, type RowOptions } from './codec';
 import { addNotes } from './notes';
 import { deriveReferenceId, knownReferenceId, referenceOf, resolveReferenceId } from './reference-id';

@@ -9,11 +9,12 @@
  *   peer surely did not act on it (429, connection refused).
  */
 import type { AxiosInstance, AxiosResponse } from 'axios';
-import type { AdapterContext } from '../../../src/core/adapter';
-import { PeerError, isRetryableStatus } from '../../../src/core/errors';
-import { createPeerHttp } from '../../../src/core/peer-http';
+import type { AdapterContext } from 'caseway/core';
+import { PeerError, isRetryableStatus } from 'caseway/core';
+import { createPeerHttp } from 'caseway/core';
 import { Platform121Error, UnfilteredStatusChangeError, httpError, isNoDataReply } from './errors';
-import { SlidingWindowLimiter, sleep } from './limiter';
+import { sleep } from 'caseway/core';
+import { SlidingWindowLimiter } from './limiter';
 import type { ResolvedSettings } from './settings';
 import type {
   Activity,

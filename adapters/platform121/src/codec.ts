@@ -7,14 +7,15 @@
  *   person.<field>            person.fullName, person.birthDate, person.gender ...
  *   person.attributes.<key>   free person attributes
  *   contacts.<kind>           the first contact of that kind (phone, mobile, whatsapp, email ...)
- *   address.<field>           the first address (address.postcode, address.town, address.lines.0 ...)
+ *   address.<field>           the first address (address.postcode, address.town, address.lines[0] ...)
  *   preferences.<field>       party preferences (language, contactMethod ...)
  *   case.<path>               any case field (case.title, case.extensions.icasework.category ...)
  * Inbound, a registration becomes a canonical case with the person as party `beneficiary`; mapped attributes go back
  * to their canonical paths, other attributes to person.attributes, and 121's own fields to extensions.platform121.
+ * Paths are canonical paths (docs/canonical-model.md, "Paths"), read and written with the core's path module.
  */
-import type { CanonicalCase, CaseEvent, Contact, Party, Payment, Person } from '../../../src/core/model/canonical.generated';
-import { PermanentError } from '../../../src/core/errors';
+import type { CanonicalCase, CaseEvent, Contact, Party, Payment, Person } from 'caseway/core';
+import { getPath, isRecord, PermanentError, setPath } from 'caseway/core';
 import { coerceForType, digitsOnly, fromDdMmYyyy, type ProgramConfig } from './program';
 import { SYSTEM, referenceOf } from './reference-id';
 import type { AttributeValue, ResolvedSettings } from './settings';
@@ -35,10 +36,6 @@ const GENERIC_INPUT_KEYS = new Set([
 
 const PHONE_KINDS: ReadonlyArray<Contact['kind']> = ['phone', 'mobile', 'whatsapp', 'home-phone'];
 const CONTACT_KINDS: ReadonlyArray<Contact['kind']> = ['phone', 'mobile', 'home-phone', 'whatsapp', 'email', 'fax', 'other'];
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 export function pickParty(c: CanonicalCase, roles: ReadonlyArray<string> = DEFAULT_PARTY_ROLES): Party | undefined {
   for (const role of roles) {
@@ -70,16 +67,6 @@ function mappingView(c: CanonicalCase, party: Party | undefined): Record<string,
     party: party ?? {},
     case: c,
   };
-}
-
-export function getPath(root: unknown, path: string): unknown {
-  let cur: unknown = root;
-  for (const seg of path.split('.')) {
-    if (Array.isArray(cur) && /^\d+$/.test(seg)) cur = cur[Number(seg)];
-    else if (isRecord(cur)) cur = cur[seg];
-    else return undefined;
-  }
-  return cur;
 }
 
 /** ISO 639-1 code from "en", "en-GB", "English"; lower case. */
@@ -218,19 +205,6 @@ export function diffForUpdate(row: Record<string, unknown>, current: Registratio
 
 // ---- Inbound ------------------------------------------------------------------------------------------------------
 
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const segs = path.split('.');
-  let cur: Record<string, unknown> | unknown[] = target;
-  for (let i = 0; i < segs.length - 1; i++) {
-    const seg = segs[i];
-    const nextIsIndex = /^\d+$/.test(segs[i + 1]);
-    const container = cur as Record<string, unknown>;
-    if (!isRecord(container[seg]) && !Array.isArray(container[seg])) container[seg] = nextIsIndex ? [] : {};
-    cur = container[seg] as Record<string, unknown>;
-  }
-  (cur as Record<string, unknown>)[segs[segs.length - 1]] = value;
-}
-
 function attributeValue(v: unknown): string | number | boolean | null {
   if (v === null || v === undefined) return null;
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
@@ -264,11 +238,12 @@ export function registrationToParty(reg: RegistrationView, inbound: InboundConte
       continue;
     }
     if (raw === null || raw === '') continue;
-    const [head, ...rest] = path.split('.');
-    const sub = rest.join('.');
+    // The first key names the view (person, contacts, address, preferences, case); the rest is a path inside it.
+    const head = /^[^.[]*/.exec(path)?.[0] ?? '';
+    const sub = path.slice(head.length).replace(/^\./, '');
     const type = inbound.program?.attributes.get(key)?.type;
     const value = type === 'date' || sub === 'birthDate' ? fromDdMmYyyy(String(raw)) : raw;
-    if (head === 'person' && rest[0] === 'attributes' && rest[1]) attributes[rest.slice(1).join('.')] = attributeValue(value);
+    if (head === 'person' && sub.startsWith('attributes.')) attributes[sub.slice('attributes.'.length)] = attributeValue(value);
     else if (head === 'person' && sub) setPath(person as Record<string, unknown>, sub, typeof value === 'object' ? JSON.stringify(value) : String(value));
     else if (head === 'contacts' && sub) contacts.push({ kind: CONTACT_KINDS.includes(sub as Contact['kind']) ? (sub as Contact['kind']) : 'other', value: String(value) });
     else if (head === 'address' && sub) setPath(address, sub, String(value));

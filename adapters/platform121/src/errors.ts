@@ -3,7 +3,8 @@
  * typed error whose message and context name fields, never values: 121 echoes values back (row `value`, validation
  * `target`, "Value 'x' is not in the allowed options"), so every peer text is redacted before it is kept.
  */
-import { PeerError, PermanentError, RetryableError, isRetryableStatus, type ErrorContext } from '../../../src/core/errors';
+import { PeerError, PermanentError, RetryableError, isRetryableStatus, type ErrorContext } from 'caseway/core';
+import { isRecord } from 'caseway/core';
 
 /** Which of the documented body shapes a 121 error reply had. */
 export type ErrorBodyShape =
@@ -54,9 +55,6 @@ export function redact(text: string, values: ReadonlyArray<unknown> = []): strin
   return out.length > MAX_DETAIL ? `${out.slice(0, MAX_DETAIL)}…` : out;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Flattens class-validator ValidationError objects (property, constraints, children) into field errors. */
 function classValidatorFieldErrors(items: unknown[], values: ReadonlyArray<unknown>, parent = ''): Array<Record<string, string>> {

@@ -3,11 +3,7 @@
  * within 121's fixed-window ThrottlerGuard), FIFO, plus a pause that a 429 reply sets for everyone (the peer throttles
  * per client IP, so one 429 means every call of this connection should wait).
  */
-import { RetryableError } from '../../../src/core/errors';
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-}
+import { RetryableError } from 'caseway/core';
 
 export class SlidingWindowLimiter {
   private readonly stamps: number[] = [];

@@ -7,10 +7,10 @@
  * at the registration's activities for a note with the same text before posting again.
  */
 import { createHash } from 'node:crypto';
-import type { ConnectionState } from '../../../src/core/adapter';
-import type { Logger } from '../../../src/core/logger';
-import type { Note } from '../../../src/core/model/canonical.generated';
-import { PeerError } from '../../../src/core/errors';
+import type { ConnectionState } from 'caseway/core';
+import type { Logger } from 'caseway/core';
+import type { Note } from 'caseway/core';
+import { PeerError } from 'caseway/core';
 import type { Platform121Client } from './client';
 
 const LEDGER_TTL_SECONDS = 400 * 24 * 3600;

@@ -4,8 +4,8 @@
  * earlier try ended without an answer: 121 may or may not have acted) stops with a permanent error for an operator
  * rather than acting twice.
  */
-import type { ConnectionState } from '../../../src/core/adapter';
-import { PeerError, PermanentError } from '../../../src/core/errors';
+import type { ConnectionState } from 'caseway/core';
+import { PeerError, PermanentError } from 'caseway/core';
 
 const LEDGER_TTL_SECONDS = 400 * 24 * 3600;
 const PENDING = 'pending';

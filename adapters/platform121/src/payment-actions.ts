@@ -3,9 +3,9 @@
  * (POST /payments/{paymentId}/excel-reconciliation with a CSV built from the case's payments).
  */
 import Papa from 'papaparse';
-import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, JsonSchema } from '../../../src/core/adapter';
-import type { CanonicalCase, Party, Payment } from '../../../src/core/model/canonical.generated';
-import { PermanentError } from '../../../src/core/errors';
+import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, JsonSchema } from 'caseway/core';
+import type { CanonicalCase, Party, Payment } from 'caseway/core';
+import { PermanentError } from 'caseway/core';
 import { pickParty } from './codec';
 import { getFspConfigurations, sendMessage as postMessage, uploadReconciliation as postReconciliation } from './endpoints';
 import { UnfilteredMessageError } from './errors';
@@ -15,12 +15,10 @@ import { SYSTEM, referenceOf, resolveReferenceId } from './reference-id';
 import { runtimeFor } from './runtime';
 import type { Platform121Settings } from './settings';
 import type { BulkActionResult } from './types';
+import { isRecord } from 'caseway/core';
 
 type Ctx = AdapterContext<Platform121Settings>;
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 // ---- sendMessage -------------------------------------------------------------------------------------------------
 

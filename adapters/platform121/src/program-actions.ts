@@ -5,8 +5,8 @@
  * Each takes what it writes from its options or, when absent, from `extensions.platform121.<key>` of the case, so a
  * route can carry program set-ups, translations or templates as case data.
  */
-import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, JsonSchema } from '../../../src/core/adapter';
-import { PermanentError } from '../../../src/core/errors';
+import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, JsonSchema } from 'caseway/core';
+import { PermanentError } from 'caseway/core';
 import {
   assignUser,
   createFspConfiguration,
@@ -24,12 +24,10 @@ import { atMostOnce } from './once';
 import { SYSTEM } from './reference-id';
 import { runtimeFor } from './runtime';
 import type { Platform121Settings } from './settings';
+import { isRecord } from 'caseway/core';
 
 type Ctx = AdapterContext<Platform121Settings>;
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** extensions.platform121.<key> of the case. */
 function fromCase(request: DeliveryRequest, key: string): unknown {

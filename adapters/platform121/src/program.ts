@@ -4,6 +4,7 @@
  * validates (tel digits only, date DD-MM-YYYY, numbers, booleans, text as strings).
  */
 import type { Platform121Client } from './client';
+import { isRecord } from 'caseway/core';
 
 export interface ProgramAttribute {
   name: string;
@@ -24,9 +25,6 @@ export interface ProgramConfig {
   enableScope?: boolean;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Reads the program reply tolerantly: unknown shapes give an empty config (no coercion), never a crash. */
 export function parseProgram(body: Record<string, unknown>): ProgramConfig {

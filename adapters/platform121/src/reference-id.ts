@@ -4,8 +4,8 @@
  * same registration and an import can never create a duplicate.
  */
 import { createHash } from 'node:crypto';
-import type { DeliveryRequest } from '../../../src/core/adapter';
-import type { CrossReference } from '../../../src/core/model/canonical.generated';
+import type { DeliveryRequest } from 'caseway/core';
+import type { CrossReference } from 'caseway/core';
 
 export const SYSTEM = 'platform121';
 

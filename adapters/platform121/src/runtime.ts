@@ -4,7 +4,7 @@
  * config gets a fresh runtime. close() drains the batcher and forgets the runtime.
  */
 import { createHash } from 'node:crypto';
-import type { AdapterContext } from '../../../src/core/adapter';
+import type { AdapterContext } from 'caseway/core';
 import { Platform121Client } from './client';
 import { ProgramCache } from './program';
 import { resolveSettings, type Platform121Settings, type ResolvedSettings } from './settings';

@@ -1,5 +1,5 @@
 /** Connection settings of a 121-platform connection (see configuration-schema.json) and their defaults. */
-import { DEFAULT_MAX_RESPONSE_BYTES } from '../../../src/core/peer-http';
+import { DEFAULT_MAX_RESPONSE_BYTES } from 'caseway/core';
 
 export type AttributeValue = string | number | boolean;
 

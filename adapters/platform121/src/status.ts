@@ -4,11 +4,11 @@
  * registration events (registrationStatusChange with the new value) before it counts as done.
  * A change without referenceIds is refused here: 121 would apply it to every registration of the program.
  */
-import type { Logger } from '../../../src/core/logger';
-import { PermanentError } from '../../../src/core/errors';
+import type { Logger } from 'caseway/core';
+import { PermanentError } from 'caseway/core';
 import type { Platform121Client } from './client';
 import { StatusNotApplicableError, StatusNotConfirmedError, UnfilteredStatusChangeError } from './errors';
-import { sleep } from './limiter';
+import { sleep } from 'caseway/core';
 import { isValidReferenceId } from './reference-id';
 import { STATUS_TRANSITIONS, isSettableStatus, type StatusChangeBody } from './types';
 

@@ -7,8 +7,8 @@
  * bisected until the bad row stands alone. Rows whose referenceId already exists are updated with
  * PATCH /registrations/{referenceId} {data, reason} instead, sending only the fields that differ.
  */
-import type { Logger } from '../../../src/core/logger';
-import { CasewayError, PermanentError } from '../../../src/core/errors';
+import type { Logger } from 'caseway/core';
+import { CasewayError, PermanentError } from 'caseway/core';
 import type { Platform121Client } from './client';
 import { diffForUpdate } from './codec';
 import { ImportRejectedError, Platform121Error, RegistrationRejectedError, type ImportRowError } from './errors';

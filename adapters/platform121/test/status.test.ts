@@ -1,6 +1,6 @@
 /** setStatus over real HTTP: filtered bulk PATCH only, asynchronous apply confirmed through registration events. */
 import { PermanentError, RetryableError } from '../../../src/core/errors';
-import { setStatuses } from '../index';
+import { setStatuses } from './batch';
 import { StatusNotApplicableError, StatusNotConfirmedError, UnfilteredStatusChangeError } from '../src/errors';
 import { runtimeFor } from '../src/runtime';
 import { adapter, deliveryRequest, personCase, startEnv, type TestEnv } from './setup';

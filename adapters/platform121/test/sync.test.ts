@@ -1,6 +1,6 @@
 /** Full sync (GET /registrations pages, export-list) and transactions -> canonical payments, over real HTTP. */
 import type { PollSourceDefinition } from '../../../src/core/adapter';
-import { upsertRows } from '../index';
+import { upsertRows } from './batch';
 import { SYNC_CURSOR_KEY, type SyncCursor } from '../src/sources/registrations';
 import { adapter, countingEmit, startEnv, type TestEnv } from './setup';
 

@@ -1,6 +1,6 @@
 /** upsertRegistration over real HTTP: create, then patch the same referenceId; batches with bad rows; no duplicates. */
 import { PermanentError } from '../../../src/core/errors';
-import { upsertCases, upsertRows } from '../index';
+import { upsertCases, upsertRows } from './batch';
 import { RegistrationRejectedError } from '../src/errors';
 import { deriveReferenceId } from '../src/reference-id';
 import { runtimeFor } from '../src/runtime';

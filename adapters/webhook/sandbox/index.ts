@@ -1,5 +1,5 @@
 /** The sandbox definition the hub starts for a connection with `sandbox: true` (and `npm start`). */
-import type { SandboxDefinition } from '../../../src/core/adapter';
+import type { SandboxDefinition } from 'caseway/core';
 import { WebhookSandbox } from './server';
 
 export { WebhookSandbox, newSecret } from './server';

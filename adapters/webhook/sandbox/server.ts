@@ -12,10 +12,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Webhook } from 'standardwebhooks';
-import { silentLogger, type Logger } from '../../../src/core/logger';
+import { silentLogger, type Logger } from 'caseway/core';
+import { serveHttp } from 'caseway/core';
 
 export interface WebhookSandboxOptions {
   host?: string;
@@ -194,12 +194,8 @@ export class WebhookSandbox {
       res.status(204).end();
     });
 
-    const server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(options.port ?? 0, options.host ?? '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
-    });
-    const address = server.address() as AddressInfo;
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    sandbox = new WebhookSandbox(server, `http://${host}:${address.port}`, receiverSecret, senderSecret);
+    const { server, url } = await serveHttp(app, options.port ?? 0, options.host ?? '127.0.0.1');
+    sandbox = new WebhookSandbox(server, url, receiverSecret, senderSecret);
     log.info({ url: sandbox.url }, 'webhook sandbox: receiver and sender listening');
     return sandbox;
   }

@@ -5,10 +5,11 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { AxiosInstance } from 'axios';
-import type { AdapterContext } from '../../../src/core/adapter';
-import { PeerError, type ErrorContext } from '../../../src/core/errors';
-import { createPeerHttp } from '../../../src/core/peer-http';
-import { ADAPTER, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, type WebhookSettings } from './settings';
+import type { AdapterContext } from 'caseway/core';
+import { PeerError, type ErrorContext } from 'caseway/core';
+import { createPeerHttp } from 'caseway/core';
+import { DEFAULT_MAX_RESPONSE_BYTES } from 'caseway/core';
+import { ADAPTER, DEFAULT_TIMEOUT_MS, type WebhookSettings } from './settings';
 
 export interface PeerReply {
   status: number;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import jsonata from 'jsonata';
-import { PermanentError, type ErrorContext } from '../../../src/core/errors';
+import { PermanentError, type ErrorContext } from 'caseway/core';
 
 export interface ExpressionOptions {
   expression?: string;

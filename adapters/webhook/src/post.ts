@@ -4,9 +4,9 @@
  * can deduplicate. 2xx delivered; 408/425/429/5xx and transport faults retry (a short Retry-After is waited out
  * within the attempt); any other status is permanent, reported with its size and digest, never its text.
  */
-import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, PeerRequestPreview } from '../../../src/core/adapter';
-import { PeerError, PermanentError, isRetryableStatus, type ErrorContext } from '../../../src/core/errors';
-import type { CrossReference } from '../../../src/core/model/canonical.generated';
+import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, PeerRequestPreview } from 'caseway/core';
+import { PeerError, PermanentError, isRetryableStatus, sleep, type ErrorContext } from 'caseway/core';
+import type { CrossReference } from 'caseway/core';
 import { atPointer, digestOf, retryAfterMs, send } from './client';
 import { loadExpression, type ExpressionOptions } from './expression';
 import { signatureHeaders } from './signing';
@@ -76,7 +76,6 @@ function referenceFrom(reply: Buffer, pointer: string, kind: string, connection:
   return undefined;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export const post: ActionDefinition<WebhookSettings> = {
   description:

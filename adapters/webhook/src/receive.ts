@@ -5,10 +5,10 @@
  * message is acknowledged with the same hub id and makes no second case. Refusals are RFC 9457 problem details.
  */
 import express, { type Request, type RequestHandler } from 'express';
-import type { AdapterContext, Emit, WebhookSourceDefinition } from '../../../src/core/adapter';
-import { createAjv, compileOnce } from '../../../src/core/config/ajv';
-import { safeMessage } from '../../../src/core/errors';
-import type { CanonicalCase } from '../../../src/core/model/canonical.generated';
+import type { AdapterContext, Emit, WebhookSourceDefinition } from 'caseway/core';
+import { createAjv, compileOnce } from 'caseway/core';
+import { safeMessage } from 'caseway/core';
+import type { CanonicalCase } from 'caseway/core';
 import canonicalSchema from '../../../schemas/canonical-case.schema.json';
 import { loadExpression, type ExpressionOptions, type LoadedExpression } from './expression';
 import { PROBLEM_SCHEMA, problem, sendProblem } from './problem';

@@ -29,7 +29,6 @@ export interface WebhookSettings {
 
 export const ADAPTER = 'webhook';
 export const DEFAULT_TIMEOUT_MS = 15000;
-export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_RETRY_AFTER_MS = 30000;
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;

@@ -10,7 +10,7 @@ import { ConfigError, ConfigErrors } from '../errors';
 import type { AdapterRegistry } from '../registry';
 import { filterPaths } from '../routing/filter';
 import { mappingPaths } from '../routing/mapping';
-import { parsePath } from '../routing/path';
+import { parsePath } from '../path';
 import configSchema from '../../../schemas/caseway-config.schema.json';
 import { compileOnce, createAjv, describeAjvErrors } from './ajv';
 import { substituteEnv } from './env';

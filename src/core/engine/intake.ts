@@ -4,7 +4,11 @@
  * matching target. It resolves only after all of that is in Redis, so a source may acknowledge afterwards; a crash
  * before that leaves nothing acknowledged, and a retried event is recognised by its event key.
  */
+import type { ValidateFunction } from 'ajv';
+import canonicalCaseSchema from '../../../schemas/canonical-case.schema.json';
 import type { EmitResult, SourceEvent } from '../adapter';
+import { compileOnce, createAjv, describeAjvErrors } from '../config/ajv';
+import { InvalidCanonicalCaseError } from '../errors';
 import type { CanonicalCase, CrossReference } from '../model/canonical.generated';
 import { deliveryJobOptions, deliveryQueueName, type DeliveryJobData } from '../queues';
 import { matchesFilter } from '../routing/filter';
@@ -60,14 +64,37 @@ function linkableReferences(kase: CanonicalCase): CrossReference[] {
   return refs;
 }
 
+let canonicalValidator: ValidateFunction | undefined;
+
+/**
+ * Refuses a batch holding a case the canonical schema does not accept (compiled once per process), before anything is
+ * stored: the whole batch, because intake is all-or-nothing per batch (one transaction; the source acknowledges only
+ * what ingest returned), so the source keeps every event of it (the webhook caller gets an error, the poller does not
+ * advance) and nothing is half-accepted. Accepting the valid events would have to acknowledge the invalid one too,
+ * with nowhere to keep it: it would be lost. Once the adapter is fixed, the retried batch goes through.
+ */
+function checkCanonical(events: SourceEvent[], adapter: string, connection: string, source: string): void {
+  canonicalValidator ??= compileOnce(createAjv(), canonicalCaseSchema);
+  const problems: Array<{ eventId: string; path: string; reason: string }> = [];
+  for (const event of events) {
+    // Checked as it will be stored: the hub sets the source's system, connection and event id itself.
+    const kase = { ...event.case, source: { ...event.case.source, system: adapter, connection, eventId: event.eventId } };
+    if (!canonicalValidator(kase)) {
+      for (const e of describeAjvErrors(canonicalValidator.errors)) problems.push({ eventId: event.eventId, ...e });
+    }
+  }
+  if (problems.length) throw new InvalidCanonicalCaseError(adapter, source, problems, { connection });
+}
+
 export class Intake {
   constructor(private readonly rt: HubRuntime) {}
 
-  /** Accepts events from one source of one connection. */
+  /** Accepts events from one source of one connection; refuses the whole batch if any case is not canonical. */
   async ingest(connectionName: string, sourceName: string, events: SourceEvent[]): Promise<EmitResult[]> {
     if (events.length === 0) return [];
     const conn = connectionOf(this.rt, connectionName);
     const system = conn.adapter.name;
+    checkCanonical(events, system, connectionName, sourceName);
     const join = joinModeOf(this.rt, connectionName, sourceName);
     const lookups = events.map((e) => forLookup(e, join, system, connectionName));
     // prepare() sees the look-up copy (the join rule); everything stored is the event as the source sent it.

@@ -1,5 +1,5 @@
 import type { CanonicalCase } from '../model/canonical.generated';
-import { getPath } from './path';
+import { getPath } from '../path';
 
 export type Filter =
   | { all: Filter[] }

@@ -24,7 +24,7 @@ export function forLookup(event: SourceEvent, mode: JoinMode, system: string, co
   return { ...event, case: { ...kase, references: (event.case.references ?? []).filter(own) } };
 }
 
-/** The reference an event was joined by, as the trace says it: "platform121 referenceId 12345". */
+/** The reference an event was joined by, as the trace says it: "crm caseId 12345". */
 export interface JoinedBy {
   system: string;
   kind?: string;

@@ -1,5 +1,5 @@
 import type { CanonicalCase } from '../model/canonical.generated';
-import { getPath, removePath, setPath } from './path';
+import { getPath, removePath, setPath } from '../path';
 
 export interface Mapping {
   copy?: Record<string, string>;

@@ -54,10 +54,6 @@ export class RedisConnectionState implements ConnectionState {
     return this.redis.sadd(this.k(key), ...members);
   }
 
-  async isMember(key: string, member: string): Promise<boolean> {
-    return (await this.redis.sismember(this.k(key), member)) === 1;
-  }
-
   async areMembers(key: string, members: string[]): Promise<boolean[]> {
     if (members.length === 0) return [];
     const replies = await this.redis.smismember(this.k(key), ...members);

@@ -66,7 +66,7 @@ function addLists(out: CanonicalCase, more: CanonicalCase): void {
 
 /**
  * A system's view after one more event from it: the event's scalar fields and parties win (it is the system's own
- * latest word), lists accumulate (a peer event may carry only what is new, e.g. iCasework's fresh notes).
+ * latest word), lists accumulate (a peer event may carry only what is new, e.g. fresh notes).
  */
 export function updateView(previous: CanonicalCase | undefined, next: CanonicalCase): CanonicalCase {
   if (!previous) return structuredClone(next);

@@ -16,6 +16,11 @@ require.extensions['.ts'] = (module, filename) => {
   });
   module._compile(outputText, filename);
 };
+// The public core API, as tsconfig.json `paths` and Jest's moduleNameMapper resolve it.
+const coreUrl = require('node:url').pathToFileURL(require('node:path').resolve(__dirname, '../../../../src/core/index.ts')).href;
+require('node:module').registerHooks({
+  resolve: (specifier, context, next) => (specifier === 'caseway/core' ? { url: coreUrl, shortCircuit: true } : next(specifier, context)),
+});
 
 const { postApplication } = require('../../src/client.ts');
 

@@ -4,7 +4,8 @@
  * /programs/{programId}/registration-attributes/{name} (program:registration-attributes.update).
  */
 import type { Request, Response, Router } from 'express';
-import { HttpReply, cvError, isRecord, validationBody } from '../http';
+import { isRecord } from 'caseway/core';
+import { HttpReply, cvError, validationBody } from '../http';
 import type { SandboxAttribute, SandboxProgram } from '../programs';
 import { ALL_PERMISSIONS, ATTRIBUTE_TYPES, FORBIDDEN, FORBIDDEN_ATTRIBUTE_NAMES, NOT_NUMERIC, ROLES } from '../reference';
 import type { SandboxStore } from '../store';

@@ -1,6 +1,7 @@
 /** POST /users/login (201, token in body and cookie) and GET /users/current. */
 import type { Request, Response, Router } from 'express';
-import { HttpReply, cvError, isRecord, validationBody } from '../http';
+import { isRecord } from 'caseway/core';
+import { HttpReply, cvError, validationBody } from '../http';
 import { signJwt } from '../jwt';
 import { UNAUTHORIZED } from '../reference';
 import type { SandboxStore } from '../store';

@@ -1,6 +1,7 @@
 /** GET and POST /programs/{programId}/fsp-configurations (ProgramFspConfigurationResponseDto). */
 import type { Request, Response, Router } from 'express';
-import { HttpReply, cvError, isRecord, validationBody } from '../http';
+import { isRecord } from 'caseway/core';
+import { HttpReply, cvError, validationBody } from '../http';
 import type { SandboxFspConfig, SandboxProgram } from '../programs';
 import { ENABLED_FSPS, FSPS, FSP_PROPERTIES, SECRET_PROPERTIES } from '../reference';
 import type { SandboxStore } from '../store';

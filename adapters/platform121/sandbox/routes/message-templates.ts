@@ -1,6 +1,7 @@
 /** /notifications/{programId}/message-templates: GET, POST (201 empty), PATCH /{type}/{language} (200 entity). */
 import type { Request, Response, Router } from 'express';
-import { HttpReply, cvError, isRecord, validationBody } from '../http';
+import { isRecord } from 'caseway/core';
+import { HttpReply, cvError, validationBody } from '../http';
 import type { SandboxProgram } from '../programs';
 import { CONTENT_SID_TYPES } from '../reference';
 import type { SandboxStore, SandboxTemplate } from '../store';

@@ -3,7 +3,8 @@
  * the counts, then one message per targeted registration, asynchronously. With no filter it targets the whole program.
  */
 import type { Request, Response, Router } from 'express';
-import { HttpReply, cvError, isRecord, validationBody } from '../http';
+import { isRecord } from 'caseway/core';
+import { HttpReply, cvError, validationBody } from '../http';
 import { readPaginateQuery } from '../paginate';
 import type { SandboxStore } from '../store';
 

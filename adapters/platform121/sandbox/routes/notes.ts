@@ -1,6 +1,7 @@
 /** POST /programs/{programId}/registrations/{referenceId}/notes {text}: 201 with an empty body. */
 import type { Request, Response, Router } from 'express';
-import { HttpReply, cvError, isRecord, validationBody } from '../http';
+import { isRecord } from 'caseway/core';
+import { HttpReply, cvError, validationBody } from '../http';
 import type { SandboxStore } from '../store';
 
 function postNote(store: SandboxStore, req: Request, res: Response): void {

@@ -1,6 +1,7 @@
 /** POST/GET/DELETE /programs/{programId}/registrations, GET .../registrations/{id}, PATCH .../registrations/{referenceId}. */
 import type { Request, Response, Router } from 'express';
-import { HttpReply, cvError, isRecord, validationBody } from '../http';
+import { isRecord } from 'caseway/core';
+import { HttpReply, cvError, validationBody } from '../http';
 import { applyFilters, paginate, readPaginateQuery } from '../paginate';
 import { FORBIDDEN, NOT_NUMERIC, TRANSITIONS } from '../reference';
 import type { SandboxStore } from '../store';

@@ -1,6 +1,7 @@
 /** PATCH /programs/{programId}/registrations/status?filter...: 202 then an asynchronous apply; dryRun 200. */
 import type { Request, Response, Router } from 'express';
-import { HttpReply, cvError, isRecord, validationBody } from '../http';
+import { isRecord } from 'caseway/core';
+import { HttpReply, cvError, validationBody } from '../http';
 import { API_SETTABLE, FORBIDDEN, STATUS_ENUM, STATUS_PERMISSION, TRANSITIONS } from '../reference';
 import type { SandboxStore } from '../store';
 

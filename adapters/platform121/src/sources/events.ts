@@ -9,7 +9,7 @@
  *   referenceId and the person data the emitted case carries.
  * - The cursor moves only after emit() has resolved (the hub stored the events).
  */
-import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent } from '../../../../src/core/adapter';
+import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent } from 'caseway/core';
 import { eventToCase } from '../codec';
 import { runtimeFor } from '../runtime';
 import type { Platform121Settings } from '../settings';

@@ -10,7 +10,7 @@
  * Registrations are emitted as registration cases (`export:<type>:<referenceId>:<hash>`), other rows as records in
  * `extensions.platform121.exportRow`.
  */
-import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent } from '../../../../src/core/adapter';
+import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent } from 'caseway/core';
 import { registrationToCase } from '../codec';
 import { exportList } from '../endpoints';
 import { runtimeFor } from '../runtime';

@@ -8,8 +8,8 @@
  * chosen payments, each voucher image (GET /fsps/intersolve-voucher/voucher/image-paper) emitted once as a document
  * (`data:image/png;base64,...`) of the registration's case.
  */
-import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent } from '../../../../src/core/adapter';
-import type { CanonicalCase, Payment } from '../../../../src/core/model/canonical.generated';
+import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent } from 'caseway/core';
+import type { CanonicalCase, Payment } from 'caseway/core';
 import { registrationToCase } from '../codec';
 import { getPaperVoucherImage, getPaymentTransactions, getPayments, getRegistrationById, type PaymentTransaction } from '../endpoints';
 import { SYSTEM, referenceOf } from '../reference-id';

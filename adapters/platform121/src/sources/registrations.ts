@@ -8,7 +8,7 @@
  * is a duplicate for the hub on the next run, a changed one is a new event.
  */
 import { createHash } from 'node:crypto';
-import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent } from '../../../../src/core/adapter';
+import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent } from 'caseway/core';
 import { registrationToCase } from '../codec';
 import { runtimeFor } from '../runtime';
 import type { Platform121Settings } from '../settings';

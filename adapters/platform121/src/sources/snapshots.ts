@@ -5,8 +5,8 @@
  * changed one (a payment whose aggregates moved, a new rate) is a new event. Nothing is kept in connection state.
  */
 import { createHash } from 'node:crypto';
-import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent } from '../../../../src/core/adapter';
-import type { CanonicalCase, Payment } from '../../../../src/core/model/canonical.generated';
+import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent } from 'caseway/core';
+import type { CanonicalCase, Payment } from 'caseway/core';
 import { getExchangeRates, getFspConfigurations, getPayments, getProgramStats, getUsers, type PaymentSummary } from '../endpoints';
 import { SYSTEM } from '../reference-id';
 import { runtimeFor, type Runtime } from '../runtime';

@@ -4,7 +4,7 @@
  * Transactions change status after they are created, so every poll re-reads a look-back window and emits only
  * (id, status) pairs not emitted before; eventId `transaction:<id>:<status>`.
  */
-import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent } from '../../../../src/core/adapter';
+import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent } from 'caseway/core';
 import { transactionToCase } from '../codec';
 import { runtimeFor } from '../runtime';
 import type { Platform121Settings } from '../settings';

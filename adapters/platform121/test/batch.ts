@@ -1,16 +1,16 @@
 /**
- * Batch entry points for callers that hold many cases at once (a bulk load, tests): the same code paths as the
- * actions, without the per-delivery micro-batcher.
+ * Batch helpers for the tests (moved out of the adapter: nothing in product code calls them): the same code paths as
+ * the actions, without the per-delivery micro-batcher.
  */
-import type { AdapterContext } from '../../../src/core/adapter';
-import type { CanonicalCase, CrossReference } from '../../../src/core/model/canonical.generated';
-import { buildRegistrationRow, type RowOptions } from './codec';
-import { resolveReferenceId } from './reference-id';
-import { runtimeFor } from './runtime';
-import type { Platform121Settings } from './settings';
-import { changeRegistrationStatus, type StatusOutcome } from './status';
-import type { StatusChangeBody } from './types';
-import { upsertRegistrations, type UpsertItem, type UpsertOutcome } from './upsert';
+import type { AdapterContext } from 'caseway/core';
+import type { CanonicalCase, CrossReference } from 'caseway/core';
+import { buildRegistrationRow, type RowOptions } from '../src/codec';
+import { resolveReferenceId } from '../src/reference-id';
+import { runtimeFor } from '../src/runtime';
+import type { Platform121Settings } from '../src/settings';
+import { changeRegistrationStatus, type StatusOutcome } from '../src/status';
+import type { StatusChangeBody } from '../src/types';
+import { upsertRegistrations, type UpsertItem, type UpsertOutcome } from '../src/upsert';
 
 export interface BatchCase {
   hubId: string;
