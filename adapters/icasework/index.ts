@@ -2,8 +2,8 @@
  * iCasework (Civica) adapter: REST client (legacy Key + Signature and OAuth2 JWT-bearer), actions createCase, addNote,
  * updateCustomer, linkExternalId, the `report` poll source, and a sandbox iCasework.
  */
-import { defineAdapter } from '../../src/core/adapter';
-import { closePeerHttp } from '../../src/core/peer-http';
+import { defineAdapter } from 'caseway/core';
+import { closePeerHttp } from 'caseway/core';
 import settingsSchema from './configuration-schema.json';
 import { sandbox } from './sandbox';
 import { actions } from './src/actions';

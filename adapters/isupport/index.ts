@@ -3,8 +3,8 @@
  *   actions: importCase, requestCaseData, requestReferenceData
  *   sources: export (poll), notices (webhook)
  */
-import { defineAdapter } from '../../src/core/adapter';
-import { safeMessage } from '../../src/core/errors';
+import { defineAdapter } from 'caseway/core';
+import { safeMessage } from 'caseway/core';
 import settingsSchema from './configuration-schema.json';
 import { isupportSandbox } from './sandbox';
 import { exportSource } from './src/export-source';

@@ -2,7 +2,7 @@
  * The SandboxDefinition the hub starts for `npm start`: one sandbox iCasework whose key accepts loopback callers.
  * The connection's own key/secret/account are honoured when set, so a config written for the sandbox just works.
  */
-import type { SandboxDefinition, SandboxHandle, SandboxOptions } from '../../../src/core/adapter';
+import type { SandboxDefinition, SandboxHandle, SandboxOptions } from 'caseway/core';
 import { DEFAULT_SANDBOX_CASE_TYPES, IcaseworkSandbox } from './server';
 
 export { IcaseworkSandbox, startIcaseworkSandbox, SANDBOX_ERRORS, DEFAULT_REPORT_ID, DEFAULT_SANDBOX_CASE_TYPES } from './server';

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Logger } from '../../../src/core/logger';
+import { normaliseIp, type Logger } from 'caseway/core';
 import { JWT_BEARER_GRANT_TYPE, REFERENCE_SIGNED_PARAMETERS, expectedSignature, verifyAssertion } from './auth';
 import { casesCsv, casesJsonBackToBack, casesXml, documentsJson, documentsXml, sendEmpty, sendErrorPage, sendJson, sendXml, simpleXml } from './replies';
 import { abbreviation, flattenCase, localDateTime, type SandboxCase, type SandboxCustomer, type SandboxDocument, type SandboxNote } from './store';
@@ -114,11 +114,6 @@ const CUSTOMER_FIELD_NAMES = new Set([
 ]);
 // ExternalId is a documented createcase parameter ("An external identifier for the created case"; not unique).
 const CONTROL_PARAMS = new Set(['Key', 'Signature', 'Format', 'db', 'access_token', 'CSVHeader', 'Type', 'RequestMethod', 'RequestDate', 'ExternalId']);
-
-function normalizeIp(ip: string | undefined): string {
-  if (!ip) return '';
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-}
 
 function paramsOf(req: Request): Record<string, string> {
   const out: Record<string, string> = {};
@@ -397,7 +392,7 @@ export class IcaseworkSandbox {
       style,
       path: req.path,
       params,
-      ip: normalizeIp(req.socket.remoteAddress),
+      ip: normaliseIp(req.socket.remoteAddress),
       auth: 'none',
       at: new Date(this.now()).toISOString(),
     };
@@ -485,7 +480,7 @@ export class IcaseworkSandbox {
 
   private ipAllowed(key: SandboxKey, ip: string): boolean {
     if (!key.allowedIps || key.allowedIps.length === 0) return true;
-    return key.allowedIps.map(normalizeIp).includes(ip);
+    return key.allowedIps.map(normaliseIp).includes(ip);
   }
 
   /** Key + Signature or a bearer token; answers the refusal itself and returns false when not authenticated. */

@@ -2,14 +2,14 @@
  * The adapter's actions: createCase, addNote, updateCustomer, linkExternalId, uploadDocuments, updateCase.
  * Each returns { references, summary }; summaries hold ids and counts only, never personal data.
  */
-import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult } from '../../../src/core/adapter';
-import { CasewayError, PermanentError, RetryableError } from '../../../src/core/errors';
-import type { CrossReference, Note } from '../../../src/core/model/canonical.generated';
+import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult } from 'caseway/core';
+import { CasewayError, PermanentError, RetryableError } from 'caseway/core';
+import type { CrossReference, Note } from 'caseway/core';
 import { DEFAULT_NOTE_PREFIX, noteKey, noteMarker, notesFromFlat } from './canonical';
 import type { IcaseworkClient, Params } from './client';
 import { clientFor } from './client-cache';
 import { createHash } from 'node:crypto';
-import type { Document } from '../../../src/core/model/canonical.generated';
+import type { Document } from 'caseway/core';
 import { CUSTOMER_FIELDS, caseFieldParams, customerParams, documentParams, documentsAsParams, pickCustomer, toIcaseworkDateTime } from './params';
 import { ruleViolations } from './rules';
 import type { IcaseworkSettings } from './settings';

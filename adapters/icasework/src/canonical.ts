@@ -4,7 +4,7 @@
  * under extensions.icasework.details with its iCasework name, so nothing is dropped.
  */
 import { createHash } from 'node:crypto';
-import type { CanonicalCase, CrossReference, Note, Party } from '../../../src/core/model/canonical.generated';
+import type { CanonicalCase, CrossReference, Note, Party } from 'caseway/core';
 import type { CaseDocument, Flat } from './codec';
 
 export const DEFAULT_HUB_ID_PATTERN = '^(hub-.+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$';

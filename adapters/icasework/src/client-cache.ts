@@ -2,7 +2,7 @@
  * Clients per adapter context, with one OAuth2 token cache per connection (name + settings) shared by all of them,
  * so a bearer token is fetched once per connection and lifetime, not once per call.
  */
-import type { AdapterContext } from '../../../src/core/adapter';
+import type { AdapterContext } from 'caseway/core';
 import { IcaseworkClient } from './client';
 import { TokenCache } from './oauth';
 import { resolveSettings, type IcaseworkSettings } from './settings';

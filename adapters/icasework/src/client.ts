@@ -4,9 +4,9 @@
  * GET) and decodes the reply (XML, JSON or CSV) into flat records. Never logs parameters or bodies.
  */
 import type { AxiosInstance, AxiosResponse } from 'axios';
-import type { AdapterContext } from '../../../src/core/adapter';
-import { PeerError } from '../../../src/core/errors';
-import { createPeerHttp, markUncertain, statusOutcome } from '../../../src/core/peer-http';
+import type { AdapterContext } from 'caseway/core';
+import { PeerError } from 'caseway/core';
+import { createPeerHttp, markUncertain, sleep, statusOutcome } from 'caseway/core';
 import { ReplyDecodeError, decodeBody, documentsOf, findResponseField, rowsOf, type CaseDocument, type Flat } from './codec';
 import { IcaseworkApplicationError, IcaseworkEmptyReplyError, IcaseworkReplyError, errorForStatus } from './errors';
 import { JWT_BEARER_GRANT, TokenCache, signJwtHs256, type BearerToken } from './oauth';
@@ -37,10 +37,6 @@ const REQUEST_DATE_NOW = new Set(['addcasenotes', 'updateexternalid', 'updatecus
 /** XML date-time without zone (the docs' example shape, 1980-03-23T10:20:15), in UTC. */
 export function xmlDateTime(at: Date): string {
   return at.toISOString().slice(0, 19);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export class IcaseworkClient<S = unknown> {

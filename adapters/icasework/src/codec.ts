@@ -8,6 +8,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import Papa from 'papaparse';
+import { isRecord } from 'caseway/core';
 
 export type Flat = Record<string, string>;
 
@@ -107,10 +108,6 @@ export function parseCsv(text: string): Flat[] {
     for (const [k, v] of Object.entries(row)) if (k !== '__parsed_extra') out[k] = v ?? '';
     return out;
   });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A scalar element's text: '' for an empty element, the #text of an element with attributes. */

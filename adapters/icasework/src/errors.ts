@@ -9,8 +9,8 @@
  * Messages name the operation and the code, never a parameter value or a body. The X-Application-Error-Info text may
  * echo personal data: it goes only into `peerDetail`, which the core keeps encrypted for operators.
  */
-import type { AdapterContext } from '../../../src/core/adapter';
-import { PeerError, isRetryableStatus } from '../../../src/core/errors';
+import type { AdapterContext } from 'caseway/core';
+import { PeerError, isRetryableStatus } from 'caseway/core';
 
 /** Trims the peer's error info and masks anything that looks like an e-mail address or a phone/id number. */
 export function sanitizeInfo(info: string | undefined): string | undefined {

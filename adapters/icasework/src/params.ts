@@ -2,7 +2,7 @@
  * Canonical case -> iCasework request parameters: the customer block (createcase `Customer.*`, updatecustomer
  * without the prefix), documents (`DocumentN.*`) and the case's own fields.
  */
-import type { CanonicalCase, Document, Party } from '../../../src/core/model/canonical.generated';
+import type { CanonicalCase, Document, Party } from 'caseway/core';
 import type { Params } from './client';
 import { toContactLanguage } from './rules';
 

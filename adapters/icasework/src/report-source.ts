@@ -5,8 +5,8 @@
  * record comes from getcasedetails. case.notes holds only the notes not emitted before.
  */
 import { createHash } from 'node:crypto';
-import type { AdapterContext, Emit, PollOutcome, PollSourceDefinition, SourceEvent } from '../../../src/core/adapter';
-import { PermanentError } from '../../../src/core/errors';
+import type { AdapterContext, Emit, PollOutcome, PollSourceDefinition, SourceEvent } from 'caseway/core';
+import { PermanentError } from 'caseway/core';
 import { DEFAULT_HUB_ID_PATTERN, DEFAULT_NOTE_PREFIX, caseFromFlat, notesFromFlat } from './canonical';
 import type { Flat } from './codec';
 import { clientFor } from './client-cache';

@@ -5,7 +5,7 @@
  *   db         https://uat.icasework.com/{op}?db={account}   (current UAT)
  * getreport lives on a separate reporting host for the current generations: https://{account}reports.icasework.com.
  */
-import { DEFAULT_MAX_RESPONSE_BYTES } from '../../../src/core/peer-http';
+import { DEFAULT_MAX_RESPONSE_BYTES } from 'caseway/core';
 
 export type UrlStyle = 'legacy' | 'subdomain' | 'db';
 export type AuthMode = 'signature' | 'oauth2';

@@ -6,7 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:net';
 import { FtpSrv } from 'ftp-srv';
-import type { Logger } from '../../../src/core/logger';
+import type { Logger } from 'caseway/core';
 
 export interface FtpServerOptions {
   host: string;

@@ -1,7 +1,7 @@
 /**
  * The iSupport sandbox for `npm start` and tests: embedded SFTP server, request API and SMTP capture in one start().
  */
-import type { SandboxDefinition } from '../../../src/core/adapter';
+import type { SandboxDefinition } from 'caseway/core';
 import { startIsupportSandbox } from './isupport-sandbox';
 
 export { IsupportSandbox, startIsupportSandbox, type IsupportSandboxOptions, type ImportedRequest, type ApiCall } from './isupport-sandbox';

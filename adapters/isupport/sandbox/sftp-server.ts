@@ -9,7 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Server, utils, type Connection, type SFTPWrapper } from 'ssh2';
-import type { Logger } from '../../../src/core/logger';
+import type { Logger } from 'caseway/core';
 
 const { OPEN_MODE, STATUS_CODE, flagsToString } = utils.sftp;
 

@@ -4,7 +4,7 @@
  * layout; every other column, and the raw code behind every translated value, goes under extensions.isupport so
  * nothing is dropped. Reasons and warnings name sections, rows and columns, never values.
  */
-import type { CanonicalCase, Party } from '../../../src/core/model/canonical.generated';
+import type { CanonicalCase, Party } from 'caseway/core';
 import type { CsvRow } from './csv-reader';
 import { toCanonicalDate } from './dates';
 import { exportPaths, type ExportColumn, type ExportLayout, type ExportSection } from './layout';

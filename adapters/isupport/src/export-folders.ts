@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { AdapterContext, Emit, SourceEvent } from '../../../src/core/adapter';
-import { CasewayError, PeerError, safeMessage } from '../../../src/core/errors';
+import type { AdapterContext, Emit, SourceEvent } from 'caseway/core';
+import { CasewayError, PeerError, safeMessage } from 'caseway/core';
 import { BufferLimitError, joinBuffered, joinStreaming, SectionReader, type CaseHandler, type JoinStats, type SectionFile } from './case-join';
 import { readCsv } from './csv-reader';
 import { buildCase, SECTION_NAMES, type SectionName } from './export-codec';

@@ -2,8 +2,8 @@
  * Poll source `export`: scans the SFTP export folder for request folders iSupport wrote (case exports and
  * reference-data exports), emits the cases and loads the reference data. See export-folders.ts for the rules.
  */
-import type { AdapterContext, Emit, PollOutcome, PollSourceDefinition } from '../../../src/core/adapter';
-import { ConfigError } from '../../../src/core/errors';
+import type { AdapterContext, Emit, PollOutcome, PollSourceDefinition } from 'caseway/core';
+import { ConfigError } from 'caseway/core';
 import { exportEnv, scanExportFolder, type ScanResult } from './export-folders';
 import type { IsupportSettings } from './settings';
 import { withTransport } from './file-server';

@@ -1,5 +1,5 @@
 /** Opens the connection's file server with the transport its settings name (sftp, ftp or ftps). */
-import type { AdapterContext } from '../../../src/core/adapter';
+import type { AdapterContext } from 'caseway/core';
 import { IsupportFtp } from './ftp-client';
 import type { IsupportSettings } from './settings';
 import { IsupportSftp } from './sftp-client';

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { Client, FileType, FTPError, type FileInfo } from 'basic-ftp';
 import type { ConnectionOptions } from 'node:tls';
-import type { AdapterContext } from '../../../src/core/adapter';
-import type { PeerError } from '../../../src/core/errors';
+import type { AdapterContext } from 'caseway/core';
+import type { PeerError } from 'caseway/core';
 import type { IsupportSettings } from './settings';
 import { fileModeOf, isNotFound, timed, transportError, type FileTransport, type RemoteEntry } from './transport';
 

@@ -5,8 +5,8 @@
  * both final names before both are whole (with sftp.stagingDir the whole folder is built there and renamed in).
  * The folder name is derived from the delivery id, so a retry finds the folder of the earlier attempt.
  */
-import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult } from '../../../src/core/adapter';
-import { ValidationError } from '../../../src/core/errors';
+import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult } from 'caseway/core';
+import { ValidationError } from 'caseway/core';
 import { toCsv } from './csv-writer';
 import { encodeImport } from './import-codec';
 import { IMPORT_FILE_NAMES, loadCodeLists, loadImportLayout, type ImportFileName } from './layout';

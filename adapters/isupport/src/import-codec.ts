@@ -3,7 +3,7 @@
  * row per creditor, debtor and child), following the import layout. Coded values are translated and, when reference
  * data is loaded, validated. Every problem is collected (file, row, column, what is wrong), never a value.
  */
-import type { CanonicalCase, Party } from '../../../src/core/model/canonical.generated';
+import type { CanonicalCase, Party } from 'caseway/core';
 import { fromCanonicalDate } from './dates';
 import type { ImportColumn, ImportFile, ImportFileName, ImportLayout } from './layout';
 import { IMPORT_FILE_NAMES } from './layout';

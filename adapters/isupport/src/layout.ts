@@ -6,8 +6,8 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { ValidateFunction } from 'ajv';
-import { createAjv, describeAjvErrors } from '../../../src/core/config/ajv';
-import { ConfigError } from '../../../src/core/errors';
+import { createAjv, describeAjvErrors } from 'caseway/core';
+import { ConfigError } from 'caseway/core';
 import { checkPath } from './paths';
 import { layoutPath, type IsupportSettings } from './settings';
 

@@ -5,7 +5,7 @@
  * however often the hub restarted.
  */
 import { createHash } from 'node:crypto';
-import type { AdapterContext } from '../../../src/core/adapter';
+import type { AdapterContext } from 'caseway/core';
 import type { IsupportSettings } from './settings';
 
 export type FileOutcome = 'reading' | 'processed' | 'failed' | 'duplicate' | 'changed';

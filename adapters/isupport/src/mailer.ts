@@ -5,7 +5,7 @@
  * personal data).
  */
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { DeadLetterInfo } from '../../../src/core/adapter';
+import type { DeadLetterInfo } from 'caseway/core';
 import { exportNoticeText, importNoticeText, javaDateString } from './notices';
 import { resolveSmtp, type ResolvedSmtp, type SmtpSettings } from './settings';
 

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { PermanentError } from '../../../src/core/errors';
+import { PermanentError } from 'caseway/core';
 
 const MAX_NAME = 120;
 

@@ -10,8 +10,8 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
-import type { AdapterContext, Emit, SourceEvent, WebhookSourceDefinition } from '../../../src/core/adapter';
-import { safeMessage } from '../../../src/core/errors';
+import type { AdapterContext, Emit, SourceEvent, WebhookSourceDefinition } from 'caseway/core';
+import { safeMessage } from 'caseway/core';
 import { runExportScan } from './export-source';
 import { looksLikeMime, parseMail } from './mime';
 import { isPlainName, safeSegment } from './naming';

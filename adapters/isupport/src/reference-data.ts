@@ -4,7 +4,7 @@
  * cached in process. The CodeTranslator uses them with code-lists.json to validate and translate coded values both
  * ways: iSupport code <-> canonical value.
  */
-import type { AdapterContext } from '../../../src/core/adapter';
+import type { AdapterContext } from 'caseway/core';
 import type { CodeList, CodeLists } from './layout';
 import type { IsupportSettings } from './settings';
 

@@ -3,9 +3,9 @@
  * Both only acknowledge; iSupport then writes the export folder on the file server (read by the `export` source) and
  * mails a notice. The acknowledgement's body is not documented: a request id (REQ-...) is taken from it when present.
  */
-import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult } from '../../../src/core/adapter';
-import { PermanentError } from '../../../src/core/errors';
-import { createPeerHttp, unexpectedStatus } from '../../../src/core/peer-http';
+import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult } from 'caseway/core';
+import { PermanentError } from 'caseway/core';
+import { createPeerHttp, unexpectedStatus } from 'caseway/core';
 import { getPath } from './paths';
 import type { IsupportSettings } from './settings';
 

@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import SftpClient from 'ssh2-sftp-client';
-import type { AdapterContext } from '../../../src/core/adapter';
-import type { PeerError } from '../../../src/core/errors';
+import type { AdapterContext } from 'caseway/core';
+import type { PeerError } from 'caseway/core';
 import type { IsupportSettings, SftpSettings } from './settings';
 import { fileModeOf, timed, transportError, type FileTransport, type RemoteEntry } from './transport';
 

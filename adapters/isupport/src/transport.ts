@@ -7,8 +7,8 @@
  */
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { AdapterContext } from '../../../src/core/adapter';
-import { PeerError } from '../../../src/core/errors';
+import type { AdapterContext } from 'caseway/core';
+import { PeerError } from 'caseway/core';
 import type { IsupportSettings, TransportName } from './settings';
 
 export interface RemoteEntry {
