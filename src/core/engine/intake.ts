@@ -16,6 +16,7 @@ import { dayOf } from '../store/stats-store';
 import { assessEvents } from './case-views';
 import { deliveryIdOf, eventKeyOf, newHubId } from './ids';
 import { indexCase } from '../store/case-index';
+import { GroupCommit } from './intake-batcher';
 
 /**
  * Settles the hub id of each new event of a batch, atomically and in batch order: the event's own earlier claim,
@@ -60,11 +61,41 @@ function linkableReferences(kase: CanonicalCase): CrossReference[] {
   return refs;
 }
 
+const LANE_SEPARATOR = '\u0000';
+
+/**
+ * A failure of the whole flush (Redis unreachable, the transaction aborted): every caller in it gets the retryable
+ * error. An error Redis gave in one reply (a key of the wrong type, say) may concern one caller's event only, so
+ * that group is replayed caller by caller instead, like any other error.
+ */
+function redisDidNotTakeIt(err: unknown): boolean {
+  if (!(err instanceof StoreUnavailableError)) return false;
+  return !(err.cause instanceof Error && err.cause.name === 'ReplyError');
+}
+
 export class Intake {
+  /** Concurrent callers of one source share one flush (group commit): see intake-batcher.ts. */
+  private readonly group = new GroupCommit<SourceEvent, EmitResult>(
+    (lane, events) => {
+      const [connection, source] = lane.split(LANE_SEPARATOR);
+      return this.ingestNow(connection, source, events);
+    },
+    { sharedFailure: redisDidNotTakeIt },
+  );
+
   constructor(private readonly rt: HubRuntime) {}
 
-  /** Accepts events from one source of one connection. */
+  /**
+   * Accepts events from one source of one connection; resolves (one result per event, in order) once they are
+   * stored and queued. Concurrent calls for the same source are committed together.
+   */
   async ingest(connectionName: string, sourceName: string, events: SourceEvent[]): Promise<EmitResult[]> {
+    connectionOf(this.rt, connectionName);
+    return this.group.submit(`${connectionName}${LANE_SEPARATOR}${sourceName}`, events);
+  }
+
+  /** One flush: every event given, in one set of round trips. */
+  private async ingestNow(connectionName: string, sourceName: string, events: SourceEvent[]): Promise<EmitResult[]> {
     if (events.length === 0) return [];
     const conn = connectionOf(this.rt, connectionName);
     const system = conn.adapter.name;
