@@ -41,7 +41,8 @@ export class DeliveryProcessor {
       if (!kase) throw new PermanentError('the stored case has expired or was removed', { route: routeName, hubId });
       const action = this.conn.adapter.actions[target.action];
       if (!action) throw new PermanentError(`adapter "${this.conn.adapter.name}" has no action "${target.action}"`, { route: routeName, hubId });
-      const sent = applyMapping(kase, target.mapping);
+      // The case was just decrypted for this job alone: a copy is needed only when a mapping rewrites it.
+      const sent = target.mapping ? applyMapping(kase, target.mapping) : kase;
       // Recorded before the peer hears of it, so a poll racing this delivery still recognises the echo; the
       // attempt record goes in the same transaction (one round trip before the peer call).
       const earlier = await this.recordAttemptStart(deliveryId, hubId, sent);
