@@ -14,7 +14,7 @@
 import { StoreUnavailableError } from '../store/replies';
 
 export interface BatcherOptions {
-  /** Flushes of one key that may run at once (default 2: one can wait on Redis while the next is built). */
+  /** Flushes of one key that may run at once (default 4: later groups are built while earlier ones wait on Redis). */
   maxInFlight?: number;
   /** Most items in one flush; a larger group is split (default 1000). */
   maxItems?: number;
@@ -45,7 +45,7 @@ export class GroupCommit<I, R> {
 
   /** `flush(key, items)` must answer one result per item, in order, or throw for all of them. */
   constructor(private readonly flush: (key: string, items: I[]) => Promise<R[]>, options: BatcherOptions = {}) {
-    this.maxInFlight = Math.max(1, options.maxInFlight ?? 2);
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 4);
     this.maxItems = Math.max(1, options.maxItems ?? 1000);
     this.sharedFailure = options.sharedFailure ?? ((err) => err instanceof StoreUnavailableError);
   }
