@@ -6,11 +6,12 @@
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { CasewayError, PermanentError, isRetryable, safeErrorDetail, safeMessage, sensitiveErrorDetail } from '../errors';
-import type { CrossReference } from '../model/canonical.generated';
+import type { CanonicalCase, CrossReference } from '../model/canonical.generated';
 import { DEFAULT_DELIVERY, deliveryQueueName, workerTakeover, type DeliveryJobData } from '../queues';
 import { applyMapping } from '../routing/mapping';
 import { withLogContext } from '../logger';
 import { snapshotFailedTarget } from '../store/failure-snapshot';
+import { execTransaction } from '../store/replies';
 import { findRoute, findTarget, type ConnectionRuntime, type HubRuntime } from '../runtime';
 
 export interface DeliveryOutcome {
@@ -40,10 +41,11 @@ export class DeliveryProcessor {
       if (!kase) throw new PermanentError('the stored case has expired or was removed', { route: routeName, hubId });
       const action = this.conn.adapter.actions[target.action];
       if (!action) throw new PermanentError(`adapter "${this.conn.adapter.name}" has no action "${target.action}"`, { route: routeName, hubId });
-      const sent = applyMapping(kase, target.mapping);
-      // Recorded before the peer hears of it, so a poll racing this delivery still recognises the echo.
-      await this.rt.echoes.expect(hubId, this.conn.name, deliveryId, sent);
-      const earlier = await this.recordAttemptStart(deliveryId);
+      // The case was just decrypted for this job alone: a copy is needed only when a mapping rewrites it.
+      const sent = target.mapping ? applyMapping(kase, target.mapping) : kase;
+      // Recorded before the peer hears of it, so a poll racing this delivery still recognises the echo; the
+      // attempt record goes in the same transaction (one round trip before the peer call).
+      const earlier = await this.recordAttemptStart(deliveryId, hubId, sent);
       const result = await action.deliver(
         {
           case: sent,
@@ -86,12 +88,14 @@ export class DeliveryProcessor {
    * Records that an attempt of this delivery is about to call the peer, before it does; returns what earlier
    * attempts left (how many started, whether one ended uncertain). A failure here fails the attempt unsent.
    */
-  private async recordAttemptStart(deliveryId: string): Promise<{ started: number; uncertain: boolean }> {
+  private async recordAttemptStart(deliveryId: string, hubId: string, sent: CanonicalCase): Promise<{ started: number; uncertain: boolean }> {
     const key = this.rt.keys.attempts(deliveryId);
-    const replies = (await this.rt.redis.multi().hincrby(key, 'started', 1).hget(key, 'uncertain').expire(key, this.rt.retentionSeconds).exec()) ?? [];
-    for (const [err] of replies) if (err) throw err;
-    if (replies.length !== 3) throw new Error('attempt record: Redis gave no reply');
-    return { started: Number(replies[0][1]) - 1, uncertain: replies[1][1] === '1' };
+    const tx = this.rt.redis.multi();
+    this.rt.echoes.expectIn(tx, hubId, this.conn.name, deliveryId, sent);
+    const first = tx.length - 1; // replies of the commands queued so far (MULTI itself has none)
+    tx.hincrby(key, 'started', 1).hget(key, 'uncertain').expire(key, this.rt.retentionSeconds);
+    const replies = await execTransaction(tx, 'recording a delivery attempt', { hubId, connection: this.conn.name, deliveryId });
+    return { started: Number(replies[first]) - 1, uncertain: replies[first + 1] === '1' };
   }
 
   private async recordFailure(job: Job<DeliveryJobData>, err: unknown, base: Record<string, unknown> & { attempt: number }, started: number): Promise<void> {

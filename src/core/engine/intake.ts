@@ -16,10 +16,12 @@ import { applyMapping } from '../routing/mapping';
 import { connectionOf, knownSystems, type HubRuntime } from '../runtime';
 import { forLookup, joinModeOf } from '../routing/joins';
 import { execChecked, execTransaction, storeCall, StoreUnavailableError } from '../store/replies';
-import { dayOf } from '../store/stats-store';
+import { dayOf, StatsTally } from '../store/stats-store';
 import { assessEvents } from './case-views';
 import { deliveryIdOf, eventKeyOf, newHubId } from './ids';
-import { indexCase } from '../store/case-index';
+import { indexCases } from '../store/case-index';
+import type { TraceEntry } from '../store/trace-store';
+import { GroupCommit } from './intake-batcher';
 
 /**
  * Settles the hub id of each new event of a batch, atomically and in batch order: the event's own earlier claim,
@@ -86,15 +88,47 @@ function checkCanonical(events: SourceEvent[], adapter: string, connection: stri
   if (problems.length) throw new InvalidCanonicalCaseError(adapter, source, problems, { connection });
 }
 
+const LANE_SEPARATOR = '\u0000';
+
+/**
+ * A failure of the whole flush (Redis unreachable, the transaction aborted): every caller in it gets the retryable
+ * error. An error Redis gave in one reply (a key of the wrong type, say) may concern one caller's event only, so
+ * that group is replayed caller by caller instead, like any other error.
+ */
+function redisDidNotTakeIt(err: unknown): boolean {
+  if (!(err instanceof StoreUnavailableError)) return false;
+  return !(err.cause instanceof Error && err.cause.name === 'ReplyError');
+}
+
 export class Intake {
+  /** Concurrent callers of one source share one flush (group commit): see intake-batcher.ts. */
+  private readonly group = new GroupCommit<SourceEvent, EmitResult>(
+    (lane, events) => {
+      const [connection, source] = lane.split(LANE_SEPARATOR);
+      return this.ingestNow(connection, source, events);
+    },
+    { sharedFailure: redisDidNotTakeIt },
+  );
+
   constructor(private readonly rt: HubRuntime) {}
 
-  /** Accepts events from one source of one connection; refuses the whole batch if any case is not canonical. */
+  /**
+   * Accepts events from one source of one connection; resolves (one result per event, in order) once they are
+   * stored and queued. Concurrent calls for the same source are committed together. Refuses the whole batch if any
+   * case is not canonical.
+   */
   async ingest(connectionName: string, sourceName: string, events: SourceEvent[]): Promise<EmitResult[]> {
+    if (events.length === 0) return [];
+    // An unknown connection or a case that is not canonical fails its caller alone, before any group.
+    checkCanonical(events, connectionOf(this.rt, connectionName).adapter.name, connectionName, sourceName);
+    return this.group.submit(`${connectionName}${LANE_SEPARATOR}${sourceName}`, events);
+  }
+
+  /** One flush: every event given, in one set of round trips. */
+  private async ingestNow(connectionName: string, sourceName: string, events: SourceEvent[]): Promise<EmitResult[]> {
     if (events.length === 0) return [];
     const conn = connectionOf(this.rt, connectionName);
     const system = conn.adapter.name;
-    checkCanonical(events, system, connectionName, sourceName);
     const join = joinModeOf(this.rt, connectionName, sourceName);
     const lookups = events.map((e) => forLookup(e, join, system, connectionName));
     // prepare() sees the look-up copy (the join rule); everything stored is the event as the source sent it.
@@ -110,12 +144,22 @@ export class Intake {
     const assessmentOf = new Map(fresh.map((p, i) => [p, assessments[i]]));
     const jobsByQueue = new Map<string, Array<{ name: string; data: DeliveryJobData; opts: ReturnType<typeof deliveryJobOptions> }>>();
     const tx = this.rt.redis.multi();
+    // Counters are summed over the whole group and written once per (route, field).
+    const counts = new StatsTally(this.rt.stats, day);
+    // Trace entries are gathered per case (one RPUSH each) and new cases indexed with one ZADD.
+    const traces = new Map<string, TraceEntry[]>();
+    const trace = (hubId: string, entry: TraceEntry): void => {
+      const list = traces.get(hubId);
+      if (list) list.push(entry);
+      else traces.set(hubId, [entry]);
+    };
+    const indexed: string[] = [];
     for (const p of prepared) {
       if (p.duplicate) {
-        this.rt.traces.append(tx, p.hubId, { at: nowIso, stage: 'deduplicated', connection: connectionName });
+        trace(p.hubId, { at: nowIso, stage: 'deduplicated', connection: connectionName });
         for (const route of routes) {
-          this.rt.stats.increment(tx, day, route.name, 'received');
-          this.rt.stats.increment(tx, day, route.name, 'deduplicated');
+          counts.add(route.name, 'received');
+          counts.add(route.name, 'deduplicated');
           this.rt.metrics.caseRouted(route.name, 'deduplicated');
         }
         continue;
@@ -130,10 +174,10 @@ export class Intake {
         // The peer repeating what the hub delivered: its ids are kept, nothing else; never routed, never a view.
         this.rt.cases.writeReferences(tx, p.hubId, linkableReferences(kase).filter((r) => r.system !== 'hub'));
         if (assessment.setsBaseline) this.rt.echoes.setBaseline(tx, p.hubId, connectionName, kase);
-        this.rt.traces.append(tx, p.hubId, { at: nowIso, stage: 'echo', connection: connectionName, summary: { source: sourceName, system, ...(kase.source.id ? { id: kase.source.id } : {}) } });
+        trace(p.hubId, { at: nowIso, stage: 'echo', connection: connectionName, summary: { source: sourceName, system, ...(kase.source.id ? { id: kase.source.id } : {}) } });
         for (const route of routes) {
-          this.rt.stats.increment(tx, day, route.name, 'received');
-          this.rt.stats.increment(tx, day, route.name, 'echo');
+          counts.add(route.name, 'received');
+          counts.add(route.name, 'echo');
           this.rt.metrics.caseRouted(route.name, 'echo');
         }
         continue;
@@ -142,29 +186,29 @@ export class Intake {
       this.rt.cases.writePayload(tx, payloadRef, kase);
       this.rt.cases.writeMeta(tx, kase, payloadRef, nowIso);
       if (assessment.view) this.rt.views.write(tx, p.hubId, assessment.view);
-      indexCase(tx, this.rt, p.hubId, now);
+      indexed.push(p.hubId);
       this.rt.cases.writeReferences(tx, p.hubId, linkableReferences(kase).filter((r) => r.system !== 'hub'));
       if (assessment.joined) {
         const by = assessment.joined;
-        this.rt.traces.append(tx, p.hubId, { at: nowIso, stage: 'joined', connection: connectionName, summary: { hubId: p.hubId, system: by.system, kind: by.kind ?? 'id', id: by.id, join } });
+        trace(p.hubId, { at: nowIso, stage: 'joined', connection: connectionName, summary: { hubId: p.hubId, system: by.system, kind: by.kind ?? 'id', id: by.id, join } });
       }
-      this.rt.traces.append(tx, p.hubId, { at: nowIso, stage: 'received', connection: connectionName, summary: { source: sourceName, type: kase.type, view: assessment.viewChange ?? 'updated' } });
+      trace(p.hubId, { at: nowIso, stage: 'received', connection: connectionName, summary: { source: sourceName, type: kase.type, view: assessment.viewChange ?? 'updated' } });
       for (const route of routes) {
-        this.rt.stats.increment(tx, day, route.name, 'received');
+        counts.add(route.name, 'received');
         if (!matchesFilter(route.filter, kase)) {
-          this.rt.stats.increment(tx, day, route.name, 'filtered');
-          this.rt.traces.append(tx, p.hubId, { at: nowIso, stage: 'filtered', route: route.name });
+          counts.add(route.name, 'filtered');
+          trace(p.hubId, { at: nowIso, stage: 'filtered', route: route.name });
           this.rt.metrics.caseRouted(route.name, 'filtered');
           continue;
         }
-        this.rt.stats.increment(tx, day, route.name, 'routed');
+        counts.add(route.name, 'routed');
         this.rt.metrics.caseRouted(route.name, 'routed');
         for (const target of route.to) {
           const deliveryId = deliveryIdOf(route.name, target.id, p.eventKey);
-          this.rt.stats.increment(tx, day, route.name, 'deliveries');
+          counts.add(route.name, 'deliveries');
           if (target.filter && !matchesFilter(target.filter, applyMapping(kase, target.mapping))) {
-            this.rt.stats.increment(tx, day, route.name, 'targetFiltered');
-            this.rt.traces.append(tx, p.hubId, { at: nowIso, stage: 'filtered', route: route.name, target: target.id });
+            counts.add(route.name, 'targetFiltered');
+            trace(p.hubId, { at: nowIso, stage: 'filtered', route: route.name, target: target.id });
             continue;
           }
           const queueName = deliveryQueueName(target.connection);
@@ -175,12 +219,15 @@ export class Intake {
             opts: deliveryJobOptions(connectionOf(this.rt, target.connection).delivery, deliveryId),
           });
           jobsByQueue.set(queueName, list);
-          this.rt.traces.append(tx, p.hubId, { at: nowIso, stage: 'routed', route: route.name, target: target.id, connection: target.connection, action: target.action, deliveryId });
+          trace(p.hubId, { at: nowIso, stage: 'routed', route: route.name, target: target.id, connection: target.connection, action: target.action, deliveryId });
         }
       }
     }
     // Every step below is checked and idempotent: a failure leaves the events unaccepted (the source gets a
     // retryable error) and a retry redoes the same writes under the same hub ids and job ids.
+    counts.writeTo(tx);
+    for (const [hubId, entries] of traces) this.rt.traces.appendMany(tx, hubId, entries);
+    indexCases(tx, this.rt, indexed, now);
     const where = { connection: connectionName, source: sourceName };
     await execTransaction(tx, 'storing the cases', where);
     // Job ids are deterministic, so re-adding after a crash between these steps adds nothing twice.

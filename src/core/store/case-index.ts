@@ -16,8 +16,15 @@ export function caseIndexKey(keys: Keys, day: string): string {
 
 /** Adds a newly received case to its day's index (in the caller's transaction). */
 export function indexCase(tx: ChainableCommander, where: { keys: Keys; retentionSeconds: number }, hubId: string, at: Date): void {
+  indexCases(tx, where, [hubId], at);
+}
+
+/** Several cases received at one instant (one intake group): one ZADD, one trim, one expiry. */
+export function indexCases(tx: ChainableCommander, where: { keys: Keys; retentionSeconds: number }, hubIds: string[], at: Date): void {
+  if (hubIds.length === 0) return;
   const key = caseIndexKey(where.keys, dayOf(at));
-  tx.zadd(key, at.getTime(), hubId);
+  const score = at.getTime();
+  tx.zadd(key, ...hubIds.flatMap((id) => [score, id]));
   tx.zremrangebyrank(key, 0, -(MAX_PER_DAY + 1));
   tx.expire(key, where.retentionSeconds + 86400);
 }

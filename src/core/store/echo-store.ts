@@ -13,6 +13,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import type { CanonicalCase, Party } from '../model/canonical.generated';
 import type { Keys } from './keys';
 import type { PayloadCipher } from './payload-cipher';
+import { execTransaction } from './replies';
 
 /** Identifying fields of one party as sent, normalised. */
 interface PartyPrint {
@@ -110,8 +111,16 @@ export class EchoStore {
 
   /** Before a delivery: what it sends (written first, so a peer poll racing the delivery still finds it). */
   async expect(hubId: string, connection: string, deliveryId: string, sent: CanonicalCase): Promise<void> {
+    const tx = this.redis.multi();
+    this.expectIn(tx, hubId, connection, deliveryId, sent);
+    await execTransaction(tx, 'recording what a delivery sends', { hubId, connection });
+  }
+
+  /** The same, queued in the caller's transaction (a delivery records it with its attempt record, one round trip). */
+  expectIn(tx: ChainableCommander, hubId: string, connection: string, deliveryId: string, sent: CanonicalCase): void {
     const key = this.keys.echo(hubId, connection);
-    await this.redis.multi().hset(key, `sent:${deliveryId}`, this.cipher.encrypt(JSON.stringify(printOf(sent)))).expire(key, this.ttlSeconds).exec();
+    tx.hset(key, `sent:${deliveryId}`, this.cipher.encrypt(JSON.stringify(printOf(sent))));
+    tx.expire(key, this.ttlSeconds);
   }
 
   /** After a delivery: the peer ids it got back. */

@@ -22,8 +22,14 @@ export class StatsStore {
   constructor(private readonly redis: Redis, private readonly keys: Keys, private readonly ttlSeconds: number) {}
 
   increment(tx: ChainableCommander, day: string, route: string, field: StatField, by = 1): void {
+    this.incrementMany(tx, day, route, new Map([[field, by]]));
+  }
+
+  /** Several counters of one route and day, with one lastActivity stamp (intake sums a whole group's counts first). */
+  incrementMany(tx: ChainableCommander, day: string, route: string, counts: ReadonlyMap<StatField, number>): void {
+    if (counts.size === 0) return;
     const key = this.keys.stats(day, route);
-    tx.hincrby(key, field, by);
+    for (const [field, by] of counts) tx.hincrby(key, field, by);
     tx.hset(key, 'lastActivity', new Date().toISOString());
     if (!this.registered.has(key)) {
       if (this.registered.size > 10000) this.registered.clear();
@@ -42,5 +48,25 @@ export class StatsStore {
 
   async days(limit = 30): Promise<string[]> {
     return this.redis.zrevrange(this.keys.statsDays(), 0, limit - 1);
+  }
+}
+
+/** Counts of one day summed in memory, written with one HINCRBY per (route, field) into the caller's transaction. */
+export class StatsTally {
+  private readonly counts = new Map<string, Map<StatField, number>>();
+
+  constructor(private readonly stats: StatsStore, private readonly day: string) {}
+
+  add(route: string, field: StatField, by = 1): void {
+    let fields = this.counts.get(route);
+    if (!fields) {
+      fields = new Map();
+      this.counts.set(route, fields);
+    }
+    fields.set(field, (fields.get(field) ?? 0) + by);
+  }
+
+  writeTo(tx: ChainableCommander): void {
+    for (const [route, fields] of this.counts) this.stats.incrementMany(tx, this.day, route, fields);
   }
 }

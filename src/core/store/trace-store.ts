@@ -40,8 +40,14 @@ export class TraceStore {
   constructor(private readonly redis: Redis, private readonly keys: Keys, private readonly ttlSeconds: number) {}
 
   append(tx: ChainableCommander, hubId: string, entry: TraceEntry): void {
+    this.appendMany(tx, hubId, [entry]);
+  }
+
+  /** Several entries of one case, in order, with one RPUSH (intake writes a case's received/routed hops together). */
+  appendMany(tx: ChainableCommander, hubId: string, entries: TraceEntry[]): void {
+    if (entries.length === 0) return;
     const key = this.keys.trace(hubId);
-    tx.rpush(key, JSON.stringify(entry));
+    tx.rpush(key, ...entries.map((e) => JSON.stringify(e)));
     tx.ltrim(key, -MAX_ENTRIES, -1);
     tx.expire(key, this.ttlSeconds);
   }

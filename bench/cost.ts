@@ -1,0 +1,123 @@
+/**
+ * What one case costs on the real path, in units a busy machine does not distort: CPU milliseconds of the hub
+ * process per case and Redis commands (and transactions, scripts) per case, for `POST /etd/application` into one
+ * `caseway start` delivering to the iCasework and IIZUKA peers (the same setup as bench/real-path.ts). Wall-clock
+ * figures are printed too, for what they are worth on a shared machine. Used to compare before/after a change:
+ *   npx tsc -p tsconfig.build.json && bash scripts/node24.sh node dist/bench/cost.js
+ *   COST_CASES=2000 COST_CONNECTIONS=50 COST_CPU_PROF=/tmp/prof   (a --cpu-prof of the hub process, optional)
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { dayOf } from '../src/core/store/stats-store';
+import { application, FORM_KEY, freePort, hubConfig, newHubEnv, percentile, startHub, startPeer, startRedis, stopChild, waitFor } from './lib/harness';
+
+const CASES = Number(process.env.COST_CASES ?? 2000);
+const CONNECTIONS = Number(process.env.COST_CONNECTIONS ?? 50);
+const ROUTE = 'etd-applications';
+
+/** utime + stime of a process, ms. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / 100;
+}
+
+async function commandStats(r: Redis): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const line of (await r.info('commandstats')).split('\n')) {
+    const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
+    if (m) out.set(m[1], Number(m[2]));
+  }
+  return out;
+}
+
+function post(url: string, run: number, amount: number): Promise<{ seconds: number; latencies: number[]; errors: number }> {
+  let n = 0;
+  const latencies: number[] = [];
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const instance = autocannon(
+      {
+        url: `${url}/etd/application`,
+        connections: CONNECTIONS,
+        amount,
+        timeout: 30,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': FORM_KEY },
+        requests: [{ setupRequest: (req) => ({ ...req, body: application(run, n++).body }) }],
+      },
+      (err, result) => (err ? reject(err) : resolve({ seconds: (Date.now() - started) / 1000, latencies: latencies.sort((a, b) => a - b), errors: result.errors + result.non2xx + result.timeouts })),
+    );
+    instance.on('response', (_c, status, _b, ms) => {
+      if (status === 200) latencies.push(ms);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-cost-'));
+  const redis = await startRedis(path.join(dir, 'redis'));
+  const [icasework, iizuka] = await Promise.all([startPeer('icasework'), startPeer('etd')]);
+  const prefix = 'cost:';
+  const env = newHubEnv(path.join(dir, 'hub'), hubConfig(icasework, iizuka, { deliveryConcurrency: 16, attempts: 8, backoffMs: 1000 }), redis.url, prefix);
+  const port = await freePort();
+  const saved = process.env.NODE_OPTIONS;
+  if (process.env.COST_CPU_PROF) process.env.NODE_OPTIONS = `${saved ?? ''} --cpu-prof --cpu-prof-dir=${process.env.COST_CPU_PROF}`.trim();
+  const hub = await startHub(env, 'start', port);
+  if (process.env.COST_CPU_PROF) process.env.NODE_OPTIONS = saved;
+  const r = new Redis(redis.url);
+  const delivered = async () => Number((await r.hget(`${prefix}stats:${dayOf(new Date())}:${ROUTE}`, 'delivered')) ?? 0);
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    await post(url, 900, 300);
+    await waitFor(async () => (await delivered()) >= 600, 120000, 'warm-up');
+    const pid = hub.child.pid!;
+    const cpu0 = cpuMs(pid);
+    const cmd0 = await commandStats(r);
+    const base = await delivered();
+    const started = Date.now();
+    const load = await post(url, 1, CASES);
+    await waitFor(async () => (await delivered()) - base >= 2 * CASES, 600000, 'delivery', 50);
+    const seconds = (Date.now() - started) / 1000;
+    const cpu = cpuMs(pid) - cpu0;
+    const cmd1 = await commandStats(r);
+    const delta = new Map([...cmd1].map(([k, v]) => [k, v - (cmd0.get(k) ?? 0)]));
+    const total = [...delta.values()].reduce((a, b) => a + b, 0);
+    const per = (k: string) => ((delta.get(k) ?? 0) / CASES).toFixed(2);
+    const top = [...delta].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => `${k} ${(v / CASES).toFixed(2)}`);
+    console.log(
+      JSON.stringify(
+        {
+          cases: CASES,
+          connections: CONNECTIONS,
+          loadAverage: os.loadavg().map((l) => l.toFixed(1)).join(' '),
+          hubCpuMsPerCase: (cpu / CASES).toFixed(2),
+          redisCommandsPerCase: (total / CASES).toFixed(1),
+          execPerCase: per('exec'),
+          evalshaPerCase: per('evalsha'),
+          topCommandsPerCase: top.join(', '),
+          ackedPerS: (CASES / load.seconds).toFixed(0),
+          deliveredPerS: (CASES / seconds).toFixed(0),
+          ackP50P99: `${percentile(load.latencies, 50)} / ${percentile(load.latencies, 99)}`,
+          errors: load.errors,
+        },
+        null,
+        1,
+      ),
+    );
+  } finally {
+    r.disconnect();
+    await stopChild(hub.child);
+    await Promise.all([stopChild(icasework.child), stopChild(iizuka.child)]);
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
