@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../../src/cli/private-redis';
 import { deleteKeysWithPrefix } from '../../src/core/redis';
+import { eventually } from '../helpers/hub';
 
 const ROOT = path.resolve(__dirname, '../..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
@@ -162,12 +163,12 @@ routes:
     const portA = await freePort();
     const first = spawnStart(portA, `${tag}-a`);
     const url = `http://127.0.0.1:${portA}`;
-    await eventuallyTrue(async () => /Caseway is running/.test(first.output()), 20000, 'the first hub to start');
+    await eventually(async () => /Caseway is running/.test(first.output()), 20000, 'the first hub to start');
     const posted = await fetch(`${url}/recorder/inbox`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([1, 2, 3].map((i) => ({ eventId: `e${i}`, case: { type: 'complaint', source: { system: 'recorder', id: `r${i}` }, parties: [] } }))) });
     expect(posted.status).toBe(200);
     const hubIds = ((await posted.json()) as { results: Array<{ hubId: string }> }).results.map((r) => r.hubId);
     const prefixA = `cw-sandbox:${tag}-a:`;
-    await eventuallyTrue(async () => (await redis.hlen(`${prefixA}state:sink:deliveries`)) === 3, 20000, 'three deliveries');
+    await eventually(async () => (await redis.hlen(`${prefixA}state:sink:deliveries`)) === 3, 20000, 'three deliveries');
     const before = await keysOf(prefixA);
     expect(before.length).toBeGreaterThan(10);
     expect(before).toContain(`${prefixA}instance-lock`);
@@ -184,7 +185,7 @@ routes:
     expect(await redis.keys(`cw-sandbox:${tag}-b:*`)).toEqual([]);
     // Another port and instance: a hub of its own, with its own prefix, folder and queues.
     const third = spawnStart(await freePort(), `${tag}-c`);
-    await eventuallyTrue(async () => /Caseway is running/.test(third.output()), 20000, 'the third hub to start');
+    await eventually(async () => /Caseway is running/.test(third.output()), 20000, 'the third hub to start');
     expect(existsSync(path.join(cwd, '.caseway/instances', `${tag}-c`))).toBe(true);
     third.child.kill('SIGTERM');
     expect({ code: await third.exited, out: third.output() }).toMatchObject({ code: 0 });
@@ -200,23 +201,15 @@ routes:
 
   it('takes over the lock of a hub on this machine that was killed outright', async () => {
     const killed = spawnStart(await freePort(), `${tag}-a`);
-    await eventuallyTrue(async () => /Caseway is running/.test(killed.output()), 20000, 'the hub to start');
+    await eventually(async () => /Caseway is running/.test(killed.output()), 20000, 'the hub to start');
     killed.child.kill('SIGKILL');
     await killed.exited;
     expect(await redis.exists(`cw-sandbox:${tag}-a:instance-lock`)).toBe(1);
     const again = spawnStart(await freePort(), `${tag}-a`);
-    await eventuallyTrue(async () => /Caseway is running/.test(again.output()) || again.child.exitCode !== null, 20000, 'the restart');
+    await eventually(async () => /Caseway is running/.test(again.output()) || again.child.exitCode !== null, 20000, 'the restart');
     expect(again.output()).toContain('Caseway is running');
     expect(JSON.parse((await redis.get(`cw-sandbox:${tag}-a:instance-lock`)) ?? '{}')).toMatchObject({ pid: again.child.pid });
     again.child.kill('SIGTERM');
     expect(await again.exited).toBe(0);
   }, 60000);
 });
-
-async function eventuallyTrue(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
