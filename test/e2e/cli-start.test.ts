@@ -194,7 +194,7 @@ routes:
     for (const id of hubIds) expect((await fetch(`${url}/api/cases/${id}`)).status).toBe(200);
     expect(await redis.hlen(`${prefixA}state:sink:deliveries`)).toBe(3);
     first.child.kill('SIGTERM');
-    expect(await first.exited).toBe(0);
+    expect({ code: await first.exited, out: first.output() }).toMatchObject({ code: 0 });
     // A clean stop gives the instance back.
     expect(await redis.exists(`${prefixA}instance-lock`)).toBe(0);
   }, 120000);
@@ -210,6 +210,6 @@ routes:
     expect(again.output()).toContain('Caseway is running');
     expect(JSON.parse((await redis.get(`cw-sandbox:${tag}-a:instance-lock`)) ?? '{}')).toMatchObject({ pid: again.child.pid });
     again.child.kill('SIGTERM');
-    expect(await again.exited).toBe(0);
+    expect({ code: await again.exited, out: again.output() }).toMatchObject({ code: 0 });
   }, 60000);
 });
