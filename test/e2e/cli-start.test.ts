@@ -8,11 +8,14 @@ import { startPrivateRedis } from '../../src/cli/private-redis';
 import { deleteKeysWithPrefix } from '../../src/core/redis';
 import { eventually } from '../helpers/hub';
 
+/** How long a `caseway` process may take to start or finish: a safety net (a loaded machine starts Node slowly), not a measurement. */
+const START_MS = 45_000;
+
 const ROOT = path.resolve(__dirname, '../..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
 
 function start(args: string[], env: NodeJS.ProcessEnv) {
-  return spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, PORT: '0', ...env }, encoding: 'utf8', timeout: 30000 });
+  return spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, PORT: '0', ...env }, encoding: 'utf8', timeout: START_MS });
 }
 
 describe('caseway start', () => {
@@ -146,7 +149,7 @@ routes:
   const runStart = (port: number, instance: string) => {
     const environment: NodeJS.ProcessEnv = env(port, instance);
     delete environment.CASEWAY_PREFIX;
-    return spawnSync(process.execPath, [CLI, ...args], { cwd, env: environment, encoding: 'utf8', timeout: 30000 });
+    return spawnSync(process.execPath, [CLI, ...args], { cwd, env: environment, encoding: 'utf8', timeout: START_MS });
   };
   /** Every key of an instance except BullMQ's self-expiring stalled-check marker. */
   const keysOf = async (prefix: string) => (await redis.keys(`${prefix}*`)).filter((k) => !k.endsWith(':stalled-check')).sort();
@@ -163,12 +166,13 @@ routes:
     const portA = await freePort();
     const first = spawnStart(portA, `${tag}-a`);
     const url = `http://127.0.0.1:${portA}`;
-    await eventually(async () => /Caseway is running/.test(first.output()), 20000, 'the first hub to start');
+    await eventually(async () => /Caseway is running/.test(first.output()), START_MS, 'the first hub to start');
     const posted = await fetch(`${url}/recorder/inbox`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([1, 2, 3].map((i) => ({ eventId: `e${i}`, case: { type: 'complaint', source: { system: 'recorder', id: `r${i}` }, parties: [] } }))) });
     expect(posted.status).toBe(200);
     const hubIds = ((await posted.json()) as { results: Array<{ hubId: string }> }).results.map((r) => r.hubId);
     const prefixA = `cw-sandbox:${tag}-a:`;
-    await eventually(async () => (await redis.hlen(`${prefixA}state:sink:deliveries`)) === 3, 20000, 'three deliveries');
+    // Delivered and completed: a job still finishing would change the keys after the snapshot below.
+    await eventually(async () => (await redis.hlen(`${prefixA}state:sink:deliveries`)) === 3 && (await redis.zcard(`${prefixA}q:deliver.sink:completed`)) === 3, 20000, 'three deliveries completed');
     const before = await keysOf(prefixA);
     expect(before.length).toBeGreaterThan(10);
     expect(before).toContain(`${prefixA}instance-lock`);
@@ -185,7 +189,7 @@ routes:
     expect(await redis.keys(`cw-sandbox:${tag}-b:*`)).toEqual([]);
     // Another port and instance: a hub of its own, with its own prefix, folder and queues.
     const third = spawnStart(await freePort(), `${tag}-c`);
-    await eventually(async () => /Caseway is running/.test(third.output()), 20000, 'the third hub to start');
+    await eventually(async () => /Caseway is running/.test(third.output()), START_MS, 'the third hub to start');
     expect(existsSync(path.join(cwd, '.caseway/instances', `${tag}-c`))).toBe(true);
     third.child.kill('SIGTERM');
     expect({ code: await third.exited, out: third.output() }).toMatchObject({ code: 0 });
@@ -197,19 +201,19 @@ routes:
     expect({ code: await first.exited, out: first.output() }).toMatchObject({ code: 0 });
     // A clean stop gives the instance back.
     expect(await redis.exists(`${prefixA}instance-lock`)).toBe(0);
-  }, 120000);
+  }, 4 * START_MS);
 
   it('takes over the lock of a hub on this machine that was killed outright', async () => {
     const killed = spawnStart(await freePort(), `${tag}-a`);
-    await eventually(async () => /Caseway is running/.test(killed.output()), 20000, 'the hub to start');
+    await eventually(async () => /Caseway is running/.test(killed.output()), START_MS, 'the hub to start');
     killed.child.kill('SIGKILL');
     await killed.exited;
     expect(await redis.exists(`cw-sandbox:${tag}-a:instance-lock`)).toBe(1);
     const again = spawnStart(await freePort(), `${tag}-a`);
-    await eventually(async () => /Caseway is running/.test(again.output()) || again.child.exitCode !== null, 20000, 'the restart');
+    await eventually(async () => /Caseway is running/.test(again.output()) || again.child.exitCode !== null, START_MS, 'the restart');
     expect(again.output()).toContain('Caseway is running');
     expect(JSON.parse((await redis.get(`cw-sandbox:${tag}-a:instance-lock`)) ?? '{}')).toMatchObject({ pid: again.child.pid });
     again.child.kill('SIGTERM');
     expect({ code: await again.exited, out: again.output() }).toMatchObject({ code: 0 });
-  }, 60000);
+  }, 3 * START_MS);
 });
