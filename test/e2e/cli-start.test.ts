@@ -146,6 +146,16 @@ routes:
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     return { child, exited, output: () => output };
   };
+  /** Waits for the banner; on time-out the error carries what the hub printed. */
+  const startedOrShow = (p: { output: () => string }, what: string) =>
+    eventually(async () => /Caseway is running/.test(p.output()), START_MS, what).catch((e: Error) => {
+      throw new Error(`${e.message}\n--- hub output ---\n${p.output()}`);
+    });
+  /** SIGTERM has been sent: the hub must exit 0; otherwise the error carries what it printed. */
+  const exitsCleanly = async (p: { exited: Promise<number | null>; output: () => string }) => {
+    const code = await p.exited;
+    if (code !== 0) throw new Error(`the hub exited with ${code}\n--- hub output ---\n${p.output()}`);
+  };
   const runStart = (port: number, instance: string) => {
     const environment: NodeJS.ProcessEnv = env(port, instance);
     delete environment.CASEWAY_PREFIX;
@@ -166,7 +176,7 @@ routes:
     const portA = await freePort();
     const first = spawnStart(portA, `${tag}-a`);
     const url = `http://127.0.0.1:${portA}`;
-    await eventually(async () => /Caseway is running/.test(first.output()), START_MS, 'the first hub to start');
+    await startedOrShow(first, 'the first hub to start');
     const posted = await fetch(`${url}/recorder/inbox`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([1, 2, 3].map((i) => ({ eventId: `e${i}`, case: { type: 'complaint', source: { system: 'recorder', id: `r${i}` }, parties: [] } }))) });
     expect(posted.status).toBe(200);
     const hubIds = ((await posted.json()) as { results: Array<{ hubId: string }> }).results.map((r) => r.hubId);
@@ -189,23 +199,23 @@ routes:
     expect(await redis.keys(`cw-sandbox:${tag}-b:*`)).toEqual([]);
     // Another port and instance: a hub of its own, with its own prefix, folder and queues.
     const third = spawnStart(await freePort(), `${tag}-c`);
-    await eventually(async () => /Caseway is running/.test(third.output()), START_MS, 'the third hub to start');
+    await startedOrShow(third, 'the third hub to start');
     expect(existsSync(path.join(cwd, '.caseway/instances', `${tag}-c`))).toBe(true);
     third.child.kill('SIGTERM');
-    expect({ code: await third.exited, out: third.output() }).toMatchObject({ code: 0 });
+    await exitsCleanly(third);
 
     expect(await keysOf(prefixA)).toEqual(before);
     for (const id of hubIds) expect((await fetch(`${url}/api/cases/${id}`)).status).toBe(200);
     expect(await redis.hlen(`${prefixA}state:sink:deliveries`)).toBe(3);
     first.child.kill('SIGTERM');
-    expect({ code: await first.exited, out: first.output() }).toMatchObject({ code: 0 });
+    await exitsCleanly(first);
     // A clean stop gives the instance back.
     expect(await redis.exists(`${prefixA}instance-lock`)).toBe(0);
   }, 4 * START_MS);
 
   it('takes over the lock of a hub on this machine that was killed outright', async () => {
     const killed = spawnStart(await freePort(), `${tag}-a`);
-    await eventually(async () => /Caseway is running/.test(killed.output()), START_MS, 'the hub to start');
+    await startedOrShow(killed, 'the hub to start');
     killed.child.kill('SIGKILL');
     await killed.exited;
     expect(await redis.exists(`cw-sandbox:${tag}-a:instance-lock`)).toBe(1);
@@ -214,6 +224,6 @@ routes:
     expect(again.output()).toContain('Caseway is running');
     expect(JSON.parse((await redis.get(`cw-sandbox:${tag}-a:instance-lock`)) ?? '{}')).toMatchObject({ pid: again.child.pid });
     again.child.kill('SIGTERM');
-    expect({ code: await again.exited, out: again.output() }).toMatchObject({ code: 0 });
+    await exitsCleanly(again);
   }, 3 * START_MS);
 });
