@@ -109,10 +109,16 @@ describe('pipeline', () => {
     expect(new Set([first.data.results[0].hubId, ...again.data.results.map((r: { hubId: string }) => r.hubId)]).size).toBe(1);
     const hubId = first.data.results[0].hubId as string;
     await eventually(async () => (await delivered(alpha)).some((d) => d.hubId === hubId), 10000, 'delivery');
-    await new Promise((r) => setTimeout(r, 300));
+    // A second delivery would be queued before this later case: once that one is delivered and the queue is idle,
+    // anything the duplicates had queued would have been delivered too.
+    const marker = (await post(event('e-twice-marker', 'src-twice-marker'))).data.results[0].hubId as string;
+    const queue = t.hub.runtime.queues.get(deliveryQueueName('alpha'));
+    await eventually(async () => {
+      if (!(await delivered(alpha)).some((d) => d.hubId === marker)) return false;
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed');
+      return counts.waiting + counts.active + counts.delayed === 0;
+    }, 10000, 'a later case delivered and the queue idle');
     expect((await delivered(alpha)).filter((d) => d.hubId === hubId)).toHaveLength(1);
-    const counts = await t.hub.runtime.queues.get(deliveryQueueName('alpha')).getJobCounts('waiting', 'active', 'delayed');
-    expect(counts).toMatchObject({ waiting: 0, active: 0, delayed: 0 });
   });
 
   it('skips a delivery job that runs again after it succeeded (a worker killed before BullMQ recorded completion)', async () => {

@@ -6,6 +6,7 @@
 import { PayloadCipher } from '../../src/core/store/payload-cipher';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startPrivateRedis } from '../../src/cli/private-redis';
@@ -23,8 +24,26 @@ routes:
     to: [{ connection: sink, action: record }]
 `;
 
-/** How long Redis stays away in each outage: the fault injected, not a wait for a condition. */
-const OUTAGE_MS = 6000;
+/**
+ * Stands in for the stopped Redis on its port: each reconnect attempt of the hub is accepted and closed at once (Redis
+ * is still away) and counted, so a test waits for "the hub kept trying" instead of for a fixed time.
+ */
+async function reconnectCounter(port: number): Promise<{ attempts: () => number; close: () => Promise<void> }> {
+  let attempts = 0;
+  const server = createServer((socket) => {
+    attempts += 1;
+    socket.on('error', () => undefined);
+    socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return { attempts: () => attempts, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** Reconnect attempts, per connection that reported down, that an outage lasts (on average). */
+const ATTEMPTS_PER_CONNECTION = 3;
 
 interface LogLine {
   msg?: string;
@@ -70,7 +89,9 @@ describe('Redis outage under a running hub', () => {
       const port = Number(new URL(redis.url).port);
       await redis.stop();
       await eventually(async () => stateLines('down').length >= 2, 20000, 'the connections to report down');
-      await new Promise((r) => setTimeout(r, OUTAGE_MS));
+      const outage1 = await reconnectCounter(port);
+      await eventually(async () => outage1.attempts() >= ATTEMPTS_PER_CONNECTION * stateLines('down').length, 30000, 'the hub to keep trying to reconnect');
+      await outage1.close();
       redis = await startPrivateRedis(dir, [], port);
       await eventually(async () => new Set(stateLines('back').map((l) => l.redisConnection)).size === new Set(stateLines('down').map((l) => l.redisConnection)).size, 30000, 'every connection to report back').catch((e: Error) => {
         throw new Error(`${e.message}\n${output.slice(-3000)}`);
@@ -79,7 +100,9 @@ describe('Redis outage under a running hub', () => {
       // Outage 2: SIGTERM while Redis is still down.
       await redis.stop();
       await eventually(async () => stateLines('down').length >= 4, 20000, 'the connections to report down again');
-      await new Promise((r) => setTimeout(r, OUTAGE_MS));
+      const outage2 = await reconnectCounter(port);
+      await eventually(async () => outage2.attempts() >= ATTEMPTS_PER_CONNECTION * (stateLines('down').length / 2), 30000, 'the hub to keep trying to reconnect');
+      await outage2.close();
       child.kill('SIGTERM');
       const exit = await exited;
       expect(exit).toEqual({ code: 0, signal: null });

@@ -120,7 +120,7 @@ describe('Redis with a replica and Sentinel', () => {
 
   it('with minReplicas 1, acknowledges intake while the replica is up and answers 503 + Retry-After when it is gone', async () => {
     const yaml = `
-hub: { shutdownTimeoutMs: 5000, redis: { minReplicas: 1, minReplicasTimeoutMs: 300 } }
+hub: { shutdownTimeoutMs: 5000, redis: { minReplicas: 1, minReplicasTimeoutMs: 3000 } }
 connections:
   inbox: { adapter: recorder }
   sink: { adapter: recorder }
@@ -130,6 +130,8 @@ routes:
     to: [{ connection: sink, action: record }]
 `;
     await eventually(async () => (await connectedReplicas()) === 1, 15000, 'the replica to connect');
+    // The replica's acknowledgement may take a while on a loaded machine: the wait for it is generous, the test does
+    // not measure it (without a replica the WAIT simply runs out).
     const t = await startTestHub({ yaml, redisUrl: primary.url });
     const post = (id: string) =>
       axios.post(`${t.baseUrl}/recorder/inbox`, { eventId: id, case: { type: 'complaint', source: { system: 'recorder', id }, parties: [] } }, { validateStatus: () => true });
@@ -153,7 +155,7 @@ routes:
       const retried = await eventually(async () => {
         const res = await post('without-replica');
         return res.status === 200 ? res : undefined;
-      }, 20000, 'intake to acknowledge again');
+      }, 30000, 'intake to acknowledge again');
       expect(retried.data.results[0].duplicate).toBe(false);
       expect(retried.data.results[0].hubId).toMatch(/^[0-9a-f-]{36}$/);
     } finally {

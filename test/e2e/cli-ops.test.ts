@@ -3,7 +3,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { packageRoot } from '../../src/cli/options';
 import { RedisConnectionState } from '../../src/core/store/connection-state';
-import { CLI, cliSetup, runCaseway } from '../helpers/cli';
+import { CLI, CLI_TIMEOUT_MS, cliSetup, runCaseway } from '../helpers/cli';
 import { FIXTURE_ADAPTER_DIR, eventually, startTestHub, type TestHub } from '../helpers/hub';
 import { REDIS_URL } from '../helpers/redis';
 
@@ -17,7 +17,7 @@ routes:
     to: [{ connection: sink, action: record }]
 `;
 
-const bare = (args: string[], cwd = process.cwd()) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20000, cwd, env: { ...process.env, PORT: '' } });
+const bare = (args: string[], cwd = process.cwd()) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: CLI_TIMEOUT_MS, cwd, env: { ...process.env, PORT: '' } });
 
 describe('caseway CLI', () => {
   it('prints its version', () => {
@@ -86,7 +86,7 @@ describe('caseway replay / discard with filters', () => {
     expect(code).toBeTruthy();
     // On a terminal (a pseudo-terminal from `script`) the bulk action draws a progress bar.
     const args = [CLI, '--config', setup.configFile, '--adapter-dir', FIXTURE_ADAPTER_DIR, '--prefix', t.prefix, '--redis', REDIS_URL, 'discard', plan.items[0].id, '--connection', 'sink'];
-    const tty = spawnSync('script', ['-qec', [process.execPath, ...args].map((a) => JSON.stringify(a)).join(' '), '/dev/null'], { encoding: 'utf8', timeout: 20000, env: { ...process.env, CASEWAY_DATA_KEY: setup.dataKey } });
+    const tty = spawnSync('script', ['-qec', [process.execPath, ...args].map((a) => JSON.stringify(a)).join(' '), '/dev/null'], { encoding: 'utf8', timeout: CLI_TIMEOUT_MS, env: { ...process.env, CASEWAY_DATA_KEY: setup.dataKey } });
     expect(tty.stdout).toContain(`discarding [${'#'.repeat(30)}] 1/1`);
     expect(tty.stdout).toContain('discarded 1 of 1');
     expect(await t.hub.deadLetters.get('sink', plan.items[0].id)).toBeNull();
@@ -103,5 +103,5 @@ describe('caseway replay / discard with filters', () => {
     const audit = await t.hub.deadLetters.auditLog();
     expect(audit.filter((a) => a.action === 'bulk-replay' && a.by === 'cli')).toHaveLength(1);
     expect(audit.filter((a) => a.action === 'discard' && a.by === 'cli')).toHaveLength(1);
-  });
+  }, 180_000); // seven `caseway` processes one after another, each slow to start on a loaded machine
 });

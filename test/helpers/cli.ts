@@ -52,7 +52,13 @@ export function spawnCaseway(setup: CliSetup, prefix: string, args: string[]): C
   return { child, exited, output: () => output };
 }
 
+/**
+ * How long one `caseway` command may take before it is killed: a safety net, not a measurement. A loaded machine
+ * starts a Node process slowly, so it is generous.
+ */
+export const CLI_TIMEOUT_MS = 60_000;
+
 /** A `caseway` command that runs to completion (e.g. `replay`). */
 export function runCaseway(setup: CliSetup, prefix: string, args: string[]): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, argv(setup, prefix, args), { env: env(setup), encoding: 'utf8', timeout: 20000 });
+  return spawnSync(process.execPath, argv(setup, prefix, args), { env: env(setup), encoding: 'utf8', timeout: CLI_TIMEOUT_MS });
 }

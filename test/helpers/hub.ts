@@ -15,7 +15,7 @@ import type { HubMetrics } from '../../src/core/metrics';
 import { AdapterRegistry, BUILTIN_ADAPTER_DIR } from '../../src/core/registry';
 import { PayloadCipher } from '../../src/core/store/payload-cipher';
 import { deleteKeysWithPrefix as deleteKeys } from '../../src/core/redis';
-import { REDIS_URL } from './redis';
+import { quietRedis, REDIS_URL } from './redis';
 
 export { deleteKeys };
 
@@ -64,7 +64,7 @@ export async function startTestHub(opts: {
     },
     { port: 0, host: '127.0.0.1', plugins: opts.httpPlugins },
   );
-  const redis = new Redis(opts.redisUrl ?? REDIS_URL);
+  const redis = quietRedis(new Redis(opts.redisUrl ?? REDIS_URL));
   return {
     hub,
     baseUrl: hub.baseUrl ?? '',

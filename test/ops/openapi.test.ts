@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import Ajv from 'ajv';
@@ -21,6 +22,11 @@ routes:
     from: { connection: inbox, source: inbox }
     to: [{ connection: out, action: record }]
 `;
+
+// The validators run as child processes with spawnSync, which blocks this process and so the hub in it: a kept-alive
+// socket's idle timer then fires just after the next request was written on it (ECONNRESET). A fresh connection per
+// request leaves nothing to reuse.
+axios.defaults.httpAgent = new Agent({ keepAlive: false });
 
 type Doc = { openapi: string; paths: Record<string, Record<string, { tags: string[]; summary: string; responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>; components: { schemas: Record<string, unknown> } };
 

@@ -2,6 +2,7 @@
  * End to end through a real hub: the ETD form posts to Caseway's /etd/application, the case is stored and visible
  * at /api/cases/:appRefNumber, and the route delivers it to the sandbox IIZUKA Case Manager.
  */
+import { deliveryQueueName } from '../../../src/core/queues';
 import { eventually, startTestHub, type TestHub } from '../../../test/helpers/hub';
 import type { JsonObject } from '../src/json';
 import { edit, postJson, request, SEED_ERRORS, seedBody, validBody } from './support';
@@ -72,8 +73,17 @@ describe('ETD through the hub', () => {
     const again = await form(validBody());
     expect(again.json).toEqual({ appRefNumber });
     expect(((await request(`${t.baseUrl}/api/cases/${appRefNumber}`, { method: 'GET' })).json as { hubId: string }).hubId).toBe(hubId);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await held()).toHaveLength(1);
+    // A delivery of the repeat would be queued before this later application: once that one is delivered and the
+    // queue is idle, the repeat would have reached the case manager too.
+    const later = (await form(edit(validBody(), 'etdApp.journeyDetails.travelPurpose', 'Business'))).json as { appRefNumber: string };
+    const laterHub = ((await request(`${t.baseUrl}/api/cases/${later.appRefNumber}`, { method: 'GET' })).json as { hubId: string }).hubId;
+    const queue = t.hub.runtime.queues.get(deliveryQueueName('iizuka'));
+    await eventually(async () => {
+      if (!(await trace(laterHub)).some((e) => e.stage === 'delivered')) return false;
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed');
+      return counts.waiting + counts.active + counts.delayed === 0;
+    }, 15000, 'the later application delivered and the queue idle');
+    expect(await held()).toHaveLength(2);
   });
 
   test('the seed example: 422 with the exact list', async () => {

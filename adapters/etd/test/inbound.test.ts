@@ -4,6 +4,7 @@ import express from 'express';
 import type { Emit, WebhookSourceDefinition } from '../../../src/core/adapter';
 import { createLogger } from '../../../src/core/logger';
 import { adapterHarness, type Harness } from '../../../test/helpers/adapter-harness';
+import { eventually } from '../../../test/helpers/hub';
 import { testRedis } from '../../../test/helpers/redis';
 import adapter from '../index';
 import { normaliseIp } from 'caseway/core';
@@ -167,7 +168,9 @@ describe('ETD inbound: POST /etd/application', () => {
       events.push('answered');
       return r;
     });
-    await new Promise((r) => setTimeout(r, 150));
+    await eventually(async () => events.includes('emit-called'), 10000, 'the hub to be asked to store the case');
+    // The same server answers a later request while emit is held; the form's answer has still not come.
+    expect((await request(`${slow.url}/whoami`, { method: 'GET' })).status).toBe(200);
     expect(events).toEqual(['emit-called']);
     release();
     const reply = await pending;

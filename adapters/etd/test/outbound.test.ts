@@ -2,6 +2,7 @@ import type { DeliveryRequest } from '../../../src/core/adapter';
 import { CasewayError, PeerError, PermanentError } from '../../../src/core/errors';
 import type { CanonicalCase } from '../../../src/core/model/canonical.generated';
 import { adapterHarness, type Harness } from '../../../test/helpers/adapter-harness';
+import { eventually } from '../../../test/helpers/hub';
 import { testRedis } from '../../../test/helpers/redis';
 import adapter from '../index';
 import { EtdSandbox } from '../sandbox';
@@ -119,9 +120,11 @@ describe('ETD outbound: submitApplication against the sandbox case manager', () 
     expect(err).toBeInstanceOf(PeerError);
     expect(err.retryable).toBe(true);
     expect(err.code).toBe('PEER_UNREACHABLE');
-    await new Promise((r) => setTimeout(r, 700));
+    // The peer files it late: wait for that.
+    await eventually(async () => sandbox.applications().length > 0, 10000, 'the peer to file the late application');
     expect(sandbox.applications().map((a) => a.appRefNumber)).toEqual(['12345']);
-    const retry = await action.deliver(delivery(caseOf(validApp()), 2), h.ctx);
+    // The retry goes out without the short timeout, so a loaded machine does not time it out as well.
+    const retry = await action.deliver(delivery(caseOf(validApp()), 2), harness().ctx);
     expect(retry.summary).toEqual({ appRefNumber: '12345', status: 200 });
     expect(sandbox.applications()).toHaveLength(1);
   });
@@ -201,7 +204,7 @@ describe('ETD outbound: lost replies and bounded replies', () => {
     sandbox.failNext({ delayMs: 600 });
     expect((await failure(action.deliver(delivery(caseOf(validApp())), slow.ctx))).context.outcome).toBe('uncertain');
     // The peer files it late: wait for that, so it does not land in the next test.
-    while (sandbox.applications().length === 0) await new Promise((r) => setTimeout(r, 20));
+    await eventually(async () => sandbox.applications().length > 0, 10000, 'the peer to file the late application');
     sandbox.failNext({ status: 500 });
     expect((await failure(action.deliver(delivery(caseOf(validApp())), harness().ctx))).context.outcome).toBe('uncertain');
     sandbox.failNext({ status: 429 });

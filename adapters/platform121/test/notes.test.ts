@@ -1,5 +1,6 @@
 /** addNote over real HTTP: one POST per note, never twice, also across retries after partial success. */
 import { PeerError } from '../../../src/core/errors';
+import { eventually } from '../../../test/helpers/hub';
 import type { Note } from '../../../src/core/model/canonical.generated';
 import { adapter, deliveryRequest, personCase, startEnv, type TestEnv } from './setup';
 
@@ -70,7 +71,7 @@ describe('addNote', () => {
     const first = await addNote.deliver(req, h.ctx).catch((e: unknown) => e);
     expect(first).toBeInstanceOf(PeerError);
     expect((first as PeerError).retryable).toBe(true);
-    await new Promise((r) => setTimeout(r, 500));
+    await eventually(async () => env.sb.notes(REF).length >= 2, 10000, '121 to store the late note');
     expect(env.sb.notes(REF).map((n) => n.text)).toEqual(['Alpha', 'Beta']);
     const retry = await addNote.deliver({ ...req, attempt: 2 }, h.ctx);
     expect(retry.summary).toEqual(expect.objectContaining({ notesPosted: 0, notesSkipped: 2, notesVerified: 1 }));

@@ -1,4 +1,5 @@
 /** upsertRegistration over real HTTP: create, then patch the same referenceId; batches with bad rows; no duplicates. */
+import axios from 'axios';
 import { PermanentError } from '../../../src/core/errors';
 import { upsertCases, upsertRows } from './batch';
 import { RegistrationRejectedError } from '../src/errors';
@@ -84,7 +85,10 @@ describe('upsertRegistration', () => {
     env.sb.injectFault({ method: 'POST', path: '/registrations', delayMs: 600 });
     const result = await upsert.deliver(deliveryRequest(personCase(3), { hubId: 'hub-C' }), h.ctx);
     const ref = deriveReferenceId('hub-C', 2, 'cw-');
-    await new Promise((r) => setTimeout(r, 700));
+    // The late POST is handled when its 600 ms delay ends (the client has gone, so it is never recorded). A request
+    // held by the same delay, sent after it, is answered after it: once that answer comes, the late import has run.
+    env.sb.injectFault({ method: 'GET', path: '/api/after-the-late-post', delayMs: 600 });
+    expect((await axios.get(`${env.sb.url}/api/after-the-late-post`, { validateStatus: () => true })).status).toBe(404);
     expect(env.sb.registrations(2).filter((r) => r.referenceId === ref)).toHaveLength(1);
     expect(['created', 'unchanged', 'updated']).toContain(result.summary?.outcome);
     // The first POST timed out on the client side and was sent again.
