@@ -48,7 +48,7 @@ export class SectionReader {
         if (!idKey) this.filesWithoutCaseId.push(file.rel);
       }
       const caseId = idKey === undefined ? undefined : (row.values[idKey] ?? '').trim();
-      yield { ...row, caseId, file: file.rel, header };
+      yield { row: row.row, values: row.values, extraCells: row.extraCells, missingCells: row.missingCells, caseId, file: file.rel, header };
     }
     if (!checked && reader.header) {
       this.headers.set(file.rel, reader.header);
