@@ -1,8 +1,8 @@
 /**
  * Streaming CSV input: bytes come from the file server's read stream a chunk at a time, go through a SHA-256 hash and
  * a UTF-8 decoder, and each chunk is parsed whole by papaparse's core parser; the incomplete last line waits for the
- * next chunk. Rows are handed out one at a time; the next chunk is only read once the consumer has taken every row
- * of this one, so nothing holds more than about one chunk of the file.
+ * next chunk. Rows are handed out a piece at a time (or one at a time); the next chunk is only read once the consumer has
+ * taken every row of this one, so nothing holds more than about one chunk of the file.
  *
  * Papaparse's own Node stream (NODE_STREAM_INPUT) was used before: it pauses its parser whenever its object buffer
  * (16 rows) is full and re-parses the rest of the chunk on resume, which made parsing quadratic in the chunk size.
@@ -40,11 +40,34 @@ export interface CsvReader {
   rows: AsyncGenerator<CsvRow>;
 }
 
+export interface CsvBatchReader {
+  /** As CsvReader.header. */
+  header: string[] | null;
+  tally: ByteTally;
+  /** The rows of one parsed piece at a time (never empty): one await per piece instead of one per row. */
+  batches: AsyncGenerator<CsvRow[]>;
+}
+
+/** Reads a CSV stream a piece (a few hundred rows) at a time. The header row names the columns. */
+export function readCsvBatches(input: Readable): CsvBatchReader {
+  const tally: ByteTally = { bytes: 0 };
+  const reader: CsvBatchReader = { header: null, tally, batches: batchesOf(input, tally, (h) => (reader.header = h)) };
+  return reader;
+}
+
 /** Reads a CSV stream row by row. The header row names the columns. */
 export function readCsv(input: Readable): CsvReader {
-  const tally: ByteTally = { bytes: 0 };
-  const reader: CsvReader = { header: null, tally, rows: rowsOf(input, tally, (h) => (reader.header = h)) };
+  const inner = readCsvBatches(input);
+  const reader: CsvReader = { header: null, tally: inner.tally, rows: flatten(inner, (h) => (reader.header = h)) };
   return reader;
+}
+
+async function* flatten(inner: CsvBatchReader, onHeader: (header: string[]) => void): AsyncGenerator<CsvRow> {
+  for await (const batch of inner.batches) {
+    if (inner.header) onHeader(inner.header);
+    yield* batch;
+  }
+  if (inner.header) onHeader(inner.header); // a file with a header and no rows
 }
 
 /** A core parser for the file, with the delimiter and line ending papaparse guesses from its first rows. */
@@ -61,7 +84,7 @@ function isBlank(cells: string[]): boolean {
   return true;
 }
 
-async function* rowsOf(input: Readable, tally: ByteTally, onHeader: (header: string[]) => void): AsyncGenerator<CsvRow> {
+async function* batchesOf(input: Readable, tally: ByteTally, onHeader: (header: string[]) => void): AsyncGenerator<CsvRow[]> {
   const hash = createHash('sha256');
   const decoder = new StringDecoder('utf8');
   let parser: Papa.Parser | null = null;
@@ -76,7 +99,8 @@ async function* rowsOf(input: Readable, tally: ByteTally, onHeader: (header: str
     return result.data;
   };
   // Complete rows of what is pending, as they should be handed out (blank rows left out, the header taken).
-  function* rowsOfPending(last: boolean): Generator<CsvRow> {
+  const rowsOfPending = (last: boolean): CsvRow[] => {
+    const rows: CsvRow[] = [];
     for (const cells of take(last)) {
       if (isBlank(cells)) continue;
       if (!header) {
@@ -88,14 +112,15 @@ async function* rowsOf(input: Readable, tally: ByteTally, onHeader: (header: str
       const values: Record<string, string> = {};
       const width = Math.min(header.length, cells.length);
       for (let i = 0; i < width; i++) values[header[i]] = cells[i];
-      yield {
+      rows.push({
         row,
         values,
         extraCells: Math.max(0, cells.length - header.length),
         missingCells: Math.max(0, header.length - cells.length),
-      };
+      });
     }
-  }
+    return rows;
+  };
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
       hash.update(chunk);
@@ -105,12 +130,16 @@ async function* rowsOf(input: Readable, tally: ByteTally, onHeader: (header: str
       for (let at = 0; at < chunk.length; at += PARSE_BYTES) {
         pending += decoder.write(chunk.subarray(at, at + PARSE_BYTES));
         if (!parser && pending.length < GUESS_CHARS) continue;
-        yield* rowsOfPending(false);
+        const rows = rowsOfPending(false);
+        if (rows.length) yield rows;
       }
     }
     pending += decoder.end();
     tally.sha256 = hash.digest('hex');
-    if (pending) yield* rowsOfPending(true);
+    if (pending) {
+      const rows = rowsOfPending(true);
+      if (rows.length) yield rows;
+    }
   } finally {
     // Every byte has been read (or the read failed and that error is thrown): a fault the stream reports later, such
     // as its close answer not arriving before the connection ends, changes nothing.
