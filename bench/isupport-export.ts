@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import Papa from 'papaparse';
 import { Redis } from 'ioredis';
+import { Client as SshClient } from 'ssh2';
 import type { Emit, EmitResult } from '../src/core/adapter';
 import { createAdapterContext } from '../src/core/context';
 import { silentLogger } from '../src/core/logger';
@@ -120,16 +121,20 @@ async function adapter(sftp: Sftp): Promise<void> {
   process.stdout.write(`${JSON.stringify({ rows: cases * (1 + 1) + members, cases, members, outcome, seconds, peakRssMb: peakRssMb(process.pid) })}\n`);
 }
 
-/** Child: the same three files fetched over the same SFTP server (ssh2-sftp-client get), no parsing: the transport alone. */
+/** Child: the same three files fetched over the same SFTP server (ssh2-sftp-client read stream), no parsing: the transport alone. */
 async function rawSftp(sftp: Sftp): Promise<void> {
   const { default: SftpClient } = await import('ssh2-sftp-client');
   const client = new SftpClient();
   await client.connect({ host: '127.0.0.1', port: sftp.port, username: sftp.username, privateKey: sftp.privateKey });
+  // As the adapter does (sftp-client.ts): Nagle off, 256 KiB read requests.
+  if ('client' in client && client.client instanceof SshClient) client.client.setNoDelay(true);
   const started = process.hrtime.bigint();
   let bytes = 0;
   for (const f of FILES) {
-    const data = await client.get(path.join(sftp.root, 'export', FOLDER, f));
-    bytes += Buffer.isBuffer(data) ? data.length : 0;
+    const stream = client.createReadStream(path.join(sftp.root, 'export', FOLDER, f), { highWaterMark: 256 * 1024 });
+    for await (const chunk of stream as AsyncIterable<Buffer>) bytes += chunk.length;
+    stream.on('error', () => undefined); // the handle's close may still be under way when the connection ends
+
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await client.end();

@@ -5,7 +5,7 @@
  * If they are not, the join reports it and the caller falls back to a bounded buffered join.
  */
 import type { Readable } from 'node:stream';
-import { readCsv, type ByteTally } from './csv-reader';
+import { readCsvBatches, type ByteTally } from './csv-reader';
 import type { CaseRows, SectionRow } from './export-codec';
 
 export interface SectionFile {
@@ -17,7 +17,7 @@ export interface SectionFile {
 
 export type OpenFile = (remotePath: string) => Readable;
 
-/** Reads the files of one section one after the other, row by row, with one row of look-ahead. */
+/** Reads the files of one section one after the other, a parsed piece at a time, handing out rows with look-ahead. */
 export class SectionReader {
   readonly tallies = new Map<string, ByteTally>();
   readonly headers = new Map<string, string[]>();
@@ -25,8 +25,10 @@ export class SectionReader {
   readonly filesWithoutCaseId: string[] = [];
   rowsRead = 0;
   private fileIndex = -1;
-  private current: AsyncGenerator<SectionRow> | null = null;
-  private lookahead: SectionRow | null | undefined;
+  private current: AsyncGenerator<SectionRow[]> | null = null;
+  /** The rows of the current piece, and the next one to hand out. */
+  private buf: SectionRow[] = [];
+  private at = 0;
 
   constructor(
     private readonly open: OpenFile,
@@ -34,12 +36,12 @@ export class SectionReader {
     private readonly caseIdColumn: string,
   ) {}
 
-  private async *rowsOfFile(file: SectionFile): AsyncGenerator<SectionRow> {
-    const reader = readCsv(this.open(file.path));
+  private async *batchesOfFile(file: SectionFile): AsyncGenerator<SectionRow[]> {
+    const reader = readCsvBatches(this.open(file.path));
     this.tallies.set(file.rel, reader.tally);
     let idKey: string | undefined;
     let checked = false;
-    for await (const row of reader.rows) {
+    for await (const batch of reader.batches) {
       const header = reader.header!;
       if (!checked) {
         checked = true;
@@ -47,8 +49,13 @@ export class SectionReader {
         idKey = header.find((h) => h.toUpperCase() === this.caseIdColumn.toUpperCase());
         if (!idKey) this.filesWithoutCaseId.push(file.rel);
       }
-      const caseId = idKey === undefined ? undefined : (row.values[idKey] ?? '').trim();
-      yield { ...row, caseId, file: file.rel, header };
+      const rows: SectionRow[] = new Array<SectionRow>(batch.length);
+      for (let i = 0; i < batch.length; i++) {
+        const row = batch[i];
+        const caseId = idKey === undefined ? undefined : (row.values[idKey] ?? '').trim();
+        rows[i] = { row: row.row, values: row.values, extraCells: row.extraCells, missingCells: row.missingCells, caseId, file: file.rel, header };
+      }
+      yield rows;
     }
     if (!checked && reader.header) {
       this.headers.set(file.rel, reader.header);
@@ -56,37 +63,63 @@ export class SectionReader {
     }
   }
 
-  private async pull(): Promise<SectionRow | null> {
-    for (;;) {
+  /** Makes sure a row is buffered unless every file is read to the end; false at the end. */
+  private async fill(): Promise<boolean> {
+    while (this.at >= this.buf.length) {
       if (!this.current) {
         this.fileIndex += 1;
-        if (this.fileIndex >= this.files.length) return null;
-        this.current = this.rowsOfFile(this.files[this.fileIndex]);
+        if (this.fileIndex >= this.files.length) return false;
+        this.current = this.batchesOfFile(this.files[this.fileIndex]);
       }
       const next = await this.current.next();
-      if (!next.done) {
-        this.rowsRead += 1;
-        return next.value;
+      if (next.done) {
+        this.current = null;
+        this.buf = [];
+        this.at = 0;
+        continue;
       }
-      this.current = null;
+      this.buf = next.value;
+      this.at = 0;
     }
+    return true;
   }
 
   async peek(): Promise<SectionRow | null> {
-    if (this.lookahead === undefined) this.lookahead = await this.pull();
-    return this.lookahead;
+    if (this.at < this.buf.length || (await this.fill())) return this.buf[this.at];
+    return null;
   }
 
   async next(): Promise<SectionRow | null> {
     const row = await this.peek();
-    this.lookahead = undefined;
+    if (row) {
+      this.at += 1;
+      this.rowsRead += 1;
+    }
     return row;
+  }
+
+  /** Moves the rows that belong to `caseId` (see belongs) into `out`: one await per piece, not per row. */
+  async takeWhile(caseId: string, out: SectionRow[]): Promise<void> {
+    for (;;) {
+      while (this.at < this.buf.length) {
+        const row = this.buf[this.at];
+        if (!belongs(row, caseId)) return;
+        out.push(row);
+        this.at += 1;
+        this.rowsRead += 1;
+      }
+      if (!(await this.fill())) return;
+    }
   }
 
   /** Reads to the end (to finish hashing); returns how many rows were left. */
   async drain(): Promise<number> {
     let n = 0;
-    while (await this.next()) n += 1;
+    while (await this.fill()) {
+      n += this.buf.length - this.at;
+      this.rowsRead += this.buf.length - this.at;
+      this.at = this.buf.length;
+    }
     return n;
   }
 
@@ -94,6 +127,8 @@ export class SectionReader {
   async close(): Promise<void> {
     if (this.current) await this.current.return(undefined);
     this.current = null;
+    this.buf = [];
+    this.at = 0;
   }
 }
 
@@ -128,9 +163,9 @@ export async function joinStreaming(
     if (!caseRow) break;
     const caseId = caseRow.caseId === undefined ? folderCaseId : caseRow.caseId;
     const members: SectionRow[] = [];
-    while (belongs(await sections.members.peek(), caseId)) members.push((await sections.members.next())!);
+    await sections.members.takeWhile(caseId, members);
     const workers: SectionRow[] = [];
-    while (belongs(await sections.workers.peek(), caseId)) workers.push((await sections.workers.next())!);
+    await sections.workers.takeWhile(caseId, workers);
     stats.cases += 1;
     stats.memberRows += members.length;
     stats.workerRows += workers.length;

@@ -1,10 +1,14 @@
 /**
- * Streaming CSV input: bytes flow from the SFTP read stream through a SHA-256 hash and a UTF-8 decoder into
- * papaparse's Node duplex stream, which hands out one row at a time and pauses its input when the consumer is busy.
- * Nothing holds more than a few chunks of the file.
+ * Streaming CSV input: bytes come from the file server's read stream a chunk at a time, go through a SHA-256 hash and
+ * a UTF-8 decoder, and each chunk is parsed whole by papaparse's core parser; the incomplete last line waits for the
+ * next chunk. Rows are handed out a piece at a time (or one at a time); the next chunk is only read once the consumer has
+ * taken every row of this one, so nothing holds more than about one chunk of the file.
+ *
+ * Papaparse's own Node stream (NODE_STREAM_INPUT) was used before: it pauses its parser whenever its object buffer
+ * (16 rows) is full and re-parses the rest of the chunk on resume, which made parsing quadratic in the chunk size.
  */
-import { createHash, type Hash } from 'node:crypto';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import Papa from 'papaparse';
 
@@ -14,29 +18,10 @@ export interface ByteTally {
   sha256?: string;
 }
 
-class HashingDecoder extends Transform {
-  private readonly hash: Hash = createHash('sha256');
-  private readonly decoder = new StringDecoder('utf8');
-
-  constructor(private readonly tally: ByteTally) {
-    super({ decodeStrings: true });
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.hash.update(chunk);
-    this.tally.bytes += chunk.length;
-    const text = this.decoder.write(chunk);
-    if (text) this.push(text);
-    done();
-  }
-
-  override _flush(done: TransformCallback): void {
-    const rest = this.decoder.end();
-    if (rest) this.push(rest);
-    this.tally.sha256 = this.hash.digest('hex');
-    done();
-  }
-}
+/** Text gathered before the delimiter and line ending are guessed (papaparse looks at the first 10 rows). */
+const GUESS_CHARS = 32 * 1024;
+/** Bytes decoded and parsed at a time. */
+const PARSE_BYTES = 32 * 1024;
 
 export interface CsvRow {
   /** 1-based number of the data row (the header is row 0). */
@@ -55,26 +40,69 @@ export interface CsvReader {
   rows: AsyncGenerator<CsvRow>;
 }
 
-/** Reads a CSV stream row by row. The header row names the columns. */
-export function readCsv(input: Readable): CsvReader {
+export interface CsvBatchReader {
+  /** As CsvReader.header. */
+  header: string[] | null;
+  tally: ByteTally;
+  /** The rows of one parsed piece at a time (never empty): one await per piece instead of one per row. */
+  batches: AsyncGenerator<CsvRow[]>;
+}
+
+/** Reads a CSV stream a piece (a few hundred rows) at a time. The header row names the columns. */
+export function readCsvBatches(input: Readable): CsvBatchReader {
   const tally: ByteTally = { bytes: 0 };
-  const reader: CsvReader = { header: null, tally, rows: rowsOf(input, tally, (h) => (reader.header = h)) };
+  const reader: CsvBatchReader = { header: null, tally, batches: batchesOf(input, tally, (h) => (reader.header = h)) };
   return reader;
 }
 
-async function* rowsOf(input: Readable, tally: ByteTally, onHeader: (header: string[]) => void): AsyncGenerator<CsvRow> {
-  const hasher = new HashingDecoder(tally);
-  const parser = Papa.parse(Papa.NODE_STREAM_INPUT, { header: false, skipEmptyLines: 'greedy' });
-  const fail = (err: Error): void => {
-    parser.destroy(err);
-  };
-  input.on('error', fail);
-  hasher.on('error', fail);
-  input.pipe(hasher).pipe(parser);
+/** Reads a CSV stream row by row. The header row names the columns. */
+export function readCsv(input: Readable): CsvReader {
+  const inner = readCsvBatches(input);
+  const reader: CsvReader = { header: null, tally: inner.tally, rows: flatten(inner, (h) => (reader.header = h)) };
+  return reader;
+}
+
+async function* flatten(inner: CsvBatchReader, onHeader: (header: string[]) => void): AsyncGenerator<CsvRow> {
+  for await (const batch of inner.batches) {
+    if (inner.header) onHeader(inner.header);
+    yield* batch;
+  }
+  if (inner.header) onHeader(inner.header); // a file with a header and no rows
+}
+
+/** A core parser for the file, with the delimiter and line ending papaparse guesses from its first rows. */
+function parserFor(sample: string): Papa.Parser {
+  const { meta } = Papa.parse<string[]>(sample, { preview: 10, skipEmptyLines: 'greedy' });
+  const lb = meta.linebreak;
+  const newline = lb === '\r\n' || lb === '\r' ? lb : '\n';
+  return new Papa.Parser({ delimiter: meta.delimiter, newline, quoteChar: '"' });
+}
+
+/** skipEmptyLines 'greedy': a row whose cells are all blank is no row. */
+function isBlank(cells: string[]): boolean {
+  for (const c of cells) if (c.trim() !== '') return false;
+  return true;
+}
+
+async function* batchesOf(input: Readable, tally: ByteTally, onHeader: (header: string[]) => void): AsyncGenerator<CsvRow[]> {
+  const hash = createHash('sha256');
+  const decoder = new StringDecoder('utf8');
+  let parser: Papa.Parser | null = null;
+  let pending = '';
   let header: string[] | null = null;
   let row = 0;
-  try {
-    for await (const cells of parser as AsyncIterable<string[]>) {
+  // Parses what is pending; unless `last`, the incomplete last line stays pending. Returns the complete rows.
+  const take = (last: boolean): string[][] => {
+    parser ??= parserFor(pending);
+    const result: Papa.ParseResult<string[]> = parser.parse(pending, 0, !last);
+    pending = last ? '' : pending.substring(result.meta.cursor);
+    return result.data;
+  };
+  // Complete rows of what is pending, as they should be handed out (blank rows left out, the header taken).
+  const rowsOfPending = (last: boolean): CsvRow[] => {
+    const rows: CsvRow[] = [];
+    for (const cells of take(last)) {
+      if (isBlank(cells)) continue;
       if (!header) {
         header = cells.map((c, i) => (i === 0 ? c.replace(/^\uFEFF/, '') : c).trim());
         onHeader(header);
@@ -84,19 +112,39 @@ async function* rowsOf(input: Readable, tally: ByteTally, onHeader: (header: str
       const values: Record<string, string> = {};
       const width = Math.min(header.length, cells.length);
       for (let i = 0; i < width; i++) values[header[i]] = cells[i];
-      yield {
+      rows.push({
         row,
         values,
         extraCells: Math.max(0, cells.length - header.length),
         missingCells: Math.max(0, header.length - cells.length),
-      };
+      });
+    }
+    return rows;
+  };
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      tally.bytes += chunk.length;
+      // In pieces, so that no string is big enough for V8's large-object space (> 128 KiB): those live in the old
+      // generation and are only freed by a full collection, which let the heap grow to hundreds of MB on big files.
+      for (let at = 0; at < chunk.length; at += PARSE_BYTES) {
+        pending += decoder.write(chunk.subarray(at, at + PARSE_BYTES));
+        if (!parser && pending.length < GUESS_CHARS) continue;
+        const rows = rowsOfPending(false);
+        if (rows.length) yield rows;
+      }
+    }
+    pending += decoder.end();
+    tally.sha256 = hash.digest('hex');
+    if (pending) {
+      const rows = rowsOfPending(true);
+      if (rows.length) yield rows;
     }
   } finally {
-    input.unpipe(hasher);
-    hasher.unpipe(parser);
+    // Every byte has been read (or the read failed and that error is thrown): a fault the stream reports later, such
+    // as its close answer not arriving before the connection ends, changes nothing.
+    input.on('error', () => undefined);
     if (!input.destroyed) input.destroy();
-    if (!hasher.destroyed) hasher.destroy();
-    if (!parser.destroyed) parser.destroy();
   }
 }
 

@@ -43,7 +43,7 @@ export function parseDate(value: string, format: string): { y: number; M: number
   const m = regex.exec(value.trim());
   if (!m) return undefined;
   const parts: Record<Token, number> = { yyyy: 0, MM: 1, dd: 1, HH: 0, mm: 0, ss: 0 };
-  order.forEach((t, i) => (parts[t] = Number(m[i + 1])));
+  for (let i = 0; i < order.length; i++) parts[order[i]] = Number(m[i + 1]);
   const { yyyy: y, MM: M, dd: d, HH: H, mm: mi, ss: s } = parts;
   const date = new Date(Date.UTC(y, M - 1, d, H, mi, s));
   if (date.getUTCFullYear() !== y || date.getUTCMonth() !== M - 1 || date.getUTCDate() !== d || H > 23 || mi > 59 || s > 59) return undefined;
@@ -64,7 +64,8 @@ export function formatParts(p: { y: number; M: number; d: number; H: number; m: 
 export function toCanonicalDate(value: string, format: string, withTime: boolean): string | undefined {
   const p = parseDate(value, format);
   if (!p) return undefined;
-  return withTime ? formatParts(p, 'yyyy-MM-ddTHH:mm:ss') : formatParts(p, 'yyyy-MM-dd');
+  const date = `${pad(p.y, 4)}-${pad(p.M)}-${pad(p.d)}`;
+  return withTime ? `${date}T${pad(p.H)}:${pad(p.m)}:${pad(p.s)}` : date;
 }
 
 /** Canonical date or ISO date-time to an iSupport date in `format`; undefined when the value is not a date. */

@@ -80,6 +80,33 @@ function computeMissing(section: ExportSection, header: string[]): string[] {
   return section.columns.filter((c) => c.required && !have.has(c.column.toUpperCase())).map((c) => c.column);
 }
 
+/** One column of a file as applyRow walks it: the header as written, upper-cased, and its layout column if mapped. */
+interface PlannedColumn {
+  header: string;
+  key: string;
+  col: ExportColumn | undefined;
+}
+
+const planCache = new WeakMap<string[], Map<ExportSection, PlannedColumn[]>>();
+
+/**
+ * The distinct header names in the order Object.entries gives a row's values (cached per header and section), so a
+ * row is walked without upper-casing every cell's column name again.
+ */
+function columnPlan(section: ExportSection, header: string[]): PlannedColumn[] {
+  let bySection = planCache.get(header);
+  if (!bySection) planCache.set(header, (bySection = new Map()));
+  let plan = bySection.get(section);
+  if (!plan) {
+    const columns = columnsOf(section);
+    const order: Record<string, true> = {};
+    for (const h of header) order[h] = true;
+    plan = Object.keys(order).map((h) => ({ header: h, key: h.toUpperCase(), col: columns.get(h.toUpperCase()) }));
+    bySection.set(section, plan);
+  }
+  return plan;
+}
+
 interface RowOutcome {
   reasons: string[];
   warnings: string[];
@@ -96,7 +123,6 @@ function applyRow(
   roles?: string[],
 ): { unmapped: Record<string, string>; codes: Record<string, string> } {
   const label = `${sectionName} ${row.file} row ${row.row}`;
-  const columns = columnsOf(section);
   const unmapped: Record<string, string> = {};
   const codes: Record<string, string> = {};
   if (row.extraCells > 0 || row.missingCells > 0) {
@@ -108,9 +134,10 @@ function applyRow(
     if (row.caseId === undefined && c.toUpperCase() === caseIdKey) continue;
     out.reasons.push(`${label}: required column ${c} is missing from the file`);
   }
-  for (const [header, raw] of Object.entries(row.values)) {
-    const key = header.toUpperCase();
-    const col = columns.get(key);
+  for (const { header, key, col } of columnPlan(section, row.header)) {
+    const raw = row.values[header];
+    // A short row has no cell for the later columns (and an inherited name such as "constructor" is no cell).
+    if (typeof raw !== 'string' || !Object.hasOwn(row.values, header)) continue;
     const value = raw.trim();
     if (!col) {
       if (key === caseIdKey && sectionName !== 'CaseDetails') continue;

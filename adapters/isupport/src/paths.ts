@@ -55,7 +55,8 @@ export function getPath(root: unknown, path: string): unknown {
 export function setPath(root: Record<string, unknown>, path: string, value: unknown): void {
   const segs = parsePath(path);
   let cur: Record<string, unknown> = root;
-  segs.forEach((seg, i) => {
+  for (let i = 0; i < segs.length; i++) {
+    const seg = segs[i];
     const last = i === segs.length - 1;
     if (seg.index === undefined && !seg.match) {
       if (last) {
@@ -64,7 +65,7 @@ export function setPath(root: Record<string, unknown>, path: string, value: unkn
       }
       if (!cur[seg.key] || typeof cur[seg.key] !== 'object') cur[seg.key] = {};
       cur = cur[seg.key] as Record<string, unknown>;
-      return;
+      continue;
     }
     if (!Array.isArray(cur[seg.key])) cur[seg.key] = [];
     const arr = cur[seg.key] as unknown[];
@@ -73,9 +74,10 @@ export function setPath(root: Record<string, unknown>, path: string, value: unkn
       idx = seg.index;
       while (arr.length <= idx) arr.push(last ? undefined : {});
     } else {
-      idx = arr.findIndex((item) => matches(item, seg.match!));
+      const match = seg.match!;
+      idx = arr.findIndex((item) => matches(item, match));
       if (idx < 0) {
-        arr.push({ [seg.match!.field]: seg.match!.value });
+        arr.push({ [match.field]: match.value });
         idx = arr.length - 1;
       }
     }
@@ -85,7 +87,7 @@ export function setPath(root: Record<string, unknown>, path: string, value: unkn
     }
     if (!arr[idx] || typeof arr[idx] !== 'object') arr[idx] = {};
     cur = arr[idx] as Record<string, unknown>;
-  });
+  }
 }
 
 /** A value as one CSV cell: strings as they are, numbers and booleans printed, anything else empty. */

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { Client as SshClient } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import type { AdapterContext } from 'caseway/core';
 import type { PeerError } from 'caseway/core';
@@ -33,6 +34,21 @@ function hostVerifier(expected: string | undefined): ((key: Buffer) => boolean) 
   return (key: Buffer) => createHash('sha256').update(key).digest('base64').replace(/=+$/, '') === want;
 }
 
+/**
+ * Bytes asked for per SFTP read request. OpenSSH answers up to 256 KiB per read (limits@openssh.com; ssh2 splits a
+ * larger one), and the read stream keeps one request in flight, so bigger requests mean fewer round trips.
+ */
+const READ_CHUNK = 256 * 1024;
+
+/**
+ * Turns Nagle's algorithm off on the SSH socket. SFTP reads are small request packets, each waiting for its answer:
+ * with Nagle on, each one waits for the peer's delayed ACK (~40 ms on Linux), which capped reads at ~1 MB/s
+ * (a 139 MB export took 110 s to fetch over loopback; with this, a few seconds).
+ */
+function noDelay(client: SftpClient): void {
+  if ('client' in client && client.client instanceof SshClient) client.client.setNoDelay(true);
+}
+
 export class IsupportSftp implements FileTransport {
   readonly kind = 'sftp' as const;
   private readonly fileMode: number | undefined;
@@ -59,6 +75,7 @@ export class IsupportSftp implements FileTransport {
         hostVerifier: hostVerifier(s.hostKeySha256),
         retries: 0,
       } as SftpClient.ConnectOptions);
+      noDelay(client);
       ctx.metrics.peerResponse('SFTP connect', 'ok', (Date.now() - started) / 1000);
     } catch (err) {
       const e = sftpError(ctx, 'connect', `${s.host}:${s.port ?? 22}`, err);
@@ -93,7 +110,7 @@ export class IsupportSftp implements FileTransport {
     const started = Date.now();
     let stream: Readable;
     try {
-      stream = this.client.createReadStream(target) as unknown as Readable;
+      stream = this.client.createReadStream(target, { highWaterMark: READ_CHUNK }) as unknown as Readable;
     } catch (err) {
       throw sftpError(this.ctx, 'read', target, err);
     }
