@@ -6,7 +6,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testTimeout: 30000,
   maxWorkers: 2,
-  // The public core API, as adapters import it (tsconfig.json `paths`; src/core/self-reference.ts for built code).
+  // The public core API, as adapters import it (tsconfig.json `paths`; package.json `exports` for built code).
   moduleNameMapper: { '^caseway/core$': '<rootDir>/src/core/index.ts' },
   modulePathIgnorePatterns: ['<rootDir>/dist/'],
 };

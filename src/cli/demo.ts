@@ -9,7 +9,6 @@ import path from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
 import { DemoFailure, type DemoCaseView, type DemoContext, type DemoStep, type DemoTraceEntry, type RouteOutcome } from '../core/demo';
 import { BUILTIN_ADAPTER_DIR } from '../core/registry';
-import { resolvePublicCore } from '../core/self-reference';
 import { sleep } from '../core/util';
 
 export type { RouteOutcome } from '../core/demo';
@@ -26,7 +25,6 @@ export interface DemoOptions {
 
 /** Every adapter's demo steps (`<adapter>/demo.ts` exporting `demoSteps`), by adapter name. */
 export function discoverDemoSteps(dirs: string[] = [BUILTIN_ADAPTER_DIR]): DemoStep[] {
-  resolvePublicCore();
   const steps: DemoStep[] = [];
   for (const dir of dirs) {
     if (!existsSync(dir)) continue;

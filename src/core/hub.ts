@@ -19,7 +19,7 @@ import { PollRunner, schedulePolls, startPollWorker } from './engine/poller';
 import { CasewayError, ConfigError, ConfigErrors, safeMessage } from './errors';
 import { createLogger, type Logger } from './logger';
 import { noopMetrics, type HubMetrics } from './metrics';
-import { DEFAULT_DELIVERY, QueueSet } from './queues';
+import { closeSettled, DEFAULT_DELIVERY, QueueSet } from './queues';
 import { ConnectionWatch, connectRedis, deleteKeysWithPrefix, watchRedis, workerConnection } from './redis';
 import type { AdapterRegistry } from './registry';
 import type { ConnectionRuntime, HubRuntime } from './runtime';
@@ -393,7 +393,7 @@ export class Hub {
       const listener = this.listener;
       if (!(await within(listener.close(), 'http'))) listener.closeAllConnections();
     }
-    if (!(await within(Promise.all(this.workers.map((w) => w.close())), 'workers'))) await briefly(Promise.all(this.workers.map((w) => w.close(true))));
+    if (!(await within(Promise.all(this.workers.map((w) => closeSettled(w))), 'workers'))) await briefly(Promise.all(this.workers.map((w) => w.close(true))));
     if (this.runtime) {
       if (forced || !(await within(this.runtime.queues.close(), 'queues'))) await briefly(this.runtime.queues.close(true));
       for (const conn of this.runtime.connections.values()) {

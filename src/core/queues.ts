@@ -60,10 +60,25 @@ export class QueueSet {
 
   async close(force = false): Promise<void> {
     // Forced (shutdown past its deadline): drop the connections instead of waiting for Redis to answer.
-    await Promise.all(this.all().map((q) => (force ? q.disconnect() : q.close())));
+    await Promise.all(this.all().map(async (q) => (force ? q.disconnect() : closeSettled(q))));
     this.queues.clear();
   }
 }
+
+/**
+ * Closes a queue or worker once its connection has finished initialising (waiting at most `ms`). BullMQ 5, closing
+ * a *shared* connection that is still initialising, drops every listener first; when the initialisation then fails
+ * ("Connection is closed", as the hub's own Redis connection goes next) it is emitted with no listener left and ends
+ * the process with a raw stack trace instead of a clean exit.
+ */
+export async function closeSettled(x: { waitUntilReady(): Promise<unknown>; close(): Promise<void> }, ms = 2000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([x.waitUntilReady().then(noop, noop), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+  await x.close();
+}
+
+function noop(): void {}
 
 /** Lock and stall settings shared by every worker of a hub (config hub.worker; BullMQ's defaults otherwise). */
 export function workerTakeover(config: { hub?: { worker?: { lockDurationMs?: number; stalledIntervalMs?: number; maxStalledCount?: number } } }): {

@@ -5,7 +5,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { RegisteredAdapter } from './adapter';
-import { resolvePublicCore } from './self-reference';
 
 export const BUILTIN_ADAPTER_DIR = path.resolve(__dirname, '../../adapters');
 
@@ -26,7 +25,6 @@ export class AdapterRegistry {
   }
 
   static discover(dirs: string[] = [BUILTIN_ADAPTER_DIR]): AdapterRegistry {
-    resolvePublicCore();
     const registry = new AdapterRegistry();
     for (const dir of dirs) {
       if (!existsSync(dir)) continue;
