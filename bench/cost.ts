@@ -9,10 +9,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { dayOf } from '../src/core/store/stats-store';
-import { application, FORM_KEY, freePort, hubConfig, newHubEnv, percentile, startHub, startPeer, startRedis, stopChild, waitFor } from './lib/harness';
+import { freePort, loadApplications, hubConfig, newHubEnv, percentile, startHub, startPeer, startRedis, stopChild, waitFor } from './lib/harness';
 
 const CASES = Number(process.env.COST_CASES ?? 2000);
 const CONNECTIONS = Number(process.env.COST_CONNECTIONS ?? 50);
@@ -34,29 +33,6 @@ async function commandStats(r: Redis): Promise<Map<string, number>> {
   return out;
 }
 
-function post(url: string, run: number, amount: number): Promise<{ seconds: number; latencies: number[]; errors: number }> {
-  let n = 0;
-  const latencies: number[] = [];
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const instance = autocannon(
-      {
-        url: `${url}/etd/application`,
-        connections: CONNECTIONS,
-        amount,
-        timeout: 30,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': FORM_KEY },
-        requests: [{ setupRequest: (req) => ({ ...req, body: application(run, n++).body }) }],
-      },
-      (err, result) => (err ? reject(err) : resolve({ seconds: (Date.now() - started) / 1000, latencies: latencies.sort((a, b) => a - b), errors: result.errors + result.non2xx + result.timeouts })),
-    );
-    instance.on('response', (_c, status, _b, ms) => {
-      if (status === 200) latencies.push(ms);
-    });
-  });
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-cost-'));
   const redis = await startRedis(path.join(dir, 'redis'));
@@ -72,14 +48,14 @@ async function main(): Promise<void> {
   const delivered = async () => Number((await r.hget(`${prefix}stats:${dayOf(new Date())}:${ROUTE}`, 'delivered')) ?? 0);
   try {
     const url = `http://127.0.0.1:${port}`;
-    await post(url, 900, 300);
+    await loadApplications(url, CONNECTIONS, 900, 300);
     await waitFor(async () => (await delivered()) >= 600, 120000, 'warm-up');
     const pid = hub.child.pid!;
     const cpu0 = cpuMs(pid);
     const cmd0 = await commandStats(r);
     const base = await delivered();
     const started = Date.now();
-    const load = await post(url, 1, CASES);
+    const load = await loadApplications(url, CONNECTIONS, 1, CASES);
     await waitFor(async () => (await delivered()) - base >= 2 * CASES, 600000, 'delivery', 50);
     const seconds = (Date.now() - started) / 1000;
     const cpu = cpuMs(pid) - cpu0;

@@ -14,7 +14,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { dayOf } from '../src/core/store/stats-store';
@@ -23,6 +22,7 @@ import {
   FORM_KEY,
   freePort,
   hubConfig,
+  loadApplications,
   httpJson,
   machine,
   newHubEnv,
@@ -94,37 +94,6 @@ function describeCalls(icw: ProxyRecord[], etd: ProxyRecord[], tokens: string[])
     .join(', ')}); IIZUKA ${e.toFixed(2)}`;
 }
 
-/** autocannon posting `amount` unique applications; latencies of every 200 answer, ms. */
-function load(url: string, run: number, amount: number): Promise<{ seconds: number; acked: number; errors: number; latencies: number[] }> {
-  let n = 0;
-  const latencies: number[] = [];
-  let acked = 0;
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const instance = autocannon(
-      {
-        url: `${url}/etd/application`,
-        connections: CONNECTIONS,
-        amount,
-        timeout: 30,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': FORM_KEY },
-        requests: [{ setupRequest: (req) => ({ ...req, body: application(run, n++).body }) }],
-      },
-      (err, result) => {
-        if (err) return reject(err);
-        resolve({ seconds: (Date.now() - started) / 1000, acked, errors: result.errors + result.non2xx + result.timeouts, latencies: latencies.sort((a, b) => a - b) });
-      },
-    );
-    instance.on('response', (_client, status, _bytes, ms) => {
-      if (status === 200) {
-        acked += 1;
-        latencies.push(ms);
-      }
-    });
-  });
-}
-
 async function measureHub(label: string, redis: PrivateRedis, topology: 'start' | 'split', run: number): Promise<Row> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-bench-hub-'));
   const [icasework, iizuka] = await Promise.all([startPeer('icasework'), startPeer('etd')]);
@@ -138,13 +107,13 @@ async function measureHub(label: string, redis: PrivateRedis, topology: 'start' 
     if (topology === 'split') hubs.push(...(await Promise.all(Array.from({ length: WORKERS }, () => startHub(env, 'worker', 0)))));
     const url = `http://127.0.0.1:${port}`;
     // Warm-up (JIT, connections, Redis scripts), then clear what the peers saw.
-    const warm = await load(url, run + 900, 500);
+    const warm = await loadApplications(url, CONNECTIONS, run + 900, 500);
     await waitFor(async () => (await deliveredCount(r, prefix)) >= warm.acked * TARGET_COUNT, 120000, 'warm-up delivery');
     await Promise.all([httpJson('POST', `${icasework.controlUrl}/clear`), httpJson('POST', `${iizuka.controlUrl}/clear`)]);
     const base = await deliveredCount(r, prefix);
     log(`${label}: posting ${CASES} unique applications over ${CONNECTIONS} connections`);
     const started = Date.now();
-    const result = await load(url, run, CASES);
+    const result = await loadApplications(url, CONNECTIONS, run, CASES);
     await waitFor(async () => (await deliveredCount(r, prefix)) - base >= result.acked * TARGET_COUNT, 600000, 'delivery of every acknowledged case', 50);
     const e2eSeconds = (Date.now() - started) / 1000;
     const [icw, etd] = await Promise.all([icasework.records(), iizuka.records()]);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import autocannon from 'autocannon';
 /**
  * What the fault suite and the real-path benchmark share: a private Redis with AOF, sandbox peers as separate
  * processes behind the fault proxy, a hub config pointing at them (sandbox: false), hub processes started as a user
@@ -462,4 +463,35 @@ export function machine(): string {
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** The benchmarks' load: autocannon posting `amount` unique applications over `connections`; the 200 answers and their latencies, ms. */
+export function loadApplications(url: string, connections: number, run: number, amount: number): Promise<{ seconds: number; acked: number; errors: number; latencies: number[] }> {
+  let n = 0;
+  const latencies: number[] = [];
+  let acked = 0;
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const instance = autocannon(
+      {
+        url: `${url}/etd/application`,
+        connections,
+        amount,
+        timeout: 30,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': FORM_KEY },
+        requests: [{ setupRequest: (req) => ({ ...req, body: application(run, n++).body }) }],
+      },
+      (err, result) => {
+        if (err) return reject(err);
+        resolve({ seconds: (Date.now() - started) / 1000, acked, errors: result.errors + result.non2xx + result.timeouts, latencies: latencies.sort((a, b) => a - b) });
+      },
+    );
+    instance.on('response', (_client, status, _bytes, ms) => {
+      if (status === 200) {
+        acked += 1;
+        latencies.push(ms);
+      }
+    });
+  });
 }
