@@ -137,6 +137,17 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions, command: 'sta
     );
   }
   const child = supervisedByStart(roles);
+  // A delivery process told to stop while it is still starting (its parent stopping at once) stops right after
+  // starting, gracefully, instead of dying of the signal with its first jobs half-taken.
+  let stopRequest: string | undefined;
+  let shutdown = (why: string) => void (stopRequest ??= why);
+  const requestStop = (why: string) => shutdown(why);
+  if (child) {
+    process.once('SIGTERM', () => requestStop('SIGTERM received'));
+    process.once('SIGINT', () => requestStop('SIGINT received'));
+    // The IPC channel closes when the parent exits, however it exits (SIGKILL included): no orphan keeps running.
+    process.once('disconnect', () => requestStop('the caseway start that ran this worker has gone'));
+  }
   const workerProcesses = command === 'start' ? workerProcessCount(opts, sandboxRun) : 0;
   // `start` with delivery processes: this process is the api; the children are the workers.
   const hubRoles: HubRoles = workerProcesses > 0 ? { api: true, workers: false } : roles;
@@ -204,12 +215,13 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions, command: 'sta
     });
     const running = supervisor;
     onRestart = metrics.superviseWorkers(() => running.metrics(), () => running.status());
-    await supervisor.start();
+    // Not awaited: the api serves at once (cases queue until a worker is ready); each child logs when it is ready.
+    void supervisor.start();
   }
   if (!child) say(banner(hub, roles, redisUrl, supervisor));
   if (resetState) say(`  (sandbox instance "${sandboxInstance(opts).name}": its Redis state under "${prefix}" was cleared, as its sandbox peers start empty)`);
   let stopping = false;
-  const shutdown = (why: string) => {
+  shutdown = (why: string) => {
     if (stopping) return;
     stopping = true;
     say(`caseway${child ? ` worker ${process.pid}` : ''}: ${why}; finishing in-flight work (at most ${Math.round(limitMs / 1000)} s), accepting nothing new...`);
@@ -231,9 +243,10 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions, command: 'sta
         process.exit(1);
       });
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM received'));
-  process.once('SIGINT', () => shutdown('SIGINT received'));
-  if (child) {
+  if (!child) {
+    process.once('SIGTERM', () => shutdown('SIGTERM received'));
+    process.once('SIGINT', () => shutdown('SIGINT received'));
+  } else {
     process.on('message', (m: unknown) => {
       if (!isMetricsRequest(m)) return;
       void metrics.registry.getMetricsAsJSON().then((json) => {
@@ -241,10 +254,11 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions, command: 'sta
         if (process.connected) process.send?.(answer);
       });
     });
-    // The IPC channel closes when the parent exits, however it exits (SIGKILL included): no orphan keeps running.
-    process.once('disconnect', () => shutdown('the caseway start that ran this worker has gone'));
-    const ready: ChildMessage = { type: 'caseway:ready' };
-    process.send?.(ready);
+    if (stopRequest) shutdown(stopRequest);
+    else if (process.connected) {
+      const ready: ChildMessage = { type: 'caseway:ready' };
+      process.send?.(ready);
+    }
   }
   return hub;
 }

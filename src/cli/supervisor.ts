@@ -84,7 +84,7 @@ export class WorkerSupervisor {
     this.slots = Array.from({ length: options.count }, (_, index) => ({ index, state: 'starting', restarts: 0, failures: 0, startedAt: 0 }));
   }
 
-  /** Forks every child; resolves once each is ready or has exited once (then it is being restarted), or after `waitMs`. */
+  /** Forks every child (their pids are known on return); resolves once each is ready or has exited once, or after `waitMs`. */
   async start(waitMs = 60_000): Promise<void> {
     const first = this.slots.map((slot) => new Promise<void>((resolve) => (slot.firstStart = resolve)));
     for (const slot of this.slots) this.spawn(slot);
@@ -215,6 +215,9 @@ export class WorkerSupervisor {
           child.kill('SIGKILL');
           await slot.exited;
           clean = false;
+        } else if (outcome.signal === 'SIGTERM') {
+          // Killed by this SIGTERM before its own handlers were in place, i.e. before it had started a worker.
+          this.options.log.debug({ worker: slot.index, workerPid: child.pid }, 'worker process stopped before it had started');
         } else if (outcome.code !== 0) {
           this.options.log.warn({ worker: slot.index, workerPid: child.pid, code: outcome.code, signal: outcome.signal }, 'worker process stopped with an error');
           clean = false;
