@@ -5,6 +5,7 @@
  * figures are printed too, for what they are worth on a shared machine. Used to compare before/after a change:
  *   npx tsc -p tsconfig.build.json && bash scripts/node24.sh node dist/bench/cost.js
  *   COST_CASES=2000 COST_CONNECTIONS=50 COST_CPU_PROF=/tmp/prof   (a --cpu-prof of the hub process, optional)
+ *   COST_HUB_ARGS="--workers 0"   (extra `caseway` flags; CPU is summed over the hub process and its delivery processes)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -22,6 +23,17 @@ function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
   return (ticks * 1000) / 100;
+}
+
+/** The hub process and the delivery processes `caseway start` forked (Linux: /proc/<pid>/task/<pid>/children). */
+function processTree(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // gone, or not Linux
+  }
+  return [pid, ...children.flatMap(processTree)];
 }
 
 async function commandStats(r: Redis): Promise<Map<string, number>> {
@@ -42,7 +54,7 @@ async function main(): Promise<void> {
   const port = await freePort();
   const saved = process.env.NODE_OPTIONS;
   if (process.env.COST_CPU_PROF) process.env.NODE_OPTIONS = `${saved ?? ''} --cpu-prof --cpu-prof-dir=${process.env.COST_CPU_PROF}`.trim();
-  const hub = await startHub(env, 'start', port);
+  const hub = await startHub(env, 'start', port, (process.env.COST_HUB_ARGS ?? '').split(/\s+/).filter(Boolean));
   if (process.env.COST_CPU_PROF) process.env.NODE_OPTIONS = saved;
   const r = new Redis(redis.url);
   const delivered = async () => Number((await r.hget(`${prefix}stats:${dayOf(new Date())}:${ROUTE}`, 'delivered')) ?? 0);
@@ -50,15 +62,16 @@ async function main(): Promise<void> {
     const url = `http://127.0.0.1:${port}`;
     await loadApplications(url, CONNECTIONS, 900, 300);
     await waitFor(async () => (await delivered()) >= 600, 120000, 'warm-up');
-    const pid = hub.child.pid!;
-    const cpu0 = cpuMs(pid);
+    const pids = processTree(hub.child.pid!);
+    const cpu0 = pids.map(cpuMs);
     const cmd0 = await commandStats(r);
     const base = await delivered();
     const started = Date.now();
     const load = await loadApplications(url, CONNECTIONS, 1, CASES);
     await waitFor(async () => (await delivered()) - base >= 2 * CASES, 600000, 'delivery', 50);
     const seconds = (Date.now() - started) / 1000;
-    const cpu = cpuMs(pid) - cpu0;
+    const cpuEach = pids.map((pid, i) => cpuMs(pid) - cpu0[i]);
+    const cpu = cpuEach.reduce((a, b) => a + b, 0);
     const cmd1 = await commandStats(r);
     const delta = new Map([...cmd1].map(([k, v]) => [k, v - (cmd0.get(k) ?? 0)]));
     const total = [...delta.values()].reduce((a, b) => a + b, 0);
@@ -70,7 +83,9 @@ async function main(): Promise<void> {
           cases: CASES,
           connections: CONNECTIONS,
           loadAverage: os.loadavg().map((l) => l.toFixed(1)).join(' '),
+          hubProcesses: pids.length,
           hubCpuMsPerCase: (cpu / CASES).toFixed(2),
+          hubCpuMsPerCaseEach: cpuEach.map((c) => (c / CASES).toFixed(2)).join(' + '),
           redisCommandsPerCase: (total / CASES).toFixed(1),
           execPerCase: per('exec'),
           evalshaPerCase: per('evalsha'),

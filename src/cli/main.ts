@@ -30,6 +30,7 @@ program
   .option('--adapter-dir <dir>', 'an extra folder to discover adapters in; repeatable (env CASEWAY_ADAPTER_DIRS)', (dir: string, dirs: string[]) => [...dirs, dir], [] as string[])
   .option('--sandbox <bool>', 'start sandbox peers for connections marked sandbox: true (env CASEWAY_SANDBOX; default true)')
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env LOG_LEVEL; default info)')
+  .option('--workers <n>', 'caseway start: delivery processes beside the api process; 0 = one process (env CASEWAY_WORKERS; default auto: one per core beyond the first)')
   .option('--insecure-open-api', 'with real peers, start without CASEWAY_API_TOKEN: /api open to anyone who reaches the port (trusted networks only; warned every 10 minutes)')
   .addHelpText(
     'after',
@@ -42,11 +43,13 @@ Environment:
   CASEWAY_DATA_KEY   base64 32-byte key encrypting case payloads at rest
   CASEWAY_API_TOKEN  Bearer token required on /api (a hub with real peers refuses to start without it)
   CASEWAY_INSTANCE   sandbox runs: names this hub's own Redis prefix, folder and lock (default: the port)
+  CASEWAY_WORKERS    caseway start: delivery processes beside the api process (default auto; 0 = one process)
 
 ${EXIT_CODES_HELP}
 
 Examples:
   caseway start                         api + workers with config/caseway.yaml and its sandbox peers
+  caseway start --sandbox=false --workers 3   the api here, delivery in 3 child processes
   caseway worker --sandbox=false        a worker on another machine, real peers only
   caseway validate config/caseway.yaml  check a config without starting anything
   caseway replay --all --connection crm --dry-run --json`,
@@ -56,7 +59,7 @@ const opts = () => resolveOptions(program.opts<RawOptions>());
 // Every flag and environment value is checked before any command starts (sandboxes, Redis, ports).
 program.hook('preAction', () => void opts());
 
-program.command('start').description('run the API and the workers (one process)').action(async () => {
+program.command('start').description('run the API and the workers: with more than one core, delivery in child processes (--workers); sandbox runs in one process').action(async () => {
   await runHub({ api: true, workers: true }, opts());
 });
 program.command('api').description('run only the HTTP API and webhook intake').action(async () => {

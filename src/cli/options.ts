@@ -19,6 +19,11 @@ export interface GlobalOptions {
   logLevel?: string;
   /** Outside the sandbox, start without CASEWAY_API_TOKEN (trusted networks only; warned about every 10 minutes). */
   insecureOpenApi: boolean;
+  /**
+   * `caseway start`: delivery processes beside the api process (--workers / CASEWAY_WORKERS). Undefined = auto (one
+   * per core beyond the first, see defaultWorkerProcesses); 0 = api and delivery in one process.
+   */
+  workers?: number;
 }
 
 export interface RawOptions {
@@ -32,6 +37,7 @@ export interface RawOptions {
   sandbox?: string;
   logLevel?: string;
   insecureOpenApi?: boolean;
+  workers?: string;
 }
 
 /** Exit codes of every `caseway` command (also printed by `caseway --help`). */
@@ -77,6 +83,17 @@ export function parsePositiveInt(value: string, what: string): number {
   return Number(value);
 }
 
+/** Most delivery processes `caseway start` forks: more than the cores gives nothing but Redis connections. */
+export const MAX_WORKER_PROCESSES = 64;
+
+/** --workers / CASEWAY_WORKERS: a whole number from 0 (one process) to 64, or "auto". */
+export function parseWorkerCount(value: string, what = '--workers'): number | undefined {
+  const v = value.trim().toLowerCase();
+  if (v === 'auto') return undefined;
+  if (!/^\d{1,3}$/.test(v) || Number(v) > MAX_WORKER_PROCESSES) throw new OptionError(`${what} must be auto or a whole number from 0 (api and delivery in one process) to ${MAX_WORKER_PROCESSES}, not "${value}"`);
+  return Number(v);
+}
+
 /** Flags win over environment variables, which win over defaults. Every value is checked here, before anything starts. */
 export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv = process.env): GlobalOptions {
   const extraDirs = [...(raw.adapterDir ?? []), ...(env.CASEWAY_ADAPTER_DIRS ? env.CASEWAY_ADAPTER_DIRS.split(path.delimiter) : [])];
@@ -85,6 +102,7 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv = process
   const [sandbox, sandboxFrom] = from(raw.sandbox, '--sandbox', 'CASEWAY_SANDBOX');
   const [level, levelFrom] = from(raw.logLevel, '--log-level', 'LOG_LEVEL');
   const [redis, redisFrom] = from(raw.redis, '--redis', 'REDIS_URL');
+  const [workers, workersFrom] = from(raw.workers, '--workers', 'CASEWAY_WORKERS');
   return {
     config: raw.config ?? env.CASEWAY_CONFIG ?? DEFAULT_CONFIG_FILE,
     redis: redis ? parseRedisUrl(redis, redisFrom) : DEFAULT_REDIS_URL,
@@ -97,6 +115,7 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv = process
     sandbox: sandbox ? parseBool(sandbox, sandboxFrom) : true,
     logLevel: level ? parseLogLevel(level, levelFrom) : undefined,
     insecureOpenApi: raw.insecureOpenApi === true,
+    workers: workers ? parseWorkerCount(workers, workersFrom) : undefined,
   };
 }
 

@@ -1,9 +1,10 @@
 /** Starts a hub for the CLI: loads config, finds (or starts) Redis, prints where everything is, stops on signals. */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../core/config/load';
 import type { LoadedConfig } from '../core/config/types';
 import { CasewayError, ConfigErrors, safeMessage } from '../core/errors';
-import { DEFAULT_SHUTDOWN_TIMEOUT_MS, type Hub, InstanceLockedError, type HubRoles } from '../core/hub';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, Hub, InstanceLockedError, type HubRoles } from '../core/hub';
 import { startHubWithHttp } from '../http/server';
 import { createLogger } from '../core/logger';
 import { RedisPolicyError, RedisUnavailableError } from '../core/redis';
@@ -13,6 +14,7 @@ import { PrometheusMetrics } from '../ops/metrics';
 import type { GlobalOptions } from './options';
 import { redisServerInstalled, startPrivateRedis } from './private-redis';
 import { guardStart } from './start-checks';
+import { defaultWorkerProcesses, isMetricsRequest, SUPERVISED_ENV, WorkerSupervisor, type ChildMessage } from './supervisor';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -53,8 +55,10 @@ export function loadOrExplain(opts: GlobalOptions) {
 }
 
 
-function banner(hub: Hub, roles: HubRoles, redisUrl: string): string {
-  const lines = [`Caseway is running (${[roles.api && 'api', roles.workers && 'workers'].filter(Boolean).join(' + ')})`];
+function banner(hub: Hub, roles: HubRoles, redisUrl: string, supervisor?: WorkerSupervisor): string {
+  const workers = supervisor?.status() ?? [];
+  const what = supervisor ? `api + ${workers.length} worker process${workers.length > 1 ? 'es' : ''}` : [roles.api && 'api', roles.workers && 'workers'].filter(Boolean).join(' + ');
+  const lines = [`Caseway is running (${what})`];
   const url = hub.baseUrl;
   if (url && !roles.api) lines.push(`  Probes      ${url}   health ${url}/healthz   ready ${url}/readyz   metrics ${url}/metrics`);
   if (url && roles.api) {
@@ -64,6 +68,9 @@ function banner(hub: Hub, roles: HubRoles, redisUrl: string): string {
   }
   lines.push(`  Config      ${hub.config.file} (${Object.keys(hub.config.connections).length} connections, ${hub.config.routes.length} routes)`);
   lines.push(`  Redis       ${redisUrl.replace(/\/\/([^@/]*)@/, '//***@')}`);
+  if (supervisor) {
+    lines.push(`  Workers     ${workers.length} delivery process${workers.length > 1 ? 'es' : ''} (pid ${workers.map((w) => w.pid ?? '-').join(', ')}; this process ${process.pid} runs the api; --workers 0 for one process)`);
+  }
   for (const [name, handle] of hub.sandboxes) {
     lines.push(`  Sandbox     ${name.padEnd(12)} ${Object.entries(handle.urls).map(([k, v]) => `${k} ${v}`).join('   ')}`);
   }
@@ -90,53 +97,90 @@ function explain(err: unknown, opts: GlobalOptions): unknown {
   return err;
 }
 
-export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub> {
+/** This process is a delivery process forked by `caseway start` (see supervisor.ts): no port, metrics over IPC. */
+function supervisedByStart(roles: HubRoles): boolean {
+  return !roles.api && roles.workers && process.env[SUPERVISED_ENV] === '1' && typeof process.send === 'function';
+}
+
+/**
+ * How many delivery processes `caseway start` forks: --workers / CASEWAY_WORKERS, else one per core beyond the
+ * first. A sandbox run stays one process (its sandbox peers run inside it; see docs/performance.md).
+ */
+export function workerProcessCount(opts: GlobalOptions, sandboxRun: boolean, cores = availableParallelism()): number {
+  if (sandboxRun) return 0;
+  return opts.workers ?? defaultWorkerProcesses(cores);
+}
+
+/** The `caseway worker` command line a delivery process of this hub runs: the same settings, resolved. */
+export function workerArgs(opts: GlobalOptions, redisUrl: string, prefix: string | undefined): string[] {
+  const args = ['--config', path.resolve(opts.config), '--redis', redisUrl, '--sandbox', String(opts.sandbox)];
+  if (prefix !== undefined) args.push('--prefix', prefix);
+  // The first folder is the built-in one, which every process discovers anyway.
+  for (const dir of opts.adapterDirs.slice(1)) args.push('--adapter-dir', dir);
+  if (opts.logLevel) args.push('--log-level', opts.logLevel);
+  args.push('worker');
+  return args;
+}
+
+/**
+ * `caseway start`, `api` or `worker`. `start` with delivery processes (`command: 'start'`, more than one core, not a
+ * sandbox run) runs the api here and forks `caseway worker` children, which it supervises.
+ */
+export async function runHub(roles: HubRoles, opts: GlobalOptions, command: 'start' | 'api' | 'worker' = roles.api ? (roles.workers ? 'start' : 'api') : 'worker'): Promise<Hub> {
   const { registry, config } = loadOrExplain(opts);
-  if (isSandboxRun(opts, config) && !(roles.api && roles.workers)) {
+  const sandboxRun = isSandboxRun(opts, config);
+  if (sandboxRun && !(roles.api && roles.workers)) {
     // Each process would start its own sandbox peers, and the api and the workers would talk to different ones.
     throw new CliExit(
       2,
       `caseway ${roles.api ? 'api' : 'worker'}: ${config.file} starts sandbox peers, which only \`caseway start\` runs (one process). Use \`caseway start\`, or give the real peers' settings and --sandbox=false.`,
     );
   }
-  const log = createLogger({ level: opts.logLevel });
-  const refused = guardStart(roles, opts, config, isSandboxRun(opts, config), log); if (refused) throw new CliExit(1, refused);
+  const child = supervisedByStart(roles);
+  // A delivery process told to stop while it is still starting (its parent stopping at once) stops right after
+  // starting, gracefully, instead of dying of the signal with its first jobs half-taken.
+  let stopRequest: string | undefined;
+  let shutdown = (why: string) => void (stopRequest ??= why);
+  const requestStop = (why: string) => shutdown(why);
+  if (child) {
+    process.once('SIGTERM', () => requestStop('SIGTERM received'));
+    process.once('SIGINT', () => requestStop('SIGINT received'));
+    // The IPC channel closes when the parent exits, however it exits (SIGKILL included): no orphan keeps running.
+    process.once('disconnect', () => requestStop('the caseway start that ran this worker has gone'));
+  }
+  const workerProcesses = command === 'start' ? workerProcessCount(opts, sandboxRun) : 0;
+  // `start` with delivery processes: this process is the api; the children are the workers.
+  const hubRoles: HubRoles = workerProcesses > 0 ? { api: true, workers: false } : roles;
+  const role = child ? 'worker' : workerProcesses > 0 ? 'api' : command;
+  const log = createLogger({ level: opts.logLevel, base: { role } });
+  if (sandboxRun && opts.workers) say(`caseway: a sandbox run is one process (its sandbox peers run in it); --workers ${opts.workers} is not used.`);
+  const refused = guardStart(hubRoles, opts, config, sandboxRun, log); if (refused) throw new CliExit(1, refused);
   const metrics = new PrometheusMetrics();
+  metrics.identify(role);
   let redisUrl = opts.redis;
   const prefix = hubPrefix(opts, config);
   // A sandbox run starts its Redis state clean, like the sandbox peers themselves: only its own instance's state,
   // and only once it holds the port and the instance lock, so a second start never touches a running hub.
-  const ownInstance = isSandboxRun(opts, config) && opts.prefix === undefined && roles.api && roles.workers;
+  const ownInstance = sandboxRun && opts.prefix === undefined && roles.api && roles.workers;
   const resetState = ownInstance;
   const workDir = ownInstance ? sandboxInstance(opts).workDir : path.resolve('.caseway');
   let stopPrivateRedis: (() => Promise<void>) | undefined;
+  const hubOptions = () => ({ config, registry, redisUrl, roles: hubRoles, prefix, resetState, instanceLock: ownInstance, sandbox: opts.sandbox, workDir, log, metrics });
   const build = () =>
-    startHubWithHttp(
-      {
-      config,
-      registry,
-      redisUrl,
-      roles,
-      prefix,
-      resetState,
-      instanceLock: ownInstance,
-      sandbox: opts.sandbox,
-      workDir,
-      log,
-      metrics,
-      },
-      {
-        // A sandbox hub has an open /api and demo ops users: it listens on loopback unless told otherwise.
-        port: opts.port,
-        host: opts.host ?? (isSandboxRun(opts, config) ? '127.0.0.1' : '0.0.0.0'),
-        plugins: roles.api ? opsPlugins(metrics) : [metricsPlugin(metrics)],
-      },
-    );
+    child
+      ? // Its parent owns the port and answers probes and /metrics for it.
+        new Hub(hubOptions()).start()
+      : startHubWithHttp(hubOptions(), {
+          // A sandbox hub has an open /api and demo ops users: it listens on loopback unless told otherwise.
+          port: opts.port,
+          host: opts.host ?? (sandboxRun ? '127.0.0.1' : '0.0.0.0'),
+          plugins: hubRoles.api ? opsPlugins(metrics) : [metricsPlugin(metrics)],
+        });
   let hub: Hub;
   try {
     hub = await build();
   } catch (err) {
-    if (err instanceof RedisUnavailableError && !opts.redisFromUser && redisServerInstalled()) {
+    if (err instanceof RedisUnavailableError && !opts.redisFromUser && !child && redisServerInstalled()) {
       const privateRedis = await startPrivateRedis(workDir);
       stopPrivateRedis = privateRedis.stop;
       say(`caseway: ${err.message}; started a private redis-server at ${privateRedis.url} (data in ${path.relative(process.cwd(), path.join(workDir, 'redis'))}, stops with the hub).`);
@@ -151,29 +195,70 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub>
       throw explain(err, opts);
     }
   }
-  say(banner(hub, roles, redisUrl));
-  if (resetState) say(`  (sandbox instance "${sandboxInstance(opts).name}": its Redis state under "${prefix}" was cleared, as its sandbox peers start empty)`);
   const limitMs = config.hub?.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
-  const shutdown = (signal: string) => {
-    say(`caseway: ${signal} received; finishing in-flight work (at most ${Math.round(limitMs / 1000)} s), accepting nothing new...`);
+  let supervisor: WorkerSupervisor | undefined;
+  if (workerProcesses > 0) {
+    // Forked only now: this process holds the port (and, were it a sandbox run, the instance lock), so a start that
+    // is refused never starts a worker.
+    const env = { ...process.env };
+    delete env.CASEWAY_ADAPTER_DIRS; // passed as --adapter-dir, resolved
+    let onRestart: () => void = () => undefined;
+    supervisor = new WorkerSupervisor({
+      count: workerProcesses,
+      modulePath: process.argv[1],
+      args: workerArgs(opts, redisUrl, prefix),
+      env,
+      log,
+      // A child bounds its own stop by the same limit; this is the margin before it is killed.
+      stopTimeoutMs: limitMs + 2000,
+      onRestart: () => onRestart(),
+    });
+    const running = supervisor;
+    onRestart = metrics.superviseWorkers(() => running.metrics(), () => running.status());
+    // Not awaited: the api serves at once (cases queue until a worker is ready); each child logs when it is ready.
+    void supervisor.start();
+  }
+  if (!child) say(banner(hub, roles, redisUrl, supervisor));
+  if (resetState) say(`  (sandbox instance "${sandboxInstance(opts).name}": its Redis state under "${prefix}" was cleared, as its sandbox peers start empty)`);
+  let stopping = false;
+  shutdown = (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`caseway${child ? ` worker ${process.pid}` : ''}: ${why}; finishing in-flight work (at most ${Math.round(limitMs / 1000)} s), accepting nothing new...`);
     // The hub bounds its own stop; this is the last resort should anything still hang after it.
     setTimeout(() => {
       say(`caseway: shutdown exceeded ${limitMs} ms; exiting`);
       process.exit(1);
     }, limitMs + 5000).unref();
-    hub
-      .stop()
-      .then(async () => {
+    Promise.all([hub.stop(), supervisor?.stop()])
+      .then(async ([, workers]) => {
+        // The private Redis goes last: the delivery processes use it until they exit.
         await stopPrivateRedis?.();
-        process.exit(0);
+        process.exit(workers && !workers.clean ? 1 : 0);
       })
       .catch(async (e: unknown) => {
         say(`caseway: shutdown failed: ${safeMessage(e)}`);
+        await supervisor?.stop().catch(() => undefined);
         await stopPrivateRedis?.();
         process.exit(1);
       });
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  if (!child) {
+    process.once('SIGTERM', () => shutdown('SIGTERM received'));
+    process.once('SIGINT', () => shutdown('SIGINT received'));
+  } else {
+    process.on('message', (m: unknown) => {
+      if (!isMetricsRequest(m)) return;
+      void metrics.registry.getMetricsAsJSON().then((json) => {
+        const answer: ChildMessage = { type: 'caseway:metrics', id: m.id, metrics: json };
+        if (process.connected) process.send?.(answer);
+      });
+    });
+    if (stopRequest) shutdown(stopRequest);
+    else if (process.connected) {
+      const ready: ChildMessage = { type: 'caseway:ready' };
+      process.send?.(ready);
+    }
+  }
   return hub;
 }

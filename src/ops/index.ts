@@ -25,7 +25,7 @@ export function metricsPlugin(metrics: PrometheusMetrics, registry?: EndpointReg
     });
     app.get('/metrics', async (_req, res) => {
       res.setHeader('Content-Type', metrics.registry.contentType);
-      res.send(await metrics.registry.metrics());
+      res.send(await metrics.render());
     });
   };
 }

@@ -3,7 +3,7 @@
  * (in the process that does the work); gauges about shared state (queue jobs, dead letters, circuits,
  * reconciliation) are read from Redis when /metrics is scraped, so every api process reports the same values.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { safeMessage } from '../core/errors';
 import type { Hub } from '../core/hub';
 import type { HubMetrics } from '../core/metrics';
@@ -34,6 +34,8 @@ export class PrometheusMetrics implements HubMetrics {
   private snapshotCache?: { at: number; value: Promise<HubSnapshot | null> };
 
   private readonly stateCacheMs: number;
+  /** Other processes of this hub (`caseway start`'s delivery processes): their metrics, one array per process. */
+  private readonly others: Array<() => Promise<object[][]>> = [];
 
   /** `stateCacheMs`: how long one read of the Redis-backed gauges serves later scrapes (default 2000). */
   constructor(options: { defaultMetrics?: boolean; stateCacheMs?: number } = {}) {
@@ -55,6 +57,41 @@ export class PrometheusMetrics implements HubMetrics {
     this.pollRuns = new Counter({ name: 'caseway_poll_runs_total', help: 'Poll source runs by outcome (ok, error, locked)', labelNames: ['connection', 'source', 'outcome'], registers });
     this.pollLag = new Gauge({ name: 'caseway_poller_lag_seconds', help: 'Age of the newest item a poll source has seen at its peer', labelNames: ['connection', 'source'], registers });
     this.scrapeErrors = new Counter({ name: 'caseway_metrics_scrape_errors_total', help: 'Scrapes whose Redis-backed gauges could not be read (they are then left out)', registers });
+  }
+
+  /** `caseway_process_info{role, pid} 1`: which process a series came from, kept apart when metrics are aggregated. */
+  identify(role: string): void {
+    new Gauge({ name: 'caseway_process_info', help: 'One per hub process: its role (start, api, worker) and pid', labelNames: ['role', 'pid'], registers: [this.registry] }).set({ role, pid: String(process.pid) }, 1);
+  }
+
+  /**
+   * This process supervises delivery processes: /metrics adds theirs (counters and histograms summed, by
+   * prom-client's AggregatorRegistry), and shows how many there are and how often they were restarted.
+   * Returns the function to call on each restart.
+   */
+  superviseWorkers(metrics: () => Promise<object[][]>, status: () => Array<{ state: string }>): () => void {
+    this.others.push(metrics);
+    const registers = [this.registry];
+    new Gauge({
+      name: 'caseway_worker_processes',
+      help: 'Delivery processes of this caseway start, by state (starting, ready, restarting, stopping, stopped)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const w of status()) this.inc({ state: w.state });
+      },
+    });
+    const restarts = new Counter({ name: 'caseway_worker_process_restarts_total', help: 'Delivery processes restarted after they exited unexpectedly', registers });
+    return () => restarts.inc();
+  }
+
+  /** The text /metrics serves: this process's metrics, with those of its delivery processes added in. */
+  async render(): Promise<string> {
+    if (!this.others.length) return this.registry.metrics();
+    const own = await this.registry.getMetricsAsJSON();
+    const others = (await Promise.all(this.others.map((source) => source()))).flat();
+    return AggregatorRegistry.aggregate([own, ...others]).metrics();
   }
 
   /** Adds the gauges read from the hub's Redis at scrape time. Called once by the metrics plugin. */

@@ -65,11 +65,12 @@ describe('Redis outage under a running hub', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  // One process (--workers 0): the lines counted below are one process's; delivery processes log their own the same way.
   it('logs a few JSON lines per connection, no stack traces, and SIGTERM ends the process while Redis is down', async () => {
     let output = '';
     const child = spawn(
       process.execPath,
-      [CLI, '--config', configFile, '--adapter-dir', FIXTURE_ADAPTER_DIR, '--redis', redis.url, '--prefix', 'outage:', '--sandbox', 'false', '--insecure-open-api', 'start'],
+      [CLI, '--config', configFile, '--adapter-dir', FIXTURE_ADAPTER_DIR, '--redis', redis.url, '--prefix', 'outage:', '--sandbox', 'false', '--insecure-open-api', '--workers', '0', 'start'],
       // Real peers: a start needs its own data key, and /api is knowingly left open on loopback.
       { cwd: dir, env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', CASEWAY_DATA_KEY: PayloadCipher.generateKey() }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
