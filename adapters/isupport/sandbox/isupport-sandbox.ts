@@ -20,9 +20,9 @@ import path from 'node:path';
 import express from 'express';
 import Papa from 'papaparse';
 import type { SandboxHandle, SandboxOptions } from 'caseway/core';
-import { safeMessage } from 'caseway/core';
-import { sendExportNotice, sendImportNotice, type SentMail } from '../src/mailer';
-import { repoConfigDir, SEED_MAIL_DEFAULTS, type IsupportSettings, type SmtpSettings } from '../src/settings';
+import { safeMessage, sleep } from 'caseway/core';
+import { exportNotice, importNotice, javaDateString, mailNotice, SEED_PROPERTIES, type NoticeMailSettings } from './notices';
+import { repoRoot } from './repo';
 import { startFtpServer, type FtpServerHandle } from './ftp-server';
 import { startSftpServer, type SftpServerHandle } from './sftp-server';
 import { sandboxTlsPair } from './tls-cert';
@@ -54,6 +54,13 @@ export interface IsupportSandboxOptions extends SandboxOptions {
 
 export type ExportFolderNaming = 'request' | 'caseId' | 'nested';
 
+/** What the sandbox reads of the connection's settings (the public settings schema; the adapter's types are not used). */
+interface ConnectionSettings {
+  transport?: 'sftp' | 'ftp' | 'ftps';
+  sftp?: { username?: string; password?: string; exportDir?: string; importDir?: string; archiveDir?: string; failedDir?: string };
+  smtp?: Partial<Omit<NoticeMailSettings, 'host' | 'port'>>;
+}
+
 export interface ImportedRequest {
   requestId: string;
   applicationId: string;
@@ -82,7 +89,6 @@ const DEFAULT_DIRS = {
 };
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class IsupportSandbox implements SandboxHandle {
   urls: Record<string, string> = {};
@@ -107,12 +113,12 @@ export class IsupportSandbox implements SandboxHandle {
   private seq = 10000;
   private appSeq = 1000;
   private stopped = false;
-  private smtpSettings: SmtpSettings = { host: '127.0.0.1' };
+  private smtpSettings: NoticeMailSettings = { ...SEED_PROPERTIES, host: '127.0.0.1' };
 
   constructor(private readonly opts: IsupportSandboxOptions) {
     this.folderNaming = opts.exportFolders ?? 'request';
     this.root = path.join(opts.workDir, 'sftp');
-    const own = (opts.settings as Partial<IsupportSettings>).sftp;
+    const own = (opts.settings as ConnectionSettings).sftp;
     this.dirs = {
       ...DEFAULT_DIRS,
       exportDir: own?.exportDir ?? DEFAULT_DIRS.exportDir,
@@ -128,9 +134,9 @@ export class IsupportSandbox implements SandboxHandle {
   }
 
   async start(): Promise<this> {
-    const own = this.opts.settings as Partial<IsupportSettings>;
+    const own = this.opts.settings as ConnectionSettings;
     for (const dir of Object.values(this.dirs)) await fs.mkdir(this.real(dir), { recursive: true });
-    await this.loadSamples(this.opts.samplesDir ?? path.join(repoConfigDir(), 'samples', 'isupport-export'));
+    await this.loadSamples(this.opts.samplesDir ?? path.join(repoRoot(), 'config', 'samples', 'isupport-export'));
 
     const username = own.sftp?.username ?? 'isupport';
     const password = own.sftp?.password ?? 'sandbox';
@@ -143,7 +149,7 @@ export class IsupportSandbox implements SandboxHandle {
     this.ftpsCert = tls?.cert ?? '';
     this.ftp = await startFtpServer({ host: this.opts.host, root: this.root, username, password, tls, log: this.opts.log });
     this.smtp = await startSmtpCapture({ host: this.opts.host });
-    this.smtpSettings = { ...SEED_MAIL_DEFAULTS, ...own.smtp, host: this.opts.host, port: this.smtp.port, secure: false, username: undefined, password: undefined };
+    this.smtpSettings = { ...SEED_PROPERTIES, ...definedOnly(own.smtp ?? {}), host: this.opts.host, port: this.smtp.port };
 
     const app = express();
     app.get('/requestCaseData/:caseId', (req, res) => {
@@ -283,7 +289,8 @@ export class IsupportSandbox implements SandboxHandle {
     if (this.stopped) return;
     const location = await this.writeExport(requestId, files, this.opts.writeStepMs ?? 100, caseId);
     if (this.stopped) return;
-    await this.mail(() => sendExportNotice(this.smtpSettings, { requestId, location }));
+    const completedOn = javaDateString(new Date(), this.smtpSettings.timeZone);
+    await this.mail(exportNotice(requestId, completedOn, location, this.smtpSettings.exportSupportEmail));
   }
 
   /**
@@ -308,9 +315,9 @@ export class IsupportSandbox implements SandboxHandle {
     return location;
   }
 
-  private async mail(send: () => Promise<SentMail>): Promise<void> {
+  private async mail(text: string): Promise<void> {
     try {
-      await send();
+      await mailNotice(this.smtpSettings, text);
     } catch (err) {
       this.opts.log.warn({ error: safeMessage(err) }, 'isupport sandbox: notice mail failed');
     }
@@ -363,7 +370,7 @@ export class IsupportSandbox implements SandboxHandle {
     if (existsSync(target)) target = `${target}.${Date.now()}`;
     await fs.rename(folder, target);
     this.importedList.push({ requestId, applicationId, importedAt: at.toISOString(), files: { 'ccrt.csv': ccrtText, 'natural_person.csv': npText }, ccrt, naturalPersons });
-    this.background(this.mail(() => sendImportNotice(this.smtpSettings, { requestId, applicationId, completedAt: at })));
+    this.background(this.mail(importNotice(requestId, javaDateString(at, this.smtpSettings.timeZone), applicationId, this.smtpSettings.supportEmail)));
   }
 
   // Inspection API for tests.
@@ -422,6 +429,10 @@ export class IsupportSandbox implements SandboxHandle {
       await closed;
     }
   }
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => typeof v === 'string' && v !== '')) as Partial<T>;
 }
 
 export async function startIsupportSandbox(opts: IsupportSandboxOptions): Promise<IsupportSandbox> {
