@@ -3,6 +3,7 @@
  * - no import cycle anywhere in src/ or adapters/;
  * - an adapter's own code (index, src/, sandbox/) reaches the hub only through the public core API (`caseway/core`,
  *   src/core/index.ts), never another file of src/;
+ * - an adapter's sandbox never imports that adapter's src/ or index (it is written from the peer's reference);
  * - the core never imports the HTTP layer, the ops console, the CLI or an adapter.
  * Adapter tests may use the hub's internals to start one.
  */
@@ -29,6 +30,14 @@ module.exports = {
       comment: 'Adapters are self-contained folders.',
       from: { path: '^adapters/([^/]+)/' },
       to: { path: '^adapters/', pathNot: '^adapters/$1/' },
+    },
+    {
+      name: 'sandbox-from-the-reference',
+      severity: 'error',
+      comment:
+        "A sandbox peer is written from the peer's reference, not from the adapter: one that imports the adapter's own tables or rules can never show that they are wrong.",
+      from: { path: '^adapters/([^/]+)/sandbox/' },
+      to: { path: '^adapters/$1/(src/|index\\.ts$)' },
     },
     {
       name: 'core-stays-core',

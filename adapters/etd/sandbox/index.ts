@@ -1,15 +1,21 @@
 /** The sandbox definition the hub starts for a connection with `sandbox: true` (and `npm start`). */
 import type { SandboxDefinition } from 'caseway/core';
-import type { EtdSettings } from '../src/settings';
-import { EtdSandbox } from './server';
+import { EtdSandbox, type SandboxValidation } from './server';
 
 export { EtdSandbox } from './server';
-export type { EtdSandboxOptions, ForcedReply, SandboxRequest, StoredApplication } from './server';
+export type { EtdSandboxOptions, ForcedReply, JsonObject, SandboxRequest, SandboxValidation, StoredApplication } from './server';
+
+/** What the sandbox reads of the connection's settings (the public settings schema; the adapter's types are not used). */
+interface ConnectionSettings {
+  apiKey?: unknown;
+  apiKeyHeader?: string;
+  inbound?: { validation?: SandboxValidation };
+}
 
 export const sandbox: SandboxDefinition = {
-  description: 'A local IIZUKA Case Manager: POST /application validated as the spec says, numeric appRefNumbers from 12345.',
+  description: 'A local IIZUKA Case Manager written from the spec: POST /application validated by its tables, numeric appRefNumbers from 12345.',
   async start({ host, port, log, settings }) {
-    const own = settings as EtdSettings;
+    const own = settings as ConnectionSettings;
     const server = await EtdSandbox.start({
       host,
       port,

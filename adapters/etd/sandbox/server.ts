@@ -1,22 +1,33 @@
 /**
- * A sandbox IIZUKA Case Manager on loopback. POST /application behaves as the spec describes (the same
- * validation, messages and status codes as Caseway's own intake), stores what it accepts and issues numeric
- * appRefNumbers ("12345", "12346", ...). Identical content gets its earlier number again.
+ * A sandbox IIZUKA Case Manager on loopback, written from the ETD - IIZUKA Case Manager API specification (not from
+ * Caseway's adapter, so it can show the adapter wrong). POST /application:
+ *   - the spec's headers: `Content-Type: application/json; charset=utf-8` (else 415), `Accept: application/json`
+ *     (an Accept that excludes it: 406; none is fine); authentication is TBD in the spec: an API key in a header (401);
+ *   - the body `{"etdApp": {...}}` validated by the spec's tables (validate.ts), 422 with the spec's error block;
+ *   - 200 `{"appRefNumber": "12345"}`, then "12346", ... (numeric strings like the spec's example); identical content
+ *     gets its earlier number again (a real IIZUKA's behaviour here is unknown);
+ *   - 500 `{"error": "Internal Server Error"}` as the spec prints it; the answers the spec does not print (400, 401,
+ *     405, 406, 413, 415) follow the same shape with the HTTP reason phrase.
  *
  * Test hooks: applications() and requests() show what the peer holds and saw; failNext() forces the next
  * replies (e.g. one 500, or a slow answer for timeouts). The same hooks exist over HTTP under /_sandbox/.
  */
-import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
+import { STATUS_CODES, type Server } from 'node:http';
+import { MIMEType } from 'node:util';
 import express from 'express';
-import { silentLogger, type Logger } from 'caseway/core';
-import { createAuthenticator } from '../src/auth';
-import { applicationDigest } from '../src/ids';
-import { createIntakeHandler, methodNotAllowed, REPLIES } from '../src/intake';
-import { deepClone, type JsonObject } from '../src/json';
-import { DEFAULT_API_KEY_HEADER, DEFAULT_BODY_LIMIT_BYTES, type ValidationSettings } from '../src/settings';
-import { createValidator } from '../src/validator';
-import { serveHttp } from 'caseway/core';
+import { serveHttp, silentLogger, type Logger } from 'caseway/core';
+import { streamPadded, type ForcedReply } from './faults';
+import { createSandboxValidator, type SandboxValidation } from './validate';
+
+export type { ForcedReply } from './faults';
+export type { SandboxValidation } from './validate';
+
+/** JSON as the peer received it. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
 
 export interface EtdSandboxOptions {
   host?: string;
@@ -24,8 +35,11 @@ export interface EtdSandboxOptions {
   port?: number;
   /** The key callers must send; undefined: a random one is made; null: no authentication. */
   apiKey?: string | null;
+  /** Header the key arrives in (default X-API-Key). */
   apiKeyHeader?: string;
-  validation?: ValidationSettings;
+  /** Tunables for what the spec leaves TBD (the connection's `inbound.validation` block). */
+  validation?: SandboxValidation;
+  /** Largest body read (default 1 MiB; the spec sets none): above it 413. */
   bodyLimitBytes?: number;
   /** The first appRefNumber issued (default 12345, the spec's example). */
   firstRefNumber?: number;
@@ -50,55 +64,28 @@ export interface SandboxRequest {
   idempotencyKey?: string;
 }
 
-export interface ForcedReply {
-  /** Answer with this status (and body) instead of processing; absent: process normally (after any delay). */
-  status?: number;
-  body?: unknown;
-  /**
-   * Wait this long. With a status: before answering it. Without: the application is read, validated, then
-   * stored and answered only after the wait (longer than the client's timeout = a peer that files it late).
-   */
-  delayMs?: number;
-  /** How many requests this applies to (default 1). */
-  times?: number;
-  /**
-   * Answer (with status, default 200) a JSON reply padded to this many bytes, streamed in 64 KB chunks as the client
-   * reads them: an oversized reply that costs the sandbox no memory.
-   */
-  streamBytes?: number;
+const DEFAULT_API_KEY_HEADER = 'X-API-Key';
+const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** `{"error": "<reason phrase>"}`: the spec's 500 body, and the same shape for the statuses it does not print. */
+const errorBody = (status: number): { error: string } => ({ error: STATUS_CODES[status] ?? `HTTP ${status}` });
+
+/** SHA-256 of the JSON with keys sorted: the same application however it is spaced or ordered. */
+function contentDigest(value: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canonical) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as JsonObject)[k])])) : v;
+  return createHash('sha256').update(JSON.stringify(canonical(value))).digest('hex');
 }
 
-const DEFAULT_BODIES: Record<number, unknown> = {
-  500: REPLIES.internalError,
-  502: { error: 'Bad Gateway' },
-  503: { error: 'Service Unavailable' },
-  504: { error: 'Gateway Timeout' },
-};
-
-/** Writes {"appRefNumber":"1","padding":"xxx…"} of about `bytes` bytes, honouring backpressure; stops if the client leaves. */
-async function streamPadded(res: express.Response, status: number, bytes: number): Promise<void> {
-  const head = '{"appRefNumber":"1","padding":"';
-  const tail = '"}';
-  res.status(status).set('Content-Type', 'application/json; charset=utf-8').set('Content-Length', String(Math.max(bytes, head.length + tail.length)));
-  res.write(head);
-  const chunk = Buffer.alloc(64 * 1024, 'x');
-  let left = Math.max(bytes - head.length - tail.length, 0);
-  while (left > 0 && !res.destroyed) {
-    const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
-    left -= part.length;
-    if (!res.write(part)) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          res.off('drain', done);
-          res.off('close', done);
-          resolve();
-        };
-        res.on('drain', done);
-        res.on('close', done);
-      });
-    }
+/** The spec's Content-Type: application/json, UTF-8 (an absent charset means UTF-8, "the default character encoding"). */
+function jsonUtf8(header: string | undefined): boolean {
+  try {
+    const type = new MIMEType(header ?? '');
+    const charset = type.params.get('charset');
+    return type.essence === 'application/json' && (charset === null || /^utf-?8$/i.test(charset));
+  } catch {
+    return false;
   }
-  if (!res.destroyed) res.end(tail);
 }
 
 export class EtdSandbox {
@@ -107,7 +94,6 @@ export class EtdSandbox {
   private readonly byDigest = new Map<string, string>();
   private readonly forced: Array<Required<Pick<ForcedReply, 'times'>> & ForcedReply> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly slowRequests = new WeakMap<express.Request, number>();
   private nextRef: number;
 
   private constructor(
@@ -124,10 +110,14 @@ export class EtdSandbox {
     const log = options.log ?? silentLogger();
     const apiKey = options.apiKey === null ? undefined : (options.apiKey ?? `etd-sandbox-${randomBytes(12).toString('hex')}`);
     const apiKeyHeader = options.apiKeyHeader ?? DEFAULT_API_KEY_HEADER;
+    const validate = createSandboxValidator(options.validation);
     const app = express();
     app.disable('x-powered-by');
     let sandbox: EtdSandbox | undefined;
     const self = (): EtdSandbox => sandbox as EtdSandbox;
+    const fail = (res: express.Response, status: number): void => {
+      res.status(status).json(errorBody(status));
+    };
 
     app.use((req, res, next) => {
       res.on('finish', () => {
@@ -145,21 +135,30 @@ export class EtdSandbox {
       next();
     });
 
-    const handler = createIntakeHandler({
-      authenticate: createAuthenticator({ apiKeys: apiKey ? [{ name: 'sandbox', key: apiKey }] : [], header: apiKeyHeader, allowUnauthenticated: !apiKey }),
-      apiKeyHeader,
-      bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
-      validator: createValidator(options.validation),
-      log,
-      intercept: (req, res) => self().applyForced(req, res),
-      accept: async (etdApp, req) => {
-        const delayMs = self().slowRequests.get(req);
-        if (delayMs) await self().sleep(delayMs);
-        return self().store(etdApp, req.headers, apiKeyHeader);
+    app.post(
+      '/application',
+      (req, res, next) => {
+        if (apiKey !== undefined && req.get(apiKeyHeader) !== apiKey) return fail(res, 401);
+        if (!jsonUtf8(req.get('content-type'))) return fail(res, 415);
+        if (!req.accepts('application/json')) return fail(res, 406);
+        next();
       },
+      express.json({ limit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES, strict: false, type: () => true }),
+      async (req, res) => {
+        const delayMs = await self().applyForced(res);
+        if (delayMs === 'answered') return;
+        const errors = validate(req.body);
+        if (errors.length) return void res.status(422).json({ errors });
+        if (delayMs) await self().sleep(delayMs);
+        // Filed even when the caller gave up waiting: a peer that answers late still holds the application.
+        const appRefNumber = self().store((req.body as { etdApp: JsonObject }).etdApp, req.headers, apiKeyHeader);
+        if (!res.destroyed) res.status(200).json({ appRefNumber });
+      },
+    );
+    app.all('/application', (_req, res) => {
+      res.set('Allow', 'POST');
+      fail(res, 405);
     });
-    app.post('/application', handler);
-    app.all('/application', methodNotAllowed);
 
     app.get('/_sandbox/applications', (_req, res) => {
       res.json(self().applications());
@@ -171,6 +170,12 @@ export class EtdSandbox {
     app.post('/_sandbox/reset', (_req, res) => {
       self().reset();
       res.status(204).end();
+    });
+    // Body parser failures: too large, not JSON. Anything else is the spec's 500.
+    app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      const type = (err as { type?: unknown }).type;
+      if (res.headersSent) return;
+      fail(res, type === 'entity.too.large' ? 413 : type === 'entity.parse.failed' ? 400 : type === 'charset.unsupported' ? 415 : 500);
     });
 
     const { server, url } = await serveHttp(app, options.port ?? 0, options.host ?? '127.0.0.1');
@@ -186,7 +191,7 @@ export class EtdSandbox {
 
   /** Every application the peer accepted, oldest first (copies). */
   applications(): StoredApplication[] {
-    return deepClone(this.stored);
+    return structuredClone(this.stored);
   }
 
   /** Every request the peer answered, with its status, oldest first. */
@@ -226,35 +231,33 @@ export class EtdSandbox {
     });
   }
 
-  private async applyForced(req: express.Request, res: express.Response): Promise<boolean> {
+  /** Applies the next forced reply: 'answered' when it answered, else the delay (ms) before the normal answer. */
+  private async applyForced(res: express.Response): Promise<'answered' | number> {
     const next = this.forced[0];
-    if (!next) return false;
+    if (!next) return 0;
     next.times -= 1;
     if (next.times <= 0) this.forced.shift();
     res.locals.forced = true;
     if (next.streamBytes !== undefined) {
       if (next.delayMs) await this.sleep(next.delayMs);
       await streamPadded(res, next.status ?? 200, next.streamBytes);
-      return true;
+      return 'answered';
     }
-    if (next.status === undefined) {
-      if (next.delayMs) this.slowRequests.set(req, next.delayMs);
-      return false;
-    }
+    if (next.status === undefined) return next.delayMs ?? 0;
     if (next.delayMs) await this.sleep(next.delayMs);
-    if (!res.headersSent && !res.destroyed) res.status(next.status).json(next.body ?? DEFAULT_BODIES[next.status] ?? { error: `HTTP ${next.status}` });
-    return true;
+    if (!res.headersSent && !res.destroyed) res.status(next.status).json(next.body ?? errorBody(next.status));
+    return 'answered';
   }
 
   private store(etdApp: JsonObject, headers: express.Request['headers'], apiKeyHeader: string): string {
-    const digest = applicationDigest(etdApp);
+    const digest = contentDigest(etdApp);
     const known = this.byDigest.get(digest);
     if (known) return known;
     const appRefNumber = String(this.nextRef++);
     this.byDigest.set(digest, appRefNumber);
     this.stored.push({
       appRefNumber,
-      etdApp: deepClone(etdApp),
+      etdApp: structuredClone(etdApp),
       receivedAt: new Date().toISOString(),
       headers: Object.fromEntries(
         Object.entries(headers)

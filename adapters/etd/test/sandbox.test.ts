@@ -21,7 +21,9 @@ let inboundServer: Server;
 let inboundUrl: string;
 
 beforeAll(async () => {
-  sandbox = await EtdSandbox.start({ apiKey: KEY });
+  // Same tunables on both sides: the adapter refuses properties the spec does not define by default, the sandbox
+  // (the spec being silent) only when told.
+  sandbox = await EtdSandbox.start({ apiKey: KEY, validation: { unknownFields: 'reject' } });
   const h = adapterHarness<unknown>({ adapter, settings: { inbound: { apiKeys: [{ name: 'f', key: KEY }] } }, redis: redisHandle.redis, prefix: redisHandle.prefix });
   const app = express();
   const router = express.Router();
@@ -47,7 +49,7 @@ function mutated(edits: Record<string, unknown>): JsonObject {
 }
 
 describe('ETD sandbox case manager', () => {
-  test('validates exactly like the inbound side: same status and same body for the same request', async () => {
+  test('validates exactly like the inbound side: same status, and the same body where the spec prints one (422, 500)', async () => {
     const bodies: Array<{ text: string; headers?: Record<string, string> }> = [
       { text: JSON.stringify(seedBody()) },
       { text: JSON.stringify(mutated({ 'appDetails.birthDate': '1995-02-30', 'appDetails.surname': '' })) },
@@ -59,6 +61,17 @@ describe('ETD sandbox case manager', () => {
       { text: JSON.stringify(validBody()), headers: { 'Content-Type': 'text/plain' } },
       { text: JSON.stringify(validBody()), headers: { Accept: 'text/html' } },
       { text: JSON.stringify(validBody()), headers: { 'X-API-Key': 'nope' } },
+      // The spec's headers, read the same way: charset spelling, no charset (UTF-8 is the default), another charset.
+      { text: JSON.stringify(validBody()), headers: { 'Content-Type': 'application/json;charset=UTF-8' } },
+      { text: JSON.stringify(mutated({ 'appDetails.surname': '' })), headers: { 'Content-Type': 'application/json' } },
+      { text: JSON.stringify(validBody()), headers: { 'Content-Type': 'application/json; charset=iso-8859-1' } },
+      { text: JSON.stringify(validBody()), headers: { Accept: 'application/*' } },
+      { text: JSON.stringify(validBody()), headers: { Accept: 'application/json;q=0, text/html' } },
+      // Bodies that are JSON but not an application.
+      { text: '"x"' },
+      { text: '[]' },
+      { text: '{}' },
+      { text: JSON.stringify({ etdApp: 'x' }) },
       { text: JSON.stringify(validBody()) },
     ];
     for (const b of bodies) {
@@ -68,7 +81,9 @@ describe('ETD sandbox case manager', () => {
       if (mine.status === 200) {
         expect(Object.keys(theirs.json as object)).toEqual(['appRefNumber']);
         expect(typeof (theirs.json as { appRefNumber: unknown }).appRefNumber).toBe('string');
-      } else expect(theirs.json).toEqual(mine.json);
+      } else if (mine.status === 422 || mine.status === 500) expect(theirs.json).toEqual(mine.json);
+      // The spec prints no body for 400/401/406/415: both answer {"error": "..."}, each in its own words.
+      else expect(Object.keys(theirs.json as object)).toEqual(['error']);
     }
   });
 
@@ -145,6 +160,9 @@ describe('ETD sandbox case manager', () => {
       const rev = mutated({ 'appDetails.title': 'Rev' });
       expect((await postJson(url, rev, { 'X-API-Key': 'conn-key-0123456789abcdef' })).status).toBe(401);
       expect((await postJson(url, rev, { 'X-Case-Key': 'conn-key-0123456789abcdef' })).json).toEqual({ appRefNumber: '12345' });
+      // With a title list configured, a title outside it (and outside the spec's Mr, Mrs) is refused.
+      const sir = await postJson(url, mutated({ 'appDetails.title': 'Sir' }), { 'X-Case-Key': 'conn-key-0123456789abcdef' });
+      expect([sir.status, sir.json]).toEqual([422, { errors: [{ 'appDetails.title': 'Invalid format' }] }]);
     } finally {
       await handle.stop();
     }
@@ -161,6 +179,25 @@ describe('ETD sandbox case manager', () => {
       expect((await postJson(`${handle.urls.api}/application`, validBody(), { 'X-API-Key': key })).status).toBe(200);
     } finally {
       await handle.stop();
+    }
+  });
+
+  test('where the spec is silent or says TBD the sandbox is lenient unless told: other titles, undefined properties', async () => {
+    const lenient = await EtdSandbox.start({ apiKey: null });
+    try {
+      const url = `${lenient.url}/application`;
+      const body = mutated({ 'appDetails.title': 'Sir', 'appDetails.nickname': 'Jo' });
+      expect((await postJson(url, body)).status).toBe(200);
+      const strict = await EtdSandbox.start({ apiKey: null, validation: { titles: ['Dr'], unknownFields: 'reject' } });
+      try {
+        expect((await postJson(`${strict.url}/application`, body)).json).toEqual({
+          errors: [{ 'appDetails.title': 'Invalid format' }, { 'appDetails.nickname': 'Invalid format' }],
+        });
+      } finally {
+        await strict.stop();
+      }
+    } finally {
+      await lenient.stop();
     }
   });
 

@@ -4,7 +4,8 @@
 import type { SandboxDefinition } from 'caseway/core';
 import { startIsupportSandbox } from './isupport-sandbox';
 
-export { IsupportSandbox, startIsupportSandbox, type IsupportSandboxOptions, type ImportedRequest, type ApiCall } from './isupport-sandbox';
+export { IsupportSandbox, startIsupportSandbox, type IsupportSandboxOptions, type ApiCall } from './isupport-sandbox';
+export type { ImportedRequest } from './import-scheduler';
 export { startSftpServer } from './sftp-server';
 export { startFtpServer } from './ftp-server';
 export { startSmtpCapture, type CapturedMail } from './smtp-capture';

@@ -9,7 +9,7 @@
  *     REQ-<...>/<caseId>/) with CaseDetails/, MemberDetails/, WorkerDetails/ (reference data: one CSV per table), each file written in two
  *     steps so it visibly grows, and then the export notice is mailed. An unknown case id is acknowledged too, but
  *     nothing is exported.
- *   - a scheduler picks up complete import folders (both ccrt.csv and natural_person.csv, no temporary names),
+ *   - a scheduler (import-scheduler.ts) picks up complete import folders (both ccrt.csv and natural_person.csv, no temporary names),
  *     "imports" them (assigns an application id), moves them to /iSupport/Api/Imported and mails the import notice.
  * Cases it can export come from config/samples/isupport-export (folders with CaseDetails/) plus addExportCase().
  */
@@ -18,11 +18,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
-import Papa from 'papaparse';
 import type { SandboxHandle, SandboxOptions } from 'caseway/core';
-import { safeMessage } from 'caseway/core';
-import { sendExportNotice, sendImportNotice, type SentMail } from '../src/mailer';
-import { repoConfigDir, SEED_MAIL_DEFAULTS, type IsupportSettings, type SmtpSettings } from '../src/settings';
+import { safeMessage, sleep } from 'caseway/core';
+import { ImportScheduler, type ImportedRequest } from './import-scheduler';
+import { exportNotice, importNotice, javaDateString, mailNotice, SEED_PROPERTIES, type NoticeMailSettings } from './notices';
+import { repoRoot } from './repo';
 import { startFtpServer, type FtpServerHandle } from './ftp-server';
 import { startSftpServer, type SftpServerHandle } from './sftp-server';
 import { sandboxTlsPair } from './tls-cert';
@@ -54,13 +54,11 @@ export interface IsupportSandboxOptions extends SandboxOptions {
 
 export type ExportFolderNaming = 'request' | 'caseId' | 'nested';
 
-export interface ImportedRequest {
-  requestId: string;
-  applicationId: string;
-  importedAt: string;
-  files: { 'ccrt.csv': string; 'natural_person.csv': string };
-  ccrt: Array<Record<string, string>>;
-  naturalPersons: Array<Record<string, string>>;
+/** What the sandbox reads of the connection's settings (the public settings schema; the adapter's types are not used). */
+interface ConnectionSettings {
+  transport?: 'sftp' | 'ftp' | 'ftps';
+  sftp?: { username?: string; password?: string; exportDir?: string; importDir?: string; archiveDir?: string; failedDir?: string };
+  smtp?: Partial<Omit<NoticeMailSettings, 'host' | 'port'>>;
 }
 
 export interface ApiCall {
@@ -82,7 +80,6 @@ const DEFAULT_DIRS = {
 };
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class IsupportSandbox implements SandboxHandle {
   urls: Record<string, string> = {};
@@ -91,28 +88,24 @@ export class IsupportSandbox implements SandboxHandle {
   readonly dirs: typeof DEFAULT_DIRS;
   private readonly cases = new Map<string, ExportFile[]>();
   private reference: ExportFile[] = [];
-  private readonly importedList: ImportedRequest[] = [];
-  private readonly rejectedImports: Array<{ requestId: string; reason: string }> = [];
   private readonly calls: ApiCall[] = [];
   private readonly pending = new Set<Promise<unknown>>();
   private sftp?: SftpServerHandle;
   private ftp?: FtpServerHandle;
   private ftpsCert = '';
-  private scans = 0;
   private folderNaming: ExportFolderNaming;
   private smtp?: SmtpCaptureHandle;
   private http?: Server;
   private timer?: NodeJS.Timeout;
-  private scanning = false;
+  private scheduler?: ImportScheduler;
   private seq = 10000;
-  private appSeq = 1000;
   private stopped = false;
-  private smtpSettings: SmtpSettings = { host: '127.0.0.1' };
+  private smtpSettings: NoticeMailSettings = { ...SEED_PROPERTIES, host: '127.0.0.1' };
 
   constructor(private readonly opts: IsupportSandboxOptions) {
     this.folderNaming = opts.exportFolders ?? 'request';
     this.root = path.join(opts.workDir, 'sftp');
-    const own = (opts.settings as Partial<IsupportSettings>).sftp;
+    const own = (opts.settings as ConnectionSettings).sftp;
     this.dirs = {
       ...DEFAULT_DIRS,
       exportDir: own?.exportDir ?? DEFAULT_DIRS.exportDir,
@@ -128,9 +121,9 @@ export class IsupportSandbox implements SandboxHandle {
   }
 
   async start(): Promise<this> {
-    const own = this.opts.settings as Partial<IsupportSettings>;
+    const own = this.opts.settings as ConnectionSettings;
     for (const dir of Object.values(this.dirs)) await fs.mkdir(this.real(dir), { recursive: true });
-    await this.loadSamples(this.opts.samplesDir ?? path.join(repoConfigDir(), 'samples', 'isupport-export'));
+    await this.loadSamples(this.opts.samplesDir ?? path.join(repoRoot(), 'config', 'samples', 'isupport-export'));
 
     const username = own.sftp?.username ?? 'isupport';
     const password = own.sftp?.password ?? 'sandbox';
@@ -143,7 +136,7 @@ export class IsupportSandbox implements SandboxHandle {
     this.ftpsCert = tls?.cert ?? '';
     this.ftp = await startFtpServer({ host: this.opts.host, root: this.root, username, password, tls, log: this.opts.log });
     this.smtp = await startSmtpCapture({ host: this.opts.host });
-    this.smtpSettings = { ...SEED_MAIL_DEFAULTS, ...own.smtp, host: this.opts.host, port: this.smtp.port, secure: false, username: undefined, password: undefined };
+    this.smtpSettings = { ...SEED_PROPERTIES, ...definedOnly(own.smtp ?? {}), host: this.opts.host, port: this.smtp.port };
 
     const app = express();
     app.get('/requestCaseData/:caseId', (req, res) => {
@@ -216,6 +209,12 @@ export class IsupportSandbox implements SandboxHandle {
       if (this.reference.length) await this.writeExport(this.newRequestId(), this.reference, 0);
       for (const [caseId, files] of this.cases) await this.writeExport(this.newRequestId(), files, 0, caseId);
     }
+    this.scheduler = new ImportScheduler(
+      { importDir: this.real(this.dirs.importDir), importedDir: this.real(this.dirs.importedDir), importFailedDir: this.real(this.dirs.importFailedDir) },
+      this.opts.log,
+      ({ requestId, applicationId }, at) =>
+        this.background(this.mail(importNotice(requestId, javaDateString(at, this.smtpSettings.timeZone), applicationId, this.smtpSettings.supportEmail))),
+    );
     this.timer = setInterval(() => void this.scanImports(), this.opts.schedulerIntervalMs ?? 500);
     this.timer.unref();
     return this;
@@ -283,7 +282,8 @@ export class IsupportSandbox implements SandboxHandle {
     if (this.stopped) return;
     const location = await this.writeExport(requestId, files, this.opts.writeStepMs ?? 100, caseId);
     if (this.stopped) return;
-    await this.mail(() => sendExportNotice(this.smtpSettings, { requestId, location }));
+    const completedOn = javaDateString(new Date(), this.smtpSettings.timeZone);
+    await this.mail(exportNotice(requestId, completedOn, location, this.smtpSettings.exportSupportEmail));
   }
 
   /**
@@ -308,68 +308,23 @@ export class IsupportSandbox implements SandboxHandle {
     return location;
   }
 
-  private async mail(send: () => Promise<SentMail>): Promise<void> {
+  private async mail(text: string): Promise<void> {
     try {
-      await send();
+      await mailNotice(this.smtpSettings, text);
     } catch (err) {
       this.opts.log.warn({ error: safeMessage(err) }, 'isupport sandbox: notice mail failed');
     }
   }
 
-  private applicationId(ccrt: Record<string, string> | undefined, at: Date): string {
-    const requesting = ccrt?.REQUESTING_COUNTRY || 'XX';
-    const requested = ccrt?.REQUESTED_COUNTRY || 'XX';
-    const category = ccrt?.CASE_CATEGORY || 'APP';
-    this.appSeq += 1;
-    return `${requesting}-${requested}-${at.getUTCFullYear()}-100_${this.appSeq}-${requesting}/${category}-01`;
-  }
-
   /** One scheduler run: imports every complete request folder. */
   async scanImports(): Promise<void> {
-    if (this.scanning || this.stopped) return;
-    this.scanning = true;
-    this.scans += 1;
-    try {
-      const importDir = this.real(this.dirs.importDir);
-      for (const entry of await fs.readdir(importDir, { withFileTypes: true })) {
-        if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
-        const folder = path.join(importDir, entry.name);
-        const names = await fs.readdir(folder);
-        const complete = names.includes('ccrt.csv') && names.includes('natural_person.csv') && !names.some((n) => n.startsWith('.') || /\.(part|tmp|filepart|partial)$/i.test(n));
-        if (!complete) continue;
-        await this.importFolder(entry.name, folder);
-      }
-    } catch (err) {
-      this.opts.log.warn({ error: safeMessage(err) }, 'isupport sandbox: import scan failed');
-    } finally {
-      this.scanning = false;
-    }
-  }
-
-  private async importFolder(requestId: string, folder: string): Promise<void> {
-    const ccrtText = await fs.readFile(path.join(folder, 'ccrt.csv'), 'utf8');
-    const npText = await fs.readFile(path.join(folder, 'natural_person.csv'), 'utf8');
-    const parse = (t: string) => Papa.parse<Record<string, string>>(t.replace(/^\uFEFF/, ''), { header: true, skipEmptyLines: 'greedy' }).data;
-    const ccrt = parse(ccrtText);
-    const naturalPersons = parse(npText);
-    if (!ccrt.length || !naturalPersons.length) {
-      await fs.rename(folder, path.join(this.real(this.dirs.importFailedDir), `${requestId}.${Date.now()}`));
-      this.rejectedImports.push({ requestId, reason: !ccrt.length ? 'ccrt.csv has no case row' : 'natural_person.csv has no member row' });
-      return;
-    }
-    const at = new Date();
-    const applicationId = this.applicationId(ccrt[0], at);
-    let target = path.join(this.real(this.dirs.importedDir), requestId);
-    if (existsSync(target)) target = `${target}.${Date.now()}`;
-    await fs.rename(folder, target);
-    this.importedList.push({ requestId, applicationId, importedAt: at.toISOString(), files: { 'ccrt.csv': ccrtText, 'natural_person.csv': npText }, ccrt, naturalPersons });
-    this.background(this.mail(() => sendImportNotice(this.smtpSettings, { requestId, applicationId, completedAt: at })));
+    if (!this.stopped) await this.scheduler?.scan();
   }
 
   // Inspection API for tests.
   /** Import scheduler runs started so far (to wait for a run instead of sleeping). */
   schedulerRuns(): number {
-    return this.scans;
+    return this.scheduler?.runs ?? 0;
   }
 
   mails(): CapturedMail[] {
@@ -382,11 +337,11 @@ export class IsupportSandbox implements SandboxHandle {
   }
 
   imported(): ImportedRequest[] {
-    return [...this.importedList];
+    return this.scheduler?.imported() ?? [];
   }
 
   rejected(): Array<{ requestId: string; reason: string }> {
-    return [...this.rejectedImports];
+    return this.scheduler?.rejected() ?? [];
   }
 
   apiCalls(): ApiCall[] {
@@ -422,6 +377,10 @@ export class IsupportSandbox implements SandboxHandle {
       await closed;
     }
   }
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => typeof v === 'string' && v !== '')) as Partial<T>;
 }
 
 export async function startIsupportSandbox(opts: IsupportSandboxOptions): Promise<IsupportSandbox> {

@@ -1,10 +1,11 @@
 /**
- * An SMTP capture (smtp-server) on loopback: accepts every message without TLS or auth and keeps it, decoded, for
- * inspection. It stands in for SCHEDULAR_SMTP_HOST.
+ * An SMTP capture (smtp-server) on loopback: accepts every message without TLS or auth and keeps it, decoded by
+ * postal-mime (MIME parts, quoted-printable, base64, encoded words), for inspection. It stands in for
+ * SCHEDULAR_SMTP_HOST.
  */
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
-import { parseMail } from '../src/mime';
+import PostalMime from 'postal-mime';
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 
 export interface CapturedMail {
   envelopeFrom: string;
@@ -36,30 +37,38 @@ export async function startSmtpCapture(opts: { host: string; port?: number }): P
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        const parsed = parseMail(raw);
-        const mail: CapturedMail = {
-          envelopeFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          envelopeTo: session.envelope.rcptTo.map((r) => r.address),
-          from: parsed.headers.from ?? '',
-          to: parsed.headers.to ?? '',
-          subject: parsed.headers.subject ?? '',
-          text: parsed.text,
-          raw,
-          receivedAt: new Date().toISOString(),
-        };
-        mails.push(mail);
-        for (const w of [...waiters]) {
-          if (w.match(mail)) {
-            waiters.splice(waiters.indexOf(w), 1);
-            w.resolve(mail);
-          }
-        }
-        callback();
-      });
+      stream.on('end', () => void keep(Buffer.concat(chunks), session, callback));
     },
   });
+  async function keep(bytes: Buffer, session: SMTPServerSession, callback: (err?: Error | null) => void): Promise<void> {
+    const raw = bytes.toString('utf8');
+    let parsed: PostalMime.Email;
+    try {
+      parsed = await PostalMime.parse(bytes);
+    } catch (err) {
+      callback(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    const header = (name: string): string => parsed.headers.find((h) => h.key === name)?.value ?? '';
+    const mail: CapturedMail = {
+      envelopeFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+      envelopeTo: session.envelope.rcptTo.map((r) => r.address),
+      from: header('from'),
+      to: header('to'),
+      subject: parsed.subject ?? '',
+      text: (parsed.text ?? '').replace(/\r\n/g, '\n'),
+      raw,
+      receivedAt: new Date().toISOString(),
+    };
+    mails.push(mail);
+    for (const w of [...waiters]) {
+      if (w.match(mail)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(mail);
+      }
+    }
+    callback();
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host, () => resolve());

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { repoConfigDir } from '../src/settings';
+import { repoRoot } from './repo';
 
 export interface TlsPair {
   key: string;
@@ -44,7 +44,7 @@ export function sandboxTlsPair(): TlsPair | undefined {
     }
   }
   // From src or from dist (tsc does not copy the PEM files): beside this file, else in the repository's sandbox folder.
-  const candidates = [path.join(__dirname, 'test-only-tls'), path.join(path.dirname(repoConfigDir()), 'adapters', 'isupport', 'sandbox', 'test-only-tls')];
+  const candidates = [path.join(__dirname, 'test-only-tls'), path.join(repoRoot(), 'adapters', 'isupport', 'sandbox', 'test-only-tls')];
   const shipped = candidates.find((dir) => existsSync(path.join(dir, 'cert.pem')));
   if (!shipped) return undefined;
   return { key: readFileSync(path.join(shipped, 'key.pem'), 'utf8'), cert: readFileSync(path.join(shipped, 'cert.pem'), 'utf8'), origin: 'shipped-test-only' };
