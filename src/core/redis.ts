@@ -105,12 +105,27 @@ export async function connectRedis(url: string, connectionName = 'caseway', sett
   probe.disconnect();
   // Commands (intake, stores, the API) fail after a few reconnect attempts instead of waiting for Redis forever, so
   // a caller gets an error it can retry rather than no answer. BullMQ workers get their own connection (workerConnection).
-  return new Redis({ ...base, maxRetriesPerRequest: 3, connectionName });
+  // Auto-pipelining: the commands every concurrent caller (deliveries, intake groups, adapters' state) issues within
+  // one event-loop turn leave in one socket write, not one write each; each keeps its own reply and its own error, and
+  // a MULTI/EXEC still goes out whole. Nothing on this connection blocks (no BZPOPMIN, no XREAD BLOCK).
+  return new Redis({ ...base, maxRetriesPerRequest: 3, connectionName, enableAutoPipelining: true });
 }
 
-/** The connection BullMQ workers need: they wait for Redis to come back instead of failing (maxRetriesPerRequest null). */
+/**
+ * The connection BullMQ workers need: they wait for Redis to come back instead of failing (maxRetriesPerRequest null).
+ * No auto-pipelining: BullMQ duplicates it for its blocking BZPOPMIN, which must not sit in a shared pipeline.
+ */
 export function workerConnection(redis: Redis): Redis {
-  return redis.duplicate({ maxRetriesPerRequest: null, connectionName: 'caseway-worker' });
+  return redis.duplicate({ maxRetriesPerRequest: null, connectionName: 'caseway-worker', enableAutoPipelining: false });
+}
+
+/**
+ * The connection the hub's BullMQ queues share (adds from intake, counts for the console). BullMQ defines its ~50 Lua
+ * scripts on the connection it is given, and ioredis copies every defined script onto each pipeline and MULTI made on
+ * that connection; kept apart, the store connection's many small transactions and auto-pipelined batches stay cheap.
+ */
+export function queueConnection(redis: Redis): Redis {
+  return redis.duplicate({ connectionName: 'caseway-queues', enableAutoPipelining: false });
 }
 
 /** Still-down lines repeat this often while a connection stays down. */
