@@ -163,7 +163,7 @@ export class Hub {
       const cipher = new PayloadCipher(this.options.dataKey ?? config.hub?.dataKey ?? this.devDataKey());
       const connections = await this.startConnections(redis, keys);
       const workerRedis = watchRedis(workerConnection(redis), this.watch('workers'));
-      const queueRedis = watchRedis(queueConnection(redis), this.watch('queues'));
+      const queueRedis = watchRedis(queueConnection(redis), this.watch('commands'));
       this.runtime = {
         config,
         redis,
@@ -175,7 +175,7 @@ export class Hub {
         echoes: new EchoStore(redis, keys, cipher, retentionSeconds),
         traces: new TraceStore(redis, keys, retentionSeconds),
         stats: new StatsStore(redis, keys, retentionSeconds),
-        queues: new QueueSet(queueRedis, keys.queuePrefix, (err) => this.watch('queues').down(err)),
+        queues: new QueueSet(queueRedis, keys.queuePrefix, (err) => this.watch('commands').down(err)),
         metrics: this.options.metrics ?? noopMetrics,
         log: this.log,
         connections,
