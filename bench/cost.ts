@@ -6,6 +6,7 @@
  *   npx tsc -p tsconfig.build.json && bash scripts/node24.sh node dist/bench/cost.js
  *   COST_CASES=2000 COST_CONNECTIONS=50 COST_CPU_PROF=/tmp/prof   (a --cpu-prof of the hub process, optional)
  *   COST_HUB_ARGS="--workers 0"   (extra `caseway` flags; CPU is summed over the hub process and its delivery processes)
+ *   COST_TARGETS=icasework   (the same route to iCasework alone: one delivery per case)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -17,6 +18,9 @@ import { freePort, loadApplications, hubConfig, newHubEnv, percentile, startHub,
 const CASES = Number(process.env.COST_CASES ?? 2000);
 const CONNECTIONS = Number(process.env.COST_CONNECTIONS ?? 50);
 const ROUTE = 'etd-applications';
+/** COST_TARGETS=icasework: the ETD route to iCasework alone (one delivery per case) instead of iCasework + IIZUKA. */
+const TARGETS = process.env.COST_TARGETS === 'icasework' ? 'icasework' : 'both';
+const PER_CASE = TARGETS === 'icasework' ? 1 : 2;
 
 /** utime + stime of a process, ms. */
 function cpuMs(pid: number): number {
@@ -36,6 +40,13 @@ function processTree(pid: number): number[] {
   return [pid, ...children.flatMap(processTree)];
 }
 
+/** Write and read system calls of a process so far (/proc/<pid>/io syscw, syscr): socket writes are most of them. */
+function syscalls(pid: number): { writes: number; reads: number } {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)`, 'm').exec(io)?.[1] ?? 0);
+  return { writes: field('syscw'), reads: field('syscr') };
+}
+
 async function commandStats(r: Redis): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const line of (await r.info('commandstats')).split('\n')) {
@@ -50,7 +61,7 @@ async function main(): Promise<void> {
   const redis = await startRedis(path.join(dir, 'redis'));
   const [icasework, iizuka] = await Promise.all([startPeer('icasework'), startPeer('etd')]);
   const prefix = 'cost:';
-  const env = newHubEnv(path.join(dir, 'hub'), hubConfig(icasework, iizuka, { deliveryConcurrency: 16, attempts: 8, backoffMs: 1000 }), redis.url, prefix);
+  const env = newHubEnv(path.join(dir, 'hub'), hubConfig(icasework, iizuka, { deliveryConcurrency: 16, attempts: 8, backoffMs: 1000, targets: TARGETS }), redis.url, prefix);
   const port = await freePort();
   const saved = process.env.NODE_OPTIONS;
   if (process.env.COST_CPU_PROF) process.env.NODE_OPTIONS = `${saved ?? ''} --cpu-prof --cpu-prof-dir=${process.env.COST_CPU_PROF}`.trim();
@@ -61,31 +72,37 @@ async function main(): Promise<void> {
   try {
     const url = `http://127.0.0.1:${port}`;
     await loadApplications(url, CONNECTIONS, 900, 300);
-    await waitFor(async () => (await delivered()) >= 600, 120000, 'warm-up');
+    await waitFor(async () => (await delivered()) >= 300 * PER_CASE, 120000, 'warm-up');
     const pids = processTree(hub.child.pid!);
     const cpu0 = pids.map(cpuMs);
+    const sys0 = pids.map(syscalls);
     const cmd0 = await commandStats(r);
     const base = await delivered();
     const started = Date.now();
     const load = await loadApplications(url, CONNECTIONS, 1, CASES);
-    await waitFor(async () => (await delivered()) - base >= 2 * CASES, 600000, 'delivery', 50);
+    await waitFor(async () => (await delivered()) - base >= PER_CASE * CASES, 600000, 'delivery', 50);
     const seconds = (Date.now() - started) / 1000;
     const cpuEach = pids.map((pid, i) => cpuMs(pid) - cpu0[i]);
     const cpu = cpuEach.reduce((a, b) => a + b, 0);
+    const sys1 = pids.map(syscalls);
+    const sysDelta = (k: 'writes' | 'reads') => sys1.reduce((a, s, i) => a + s[k] - sys0[i][k], 0);
     const cmd1 = await commandStats(r);
     const delta = new Map([...cmd1].map(([k, v]) => [k, v - (cmd0.get(k) ?? 0)]));
     const total = [...delta.values()].reduce((a, b) => a + b, 0);
     const per = (k: string) => ((delta.get(k) ?? 0) / CASES).toFixed(2);
-    const top = [...delta].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => `${k} ${(v / CASES).toFixed(2)}`);
+    const top = [...delta].sort((a, b) => b[1] - a[1]).filter(([, v]) => v / CASES >= 0.05).map(([k, v]) => `${k} ${(v / CASES).toFixed(2)}`);
     console.log(
       JSON.stringify(
         {
           cases: CASES,
+          targets: TARGETS,
           connections: CONNECTIONS,
           loadAverage: os.loadavg().map((l) => l.toFixed(1)).join(' '),
           hubProcesses: pids.length,
           hubCpuMsPerCase: (cpu / CASES).toFixed(2),
           hubCpuMsPerCaseEach: cpuEach.map((c) => (c / CASES).toFixed(2)).join(' + '),
+          hubWriteSyscallsPerCase: (sysDelta('writes') / CASES).toFixed(1),
+          hubReadSyscallsPerCase: (sysDelta('reads') / CASES).toFixed(1),
           redisCommandsPerCase: (total / CASES).toFixed(1),
           execPerCase: per('exec'),
           evalshaPerCase: per('evalsha'),

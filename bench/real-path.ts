@@ -2,11 +2,11 @@
  * The real path (`npm run bench`): `POST /etd/application` over HTTP with unique applications (autocannon, 50
  * connections) into the hub as a user starts it (one `caseway start`, then `caseway api` + N `caseway worker`), a
  * route to iCasework (createCase, signed HTTP) and IIZUKA (submitApplication), both sandbox peers as separate
- * processes on loopback, and a private Redis with AOF `everysec`. In the same run: raw BullMQ (no-op jobs, bulk-added,
+ * processes on loopback, and a private Redis with AOF `everysec`; again for the same route to iCasework alone. In the same run: raw BullMQ (no-op jobs, bulk-added,
  * concurrency 100) on the same Redis, a steady-rate run, the old in-process intake figure (bench/pipeline.ts) and the
  * iSupport export line (bench/isupport-export.ts, ISUPPORT_BENCH_CASES=50000 cases of 20 members). Prints one table and writes it into docs/performance.md.
  *   BENCH_CASES=5000 BENCH_CONNECTIONS=50 BENCH_WORKERS=2 BENCH_STEADY_RATE=200 BENCH_STEADY_SECONDS=60 npm run bench
- *   BENCH_SKIP=steady,pipeline,isupport,split      leave parts out
+ *   BENCH_SKIP=steady,pipeline,isupport,split,icasework      leave parts out (icasework: the ETD → iCasework-only line)
  *   BENCH_OUT=docs/performance.md                  where the "last run" section goes ('' for nowhere)
  */
 import { spawnSync } from 'node:child_process';
@@ -51,7 +51,9 @@ const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 60);
 const RAW_JOBS = Number(process.env.BENCH_RAW_JOBS ?? 50000);
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').map((s) => s.trim()));
 const ROUTE = 'etd-applications';
-const TARGET_COUNT = 2;
+/** Deliveries per case: the default route has two targets (iCasework, IIZUKA); the iCasework-only line one. */
+const targetCount = (targets: 'both' | 'icasework') => (targets === 'icasework' ? 1 : 2);
+const TARGET_COUNT = targetCount('both');
 
 interface Row {
   label: string;
@@ -94,11 +96,12 @@ function describeCalls(icw: ProxyRecord[], etd: ProxyRecord[], tokens: string[])
     .join(', ')}); IIZUKA ${e.toFixed(2)}`;
 }
 
-async function measureHub(label: string, redis: PrivateRedis, topology: 'start' | 'split', run: number): Promise<Row> {
+async function measureHub(label: string, redis: PrivateRedis, topology: 'start' | 'split', run: number, targets: 'both' | 'icasework' = 'both'): Promise<Row> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-bench-hub-'));
   const [icasework, iizuka] = await Promise.all([startPeer('icasework'), startPeer('etd')]);
   const prefix = `cwb${run}:`;
-  const env = newHubEnv(dir, hubConfig(icasework, iizuka, { deliveryConcurrency: DELIVERY_CONCURRENCY, attempts: 8, backoffMs: 1000 }), redis.url, prefix);
+  const env = newHubEnv(dir, hubConfig(icasework, iizuka, { deliveryConcurrency: DELIVERY_CONCURRENCY, attempts: 8, backoffMs: 1000, targets }), redis.url, prefix);
+  const perCase = targetCount(targets);
   const port = await freePort();
   const hubs: HubProcess[] = [];
   const r = new Redis(redis.url);
@@ -108,17 +111,17 @@ async function measureHub(label: string, redis: PrivateRedis, topology: 'start' 
     const url = `http://127.0.0.1:${port}`;
     // Warm-up (JIT, connections, Redis scripts), then clear what the peers saw.
     const warm = await loadApplications(url, CONNECTIONS, run + 900, 500);
-    await waitFor(async () => (await deliveredCount(r, prefix)) >= warm.acked * TARGET_COUNT, 120000, 'warm-up delivery');
+    await waitFor(async () => (await deliveredCount(r, prefix)) >= warm.acked * perCase, 120000, 'warm-up delivery');
     await Promise.all([httpJson('POST', `${icasework.controlUrl}/clear`), httpJson('POST', `${iizuka.controlUrl}/clear`)]);
     const base = await deliveredCount(r, prefix);
     log(`${label}: posting ${CASES} unique applications over ${CONNECTIONS} connections`);
     const started = Date.now();
     const result = await loadApplications(url, CONNECTIONS, run, CASES);
-    await waitFor(async () => (await deliveredCount(r, prefix)) - base >= result.acked * TARGET_COUNT, 600000, 'delivery of every acknowledged case', 50);
+    await waitFor(async () => (await deliveredCount(r, prefix)) - base >= result.acked * perCase, 600000, 'delivery of every acknowledged case', 50);
     const e2eSeconds = (Date.now() - started) / 1000;
     const [icw, etd] = await Promise.all([icasework.records(), iizuka.records()]);
     const tokens = Array.from({ length: CASES }, (_, i) => application(run, i).token);
-    const t = tally(tokens.slice(0, result.acked), icw, etd);
+    const t = tally(tokens.slice(0, result.acked), icw, etd, targets === 'both');
     return {
       label,
       ackedPerS: result.acked / result.seconds,
@@ -293,6 +296,10 @@ async function main(): Promise<void> {
   try {
     const run = (when.getTime() % 1000) * 10;
     rows.push(await measureHub('Caseway, one `caseway start`', redis, 'start', run + 1));
+    // Issue 13's Done-when names this route: ETD → iCasework alone (createCase with its default idempotency checks).
+    if (!SKIP.has('icasework')) {
+      rows.push(await measureHub('Caseway, one `caseway start`, route ETD → iCasework only (createCase, default idempotency checks; one delivery per case)', redis, 'start', run + 4, 'icasework'));
+    }
     if (!SKIP.has('split')) rows.push(await measureHub(`Caseway, \`caseway api\` + ${WORKERS} \`caseway worker\``, redis, 'split', run + 2));
     log('raw BullMQ');
     const raw = await rawBullmq(redis);

@@ -170,6 +170,8 @@ export interface HubOptions {
   deliveryConcurrency: number;
   attempts: number;
   backoffMs: number;
+  /** 'both' (default): the default ETD route, iCasework and IIZUKA; 'icasework': the same route to iCasework alone. */
+  targets?: 'both' | 'icasework';
 }
 
 /** The default config's ETD route, with both targets as real (non-sandbox) connections reached through the proxies. */
@@ -206,12 +208,16 @@ routes:
         mapping:
           set:
             summary: Emergency Travel Document application received from the ETD web form
-      - id: iizuka-application
+${
+  o.targets === 'icasework'
+    ? ''
+    : `      - id: iizuka-application
         connection: iizuka
         action: submitApplication
         mapping:
           remove: [notes]
-`;
+`
+}`;
 }
 
 export interface HubProcess {
@@ -420,7 +426,8 @@ export interface PeerTally {
 const ok = (r: ProxyRecord) => r.forwarded && r.status >= 200 && r.status < 300;
 
 /** Counts at the peers (what they acted on, reply lost or not) against what the hub acknowledged. */
-export function tally(ackedTokens: string[], icw: ProxyRecord[], iizuka: ProxyRecord[]): PeerTally {
+/** `iizukaTarget` false: the route had no IIZUKA target, so a case is delivered once iCasework created it. */
+export function tally(ackedTokens: string[], icw: ProxyRecord[], iizuka: ProxyRecord[], iizukaTarget = true): PeerTally {
   // IIZUKA has no idempotency of its own: a second accepted POST of one application is a duplicate unless it carried
   // the Idempotency-Key of an earlier accepted one (which a peer honouring the IETF draft folds into the first).
   const accepted = new Map<string, Array<string | undefined>>();
@@ -441,7 +448,7 @@ export function tally(ackedTokens: string[], icw: ProxyRecord[], iizuka: ProxyRe
   const notes = new Map<string, number>();
   for (const r of icw) if (r.op === 'addcasenotes' && ok(r) && r.note) notes.set(r.note, (notes.get(r.note) ?? 0) + 1);
   const sum = (values: Iterable<number>) => [...values].reduce((a, b) => a + b, 0);
-  const lostTokens = ackedTokens.filter((t) => !(accepted.get(t)?.length && cases.get(t)?.size));
+  const lostTokens = ackedTokens.filter((t) => !((!iizukaTarget || accepted.get(t)?.length) && cases.get(t)?.size));
   const cased = Math.max(1, cases.size);
   return {
     acked: ackedTokens.length,

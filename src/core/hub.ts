@@ -20,7 +20,7 @@ import { CasewayError, ConfigError, ConfigErrors, safeMessage } from './errors';
 import { createLogger, type Logger } from './logger';
 import { noopMetrics, type HubMetrics } from './metrics';
 import { closeSettled, DEFAULT_DELIVERY, QueueSet } from './queues';
-import { ConnectionWatch, connectRedis, deleteKeysWithPrefix, watchRedis, workerConnection } from './redis';
+import { ConnectionWatch, connectRedis, deleteKeysWithPrefix, queueConnection, watchRedis, workerConnection } from './redis';
 import type { AdapterRegistry } from './registry';
 import type { ConnectionRuntime, HubRuntime } from './runtime';
 import { CaseStore } from './store/case-store';
@@ -163,17 +163,19 @@ export class Hub {
       const cipher = new PayloadCipher(this.options.dataKey ?? config.hub?.dataKey ?? this.devDataKey());
       const connections = await this.startConnections(redis, keys);
       const workerRedis = watchRedis(workerConnection(redis), this.watch('workers'));
+      const queueRedis = watchRedis(queueConnection(redis), this.watch('commands'));
       this.runtime = {
         config,
         redis,
         workerRedis,
+        queueRedis,
         keys,
         cases: new CaseStore(redis, keys, cipher, retentionSeconds, Math.max(retentionSeconds, (config.hub?.referenceRetentionDays ?? 365) * 86400)),
         views: new ViewStore(redis, keys, cipher, retentionSeconds),
         echoes: new EchoStore(redis, keys, cipher, retentionSeconds),
         traces: new TraceStore(redis, keys, retentionSeconds),
         stats: new StatsStore(redis, keys, retentionSeconds),
-        queues: new QueueSet(redis, keys.queuePrefix, (err) => this.watch('commands').down(err)),
+        queues: new QueueSet(queueRedis, keys.queuePrefix, (err) => this.watch('commands').down(err)),
         metrics: this.options.metrics ?? noopMetrics,
         log: this.log,
         connections,
@@ -256,6 +258,7 @@ export class Hub {
       redis.disconnect();
     }
     this.runtime?.workerRedis.disconnect();
+    this.runtime?.queueRedis.disconnect();
     if (this.listener) {
       const listener = this.listener;
       this.listener = undefined;
@@ -405,10 +408,10 @@ export class Hub {
     if (forced) await briefly(this.stopSandboxes());
     else await within(this.stopSandboxes(), 'sandboxes');
     if (this.runtime) {
-      const { redis, workerRedis } = this.runtime;
+      const { redis, workerRedis, queueRedis } = this.runtime;
       if (forced) await briefly(this.releaseInstanceLock(redis));
       else await within(this.releaseInstanceLock(redis), 'instance lock');
-      for (const conn of [workerRedis, redis]) {
+      for (const conn of [workerRedis, queueRedis, redis]) {
         if (forced || conn.status !== 'ready' || !(await within(conn.quit(), 'redis'))) conn.disconnect();
       }
     }

@@ -105,12 +105,28 @@ export async function connectRedis(url: string, connectionName = 'caseway', sett
   probe.disconnect();
   // Commands (intake, stores, the API) fail after a few reconnect attempts instead of waiting for Redis forever, so
   // a caller gets an error it can retry rather than no answer. BullMQ workers get their own connection (workerConnection).
-  return new Redis({ ...base, maxRetriesPerRequest: 3, connectionName });
+  // Auto-pipelining: the commands every concurrent caller (deliveries, intake groups, adapters' state) issues within
+  // one event-loop turn leave in one socket write, not one write each; each keeps its own reply and its own error, and
+  // a MULTI/EXEC still goes out whole. Nothing on this connection blocks (no BZPOPMIN, no XREAD BLOCK).
+  return new Redis({ ...base, maxRetriesPerRequest: 3, connectionName, enableAutoPipelining: true });
 }
 
-/** The connection BullMQ workers need: they wait for Redis to come back instead of failing (maxRetriesPerRequest null). */
+/**
+ * The connection BullMQ workers need: they wait for Redis to come back instead of failing (maxRetriesPerRequest null).
+ * No auto-pipelining: BullMQ duplicates it for its blocking BZPOPMIN, which must not sit in a shared pipeline.
+ */
 export function workerConnection(redis: Redis): Redis {
-  return redis.duplicate({ maxRetriesPerRequest: null, connectionName: 'caseway-worker' });
+  return redis.duplicate({ maxRetriesPerRequest: null, connectionName: 'caseway-worker', enableAutoPipelining: false });
+}
+
+/**
+ * The connection the hub's BullMQ queues share (adds from intake, counts for the console). BullMQ defines its ~50 Lua
+ * scripts on the connection it is given, and ioredis copies every defined script onto each pipeline and MULTI made on
+ * that connection; kept apart, the store connection's many small transactions and auto-pipelined batches stay cheap.
+ * It reports to the same `commands` watch as the store connection (both fail fast; an operator sees one line per outage).
+ */
+export function queueConnection(redis: Redis): Redis {
+  return redis.duplicate({ connectionName: 'caseway-queues', enableAutoPipelining: false });
 }
 
 /** Still-down lines repeat this often while a connection stays down. */
@@ -124,6 +140,8 @@ export class ConnectionWatch {
   private state: 'up' | 'down' = 'up';
   private downSince = 0;
   private lastLine = 0;
+  /** Connections of this role that reported down and are not ready again (one role may use several connections). */
+  private readonly downSources = new Set<object>();
 
   constructor(private readonly log: Logger, readonly name: string, private readonly repeatMs = STILL_DOWN_EVERY_MS) {}
 
@@ -131,7 +149,9 @@ export class ConnectionWatch {
     return this.state === 'down';
   }
 
-  down(err: unknown): void {
+  /** `source`: the connection that failed, when known; the role is back only once every such connection is ready. */
+  down(err: unknown, source?: object): void {
+    if (source) this.downSources.add(source);
     const now = Date.now();
     const reason = (err as NodeJS.ErrnoException | undefined)?.code ?? safeMessage(err);
     if (this.state === 'up') {
@@ -145,7 +165,9 @@ export class ConnectionWatch {
     }
   }
 
-  up(): void {
+  up(source?: object): void {
+    if (source) this.downSources.delete(source);
+    if (this.downSources.size > 0) return;
     if (this.state === 'down') {
       this.log.info({ redisConnection: this.name, redisState: 'back', downForSeconds: Math.round((Date.now() - this.downSince) / 1000) }, 'redis connection back');
     }
@@ -153,10 +175,13 @@ export class ConnectionWatch {
   }
 }
 
-/** Routes an ioredis connection's errors and reconnects into a watch (and so never to an unhandled 'error' event). */
+/**
+ * Routes an ioredis connection's errors and reconnects into a watch (and so never to an unhandled 'error' event).
+ * Several connections may share one watch (the store's and the queues' are both `commands`): it says back once all are.
+ */
 export function watchRedis(redis: Redis, watch: ConnectionWatch): Redis {
-  redis.on('error', (err: unknown) => watch.down(err));
-  redis.on('ready', () => watch.up());
+  redis.on('error', (err: unknown) => watch.down(err, redis));
+  redis.on('ready', () => watch.up(redis));
   return redis;
 }
 

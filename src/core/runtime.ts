@@ -31,6 +31,8 @@ export interface HubRuntime {
   redis: Redis;
   /** For BullMQ workers only: waits for Redis to return. */
   workerRedis: Redis;
+  /** For the hub's BullMQ queues (fails fast like `redis`): BullMQ's scripts live here, not on `redis`. */
+  queueRedis: Redis;
   keys: Keys;
   cases: CaseStore;
   /** Each system's view of a case, merged on read. */

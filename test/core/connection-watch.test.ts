@@ -31,6 +31,21 @@ describe('ConnectionWatch', () => {
     expect(lines.every((l) => !('stack' in l) && !JSON.stringify(l).includes('    at '))).toBe(true);
   });
 
+  it('with two connections on one watch, says back only once both are ready again', () => {
+    const { lines, log } = capture();
+    const watch = new ConnectionWatch(log, 'commands');
+    const store = {};
+    const queues = {};
+    watch.down(refused, store);
+    watch.down(refused, queues);
+    watch.up(store);
+    expect(watch.isDown).toBe(true); // the queues' connection is still away
+    expect(lines.map((l) => l.redisState)).toEqual(['down']);
+    watch.up(queues);
+    expect(watch.isDown).toBe(false);
+    expect(lines.map((l) => l.redisState)).toEqual(['down', 'back']);
+  });
+
   it('repeats "still down" once per interval while the connection stays down', () => {
     const { lines, log } = capture();
     const watch = new ConnectionWatch(log, 'workers', 0);

@@ -42,6 +42,20 @@ describe('merged case', () => {
     expect(m.extensions).toEqual({ etd: etd.extensions!.etd, icasework: icw.extensions!.icasework });
   });
 
+  it('an id recorded under a kind and as a source shows under the kind, whichever was recorded first', () => {
+    const sourceFirst = [
+      { system: 'icasework', connection: 'icasework', id: '777', kind: 'source' },
+      { system: 'icasework', connection: 'icasework', id: '777', kind: 'caseid' },
+    ];
+    for (const references of [sourceFirst, [...sourceFirst].reverse()]) {
+      const m = mergeViews('H1', [view(etd, '2026-01-01T00:00:00Z')], { origin: 'etd-form', references })!;
+      expect(m.references?.filter((r) => r.id === '777')).toEqual([{ system: 'icasework', connection: 'icasework', id: '777', kind: 'caseid' }]);
+    }
+    // The negative: a source reference alone is kept as it is.
+    const alone = mergeViews('H1', [view(etd, '2026-01-01T00:00:00Z')], { origin: 'etd-form', references: [sourceFirst[0]] })!;
+    expect(alone.references?.filter((r) => r.id === '777')).toEqual([sourceFirst[0]]);
+  });
+
   it('follows the configured rule per field group', () => {
     const m = mergeViews('H1', views, { origin: 'etd-form', rules: mergeRules({ status: 'origin', parties: 'latest', details: 'latest' }) })!;
     expect(m.status).toBe('submitted');

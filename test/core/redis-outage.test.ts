@@ -98,9 +98,10 @@ describe('Redis outage under a running hub', () => {
         throw new Error(`${e.message}\n${output.slice(-3000)}`);
       });
 
-      // Outage 2: SIGTERM while Redis is still down.
+      // Outage 2: SIGTERM while Redis is still down (once every connection that went down before has said so again).
+      const connections = new Set(stateLines('down').map((l) => l.redisConnection)).size;
       await redis.stop();
-      await eventually(async () => stateLines('down').length >= 4, 20000, 'the connections to report down again');
+      await eventually(async () => stateLines('down').length >= 2 * connections, 20000, 'the connections to report down again');
       const outage2 = await reconnectCounter(port);
       await eventually(async () => outage2.attempts() >= ATTEMPTS_PER_CONNECTION * (stateLines('down').length / 2), 30000, 'the hub to keep trying to reconnect');
       await outage2.close();

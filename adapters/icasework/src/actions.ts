@@ -315,12 +315,14 @@ const createCase: ActionDefinition<IcaseworkSettings> = {
     // Documented value rules are checked before any call (a look-up included): a bad value fails at once, permanently.
     assertSendable(createCaseParams(request, opts, opts.externalIdOnCreate ? externalId : undefined), request, ctx);
     const stateKey = onExisting === 'create-linked' ? routeKey : `created:${request.hubId}`;
-    const release = await ctx.state.lock(stateKey, Math.max(60000, client.settings.timeoutMs * 4));
+    // The record is read in the same round trip as the lock is taken: the state's commands run in the order they are
+    // issued, so the read sees the record as it is once the lock is held (and is ignored when the lock is not).
+    const [release, held] = await Promise.all([ctx.state.lock(stateKey, Math.max(60000, client.settings.timeoutMs * 4)), ctx.state.get(stateKey)]);
     if (!release) throw new RetryableError('icasework: another delivery is creating this case', { hubId: request.hubId, connection: ctx.connection.name });
     try {
       // created:<hubId> holds the caseid once a createcase answered, or PENDING while one is under way: a PENDING
       // left behind means a createcase may have reached iCasework without us seeing its reply.
-      const recorded = (await ctx.state.get(stateKey)) ?? undefined;
+      const recorded = held ?? undefined;
       let caseId = recorded === undefined || recorded.startsWith(PENDING) ? undefined : recorded;
       let via = caseId ? 'state' : 'createcase';
       let linked = caseId !== undefined && opts.externalIdOnCreate;

@@ -8,7 +8,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { CasewayError, PermanentError, isRetryable, safeErrorDetail, safeMessage, sensitiveErrorDetail } from '../errors';
 import type { CanonicalCase, CrossReference } from '../model/canonical.generated';
 import { DEFAULT_DELIVERY, deliveryQueueName, workerTakeover, type DeliveryJobData } from '../queues';
-import { applyMapping } from '../routing/mapping';
+import { applyMappingInPlace } from '../routing/mapping';
 import { withLogContext } from '../logger';
 import { snapshotFailedTarget } from '../store/failure-snapshot';
 import { execTransaction } from '../store/replies';
@@ -41,8 +41,8 @@ export class DeliveryProcessor {
       if (!kase) throw new PermanentError('the stored case has expired or was removed', { route: routeName, hubId });
       const action = this.conn.adapter.actions[target.action];
       if (!action) throw new PermanentError(`adapter "${this.conn.adapter.name}" has no action "${target.action}"`, { route: routeName, hubId });
-      // The case was just decrypted for this job alone: a copy is needed only when a mapping rewrites it.
-      const sent = target.mapping ? applyMapping(kase, target.mapping) : kase;
+      // The case was just decrypted for this job alone: the mapping rewrites it in place, no copy of the whole case.
+      const sent = applyMappingInPlace(kase, target.mapping);
       // Recorded before the peer hears of it, so a poll racing this delivery still recognises the echo; the
       // attempt record goes in the same transaction (one round trip before the peer call).
       const earlier = await this.recordAttemptStart(deliveryId, hubId, sent);

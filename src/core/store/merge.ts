@@ -142,7 +142,10 @@ export function mergeViews(
   }
 
   for (const view of others) addLists(out, structuredClone(view.case));
-  const stored = (options.references ?? []).filter((r) => !(r.system === 'hub' && r.id === hubId));
+  // One id known under two kinds (a delivery's `caseid`, and `source` from the peer's own event about the same case)
+  // shows under the delivery's kind, whichever was written first: which came first is a race between the peer's poll
+  // and the delivery's outcome write.
+  const stored = (options.references ?? []).filter((r) => !(r.system === 'hub' && r.id === hubId)).sort((a, b) => Number(a.kind === 'source') - Number(b.kind === 'source'));
   const references = union(out.references, stored, refKey);
   if (references) out.references = references;
   return out;

@@ -5,9 +5,14 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1';
+const IV_BYTES = 12;
+/** IVs drawn from the CSPRNG in one call: a fresh pool per 256 payloads, each IV handed out once. */
+const IVS_PER_POOL = 256;
 
 export class PayloadCipher {
   private readonly key: Buffer;
+  private ivPool = Buffer.alloc(0);
+  private ivOffset = 0;
 
   constructor(keyBase64: string) {
     const key = Buffer.from(keyBase64, 'base64');
@@ -19,8 +24,22 @@ export class PayloadCipher {
     return randomBytes(32).toString('base64');
   }
 
+  /**
+   * A random 96-bit IV, as random as randomBytes(12) and never handed out twice: a pool is replaced (not refilled)
+   * when used up, so an IV already handed out is never overwritten.
+   */
+  private nextIv(): Buffer {
+    if (this.ivOffset + IV_BYTES > this.ivPool.length) {
+      this.ivPool = randomBytes(IV_BYTES * IVS_PER_POOL);
+      this.ivOffset = 0;
+    }
+    const iv = this.ivPool.subarray(this.ivOffset, this.ivOffset + IV_BYTES);
+    this.ivOffset += IV_BYTES;
+    return iv;
+  }
+
   encrypt(plain: string): string {
-    const iv = randomBytes(12);
+    const iv = this.nextIv();
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return [VERSION, iv.toString('base64'), cipher.getAuthTag().toString('base64'), body.toString('base64')].join('.');
