@@ -2,9 +2,12 @@
  * Case payloads hold personal data, so they are encrypted before they reach Redis (AES-256-GCM, random 96-bit IV
  * per payload). Queues carry only references to them. Losing the key makes stored payloads unreadable.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { DetailHasher } from '../errors';
 
 const VERSION = 'v1';
+/** HKDF `info` of the error-detail hash key: a key of its own, never the encryption key itself. */
+const DETAIL_HASH_INFO = 'caseway error-detail hash';
 
 export class PayloadCipher {
   private readonly key: Buffer;
@@ -17,6 +20,11 @@ export class PayloadCipher {
 
   static generateKey(): string {
     return randomBytes(32).toString('base64');
+  }
+
+  /** The keyed hasher of peer error free text, its key derived from the data key (HKDF-SHA-256). */
+  detailHasher(): DetailHasher {
+    return new DetailHasher(Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), DETAIL_HASH_INFO, 32)));
   }
 
   encrypt(plain: string): string {
