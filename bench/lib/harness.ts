@@ -35,6 +35,8 @@ export const FORM_KEY = 'faults-form-key-0001';
 export const TARGETS = ['icasework', 'iizuka'] as const;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long a hub process may take to print its banner (FAULTS_START_S, default 30): a loaded machine starts Node slowly. */
+const START_MS = Number(process.env.FAULTS_START_S ?? 30) * 1000;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -260,7 +262,7 @@ export async function startHub(env: HubEnv, role: 'start' | 'api' | 'worker', po
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   const hub: HubProcess = { role, child, output: () => output, peakRssMb: () => peakRssMb(child.pid) };
-  await waitFor(async () => output.includes('Caseway is running') || child.exitCode !== null, 30000, `caseway ${role} to start`).catch((err: unknown) => {
+  await waitFor(async () => output.includes('Caseway is running') || child.exitCode !== null, START_MS, `caseway ${role} to start`).catch((err: unknown) => {
     child.kill('SIGKILL');
     throw err;
   });

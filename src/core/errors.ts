@@ -5,10 +5,11 @@
  * A peer may echo personal data in its errors (an error-info header, a 422 message
  * such as "Surname X (born ...)"). Adapters put the peer's own words only in `peerDetail` and in the messages of
  * `fieldErrors` (or `peerFields`); everything else in the context must be safe (ids, codes, statuses, paths).
- * `safeDetail()` (also what `toJSON()` gives, so logs and traces get it) keeps status, codes, field *paths* and a
- * hash of the free text; `sensitiveDetail()` is the peer's free text, which the engine keeps only encrypted.
+ * `safeDetail()` (also what `toJSON()` gives, so logs and traces get it) keeps status, codes and field *paths*;
+ * given the hub's `DetailHasher` it adds a keyed hash of the free text. `sensitiveDetail()` is the peer's free text,
+ * which the engine keeps only encrypted.
  */
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 
 /** What a peer said was wrong with one field: its path is safe to show; its message may echo personal data. */
 export interface PeerFieldError {
@@ -56,7 +57,10 @@ export interface SafeErrorDetail {
   fields?: string[];
   /** Error codes per field, where the peer gave codes. */
   fieldCodes?: string[];
-  /** SHA-256 (first 16 hex digits) of the peer's free text: tells equal errors apart without showing them. */
+  /**
+   * HMAC-SHA-256 (first 16 hex digits) of the peer's free text, keyed from the hub's data key: equal errors hash alike
+   * within one deployment without showing them. Only where the hub serialises the error with its `DetailHasher`.
+   */
   detailHash?: string;
   /** True when the free text exists and the engine may have kept it encrypted for operators. */
   hasPeerDetail?: boolean;
@@ -90,9 +94,24 @@ function fieldsOf(context: ErrorContext): PeerFieldError[] {
   return out;
 }
 
-/** A short one-way fingerprint of free text. */
-export function textHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+/**
+ * A keyed one-way fingerprint of a peer's free text: HMAC-SHA-256, first 16 hex digits. An unkeyed hash of a short
+ * text (a surname, a birth date) gives the text back to anyone who hashes guesses; with a key only the deployment that
+ * holds it can compare. The hub derives the key from its data key (`PayloadCipher.detailHasher()`), so equal texts
+ * hash alike across its processes and restarts, and differently under another key. There is no unkeyed fallback:
+ * without a hasher an error's safe view has no hash at all.
+ */
+export class DetailHasher {
+  readonly #key: Buffer;
+
+  constructor(key: Uint8Array) {
+    if (key.length < 32) throw new Error('a detail-hash key must be at least 32 bytes');
+    this.#key = Buffer.from(key);
+  }
+
+  hash(text: string): string {
+    return createHmac('sha256', this.#key).update(text, 'utf8').digest('hex').slice(0, 16);
+  }
 }
 
 export class CasewayError extends Error {
@@ -108,8 +127,11 @@ export class CasewayError extends Error {
     this.context = opts.context ?? {};
   }
 
-  /** The log-, trace- and dead-letter-safe view: status, codes, field paths, a hash of the free text, scalar ids. */
-  safeDetail(): SafeErrorDetail {
+  /**
+   * The log-, trace- and dead-letter-safe view: status, codes, field paths, scalar ids, and with `hasher` a keyed hash
+   * of the free text (`toJSON()` has no key, so it gives no hash, only `hasPeerDetail`).
+   */
+  safeDetail(hasher?: DetailHasher): SafeErrorDetail {
     const out: SafeErrorDetail = { name: this.name, code: this.code, message: this.message, retryable: this.retryable };
     for (const [key, value] of Object.entries(this.context)) {
       if (SENSITIVE_KEYS.has(key) || value === undefined || value === null) continue;
@@ -123,7 +145,7 @@ export class CasewayError extends Error {
       if (codes.length) out.fieldCodes = codes;
     }
     if (sensitive) {
-      out.detailHash = textHash(JSON.stringify(sensitive));
+      if (hasher) out.detailHash = hasher.hash(JSON.stringify(sensitive));
       out.hasPeerDetail = true;
     }
     return out;
@@ -137,7 +159,7 @@ export class CasewayError extends Error {
     return { ...(peerDetail ? { peerDetail } : {}), ...(fields.length ? { fields } : {}) };
   }
 
-  /** What JSON.stringify (and so every log line and trace) gets: the safe view. */
+  /** What JSON.stringify (and so every log line) gets: the safe view, without a hash (no key here). */
   toJSON(): SafeErrorDetail {
     return this.safeDetail();
   }
@@ -249,9 +271,12 @@ export function safeMessage(err: unknown): string {
   return String(err);
 }
 
-/** The safe view of any error: a Caseway error's own, else its class and message (errors from libraries, bugs). */
-export function safeErrorDetail(err: unknown): SafeErrorDetail {
-  if (err instanceof CasewayError) return err.safeDetail();
+/**
+ * The safe view of any error: a Caseway error's own (with a keyed hash of its free text when `hasher` is given), else
+ * its class and message (errors from libraries, bugs).
+ */
+export function safeErrorDetail(err: unknown, hasher?: DetailHasher): SafeErrorDetail {
+  if (err instanceof CasewayError) return err.safeDetail(hasher);
   return { name: err instanceof Error ? err.name : 'Error', code: 'ERROR', message: safeMessage(err), retryable: isRetryable(err) };
 }
 

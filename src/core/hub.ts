@@ -174,6 +174,7 @@ export class Hub {
         views: new ViewStore(redis, keys, cipher, retentionSeconds),
         echoes: new EchoStore(redis, keys, cipher, retentionSeconds),
         traces: new TraceStore(redis, keys, retentionSeconds),
+        detailHasher: cipher.detailHasher(),
         stats: new StatsStore(redis, keys, retentionSeconds),
         queues: new QueueSet(queueRedis, keys.queuePrefix, (err) => this.watch('commands').down(err)),
         metrics: this.options.metrics ?? noopMetrics,

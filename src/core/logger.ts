@@ -47,7 +47,7 @@ export interface LoggerSetup {
   pretty?: boolean;
 }
 
-/** The safe view of an error (codes, field paths, a hash of the peer's words) plus its type, stack frames and cause. */
+/** The safe view of an error (codes, field paths, whether the peer said more) plus its type, stack frames and cause. */
 export type SerializedError = Partial<SafeErrorDetail> & {
   type: string;
   message: string;
@@ -74,8 +74,9 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
   const options: LoggerOptions = {
     level: setup.level ?? process.env.LOG_LEVEL ?? 'info',
     base: { service: 'caseway', pid: process.pid, hostname: hostname(), ...setup.base },
-    // An error logged as { err } gets its safe view (codes, field paths, a hash of the peer's words) and its stack
-    // frames, never the peer's free text; other keys holding errors get the safe view through CasewayError.toJSON.
+    // An error logged as { err } gets its safe view (codes, field paths; no hash of the peer's words, which needs the
+    // hub's key: the engine logs its own keyed view) and its stack frames, never the peer's free text; other keys
+    // holding errors get the safe view through CasewayError.toJSON.
     serializers: { err: serializeError },
     redact: { paths: redactPaths(), censor: '[redacted]' },
     mixin: () => logContext.getStore() ?? {},

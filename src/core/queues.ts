@@ -66,10 +66,10 @@ export class QueueSet {
 }
 
 /**
- * Closes a queue or worker once its connection has finished initialising (waiting at most `ms`). BullMQ 5, closing
- * a *shared* connection that is still initialising, drops every listener first; when the initialisation then fails
- * ("Connection is closed", as the hub's own Redis connection goes next) it is emitted with no listener left and ends
- * the process with a raw stack trace instead of a clean exit.
+ * Closes a queue or worker once its connection has finished initialising (waiting at most `ms`). BullMQ (5, and still
+ * 6.7 in RedisConnection.close), closing a *shared* connection that is still initialising, drops every listener first;
+ * when the initialisation then fails ("Connection is closed", as the hub's own Redis connection goes next) it is
+ * emitted with no listener left and ends the process with a raw stack trace instead of a clean exit.
  */
 export async function closeSettled(x: { waitUntilReady(): Promise<unknown>; close(): Promise<void> }, ms = 2000): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

@@ -5,6 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { AdapterContext, RegisteredAdapter } from './adapter';
 import type { ConnectionConfig, DeliverySettings, LoadedConfig, ResolvedRoute, ResolvedTarget } from './config/types';
+import type { DetailHasher } from './errors';
 import type { Logger } from './logger';
 import type { HubMetrics } from './metrics';
 import type { QueueSet } from './queues';
@@ -40,6 +41,8 @@ export interface HubRuntime {
   /** What deliveries sent, to recognise a peer's echo. */
   echoes: EchoStore;
   traces: TraceStore;
+  /** Keyed hash of peer error free text (key derived from the data key) for the safe error views the engine writes. */
+  detailHasher: DetailHasher;
   stats: StatsStore;
   queues: QueueSet;
   metrics: HubMetrics;

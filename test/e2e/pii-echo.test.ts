@@ -4,6 +4,7 @@
  * any Redis key, /api/cases/:id/trace, /api/dead-letters, or an /ops page or JSON (queue dashboard included). Only
  * the operator's audited "peer error texts" page shows them, decrypted.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import axios from 'axios';
@@ -103,6 +104,11 @@ routes:
     const trace = (await traceOf()).trace;
     const etdDead = trace.find((e) => e.stage === 'dead' && e.connection === 'iizuka')!;
     expect(etdDead.error).toMatchObject({ status: 422, fields: ['appDetails.surname', 'passportDetails.docNumber'], hasPeerDetail: true, detailHash: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    // The hash is keyed from the hub's data key (HMAC), not the plain SHA-256 that hashing guesses would reverse.
+    const sealed = Object.values(await t.hub.runtime.cases.peerErrors(hubId)) as Array<{ connection: string; peerDetail?: string; fields?: unknown[] }>;
+    const etdTexts = sealed.filter((r) => r.connection === 'iizuka').map((r) => JSON.stringify({ ...(r.peerDetail ? { peerDetail: r.peerDetail } : {}), ...(r.fields ? { fields: r.fields } : {}) }));
+    expect(etdTexts.map((x) => t.hub.runtime.detailHasher.hash(x))).toContain(etdDead.error?.detailHash);
+    expect(etdTexts.map((x) => createHash('sha256').update(x).digest('hex').slice(0, 16))).not.toContain(etdDead.error?.detailHash);
     const icwDead = trace.find((e) => e.stage === 'dead' && e.connection === 'icasework')!;
     expect(icwDead.error).toMatchObject({ status: 400, peerCode: '1007', hasPeerDetail: true });
 

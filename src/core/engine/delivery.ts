@@ -103,7 +103,7 @@ export class DeliveryProcessor {
     const attempts = job.opts.attempts ?? DEFAULT_DELIVERY.attempts;
     const final = !isRetryable(err) || base.attempt >= attempts;
     // Traces, logs and dead letters get only the safe view; the peer's own words, if any, are kept encrypted.
-    const error = safeErrorDetail(err);
+    const error = safeErrorDetail(err, this.rt.detailHasher);
     const sensitive = sensitiveErrorDetail(err);
     const now = new Date().toISOString();
     const tx = this.rt.redis.multi();

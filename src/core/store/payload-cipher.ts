@@ -2,12 +2,15 @@
  * Case payloads hold personal data, so they are encrypted before they reach Redis (AES-256-GCM, random 96-bit IV
  * per payload). Queues carry only references to them. Losing the key makes stored payloads unreadable.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { DetailHasher } from '../errors';
 
 const VERSION = 'v1';
 const IV_BYTES = 12;
 /** IVs drawn from the CSPRNG in one call: a fresh pool per 256 payloads, each IV handed out once. */
 const IVS_PER_POOL = 256;
+/** HKDF `info` of the error-detail hash key: a key of its own, never the encryption key itself. */
+const DETAIL_HASH_INFO = 'caseway error-detail hash';
 
 export class PayloadCipher {
   private readonly key: Buffer;
@@ -36,6 +39,11 @@ export class PayloadCipher {
     const iv = this.ivPool.subarray(this.ivOffset, this.ivOffset + IV_BYTES);
     this.ivOffset += IV_BYTES;
     return iv;
+  }
+
+  /** The keyed hasher of peer error free text, its key derived from the data key (HKDF-SHA-256). */
+  detailHasher(): DetailHasher {
+    return new DetailHasher(Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), DETAIL_HASH_INFO, 32)));
   }
 
   encrypt(plain: string): string {
