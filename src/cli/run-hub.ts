@@ -1,16 +1,18 @@
 /** Starts a hub for the CLI: loads config, finds (or starts) Redis, prints where everything is, stops on signals. */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../core/config/load';
 import type { LoadedConfig } from '../core/config/types';
 import { CasewayError, ConfigErrors, safeMessage } from '../core/errors';
-import { DEFAULT_SHUTDOWN_TIMEOUT_MS, type Hub, InstanceLockedError, type HubRoles } from '../core/hub';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, type Hub, InstanceLockedError, type HubRoles, roleName } from '../core/hub';
 import { startHubWithHttp } from '../http/server';
 import { createLogger } from '../core/logger';
 import { RedisPolicyError, RedisUnavailableError } from '../core/redis';
 import { AdapterRegistry } from '../core/registry';
 import { metricsPlugin, opsPlugins } from '../ops';
 import { PrometheusMetrics } from '../ops/metrics';
-import type { GlobalOptions } from './options';
+import { packageRoot, type GlobalOptions } from './options';
 import { redisServerInstalled, startPrivateRedis } from './private-redis';
 import { guardStart } from './start-checks';
 
@@ -99,9 +101,12 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions): Promise<Hub>
       `caseway ${roles.api ? 'api' : 'worker'}: ${config.file} starts sandbox peers, which only \`caseway start\` runs (one process). Use \`caseway start\`, or give the real peers' settings and --sandbox=false.`,
     );
   }
-  const log = createLogger({ level: opts.logLevel });
+  // Every line and the metrics say which process they come from: hostname and pid (the logger's own), and the role.
+  const role = roleName(roles);
+  const log = createLogger({ level: opts.logLevel, base: { role } });
   const refused = guardStart(roles, opts, config, isSandboxRun(opts, config), log); if (refused) throw new CliExit(1, refused);
-  const metrics = new PrometheusMetrics();
+  const version = (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  const metrics = new PrometheusMetrics({ identity: { host: hostname(), role, version } });
   let redisUrl = opts.redis;
   const prefix = hubPrefix(opts, config);
   // A sandbox run starts its Redis state clean, like the sandbox peers themselves: only its own instance's state,

@@ -3,6 +3,7 @@
  * (in the process that does the work); gauges about shared state (queue jobs, dead letters, circuits,
  * reconciliation) are read from Redis when /metrics is scraped, so every api process reports the same values.
  */
+import { hostname } from 'node:os';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { safeMessage } from '../core/errors';
 import type { Hub } from '../core/hub';
@@ -11,6 +12,13 @@ import { CIRCUIT_STATES } from './circuit';
 import { connectionsOverview, deadLetterList, queueCounts, type ConnectionOverview, type QueueOverview } from './overview';
 import { reconcile, unaccounted, type Reconciliation } from './reconciliation';
 import { opsSettings, type OpsSettings } from './settings';
+
+/** Which process a scrape came from: the host it runs on, its role (api, worker, start) and the Caseway version. */
+export interface ProcessIdentity {
+  host: string;
+  role: string;
+  version: string;
+}
 
 interface HubSnapshot {
   queues: QueueOverview[];
@@ -30,13 +38,17 @@ export class PrometheusMetrics implements HubMetrics {
   readonly pollLag: Gauge<'connection' | 'source'>;
 
   readonly scrapeErrors: Counter;
+  readonly processInfo: Gauge<'host' | 'role' | 'version'>;
   private observed?: { hub: Hub; settings: OpsSettings };
   private snapshotCache?: { at: number; value: Promise<HubSnapshot | null> };
 
   private readonly stateCacheMs: number;
 
-  /** `stateCacheMs`: how long one read of the Redis-backed gauges serves later scrapes (default 2000). */
-  constructor(options: { defaultMetrics?: boolean; stateCacheMs?: number } = {}) {
+  /**
+   * `stateCacheMs`: how long one read of the Redis-backed gauges serves later scrapes (default 2000). `identity`: the
+   * labels of caseway_process_info (default: this host, role "start", version "unknown").
+   */
+  constructor(options: { defaultMetrics?: boolean; stateCacheMs?: number; identity?: Partial<ProcessIdentity> } = {}) {
     this.stateCacheMs = options.stateCacheMs ?? 2000;
     // Node process metrics under their usual names (process_cpu_seconds_total, nodejs_heap_size_used_bytes ...).
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -54,6 +66,12 @@ export class PrometheusMetrics implements HubMetrics {
     this.peerLatency = new Histogram({ name: 'caseway_peer_request_duration_seconds', help: 'Peer request latency', labelNames: ['connection'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
     this.pollRuns = new Counter({ name: 'caseway_poll_runs_total', help: 'Poll source runs by outcome (ok, error, locked)', labelNames: ['connection', 'source', 'outcome'], registers });
     this.pollLag = new Gauge({ name: 'caseway_poller_lag_seconds', help: 'Age of the newest item a poll source has seen at its peer', labelNames: ['connection', 'source'], registers });
+    // One info metric (value 1) rather than host/role labels on every series: Prometheus's own `instance` label
+    // already tells processes apart; join on it (`* on(instance) group_left(host, role) caseway_process_info`)
+    // to break any metric down by host or role, without multiplying the series of the others.
+    this.processInfo = new Gauge({ name: 'caseway_process_info', help: 'This Caseway process: the host it runs on, its role (api, worker or start) and the version; always 1', labelNames: ['host', 'role', 'version'], registers });
+    const identity = { host: hostname(), role: 'start', version: 'unknown', ...options.identity };
+    this.processInfo.set({ host: identity.host, role: identity.role, version: identity.version }, 1);
     this.scrapeErrors = new Counter({ name: 'caseway_metrics_scrape_errors_total', help: 'Scrapes whose Redis-backed gauges could not be read (they are then left out)', registers });
   }
 
