@@ -32,7 +32,7 @@ function reasonOf(err: unknown): string {
  */
 const UNAVAILABLE_REPLY = /(?:^|[-\s:])(READONLY|LOADING|MASTERDOWN|BUSY|TRYAGAIN|NOREPLICAS|OOM|MISCONF|CLUSTERDOWN)\b/;
 /** ioredis's own words when a command never got an answer (connection closed, reconnecting, timed out, offline). */
-const UNAVAILABLE_CLIENT = /^(Connection is closed|Stream isn't writeable|Command timed out|All sentinels are unreachable|Reached the max retries per request limit|Connection in subscriber mode|Failed to refresh slots cache|None of the sentinels are available)/;
+const UNAVAILABLE_CLIENT = /^(Connection is closed|Command aborted due to connection close|Stream isn't writeable|Command timed out|All sentinels are unreachable|Reached the max retries per request limit|Connection in subscriber mode|Failed to refresh slots cache|None of the sentinels are available)/;
 /** Socket errors: Redis (or the way to it) is not there. */
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_SOCKET_CLOSED', 'ERR_STREAM_DESTROYED']);
 
