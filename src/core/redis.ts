@@ -105,17 +105,7 @@ export async function connectRedis(url: string, connectionName = 'caseway', sett
   probe.disconnect();
   // Commands (intake, stores, the API) fail after a few reconnect attempts instead of waiting for Redis forever, so
   // a caller gets an error it can retry rather than no answer. BullMQ workers get their own connection (workerConnection).
-  return new Redis({ ...base, ...failoverOptions(base), maxRetriesPerRequest: 3, connectionName });
-}
-
-/**
- * Behind Sentinel: drop the connection as soon as a Sentinel announces a new primary (failoverDetector), and when a
- * write meets a replica (READONLY: the hub still talks to the demoted primary), so the next command asks Sentinel
- * again. The failed command is not resent (reconnectOnError answers 1, not 2): its caller gets a retryable 503.
- */
-export function failoverOptions(base: RedisOptions): RedisOptions {
-  if (!base.sentinels?.length) return {};
-  return { failoverDetector: true, reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 1 : false) };
+  return new Redis({ ...base, maxRetriesPerRequest: 3, connectionName });
 }
 
 /** The connection BullMQ workers need: they wait for Redis to come back instead of failing (maxRetriesPerRequest null). */
