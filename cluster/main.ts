@@ -28,7 +28,7 @@ import { hubConfigYaml, makeSecrets, type Secrets } from './hub-config';
 import { HUB_NODE_FLAGS } from '../src/cli/node-flags';
 import { HUB_PORT, Hosts, ROOT, sleep, until } from './hosts';
 import { applications, postAll, type LoadResult } from './load';
-import { Bed, bedUnavailable, netemAvailable } from './net';
+import { Bed, bedUnavailable, netemUnavailable } from './net';
 import { PEER_API_PORT, PEER_CONTROL_PORT, PEER_REPORTS_PORT, type PeerState } from './peer-host';
 import { renderReport, type ScalingRow, type ScenarioRow } from './report';
 
@@ -62,7 +62,8 @@ async function outer(): Promise<number> {
     return 0;
   }
   const bed = new Bed(runId);
-  const netem = netemAvailable(runId);
+  const noNetem = netemUnavailable(runId);
+  const netem = noNetem === null;
   const tmp = mkdtempSync(path.join(os.tmpdir(), `caseway-${runId}-`));
   let child: ReturnType<typeof spawn> | undefined;
   let interrupted = false;
@@ -78,10 +79,10 @@ async function outer(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    say(`cluster:test: building the bed ${runId}-* (${bed.hosts.size} hosts + a switch) on 198.18.77.0/24${netem ? '' : '; this kernel has no tc netem, delays come from a userspace TCP delay proxy'}`);
+    say(`cluster:test: building the bed ${runId}-* (${bed.hosts.size} hosts + a switch) on 198.18.77.0/24${netem ? '' : `; no tc netem here (${noNetem}), delays come from a userspace TCP delay proxy`}`);
     bed.create();
     const code = await new Promise<number>((resolve) => {
-      child = spawn('ip', ['netns', 'exec', bed.ns('ctl'), process.execPath, __filename, '--inside', runId, tmp, netem ? 'netem' : 'proxy'], { cwd: ROOT, stdio: 'inherit', env: process.env });
+      child = spawn('ip', ['netns', 'exec', bed.ns('ctl'), process.execPath, __filename, '--inside', runId, tmp, netem ? 'netem' : 'proxy'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...(noNetem ? { CLUSTER_NO_NETEM: noNetem } : {}) } });
       child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
     });
     return interrupted ? 130 : code;
@@ -307,7 +308,8 @@ class Driver {
     try {
       const r = await getJson<unknown>(this.a('api1'), HUB_PORT, '/readyz');
       const roles = rolesIn(r.body);
-      return roles.length ? [...new Set(roles)].join('/') : 'not reported';
+      const failover = (r.body as { redisRole?: { failover?: string } } | undefined)?.redisRole?.failover;
+      return roles.length ? `${[...new Set(roles)].join('/')}${failover ? `, failover ${failover}` : ''}` : 'not reported';
     } catch {
       return '?';
     }
@@ -573,7 +575,7 @@ class Driver {
       command: `CLUSTER_CASES=${SETTINGS.cases} npm run cluster:test${SETTINGS.only.length ? ` (CLUSTER_SCENARIOS=${SETTINGS.only.join(',')})` : ''}`,
       machine: machine(),
       settings: SETTINGS,
-      features: { sentinel: this.sentinel, minReplicas: this.minReplicas, delayBy: this.delayBy },
+      features: { sentinel: this.sentinel, minReplicas: this.minReplicas, delayBy: this.delayBy, ...(process.env.CLUSTER_NO_NETEM ? { noNetem: process.env.CLUSTER_NO_NETEM } : {}) },
       rows: this.rows,
       scaling: this.scaling,
       notes: this.notes,

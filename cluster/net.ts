@@ -122,10 +122,15 @@ export function bedUnavailable(runId: string): string | undefined {
 }
 
 /** Whether the kernel has tc netem (many VM and container kernels lack sch_netem). */
-export function netemAvailable(runId: string): boolean {
+/**
+ * Whether `tc qdisc ... netem` works here: null when it does, else what tc said (e.g. "Error: Specified qdisc kind is
+ * unknown." on a kernel built without CONFIG_NET_SCH_NETEM), for the run's output and report.
+ */
+export function netemUnavailable(runId: string): string | null {
   const probe = `${runId}-probe`;
   spawnSync('ip', ['netns', 'add', probe]);
-  const ok = spawnSync('ip', ['netns', 'exec', probe, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms']).status === 0;
+  const tc = spawnSync('ip', ['netns', 'exec', probe, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms'], { encoding: 'utf8' });
   spawnSync('ip', ['netns', 'del', probe]);
-  return ok;
+  if (tc.status === 0) return null;
+  return `\`tc qdisc add dev lo root netem delay 1ms\` failed: ${(tc.stderr || tc.error?.message || `exit ${tc.status}`).trim()}`;
 }

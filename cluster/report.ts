@@ -45,7 +45,7 @@ export interface ReportInput {
   command: string;
   machine: string;
   settings: { cases: number; concurrency: number; cutS: number; redisDelayMs: number; peerDelayMs: number; icwRate: number; drainS: number };
-  features: { sentinel: boolean; minReplicas: boolean; delayBy: 'netem' | 'proxy' };
+  features: { sentinel: boolean; minReplicas: boolean; delayBy: 'netem' | 'proxy'; noNetem?: string };
   rows: ScenarioRow[];
   scaling: ScalingRow[];
   notes: string[];
@@ -102,7 +102,7 @@ export function renderReport(r: ReportInput): { table: string; markdown: string 
     `- Machine: ${r.machine}`,
     `- Command: \`${r.command}\` (as root; \`cluster/\`, see docs/deploy.md "Running across machines")`,
     `- Bed: network namespaces on 198.18.77.0/24 — Redis primary + replica (AOF everysec, noeviction), three Sentinels (down-after 3 s), api1 + api2, wrk1..wrk3, the IIZUKA and iCasework sandboxes each on a host of its own. Hubs: \`caseway api|worker\` with real (non-sandbox) connections, CASEWAY_API_TOKEN and CASEWAY_DATA_KEY set.`,
-    `- This build: \`redis+sentinel://\` ${r.features.sentinel ? 'supported (every hub used the three Sentinels)' : 'not supported (hubs used the primary\'s address)'}; \`hub.redis.minReplicas\` ${r.features.minReplicas ? 'supported (1)' : 'not supported (left out)'}; delays by ${r.features.delayBy === 'netem' ? 'tc netem' : 'a userspace TCP delay proxy (this kernel has no sch_netem)'}.`,
+    `- This build: \`redis+sentinel://\` ${r.features.sentinel ? 'supported (every hub used the three Sentinels)' : 'not supported (hubs used the primary\'s address)'}; \`hub.redis.minReplicas\` ${r.features.minReplicas ? 'supported (1)' : 'not supported (left out)'}; delays by ${r.features.delayBy === 'netem' ? 'tc netem' : `a userspace TCP delay proxy (no tc netem on this kernel: ${r.features.noNetem ?? 'sch_netem missing'})`}.`,
     `- Settings: ${s.cases} applications per scenario, ${s.concurrency} posted at once across both api hosts (retried after 503 with Retry-After, or on the other host after a timeout); cut ${s.cutS} s; Redis delay ${s.redisDelayMs} ms; peer delay for scaling ${s.peerDelayMs} ms; iCasework rate limit ${s.icwRate}/s; delivery concurrency 4 per connection per worker.`,
     '',
     '## Scenarios',

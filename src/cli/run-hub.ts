@@ -1,5 +1,6 @@
 /** Starts a hub for the CLI: loads config, finds (or starts) Redis, prints where everything is, stops on signals. */
-import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, hostname } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../core/config/load';
 import type { LoadedConfig } from '../core/config/types';
@@ -11,7 +12,7 @@ import { RedisPolicyError, RedisUnavailableError } from '../core/redis';
 import { AdapterRegistry } from '../core/registry';
 import { metricsPlugin, opsPlugins } from '../ops';
 import { PrometheusMetrics } from '../ops/metrics';
-import type { GlobalOptions } from './options';
+import { packageRoot, type GlobalOptions } from './options';
 import { redisServerInstalled, startPrivateRedis } from './private-redis';
 import { guardStart } from './start-checks';
 import { defaultWorkerProcesses, isMetricsRequest, SUPERVISED_ENV, WorkerSupervisor, type ChildMessage } from './supervisor';
@@ -155,8 +156,9 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions, command: 'sta
   const log = createLogger({ level: opts.logLevel, base: { role } });
   if (sandboxRun && opts.workers) say(`caseway: a sandbox run is one process (its sandbox peers run in it); --workers ${opts.workers} is not used.`);
   const refused = guardStart(hubRoles, opts, config, sandboxRun, log); if (refused) throw new CliExit(1, refused);
-  const metrics = new PrometheusMetrics();
-  metrics.identify(role);
+  const version = (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  // Every line and the metrics say which process they come from: hostname and pid (the logger's own), and the role.
+  const metrics = new PrometheusMetrics({ identity: { host: hostname(), role, version, pid: String(process.pid) } });
   let redisUrl = opts.redis;
   const prefix = hubPrefix(opts, config);
   // A sandbox run starts its Redis state clean, like the sandbox peers themselves: only its own instance's state,

@@ -37,6 +37,13 @@ export interface HubRoles {
   workers: boolean;
 }
 
+/** The process's role as logs, metrics and health name it: the CLI command that runs it (`caseway api|worker|start`). */
+export type RoleName = 'api' | 'worker' | 'start';
+
+export function roleName(roles: HubRoles): RoleName {
+  return roles.api && roles.workers ? 'start' : roles.api ? 'api' : 'worker';
+}
+
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
@@ -193,6 +200,11 @@ export class Hub {
     }
     this.log.info({ roles, connections: [...this.runtime.connections.keys()], routes: config.routes.map((r) => r.name) }, 'hub started');
     return this;
+  }
+
+  /** The hub's Redis connections that are down now (commands, workers), as their watches last saw them. */
+  redisConnectionsDown(): string[] {
+    return [...this.watches.values()].filter((w) => w.isDown).map((w) => w.name);
   }
 
   /** One watch per connection role; errors of BullMQ queues and workers on a connection feed the same state. */

@@ -15,7 +15,8 @@ import { dayOf } from '../core/store/stats-store';
 import { apiInput } from '../ops/api-problems';
 import { requireApiToken } from './auth';
 import { readiness } from './readiness';
-import { answerRetryableIntakeFailure, trackWebhookResponse } from './retryable-intake';
+import { answerRetryableIntakeFailure, sendServiceUnavailable, trackWebhookResponse } from './retryable-intake';
+import { isRedisUnavailable } from '../core/store/replies';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 /** Probes and pollers (Prometheus, load balancers, the queue dashboard) log at debug, everything else at info. */
@@ -70,6 +71,11 @@ export async function createHttpApp(hub: Hub, plugins: HttpPlugin[], role: { api
     if (res.headersSent) return;
     const status = (err as { status?: number }).status;
     if (status && status >= 400 && status < 500) return void res.status(status).json({ error: (err as Error).message });
+    // Redis unavailable (a failover, a restart): nothing was done, a retry may succeed; 503, never 500.
+    if (isRedisUnavailable(err)) {
+      hub.log.warn({ requestId: res.locals.requestId, path: req.path, error: safeMessage(err) }, 'request failed: Redis unavailable, answered 503');
+      return void sendServiceUnavailable(res, err);
+    }
     hub.log.error({ requestId: res.locals.requestId, path: req.path, error: safeMessage(err) }, 'request failed');
     res.status(500).json({ error: 'Internal Server Error' });
   });

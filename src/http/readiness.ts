@@ -48,6 +48,14 @@ export interface RedisRole {
   minReplicas?: number;
   /** Reached through Sentinel (the primary it names is used; a failover moves the hub to the new one). */
   sentinel?: string;
+  /**
+   * "none": the hub writes to a primary with enough replicas. "switching": it cannot write now (the Redis it talks to
+   * is a replica, a connection is down and reconnecting, or fewer replicas than minReplicas): intake answers 503
+   * until the switch is over, and readiness is false meanwhile.
+   */
+  failover: 'none' | 'switching';
+  /** Why "switching" (absent for "none"). */
+  failoverReason?: string;
 }
 
 async function redisRole(hub: Hub): Promise<RedisRole> {
@@ -55,17 +63,30 @@ async function redisRole(hub: Hub): Promise<RedisRole> {
   const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
   const replicas = field('connected_slaves');
   const options = hub.runtime.redis.options;
+  const role = field('role') ?? 'unknown';
+  const minReplicas = hub.config.hub?.redis?.minReplicas ?? 0;
+  const down = hub.redisConnectionsDown();
+  const failoverReason =
+    role !== 'master'
+      ? `the Redis answering is a ${role === 'slave' ? 'replica' : role}, not a primary`
+      : down.length
+        ? `Redis connection ${down.join(', ')} down, reconnecting`
+        : replicas !== undefined && Number(replicas) < minReplicas
+          ? `${replicas} of ${minReplicas} replicas connected`
+          : undefined;
   return {
-    role: field('role') ?? 'unknown',
+    role,
     ...(replicas !== undefined ? { connectedReplicas: Number(replicas) } : {}),
     ...(field('master_link_status') ? { masterLinkStatus: field('master_link_status') } : {}),
-    ...(hub.config.hub?.redis?.minReplicas ? { minReplicas: hub.config.hub.redis.minReplicas } : {}),
+    ...(minReplicas ? { minReplicas } : {}),
     ...(options.sentinels?.length ? { sentinel: options.name } : {}),
+    failover: failoverReason ? 'switching' : 'none',
+    ...(failoverReason ? { failoverReason } : {}),
   };
 }
 
 /**
- * Ready means Redis answers and the config is loaded. Each connection's last health is reported too, but a peer
+ * Ready means Redis answers as a primary the hub can write to (failover "none") and the config is loaded. Each connection's last health is reported too, but a peer
  * being down does not make the hub unready: it keeps accepting and queueing, which is its job.
  */
 export async function readiness(hub: Hub): Promise<{ ready: boolean; redis: string; redisRole?: RedisRole; config: string; connections: Record<string, ConnectionReadiness> }> {
@@ -86,5 +107,6 @@ export async function readiness(hub: Hub): Promise<{ ready: boolean; redis: stri
       connections[conn.name] = entry;
     }),
   );
-  return { ready: redis === 'ok', redis, ...(role ? { redisRole: role } : {}), config: hub.config.file, connections };
+  // Not ready while Redis cannot take writes (a replica answering, replicas missing): intake would answer 503 only.
+  return { ready: redis === 'ok' && role?.failover === 'none', redis, ...(role ? { redisRole: role } : {}), config: hub.config.file, connections };
 }

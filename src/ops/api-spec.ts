@@ -135,6 +135,12 @@ function componentSchemas(): Record<string, JsonSchema> {
       properties: {
         ready: { type: 'boolean' },
         redis: str(),
+        redisRole: {
+          type: 'object',
+          description: "The hub's Redis as it answers: its role, replicas, Sentinel master group, and whether a failover is under way (then the hub is not ready: intake answers 503)",
+          required: ['role', 'failover'],
+          properties: { role: str(), connectedReplicas: { type: 'integer' }, masterLinkStatus: str(), minReplicas: { type: 'integer' }, sentinel: str(), failover: { type: 'string', enum: ['none', 'switching'] }, failoverReason: str() },
+        },
         config: str(),
         connections: {
           type: 'object',
@@ -284,7 +290,7 @@ export function coreEndpoints(): EndpointSpec[] {
   const badRequest = problemResponse('Invalid path or query parameter (the detail names it)');
   return [
     { method: 'get', path: '/healthz', operationId: 'health', summary: 'Liveness: the process answers', tags: ['Health'], responses: { 200: { description: 'Alive', content: json({ type: 'object', properties: { status: { const: 'ok' } } }) } } },
-    { method: 'get', path: '/readyz', operationId: 'readiness', summary: 'Readiness: Redis answers and the config is loaded; last health of each connection', tags: ['Health'], responses: { 200: { description: 'Ready', content: json(ref('Readiness')) }, 503: { description: 'Not ready', content: json(ref('Readiness')) } } },
+    { method: 'get', path: '/readyz', operationId: 'readiness', summary: 'Readiness: Redis answers as a writable primary (no failover under way) and the config is loaded; Redis role; last health of each connection', tags: ['Health'], responses: { 200: { description: 'Ready', content: json(ref('Readiness')) }, 503: { description: 'Not ready', content: json(ref('Readiness')) } } },
     {
       method: 'get', path: '/api/cases/:id', operationId: 'getCase', summary: 'A case by any of its ids: the merged canonical case (personal data) and which system views it was built from', tags: ['Cases'], security: api, params: idParam,
       description: 'case is merged from each system\'s latest view by the precedence in docs/canonical-model.md (config hub.merge); views lists them (no content): system, connection, when, which event, and which one is the origin.',

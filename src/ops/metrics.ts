@@ -3,6 +3,7 @@
  * (in the process that does the work); gauges about shared state (queue jobs, dead letters, circuits,
  * reconciliation) are read from Redis when /metrics is scraped, so every api process reports the same values.
  */
+import { hostname } from 'node:os';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { safeMessage } from '../core/errors';
 import type { Hub } from '../core/hub';
@@ -11,6 +12,17 @@ import { CIRCUIT_STATES } from './circuit';
 import { connectionsOverview, deadLetterList, queueCounts, type ConnectionOverview, type QueueOverview } from './overview';
 import { reconcile, unaccounted, type Reconciliation } from './reconciliation';
 import { opsSettings, type OpsSettings } from './settings';
+
+/**
+ * Which process a series came from: the host it runs on, its role (api, worker, start), the Caseway version and the
+ * pid (which keeps `caseway start`'s delivery processes apart when their metrics are aggregated into the parent's).
+ */
+export interface ProcessIdentity {
+  host: string;
+  role: string;
+  version: string;
+  pid: string;
+}
 
 interface HubSnapshot {
   queues: QueueOverview[];
@@ -30,6 +42,7 @@ export class PrometheusMetrics implements HubMetrics {
   readonly pollLag: Gauge<'connection' | 'source'>;
 
   readonly scrapeErrors: Counter;
+  readonly processInfo: Gauge<'host' | 'role' | 'version' | 'pid'>;
   private observed?: { hub: Hub; settings: OpsSettings };
   private snapshotCache?: { at: number; value: Promise<HubSnapshot | null> };
 
@@ -37,8 +50,11 @@ export class PrometheusMetrics implements HubMetrics {
   /** Other processes of this hub (`caseway start`'s delivery processes): their metrics, one array per process. */
   private readonly others: Array<() => Promise<object[][]>> = [];
 
-  /** `stateCacheMs`: how long one read of the Redis-backed gauges serves later scrapes (default 2000). */
-  constructor(options: { defaultMetrics?: boolean; stateCacheMs?: number } = {}) {
+  /**
+   * `stateCacheMs`: how long one read of the Redis-backed gauges serves later scrapes (default 2000). `identity`: the
+   * labels of caseway_process_info (default: this host, role "start", version "unknown", this pid).
+   */
+  constructor(options: { defaultMetrics?: boolean; stateCacheMs?: number; identity?: Partial<ProcessIdentity> } = {}) {
     this.stateCacheMs = options.stateCacheMs ?? 2000;
     // Node process metrics under their usual names (process_cpu_seconds_total, nodejs_heap_size_used_bytes ...).
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -56,12 +72,13 @@ export class PrometheusMetrics implements HubMetrics {
     this.peerLatency = new Histogram({ name: 'caseway_peer_request_duration_seconds', help: 'Peer request latency', labelNames: ['connection'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
     this.pollRuns = new Counter({ name: 'caseway_poll_runs_total', help: 'Poll source runs by outcome (ok, error, locked)', labelNames: ['connection', 'source', 'outcome'], registers });
     this.pollLag = new Gauge({ name: 'caseway_poller_lag_seconds', help: 'Age of the newest item a poll source has seen at its peer', labelNames: ['connection', 'source'], registers });
+    // One info metric (value 1) rather than host/role labels on every series: Prometheus's own `instance` label
+    // already tells processes apart; join on it (`* on(instance) group_left(host, role) caseway_process_info`)
+    // to break any metric down by host or role, without multiplying the series of the others.
+    this.processInfo = new Gauge({ name: 'caseway_process_info', help: 'This Caseway process: the host it runs on, its role (api, worker or start), the version and the pid; always 1', labelNames: ['host', 'role', 'version', 'pid'], registers });
+    const identity = { host: hostname(), role: 'start', version: 'unknown', pid: String(process.pid), ...options.identity };
+    this.processInfo.set({ host: identity.host, role: identity.role, version: identity.version, pid: identity.pid }, 1);
     this.scrapeErrors = new Counter({ name: 'caseway_metrics_scrape_errors_total', help: 'Scrapes whose Redis-backed gauges could not be read (they are then left out)', registers });
-  }
-
-  /** `caseway_process_info{role, pid} 1`: which process a series came from, kept apart when metrics are aggregated. */
-  identify(role: string): void {
-    new Gauge({ name: 'caseway_process_info', help: 'One per hub process: its role (start, api, worker) and pid', labelNames: ['role', 'pid'], registers: [this.registry] }).set({ role, pid: String(process.pid) }, 1);
   }
 
   /**

@@ -139,7 +139,8 @@ routes:
       const ok = await post('with-replica');
       expect(ok.status).toBe(200);
       const ready = await axios.get(`${t.baseUrl}/readyz`, { validateStatus: () => true });
-      expect(ready.data.redisRole).toEqual({ role: 'master', connectedReplicas: 1, minReplicas: 1 });
+      expect(ready.status).toBe(200);
+      expect(ready.data.redisRole).toEqual({ role: 'master', connectedReplicas: 1, minReplicas: 1, failover: 'none' });
 
       const port = Number(new URL(replica!.url).port);
       await replica!.stop();
@@ -148,7 +149,10 @@ routes:
       expect(refused.status).toBe(503);
       expect(refused.headers['retry-after']).toBe('5');
       expect(refused.data).toMatchObject({ code: 'STORE_UNAVAILABLE', retryable: true });
-      expect((await axios.get(`${t.baseUrl}/readyz`)).data.redisRole).toMatchObject({ connectedReplicas: 0 });
+      // Health says why: fewer replicas than minReplicas is a failover state, and the hub is not ready meanwhile.
+      const notReady = await axios.get(`${t.baseUrl}/readyz`, { validateStatus: () => true });
+      expect(notReady.status).toBe(503);
+      expect(notReady.data).toMatchObject({ ready: false, redis: 'ok', redisRole: { role: 'master', connectedReplicas: 0, failover: 'switching', failoverReason: '0 of 1 replicas connected' } });
 
       // The source's retry succeeds once the replica is back, under one hub id.
       replica = await startReplica(port);

@@ -72,7 +72,7 @@ describe('caseway start with delivery processes', () => {
   };
   const metrics = (url: string) => fetch(`${url}/metrics`).then((r) => r.text());
   /** Worker pids as /metrics reports them (caseway_process_info{role="worker"}). */
-  const workerPids = async (url: string) => [...(await metrics(url)).matchAll(/^caseway_process_info\{role="worker",pid="(\d+)"\} 1$/gm)].map((m) => Number(m[1])).sort();
+  const workerPids = async (url: string) => [...(await metrics(url)).matchAll(/^caseway_process_info\{host="[^"]*",role="worker",version="[^"]*",pid="(\d+)"\} 1$/gm)].map((m) => Number(m[1])).sort();
   const metric = (text: string, line: RegExp) => Number(new RegExp(`^${line.source} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   const post = async (url: string, ids: string[]) => {
     const res = await fetch(`${url}/recorder/inbox`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ids.map((id) => ({ eventId: id, case: { type: 'complaint', source: { system: 'recorder', id }, parties: [] } }))) });
@@ -97,7 +97,7 @@ describe('caseway start with delivery processes', () => {
     }, START_MS, 'two worker processes in /metrics');
     expect(first).not.toContain(hub.child.pid);
     const before = await metrics(url);
-    expect(before).toContain(`caseway_process_info{role="api",pid="${hub.child.pid}"} 1`);
+    expect(before).toMatch(new RegExp(`^caseway_process_info\\{host="[^"]*",role="api",version="[^"]*",pid="${hub.child.pid}"\\} 1$`, 'm'));
     expect(metric(before, /caseway_worker_processes\{state="ready"\}/)).toBe(2);
     expect(metric(before, /caseway_worker_process_restarts_total/)).toBe(0);
 
@@ -156,7 +156,7 @@ describe('caseway start with delivery processes', () => {
     const url = await runningOrShow(hub);
     expect(hub.output()).toContain('Caseway is running (api + workers)');
     const text = await metrics(url);
-    expect(text).toContain(`caseway_process_info{role="start",pid="${hub.child.pid}"} 1`);
+    expect(text).toMatch(new RegExp(`^caseway_process_info\\{host="[^"]*",role="start",version="[^"]*",pid="${hub.child.pid}"\\} 1$`, 'm'));
     expect(text).not.toContain('role="worker"');
     expect(text).not.toContain('caseway_worker_processes');
     await post(url, ['solo-1', 'solo-2']);

@@ -5,7 +5,7 @@
  */
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'caseway/core';
-import { safeMessage } from 'caseway/core';
+import { CasewayError, safeMessage } from 'caseway/core';
 import type { AuthOutcome } from './auth';
 import { IDEMPOTENCY_KEY_MALFORMED, idempotencyProblem, parseIdempotencyKey, type IdempotencyAnswer, type IdempotencyClaim, type IdempotencyGuard } from './idempotency';
 import { canonicalJson, isPlainObject, sha256Hex, type JsonObject } from './json';
@@ -20,6 +20,7 @@ export const REPLIES = {
   malformedJson: { error: 'Malformed JSON' },
   methodNotAllowed: { error: 'Method Not Allowed' },
   internalError: { error: 'Internal Server Error' },
+  serviceUnavailable: { error: 'Service Unavailable' },
 } as const;
 
 export interface IntakeOptions {
@@ -66,6 +67,9 @@ function readBody(req: Request, res: Response, parser: RequestHandler): Promise<
     Promise.resolve(parser(req, res, (err?: unknown) => (err ? reject(err) : resolve(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0))))).catch(reject);
   });
 }
+
+/** Seconds a caller is asked to wait after a 503 (the hub's own 503s for intake say the same). */
+export const RETRY_AFTER_SECONDS = 5;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -133,6 +137,14 @@ export function createIntakeHandler(options: IntakeOptions): RequestHandler {
       send(res, 200, { appRefNumber });
     } catch (err) {
       await claim?.abandon();
+      // A retryable failure (Redis unavailable: the hub's intake, or the idempotency claim) is 503 + Retry-After:
+      // nothing was acknowledged and the same body may be sent again. The hub may have answered it already.
+      if (err instanceof CasewayError && err.retryable) {
+        log.warn({ err: safeMessage(err) }, 'etd intake: the hub cannot store the application now, answered 503');
+        if (!res.headersSent) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+        send(res, 503, REPLIES.serviceUnavailable);
+        return;
+      }
       log.error({ err: safeMessage(err) }, 'etd intake: could not store the application');
       send(res, 500, REPLIES.internalError);
     }

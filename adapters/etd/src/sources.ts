@@ -69,6 +69,7 @@ export const applicationSource: WebhookSourceDefinition<EtdSettings> = {
         schema: { type: 'object', required: ['errors'], properties: { errors: { type: 'array', items: { type: 'object', minProperties: 1, maxProperties: 1, additionalProperties: { type: 'string' } } } } },
       },
       500: { description: 'Internal Server Error (nothing else is said)', schema: ERROR_BODY },
+      503: { description: 'The hub cannot store it now (Redis unavailable, e.g. during a failover); nothing was acknowledged: retry after Retry-After seconds', schema: ERROR_BODY },
     },
   },
   mount(router, ctx, emit, options) {

@@ -2,13 +2,18 @@
  * Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): Caseway's ETD intake honours it, and the outbound
  * client sends the delivery id as the key on every attempt of one delivery. Real loopback HTTP, real Redis.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { startPrivateRedis } from '../../../src/cli/private-redis';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { DeliveryRequest, Emit, WebhookSourceDefinition } from '../../../src/core/adapter';
 import { CasewayError } from '../../../src/core/errors';
 import { adapterHarness, type Harness } from '../../../test/helpers/adapter-harness';
-import { testRedis } from '../../../test/helpers/redis';
+import { quietRedis, testRedis } from '../../../test/helpers/redis';
 import adapter from '../index';
 import { etdAppToCase } from '../src/codec';
 import { IDEMPOTENCY_KEY_IN_FLIGHT, IDEMPOTENCY_KEY_REUSED, parseIdempotencyKey } from '../src/idempotency';
@@ -139,10 +144,41 @@ describe("Caseway's ETD intake honours Idempotency-Key", () => {
       if (failures-- > 0) throw new Error('store down');
       return emit(events);
     });
-    expect((await post(intake, validBody(), '"key-4"')).status).toBeGreaterThanOrEqual(500);
+    // A plain error is no reason to retry: 500 (a Redis that is away is 503, below).
+    expect((await post(intake, validBody(), '"key-4"')).status).toBe(500);
     const retry = await post(intake, validBody(), '"key-4"');
     expect(retry.status).toBe(200);
     expect(intake.harness.emitted).toHaveLength(1);
+  });
+
+  test('Redis unavailable for the claim (a replica answering READONLY, as during a failover): 503 + Retry-After, not 500', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-etd-claim-'));
+    const server = await startPrivateRedis(dir, ['--shutdown-on-sigterm', 'now']);
+    const redis = quietRedis(new Redis(server.url, { maxRetriesPerRequest: 1 }));
+    try {
+      const harness = adapterHarness<unknown>({ adapter, settings: SETTINGS, redis, prefix: 'cwtest:etd-claim:', connectionName: 'etd-claim' });
+      const app = express();
+      const router = express.Router();
+      source().mount(router, harness.ctx, harness.emit, {});
+      app.use(router);
+      const listening = await new Promise<Server>((resolve, reject) => {
+        const s = app.listen(0, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
+      });
+      servers.push(listening);
+      const intake = { url: `http://127.0.0.1:${(listening.address() as AddressInfo).port}`, harness };
+      // A replica of nothing: writes answer READONLY.
+      await redis.replicaof('127.0.0.1', '1');
+      const refused = await post(intake, validBody(), '"key-redis-away"');
+      expect([refused.status, refused.headers['retry-after'], refused.json]).toEqual([503, '5', { error: 'Service Unavailable' }]);
+      expect(harness.emitted).toHaveLength(0);
+      await redis.replicaof('NO', 'ONE');
+      const retried = await post(intake, validBody(), '"key-redis-away"');
+      expect(retried.status).toBe(200);
+    } finally {
+      redis.disconnect();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a malformed key is refused with 400 before anything is stored', async () => {

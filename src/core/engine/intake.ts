@@ -15,7 +15,7 @@ import { matchesFilter } from '../routing/filter';
 import { applyMapping } from '../routing/mapping';
 import { connectionOf, knownSystems, type HubRuntime } from '../runtime';
 import { forLookup, joinModeOf } from '../routing/joins';
-import { execChecked, execTransaction, storeCall, StoreUnavailableError } from '../store/replies';
+import { asStoreFailure, execChecked, execTransaction, isRedisUnavailable, storeCall, StoreUnavailableError } from '../store/replies';
 import { dayOf, StatsTally } from '../store/stats-store';
 import { assessEvents } from './case-views';
 import { deliveryIdOf, eventKeyOf, newHubId } from './ids';
@@ -91,13 +91,13 @@ function checkCanonical(events: SourceEvent[], adapter: string, connection: stri
 const LANE_SEPARATOR = '\u0000';
 
 /**
- * A failure of the whole flush (Redis unreachable, the transaction aborted): every caller in it gets the retryable
- * error. An error Redis gave in one reply (a key of the wrong type, say) may concern one caller's event only, so
- * that group is replayed caller by caller instead, like any other error.
+ * A failure of the whole flush (Redis unreachable, a replica or a loading Redis, the transaction aborted): every
+ * caller in it gets the retryable error. Any other error Redis gave in one reply (a key of the wrong type, say) may
+ * concern one caller's event only, so that group is replayed caller by caller instead, like any other error.
  */
 function redisDidNotTakeIt(err: unknown): boolean {
   if (!(err instanceof StoreUnavailableError)) return false;
-  return !(err.cause instanceof Error && err.cause.name === 'ReplyError');
+  return !(err.cause instanceof Error && err.cause.name === 'ReplyError') || isRedisUnavailable(err.cause);
 }
 
 export class Intake {
@@ -124,8 +124,20 @@ export class Intake {
     return this.group.submit(`${connectionName}${LANE_SEPARATOR}${sourceName}`, events);
   }
 
-  /** One flush: every event given, in one set of round trips. */
+  /**
+   * One flush. Whatever step met an unavailable Redis (a read outside the checked helpers included), the caller gets
+   * the typed, retryable StoreUnavailableError: the HTTP layer answers it 503, never 500.
+   */
   private async ingestNow(connectionName: string, sourceName: string, events: SourceEvent[]): Promise<EmitResult[]> {
+    try {
+      return await this.ingestChecked(connectionName, sourceName, events);
+    } catch (err) {
+      throw asStoreFailure(err, 'intake', { connection: connectionName, source: sourceName });
+    }
+  }
+
+  /** One flush: every event given, in one set of round trips. */
+  private async ingestChecked(connectionName: string, sourceName: string, events: SourceEvent[]): Promise<EmitResult[]> {
     if (events.length === 0) return [];
     const conn = connectionOf(this.rt, connectionName);
     const system = conn.adapter.name;

@@ -7,6 +7,7 @@ import type { SourceEvent } from '../adapter';
 import type { JoinMode } from '../config/types';
 import type { CrossReference } from '../model/canonical.generated';
 import type { HubRuntime } from '../runtime';
+import { execChecked } from '../store/replies';
 
 /** The source's `join` setting; by default own-id for a connection no route delivers to (it only creates cases). */
 export function joinModeOf(rt: HubRuntime, connection: string, source: string): JoinMode {
@@ -51,13 +52,14 @@ export async function joinedBy(rt: HubRuntime, items: Array<{ kase: SourceEvent[
       asked += 1;
     }
   }
-  const answers = asked ? ((await pipe.exec()) ?? []) : [];
+  // Checked: an unanswered look-up must fail the intake (retryable), not read as "no join".
+  const answers = asked ? await execChecked(pipe, 'looking up joins') : [];
   let n = 0;
   return candidates.map((c) => {
     let found: JoinedBy | undefined;
     for (const r of c.refs) {
       const direct = r.system === 'hub' || r.system === 'external';
-      const hit = direct ? r.id === c.hubId : answers[n++]?.[1] === c.hubId;
+      const hit = direct ? r.id === c.hubId : answers[n++] === c.hubId;
       if (hit && !found) found = { system: r.system, kind: r.kind, id: r.id };
     }
     return found;

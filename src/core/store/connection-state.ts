@@ -1,15 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ConnectionState } from '../adapter';
+import { storeCall } from './replies';
 
 const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
-/** ConnectionState kept in Redis under `<prefix>state:<connection>:`. */
+/**
+ * ConnectionState kept in Redis under `<prefix>state:<connection>:`. Every call that Redis does not answer fails with
+ * the retryable StoreUnavailableError (a webhook adapter's idempotency claim, say, answers 503 on it, not 500).
+ */
 export class RedisConnectionState implements ConnectionState {
   private readonly base: string;
+  private readonly redis: Redis;
 
-  constructor(private readonly redis: Redis, prefix: string, connection: string) {
+  constructor(redis: Redis, prefix: string, connection: string) {
     this.base = `${prefix}state:${connection}:`;
+    const where = { connection };
+    // Every Redis call of this store goes through storeCall (one proxy, so no method can forget it).
+    this.redis = new Proxy(redis, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => storeCall(`connection state ${String(property)}`, () => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args), where);
+      },
+    });
   }
 
   private k(key: string): string {

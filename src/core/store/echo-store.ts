@@ -13,7 +13,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import type { CanonicalCase, Party } from '../model/canonical.generated';
 import type { Keys } from './keys';
 import type { PayloadCipher } from './payload-cipher';
-import { execTransaction } from './replies';
+import { execChecked, execTransaction } from './replies';
 
 /** Identifying fields of one party as sent, normalised. */
 interface PartyPrint {
@@ -141,12 +141,8 @@ export class EchoStore {
     if (pairs.length === 0) return [];
     const pipe = this.redis.pipeline();
     for (const p of pairs) pipe.hgetall(this.keys.echo(p.hubId, p.connection));
-    const replies = (await pipe.exec()) ?? [];
-    return pairs.map((_, i) => {
-      const [err, raw] = replies[i] ?? [null, {}];
-      if (err) throw err;
-      return this.open((raw ?? {}) as Record<string, string>);
-    });
+    const replies = await execChecked(pipe, 'reading echo records');
+    return pairs.map((_, i) => this.open((replies[i] ?? {}) as Record<string, string>));
   }
 
   private open(raw: Record<string, string>): EchoRecord | null {

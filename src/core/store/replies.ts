@@ -24,6 +24,49 @@ function reasonOf(err: unknown): string {
 }
 
 /**
+ * Error replies that mean "this Redis cannot take it now, another try may": a replica (READONLY: a failover moved
+ * the primary, or the hub still talks to the old one), a Redis loading its data (LOADING), a replica cut off from its
+ * primary (MASTERDOWN), a script or transaction in the way (BUSY, TRYAGAIN), replicas missing (NOREPLICAS), memory
+ * full under noeviction (OOM), failed background saves (MISCONF), cluster states (CLUSTERDOWN). Redis gives the code
+ * first; a script error quotes the call's reply after "-" or ": " (Redis 6), hence the looser match.
+ */
+const UNAVAILABLE_REPLY = /(?:^|[-\s:])(READONLY|LOADING|MASTERDOWN|BUSY|TRYAGAIN|NOREPLICAS|OOM|MISCONF|CLUSTERDOWN)\b/;
+/** ioredis's own words when a command never got an answer (connection closed, reconnecting, timed out, offline). */
+const UNAVAILABLE_CLIENT = /^(Connection is closed|Command aborted due to connection close|Stream isn't writeable|Command timed out|All sentinels are unreachable|Reached the max retries per request limit|Connection in subscriber mode|Failed to refresh slots cache|None of the sentinels are available)/;
+/** Socket errors: Redis (or the way to it) is not there. */
+const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_SOCKET_CLOSED', 'ERR_STREAM_DESTROYED']);
+
+/**
+ * Whether an error from ioredis or BullMQ (or one wrapping such an error as its cause) means Redis was unavailable
+ * for the call, rather than a bug or bad data: the one classifier every Redis path uses. A transaction aborted with
+ * EXECABORT counts when a queued command failed that way (or when ioredis gave no reason). A StoreUnavailableError
+ * counts; other Caseway errors do not (they say themselves whether they are retryable).
+ */
+export function isRedisUnavailable(err: unknown, depth = 0): boolean {
+  if (err instanceof StoreUnavailableError) return true;
+  if (err instanceof CasewayError || !(err instanceof Error) || depth > 3) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (typeof code === 'string' && UNAVAILABLE_ERRNO.has(code)) return true;
+  if (err.name === 'MaxRetriesPerRequestError') return true;
+  const message = err.message;
+  if (message.startsWith('EXECABORT')) {
+    const previous = (err as Error & { previousErrors?: unknown[] }).previousErrors;
+    return !previous?.length || previous.some((p) => isRedisUnavailable(p, depth + 1));
+  }
+  if (UNAVAILABLE_CLIENT.test(message) || UNAVAILABLE_REPLY.test(message.split('\n')[0])) return true;
+  return err.cause !== undefined && isRedisUnavailable(err.cause, depth + 1);
+}
+
+/**
+ * The typed form of a Redis failure: Caseway errors as they are, an unavailable Redis (isRedisUnavailable) as a
+ * retryable StoreUnavailableError, anything else unchanged (a bug or bad data stays what it is).
+ */
+export function asStoreFailure(err: unknown, operation: string, context: ErrorContext = {}): unknown {
+  if (err instanceof CasewayError || !isRedisUnavailable(err)) return err;
+  return new StoreUnavailableError(operation, reasonOf(err), context, err);
+}
+
+/**
  * Runs a pipeline and returns its replies, one per queued command, each known to be free of errors.
  * A shorter answer than the number of commands queued is a failure too.
  */

@@ -8,6 +8,7 @@ import type { CrossReference } from '../model/canonical.generated';
 import type { Keys } from './keys';
 import { mergeViews, viewSummary, type CaseView, type MergeRules } from './merge';
 import type { PayloadCipher } from './payload-cipher';
+import { execChecked } from './replies';
 
 export type ViewInfo = ReturnType<typeof viewSummary>[number];
 
@@ -36,11 +37,9 @@ export class ViewStore {
     if (unique.length === 0) return out;
     const pipe = this.redis.pipeline();
     for (const id of unique) pipe.hgetall(this.keys.views(id));
-    const replies = (await pipe.exec()) ?? [];
+    const replies = await execChecked(pipe, 'reading case views');
     unique.forEach((id, i) => {
-      const [err, raw] = replies[i] ?? [null, {}];
-      if (err) throw err;
-      out.set(id, this.open((raw ?? {}) as Record<string, string>));
+      out.set(id, this.open((replies[i] ?? {}) as Record<string, string>));
     });
     return out;
   }
