@@ -67,6 +67,11 @@ export function icaseworkReference(references: CrossReference[] | undefined, con
   );
 }
 
+/** The iCasework case this connection holds for the delivered case: a caseid reference the hub or the case knows. */
+function knownCase(request: DeliveryRequest, ctx: Ctx): CrossReference | undefined {
+  return icaseworkReference(request.references, ctx.connection.name) ?? icaseworkReference(request.case.references, ctx.connection.name);
+}
+
 /** Resolves the externalId option to the value sent as ExternalId (undefined for 'none'). */
 export function resolveExternalId(request: DeliveryRequest, choice: string): string | undefined {
   if (choice === 'none') return undefined;
@@ -412,8 +417,7 @@ const addNote: ActionDefinition<IcaseworkSettings, typeof addNoteOptionsSchema> 
   async deliver(request, ctx): Promise<DeliveryResult> {
     const client = clientFor(ctx);
     const which = request.options.notes ?? 'unsent';
-    const existing = icaseworkReference(request.references, ctx.connection.name) ?? icaseworkReference(request.case.references, ctx.connection.name);
-    const target = existing ? { CaseId: existing.id } : { ExternalId: resolveExternalId(request, request.options.externalId ?? 'hubId') };
+    const target = targetCase(request, ctx);
     if (!target.CaseId && !target.ExternalId) {
       throw new PermanentError('icasework: no iCasework case to add notes to (no caseid reference, externalId none)', { hubId: request.hubId, route: request.route, field: 'references' });
     }
@@ -478,7 +482,7 @@ const linkExternalId: ActionDefinition<IcaseworkSettings, typeof linkExternalIdO
   optionsSchema: linkExternalIdOptionsSchema,
   async deliver(request, ctx): Promise<DeliveryResult> {
     const client = clientFor(ctx);
-    const existing = icaseworkReference(request.references, ctx.connection.name) ?? icaseworkReference(request.case.references, ctx.connection.name);
+    const existing = knownCase(request, ctx);
     if (!existing) {
       throw new PermanentError('icasework: no icasework caseid reference to link', { hubId: request.hubId, route: request.route, field: 'references' });
     }
@@ -494,7 +498,7 @@ const linkExternalId: ActionDefinition<IcaseworkSettings, typeof linkExternalIdO
 
 /** The iCasework case an action on an existing case targets: the caseid reference, else ExternalId (option externalId). */
 function targetCase(request: DeliveryRequest<{ externalId?: string }>, ctx: Ctx): { CaseId?: string; ExternalId?: string } {
-  const existing = icaseworkReference(request.references, ctx.connection.name) ?? icaseworkReference(request.case.references, ctx.connection.name);
+  const existing = knownCase(request, ctx);
   if (existing) return { CaseId: existing.id };
   return { ExternalId: resolveExternalId(request, request.options.externalId ?? 'hubId') };
 }
@@ -518,7 +522,7 @@ const uploadDocuments: ActionDefinition<IcaseworkSettings, typeof uploadDocument
   optionsSchema: uploadDocumentsOptionsSchema,
   async deliver(request, ctx): Promise<DeliveryResult> {
     const client = clientFor(ctx);
-    const existing = icaseworkReference(request.references, ctx.connection.name) ?? icaseworkReference(request.case.references, ctx.connection.name);
+    const existing = knownCase(request, ctx);
     if (!existing) {
       throw new PermanentError('icasework: uploadDocuments needs the icasework caseid reference (uploaddocuments takes CaseId only)', { hubId: request.hubId, route: request.route, connection: ctx.connection.name, field: 'references' });
     }
