@@ -3,11 +3,46 @@
  * `defineAdapter({...})` from its index.ts; the hub discovers it there, so adding a peer touches no core file.
  */
 import type { Router } from 'express';
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
 import type { Logger } from './logger';
 import type { CanonicalCase, CrossReference } from './model/canonical.generated';
 
 /** A JSON Schema object (ajv draft-07). */
 export type JsonSchema = Record<string, unknown>;
+
+/**
+ * Marks an action or source whose options schema is not known to the type system: the hub's registry holds every
+ * definition in this erased form, with options as `Record<string, unknown>`. An adapter never writes it.
+ */
+declare const untypedOptions: unique symbol;
+export type UntypedOptions = typeof untypedOptions;
+
+/**
+ * The type of the options an action or source receives, derived from its options schema (json-schema-to-ts), the same
+ * schema ajv validates the config with: one source. Write the schema `as const` and pass `typeof schema` as the
+ * definition's second type argument. Properties with a `default` stay optional (ajv does not fill defaults in).
+ * A schema json-schema-to-ts cannot read gives `never`, so a definition never quietly falls back to untyped options.
+ */
+export type OptionsOf<Schema> = [Schema] extends [UntypedOptions]
+  ? Record<string, unknown>
+  : Schema extends JSONSchema
+    ? FromSchema<Schema, { keepDefaultedPropertiesOptional: true }>
+    : never;
+
+/**
+ * A schema in the registry's erased form. The optional brand keeps an untyped definition out of an adapter's
+ * `actions`/`sources` (AnyActionDefinition), where only const schemas, and so typed options, are accepted.
+ */
+export type UntypedSchema = JsonSchema & { readonly [untypedOptions]?: true };
+
+/** What a definition's optionsSchema is: the const schema itself, or any schema in the registry's erased form. */
+export type OptionsSchemaOf<Schema> = [Schema] extends [UntypedOptions] ? UntypedSchema : Schema;
+
+/** What an adapter's `actions`/`sources` records accept as an options schema: a const one, never the erased form. */
+export type AdapterOptionsSchema = ConstOptionsSchema & { readonly [untypedOptions]?: never };
+
+/** The constraint for an options schema written `as const` (use with `satisfies`). */
+export type ConstOptionsSchema = JSONSchema;
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -61,14 +96,14 @@ export interface AdapterContext<S> {
   metrics: PeerMetrics;
 }
 
-/** What the hub hands an action: one case for one route target. */
-export interface DeliveryRequest {
+/** What the hub hands an action: one case for one route target. `O` is the action's options type (see OptionsOf). */
+export interface DeliveryRequest<O = Record<string, unknown>> {
   /** The canonical case after the route's mapping overrides. */
   case: CanonicalCase;
   hubId: string;
   action: string;
   /** The route target's action options from config, validated against the action's optionsSchema. */
-  options: Record<string, unknown>;
+  options: O;
   route: string;
   /** Deterministic per (route, target, source event): the same on every retry and replay. */
   deliveryId: string;
@@ -102,13 +137,17 @@ export interface DeliveryResult {
   summary?: TraceSummary;
 }
 
-export interface ActionDefinition<S> {
+/**
+ * One action of an adapter. `Schema` is `typeof` the action's `as const` options schema, so deliver() sees
+ * `request.options` typed from it (OptionsOf); leave it out only in the hub's erased form.
+ */
+export interface ActionDefinition<S, Schema = UntypedOptions> {
   description: string;
-  optionsSchema?: JsonSchema;
+  optionsSchema?: OptionsSchemaOf<Schema>;
   /** Delivers one case. Throw PeerError/PermanentError/RetryableError (src/core/errors) to fail. */
-  deliver(request: DeliveryRequest, ctx: AdapterContext<S>): Promise<DeliveryResult>;
+  deliver(request: DeliveryRequest<OptionsOf<Schema>>, ctx: AdapterContext<S>): Promise<DeliveryResult>;
   /** The request(s) deliver() would send for this case, without sending anything (for dry-run replay). */
-  preview?(request: DeliveryRequest, ctx: AdapterContext<S>): Promise<PeerRequestPreview[]>;
+  preview?(request: DeliveryRequest<OptionsOf<Schema>>, ctx: AdapterContext<S>): Promise<PeerRequestPreview[]>;
 }
 
 /** One request an action would make: method and path, and its body or parameters (may hold personal data). */
@@ -134,13 +173,14 @@ export interface EmitResult {
 /** Resolves only once every event is durably stored and queued: only then may a source acknowledge or move on. */
 export type Emit = (events: SourceEvent[]) => Promise<EmitResult[]>;
 
-export interface PollSourceDefinition<S> {
+/** A source the hub polls. `Schema` as for ActionDefinition: `typeof` its `as const` options schema. */
+export interface PollSourceDefinition<S, Schema = UntypedOptions> {
   kind: 'poll';
   description: string;
-  optionsSchema?: JsonSchema;
+  optionsSchema?: OptionsSchemaOf<Schema>;
   defaultIntervalMs: number;
   /** Called on schedule by one worker at a time (the hub holds a lock). */
-  poll(ctx: AdapterContext<S>, emit: Emit, options: Record<string, unknown>): Promise<PollOutcome | void>;
+  poll(ctx: AdapterContext<S>, emit: Emit, options: OptionsOf<Schema>): Promise<PollOutcome | void>;
 }
 
 export interface PollOutcome {
@@ -167,16 +207,17 @@ export interface WebhookApiDoc {
   examples?: Record<string, { summary: string; request: unknown; status: number; response: unknown }>;
 }
 
-export interface WebhookSourceDefinition<S> {
+/** A source that receives HTTP calls. `Schema` as for ActionDefinition: `typeof` its `as const` options schema. */
+export interface WebhookSourceDefinition<S, Schema = UntypedOptions> {
   kind: 'webhook';
   description: string;
-  optionsSchema?: JsonSchema;
+  optionsSchema?: OptionsSchemaOf<Schema>;
   api?: WebhookApiDoc;
   /** Registers the source's HTTP endpoints (full paths, e.g. POST /intake/application) on the hub's API router. */
-  mount(router: Router, ctx: AdapterContext<S>, emit: Emit, options: Record<string, unknown>): void;
+  mount(router: Router, ctx: AdapterContext<S>, emit: Emit, options: OptionsOf<Schema>): void;
 }
 
-export type SourceDefinition<S> = PollSourceDefinition<S> | WebhookSourceDefinition<S>;
+export type SourceDefinition<S, Schema = UntypedOptions> = PollSourceDefinition<S, Schema> | WebhookSourceDefinition<S, Schema>;
 
 /** A running sandbox peer on loopback. */
 export interface SandboxHandle {
@@ -212,14 +253,31 @@ export interface DeadLetterInfo {
   error: { message: string; code: string; retryable: boolean };
 }
 
+/**
+ * Any action of an adapter whatever its options schema: what an adapter's `actions` record holds. (An action typed
+ * for its own options takes only those, so the record cannot promise more than `never` about them.)
+ */
+export interface AnyActionDefinition<S> {
+  description: string;
+  /** A const schema (json-schema-to-ts can read it): an action typed `ActionDefinition<S>` alone has none, so it cannot be listed. */
+  optionsSchema?: AdapterOptionsSchema;
+  deliver(request: DeliveryRequest<never>, ctx: AdapterContext<S>): Promise<DeliveryResult>;
+  preview?(request: DeliveryRequest<never>, ctx: AdapterContext<S>): Promise<PeerRequestPreview[]>;
+}
+
+/** Any source of an adapter whatever its options schema (see AnyActionDefinition). */
+export type AnySourceDefinition<S> =
+  | (Omit<PollSourceDefinition<S>, 'poll' | 'optionsSchema'> & { optionsSchema?: AdapterOptionsSchema; poll(ctx: AdapterContext<S>, emit: Emit, options: never): Promise<PollOutcome | void> })
+  | (Omit<WebhookSourceDefinition<S>, 'mount' | 'optionsSchema'> & { optionsSchema?: AdapterOptionsSchema; mount(router: Router, ctx: AdapterContext<S>, emit: Emit, options: never): void });
+
 export interface Adapter<S> {
   /** Must equal the folder name under adapters/. */
   name: string;
   title: string;
   /** JSON Schema of the connection settings (the adapter's configuration-schema.json). */
   settingsSchema: JsonSchema;
-  actions: Record<string, ActionDefinition<S>>;
-  sources: Record<string, SourceDefinition<S>>;
+  actions: Record<string, AnyActionDefinition<S>>;
+  sources: Record<string, AnySourceDefinition<S>>;
   sandbox?: SandboxDefinition;
   /** Throws when the peer cannot be reached; used by /readyz. */
   checkHealth?(ctx: AdapterContext<S>): Promise<void>;
@@ -229,8 +287,14 @@ export interface Adapter<S> {
   close?(ctx: AdapterContext<S>): Promise<void>;
 }
 
-/** The type-erased form the hub's registry holds. */
-export type RegisteredAdapter = Adapter<unknown>;
+/**
+ * The type-erased form the hub's registry holds: settings and options as the config gave them (ajv has validated both
+ * against the adapter's schemas before any of them reaches the adapter).
+ */
+export type RegisteredAdapter = Omit<Adapter<unknown>, 'actions' | 'sources'> & {
+  actions: Record<string, ActionDefinition<unknown>>;
+  sources: Record<string, SourceDefinition<unknown>>;
+};
 
 export function defineAdapter<S>(adapter: Adapter<S>): RegisteredAdapter {
   return adapter as unknown as RegisteredAdapter;

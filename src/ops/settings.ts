@@ -18,17 +18,11 @@ export interface OpsSettings {
   reconciliationDays: number;
 }
 
-interface RawOps {
-  auth?: 'login' | 'proxy';
-  users?: OpsUserConfig[];
-  proxy?: { userHeader?: string; roleHeader?: string; defaultRole?: OpsRole; trustedProxies?: string[] };
-  session?: { ttlMinutes?: number; secureCookie?: boolean; secret?: string };
-  circuit?: { failureThreshold?: number; coolDownSeconds?: number };
-  reconciliationDays?: number;
-}
+/** The `ops` block as the config file gives it (typed from the config schema). */
+type RawOps = NonNullable<LoadedConfig['ops']>;
 
 export function opsSettings(config: LoadedConfig): OpsSettings {
-  const raw = (config.ops ?? {}) as RawOps;
+  const raw: RawOps = config.ops ?? {};
   return {
     auth: raw.auth ?? 'login',
     users: raw.users ?? [],

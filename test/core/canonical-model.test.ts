@@ -7,11 +7,13 @@ import schema from '../../schemas/canonical-case.schema.json';
 const root = path.resolve(__dirname, '../..');
 
 describe('canonical model', () => {
-  it('the TypeScript types are generated from the current JSON Schema (run `npm run gen:types` if this fails)', () => {
-    const script = `import('${path.join(root, 'scripts/gen-types.mjs')}').then(async (m) => process.stdout.write(await m.generateCanonicalTypes()))`;
+  it('the TypeScript types are generated from the current JSON Schemas: canonical, config, every adapter\'s settings (run `npm run gen:types` if this fails)', () => {
+    const script = `import('${path.join(root, 'scripts/gen-types.mjs')}').then(async (m) => process.stdout.write(JSON.stringify(await m.generatedFiles())))`;
     const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     expect(out.stderr).toBe('');
-    expect(out.stdout).toBe(readFileSync(path.join(root, 'src/core/model/canonical.generated.ts'), 'utf8'));
+    const files = JSON.parse(out.stdout) as Array<{ file: string; text: string }>;
+    expect(files.map((f) => f.file)).toEqual(expect.arrayContaining(['src/core/model/canonical.generated.ts', 'src/core/config/config.generated.ts', 'adapters/icasework/src/settings.generated.ts']));
+    for (const { file, text } of files) expect({ file, text: readFileSync(path.join(root, file), 'utf8') }).toEqual({ file, text });
   });
 
   it('accepts a full case and rejects unknown top-level fields', () => {

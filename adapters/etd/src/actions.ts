@@ -1,5 +1,5 @@
 /** Action submitApplication: canonical case -> etdApp -> POST {baseUrl}/application; 200 stores the appRefNumber. */
-import type { ActionDefinition, DeliveryResult } from 'caseway/core';
+import type { ActionDefinition, DeliveryResult, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { PeerError } from 'caseway/core';
 import { unexpectedStatus } from 'caseway/core';
 import { OPERATION, postApplication } from './client';
@@ -27,12 +27,14 @@ export function fieldErrorsOf(body: unknown): Array<Record<string, string>> {
   return out;
 }
 
-export const submitApplication: ActionDefinition<EtdSettings> = {
+const submitApplicationOptionsSchema = { type: 'object', additionalProperties: false, properties: {} } as const satisfies ConstOptionsSchema;
+
+export const submitApplication: ActionDefinition<EtdSettings, typeof submitApplicationOptionsSchema> = {
   description:
     'Posts the case as an ETD application ({"etdApp": ...}) to the IIZUKA Case Manager at baseUrl + /application. ' +
     '200 records the appRefNumber as a cross-reference; 422 fails permanently with the field errors; 5xx and timeouts retry. ' +
     'Every attempt of one delivery carries the same Idempotency-Key (the delivery id).',
-  optionsSchema: { type: 'object', additionalProperties: false, properties: {} },
+  optionsSchema: submitApplicationOptionsSchema,
   async preview(request) {
     return [{ operation: OPERATION, body: { etdApp: caseToEtdApp(request.case) } }];
   },

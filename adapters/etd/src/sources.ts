@@ -3,7 +3,7 @@
  * POST /etd/application (configurable); a valid application becomes one canonical case, and the form gets its
  * appRefNumber only after the hub has stored and queued it. The same content always gets the same appRefNumber.
  */
-import type { AdapterContext, Emit, WebhookSourceDefinition } from 'caseway/core';
+import type { AdapterContext, Emit, WebhookSourceDefinition, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { createAuthenticator } from './auth';
 import { etdAppToCase } from './codec';
 import { appRefNumberFor, applicationDigest } from './ids';
@@ -28,14 +28,16 @@ export async function intakeApplication(ctx: AdapterContext<EtdSettings>, emit: 
 
 const ERROR_BODY = { type: 'object', required: ['error'], properties: { error: { type: 'string' } } };
 
-export const applicationSource: WebhookSourceDefinition<EtdSettings> = {
+const applicationSourceOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { path: { type: 'string', pattern: '^/', description: 'Endpoint path (default /etd/application, or settings.inbound.path).' } },
+} as const satisfies ConstOptionsSchema;
+
+export const applicationSource: WebhookSourceDefinition<EtdSettings, typeof applicationSourceOptionsSchema> = {
   kind: 'webhook',
   description: 'POST /etd/application: receives ETD applications as the IIZUKA Case Manager would (200 appRefNumber / 422 field errors).',
-  optionsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { path: { type: 'string', pattern: '^/', description: 'Endpoint path (default /etd/application, or settings.inbound.path).' } },
-  },
+  optionsSchema: applicationSourceOptionsSchema,
   api: {
     requestContentType: 'application/json; charset=utf-8',
     requestSchema: applicationSchema,

@@ -2,7 +2,7 @@
  * The adapter's actions: createCase, addNote, updateCustomer, linkExternalId, uploadDocuments, updateCase.
  * Each returns { references, summary }; summaries hold ids and counts only, never personal data.
  */
-import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult } from 'caseway/core';
+import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { CasewayError, PermanentError, RetryableError } from 'caseway/core';
 import type { CrossReference, Note } from 'caseway/core';
 import { DEFAULT_NOTE_PREFIX, noteKey, noteMarker, notesFromFlat } from './canonical';
@@ -21,7 +21,7 @@ const EXTERNAL_ID_OPTION = {
   minLength: 1,
   description:
     "What identifies the case in iCasework's ExternalId: 'hubId' (default), 'source' (the case's source.id), 'none' (do not link), or the system name of one of the case's cross-references.",
-};
+} as const;
 
 const NOTE_OPTIONS = {
   noteType: { type: 'string', minLength: 1, description: "addcasenotes Type; default the note's own type, else 'Note'." },
@@ -37,15 +37,18 @@ const NOTE_OPTIONS = {
     description: 'When an earlier attempt may have added notes (a retry, or a case that already existed), read the case with getcasedetails first and skip notes whose marker is there.',
   },
   notePrefix: { type: 'string', minLength: 1, default: DEFAULT_NOTE_PREFIX, description: 'Flat field prefix of case notes in getcasedetails (CaseNoteN.Text / .Type).' },
-};
+} as const;
 
-function noteSendOptions(o: Record<string, unknown>): NoteSendOptions {
+/** The note options every action that adds notes takes (NOTE_OPTIONS), as typed from their schema. */
+type NoteOptionValues = OptionsOf<{ type: 'object'; properties: typeof NOTE_OPTIONS }>;
+
+function noteSendOptions(o: NoteOptionValues): NoteSendOptions {
   return {
-    noteType: o.noteType as string | undefined,
-    selfServiceAccess: o.selfServiceAccess as boolean | undefined,
-    marker: (o.noteMarker as NoteMarkerMode | undefined) ?? 'text',
-    readBack: (o.noteReadBack as boolean | undefined) ?? true,
-    notePrefix: o.notePrefix as string | undefined,
+    noteType: o.noteType,
+    selfServiceAccess: o.selfServiceAccess,
+    marker: o.noteMarker ?? 'text',
+    readBack: o.noteReadBack ?? true,
+    notePrefix: o.notePrefix,
   };
 }
 
@@ -62,6 +65,11 @@ export function icaseworkReference(references: CrossReference[] | undefined, con
   return (references ?? []).find(
     (r) => r.system === 'icasework' && (r.connection === undefined || r.connection === connection) && (r.kind === undefined || r.kind === 'caseid') && r.id !== '',
   );
+}
+
+/** The iCasework case this connection holds for the delivered case: a caseid reference the hub or the case knows. */
+function knownCase(request: DeliveryRequest, ctx: Ctx): CrossReference | undefined {
+  return icaseworkReference(request.references, ctx.connection.name) ?? icaseworkReference(request.case.references, ctx.connection.name);
 }
 
 /** Resolves the externalId option to the value sent as ExternalId (undefined for 'none'). */
@@ -198,20 +206,20 @@ interface CreateCaseOptions {
   lookupExisting: boolean;
 }
 
-function createCaseOptions(o: Record<string, unknown>): CreateCaseOptions {
+function createCaseOptions(o: OptionsOf<typeof createCaseOptionsSchema>): CreateCaseOptions {
   return {
-    caseType: o.caseType as string | undefined,
-    externalId: (o.externalId as string | undefined) ?? 'hubId',
-    externalIdOnCreate: (o.externalIdOnCreate as boolean | undefined) ?? true,
-    requestMethod: o.requestMethod as string | undefined,
-    customerRole: o.customerRole as string | undefined,
-    customerIdFromParty: (o.customerIdFromParty as boolean | undefined) ?? false,
-    customerIdFromExtension: (o.customerIdFromExtension as boolean | undefined) ?? true,
-    notes: (o.notes as boolean | undefined) ?? true,
+    caseType: o.caseType,
+    externalId: o.externalId ?? 'hubId',
+    externalIdOnCreate: o.externalIdOnCreate ?? true,
+    requestMethod: o.requestMethod,
+    customerRole: o.customerRole,
+    customerIdFromParty: o.customerIdFromParty ?? false,
+    customerIdFromExtension: o.customerIdFromExtension ?? true,
+    notes: o.notes ?? true,
     noteOptions: noteSendOptions(o),
-    documents: (o.documents as boolean | undefined) ?? true,
-    fields: (o.fields as Record<string, string> | undefined) ?? { Details: 'summary' },
-    lookupExisting: (o.lookupExisting as boolean | undefined) ?? true,
+    documents: o.documents ?? true,
+    fields: o.fields ?? { Details: 'summary' },
+    lookupExisting: o.lookupExisting ?? true,
   };
 }
 
@@ -225,7 +233,7 @@ export function createCaseParams(request: DeliveryRequest, opts: CreateCaseOptio
 }
 
 /** createcase parameters with the action's defaults for any option not given (for previews and round-trip tests). */
-export function createCaseParamsFor(request: DeliveryRequest, options: Record<string, unknown> = {}, externalId?: string): Params {
+export function createCaseParamsFor(request: DeliveryRequest, options: OptionsOf<typeof createCaseOptionsSchema> = {}, externalId?: string): Params {
   return buildCreateCaseParams(request, createCaseOptions(options), externalId);
 }
 
@@ -252,43 +260,45 @@ function buildCreateCaseParams(request: DeliveryRequest, opts: CreateCaseOptions
   return params;
 }
 
-const createCase: ActionDefinition<IcaseworkSettings> = {
+const createCaseOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    caseType: { type: 'string', minLength: 1, description: "createcase Type (e.g. EmergencyTravelDocument); default the case's type." },
+    externalId: EXTERNAL_ID_OPTION,
+    externalIdOnCreate: {
+      type: 'boolean',
+      default: true,
+      description: 'Send ExternalId with createcase itself (one call, and a lost reply can be found by ExternalId). false: create, then link with updateexternalid (the old two-call way).',
+    },
+    requestMethod: { type: 'string', minLength: 1, description: "RequestMethod (e.g. 'Online form')." },
+    customerRole: { type: 'string', minLength: 1, description: 'Party role sent as Customer.*; default first of applicant, creditor, customer, beneficiary.' },
+    customerIdFromParty: { type: 'boolean', default: false, description: "Send the party's id as Customer.Id (iCasework then updates that customer)." },
+    customerIdFromExtension: {
+      type: 'boolean',
+      default: true,
+      description: "Send the party's iCasework customer reference (party.extensions.icasework.Id, set on cases polled from iCasework) as Customer.Id. Set false when the case comes from another iCasework account.",
+    },
+    notes: { type: 'boolean', default: true, description: "Add the case's notes with addcasenotes after creating it (no call when the case has none)." },
+    documents: { type: 'boolean', default: true, description: "Send the case's documents with a URL as DocumentN.*." },
+    fields: {
+      type: 'object',
+      additionalProperties: { type: 'string', minLength: 1 },
+      description: "createcase parameter -> dotted path in the canonical case (default { Details: 'summary' }).",
+    },
+    lookupExisting: {
+      type: 'boolean',
+      default: true,
+      description: "Before creating, look the case up by ExternalId (getcasedetails) whenever an earlier attempt may have called createcase. Skipped when the hub's records prove none did.",
+    },
+    ...NOTE_OPTIONS,
+  },
+} as const satisfies ConstOptionsSchema;
+
+const createCase: ActionDefinition<IcaseworkSettings, typeof createCaseOptionsSchema> = {
   description:
     "Creates the case in iCasework (createcase, carrying the hub's ExternalId), records the returned caseid as the case's icasework cross-reference, then adds the case's notes (addcasenotes, each with a marker). Idempotent: an existing reference, a case created by an earlier attempt, or (when an earlier attempt may have reached iCasework) a case found by ExternalId is reused. When the hub case already has an iCasework case, the route target option onExisting decides: update (reuse it), note (add the event to it as a note), create-linked (one new case per route, reference kind linked-caseid).",
-  optionsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      caseType: { type: 'string', minLength: 1, description: "createcase Type (e.g. EmergencyTravelDocument); default the case's type." },
-      externalId: EXTERNAL_ID_OPTION,
-      externalIdOnCreate: {
-        type: 'boolean',
-        default: true,
-        description: 'Send ExternalId with createcase itself (one call, and a lost reply can be found by ExternalId). false: create, then link with updateexternalid (the old two-call way).',
-      },
-      requestMethod: { type: 'string', minLength: 1, description: "RequestMethod (e.g. 'Online form')." },
-      customerRole: { type: 'string', minLength: 1, description: 'Party role sent as Customer.*; default first of applicant, creditor, customer, beneficiary.' },
-      customerIdFromParty: { type: 'boolean', default: false, description: "Send the party's id as Customer.Id (iCasework then updates that customer)." },
-      customerIdFromExtension: {
-        type: 'boolean',
-        default: true,
-        description: "Send the party's iCasework customer reference (party.extensions.icasework.Id, set on cases polled from iCasework) as Customer.Id. Set false when the case comes from another iCasework account.",
-      },
-      notes: { type: 'boolean', default: true, description: "Add the case's notes with addcasenotes after creating it (no call when the case has none)." },
-      documents: { type: 'boolean', default: true, description: "Send the case's documents with a URL as DocumentN.*." },
-      fields: {
-        type: 'object',
-        additionalProperties: { type: 'string', minLength: 1 },
-        description: "createcase parameter -> dotted path in the canonical case (default { Details: 'summary' }).",
-      },
-      lookupExisting: {
-        type: 'boolean',
-        default: true,
-        description: "Before creating, look the case up by ExternalId (getcasedetails) whenever an earlier attempt may have called createcase. Skipped when the hub's records prove none did.",
-      },
-      ...NOTE_OPTIONS,
-    },
-  },
+  optionsSchema: createCaseOptionsSchema,
   async deliver(request, ctx): Promise<DeliveryResult> {
     const opts = createCaseOptions(request.options);
     const client = clientFor(ctx);
@@ -392,23 +402,24 @@ const createCase: ActionDefinition<IcaseworkSettings> = {
 
 // ---------------------------------------------------------------- addNote
 
-const addNote: ActionDefinition<IcaseworkSettings> = {
+const addNoteOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    notes: { enum: ['unsent', 'last'], default: 'unsent', description: "'unsent': every note not sent before; 'last': only the newest note." },
+    externalId: { ...EXTERNAL_ID_OPTION, description: 'How to name the case when there is no icasework caseid reference (default hubId).' },
+    ...NOTE_OPTIONS,
+  },
+} as const satisfies ConstOptionsSchema;
+
+const addNote: ActionDefinition<IcaseworkSettings, typeof addNoteOptionsSchema> = {
   description:
     "Adds the case's notes to the iCasework case with addcasenotes, targeting it by the icasework caseid cross-reference (CaseId) or else by ExternalId. Notes already sent are skipped.",
-  optionsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      notes: { enum: ['unsent', 'last'], default: 'unsent', description: "'unsent': every note not sent before; 'last': only the newest note." },
-      externalId: { ...EXTERNAL_ID_OPTION, description: 'How to name the case when there is no icasework caseid reference (default hubId).' },
-      ...NOTE_OPTIONS,
-    },
-  },
+  optionsSchema: addNoteOptionsSchema,
   async deliver(request, ctx): Promise<DeliveryResult> {
     const client = clientFor(ctx);
-    const which = (request.options.notes as string | undefined) ?? 'unsent';
-    const existing = icaseworkReference(request.references, ctx.connection.name) ?? icaseworkReference(request.case.references, ctx.connection.name);
-    const target = existing ? { CaseId: existing.id } : { ExternalId: resolveExternalId(request, (request.options.externalId as string | undefined) ?? 'hubId') };
+    const which = request.options.notes ?? 'unsent';
+    const target = targetCase(request, ctx);
     if (!target.CaseId && !target.ExternalId) {
       throw new PermanentError('icasework: no iCasework case to add notes to (no caseid reference, externalId none)', { hubId: request.hubId, route: request.route, field: 'references' });
     }
@@ -433,18 +444,20 @@ const addNote: ActionDefinition<IcaseworkSettings> = {
 
 // ---------------------------------------------------------------- updateCustomer
 
-const updateCustomer: ActionDefinition<IcaseworkSettings> = {
-  description: "Creates or updates the case's customer with updatecustomer (Id = the party's icasework Id, else its id).",
-  optionsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      customerRole: { type: 'string', minLength: 1, description: 'Party role to send; default first of applicant, creditor, customer, beneficiary.' },
-    },
+const updateCustomerOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    customerRole: { type: 'string', minLength: 1, description: 'Party role to send; default first of applicant, creditor, customer, beneficiary.' },
   },
+} as const satisfies ConstOptionsSchema;
+
+const updateCustomer: ActionDefinition<IcaseworkSettings, typeof updateCustomerOptionsSchema> = {
+  description: "Creates or updates the case's customer with updatecustomer (Id = the party's icasework Id, else its id).",
+  optionsSchema: updateCustomerOptionsSchema,
   async deliver(request, ctx): Promise<DeliveryResult> {
     const client = clientFor(ctx);
-    const party = pickCustomer(request.case, request.options.customerRole as string | undefined);
+    const party = pickCustomer(request.case, request.options.customerRole);
     if (!party) {
       throw new PermanentError('icasework: no party with the customer role', { hubId: request.hubId, route: request.route, field: 'parties' });
     }
@@ -460,20 +473,22 @@ const updateCustomer: ActionDefinition<IcaseworkSettings> = {
 
 // ---------------------------------------------------------------- linkExternalId
 
-const linkExternalId: ActionDefinition<IcaseworkSettings> = {
+const linkExternalIdOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { externalId: EXTERNAL_ID_OPTION },
+} as const satisfies ConstOptionsSchema;
+
+const linkExternalId: ActionDefinition<IcaseworkSettings, typeof linkExternalIdOptionsSchema> = {
   description: 'Links the iCasework case (icasework caseid cross-reference) to an external id with updateexternalid.',
-  optionsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { externalId: EXTERNAL_ID_OPTION },
-  },
+  optionsSchema: linkExternalIdOptionsSchema,
   async deliver(request, ctx): Promise<DeliveryResult> {
     const client = clientFor(ctx);
-    const existing = icaseworkReference(request.references, ctx.connection.name) ?? icaseworkReference(request.case.references, ctx.connection.name);
+    const existing = knownCase(request, ctx);
     if (!existing) {
       throw new PermanentError('icasework: no icasework caseid reference to link', { hubId: request.hubId, route: request.route, field: 'references' });
     }
-    const choice = (request.options.externalId as string | undefined) ?? 'hubId';
+    const choice = request.options.externalId ?? 'hubId';
     if (choice === 'none') throw new PermanentError('icasework: linkExternalId with externalId none does nothing', { route: request.route, field: 'externalId' });
     const externalId = resolveExternalId(request, choice);
     await client.updateExternalId({ CaseId: existing.id, ExternalId: externalId! });
@@ -484,36 +499,38 @@ const linkExternalId: ActionDefinition<IcaseworkSettings> = {
 // ---------------------------------------------------------------- uploadDocuments
 
 /** The iCasework case an action on an existing case targets: the caseid reference, else ExternalId (option externalId). */
-function targetCase(request: DeliveryRequest, ctx: Ctx): { CaseId?: string; ExternalId?: string } {
-  const existing = icaseworkReference(request.references, ctx.connection.name) ?? icaseworkReference(request.case.references, ctx.connection.name);
+function targetCase(request: DeliveryRequest<{ externalId?: string }>, ctx: Ctx): { CaseId?: string; ExternalId?: string } {
+  const existing = knownCase(request, ctx);
   if (existing) return { CaseId: existing.id };
-  return { ExternalId: resolveExternalId(request, (request.options.externalId as string | undefined) ?? 'hubId') };
+  return { ExternalId: resolveExternalId(request, request.options.externalId ?? 'hubId') };
 }
 
-const uploadDocuments: ActionDefinition<IcaseworkSettings> = {
-  description:
-    "Uploads the case's documents (those with a URL; iCasework pulls the content from it) to the iCasework case named by the icasework caseid cross-reference, with uploaddocuments, one document per call. Documents already sent (by this action or with createcase) are skipped; after an attempt whose reply may have been lost, the case's documents are read back (getcasedocuments) and documents already there are not sent again.",
-  optionsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      urlLoadContent: { type: 'boolean', default: true, description: 'Send DocumentN.URLLoadContent=true (iCasework fetches the content now; seen in Home Office code, not documented).' },
-      readBack: {
-        type: 'boolean',
-        default: true,
-        description: 'When an earlier attempt may have uploaded a document with its reply lost, read the case with getcasedocuments first and skip documents whose Name (and MIME type) is already there.',
-      },
+const uploadDocumentsOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    urlLoadContent: { type: 'boolean', default: true, description: 'Send DocumentN.URLLoadContent=true (iCasework fetches the content now; seen in Home Office code, not documented).' },
+    readBack: {
+      type: 'boolean',
+      default: true,
+      description: 'When an earlier attempt may have uploaded a document with its reply lost, read the case with getcasedocuments first and skip documents whose Name (and MIME type) is already there.',
     },
   },
+} as const satisfies ConstOptionsSchema;
+
+const uploadDocuments: ActionDefinition<IcaseworkSettings, typeof uploadDocumentsOptionsSchema> = {
+  description:
+    "Uploads the case's documents (those with a URL; iCasework pulls the content from it) to the iCasework case named by the icasework caseid cross-reference, with uploaddocuments, one document per call. Documents already sent (by this action or with createcase) are skipped; after an attempt whose reply may have been lost, the case's documents are read back (getcasedocuments) and documents already there are not sent again.",
+  optionsSchema: uploadDocumentsOptionsSchema,
   async deliver(request, ctx): Promise<DeliveryResult> {
     const client = clientFor(ctx);
-    const existing = icaseworkReference(request.references, ctx.connection.name) ?? icaseworkReference(request.case.references, ctx.connection.name);
+    const existing = knownCase(request, ctx);
     if (!existing) {
       throw new PermanentError('icasework: uploadDocuments needs the icasework caseid reference (uploaddocuments takes CaseId only)', { hubId: request.hubId, route: request.route, connection: ctx.connection.name, field: 'references' });
     }
     const caseId = existing.id;
-    const loadContent = (request.options.urlLoadContent as boolean | undefined) ?? true;
-    const readBackOption = (request.options.readBack as boolean | undefined) ?? true;
+    const loadContent = request.options.urlLoadContent ?? true;
+    const readBackOption = request.options.readBack ?? true;
     // Documents this very connection emitted already live in iCasework.
     const fromHere = request.case.source.system === 'icasework' && request.case.source.connection === ctx.connection.name;
     const docs = fromHere ? [] : (request.case.documents ?? []).filter((d) => d.url);
@@ -568,21 +585,13 @@ const uploadDocuments: ActionDefinition<IcaseworkSettings> = {
 
 // ---------------------------------------------------------------- updateCase
 
-interface UpdateCaseOptions {
-  fields: Record<string, string>;
-  style: 'parameters' | 'attribute-value';
-}
-
 /**
  * The updatecase calls for a case: its own fields (option `fields`: parameter -> dotted path, plus the case's
  * extensions.icasework.fields as they are). style 'parameters' sends them as one call with the attribute names as
  * parameters (the documented extension); 'attribute-value' one call per attribute with Attribute + Value.
  */
-export function updateCaseParams(request: DeliveryRequest, target: { CaseId?: string; ExternalId?: string }, options: Record<string, unknown> = {}): Params[] {
-  const opts: UpdateCaseOptions = {
-    fields: (options.fields as Record<string, string> | undefined) ?? {},
-    style: (options.style as UpdateCaseOptions['style'] | undefined) ?? 'parameters',
-  };
+export function updateCaseParams(request: DeliveryRequest, target: { CaseId?: string; ExternalId?: string }, options: OptionsOf<typeof updateCaseOptionsSchema> = {}): Params[] {
+  const opts = { fields: options.fields ?? {}, style: options.style ?? 'parameters' };
   const attributes = caseFieldParams(request.case, opts.fields, ['CaseId', 'ExternalId', 'Attribute', 'Value', 'RequestMethod', 'RequestDate']);
   if (Object.keys(attributes).length === 0) return [];
   const id = target.CaseId ? { CaseId: target.CaseId } : { ExternalId: target.ExternalId };
@@ -590,26 +599,28 @@ export function updateCaseParams(request: DeliveryRequest, target: { CaseId?: st
   return [{ ...attributes, ...id }];
 }
 
-const updateCase: ActionDefinition<IcaseworkSettings> = {
+const updateCaseOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    fields: {
+      type: 'object',
+      additionalProperties: { type: 'string', minLength: 1 },
+      description: "Attribute name -> dotted path in the canonical case (e.g. { Details: 'summary' }); default none beyond extensions.icasework.fields.",
+    },
+    style: {
+      enum: ['parameters', 'attribute-value'],
+      default: 'parameters',
+      description: "'parameters': one call, attribute names as parameters (the documented extension); 'attribute-value': one call per attribute with Attribute and Value.",
+    },
+    externalId: { ...EXTERNAL_ID_OPTION, description: 'How to name the case when there is no icasework caseid reference (default hubId).' },
+  },
+} as const satisfies ConstOptionsSchema;
+
+const updateCase: ActionDefinition<IcaseworkSettings, typeof updateCaseOptionsSchema> = {
   description:
     "Updates the iCasework case's attributes with updatecase (CaseId from the icasework caseid cross-reference, else ExternalId): the case type's own fields from extensions.icasework.fields plus any mapped with the fields option. Setting a value is idempotent, so a retry after a lost reply sends the same values again.",
-  optionsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      fields: {
-        type: 'object',
-        additionalProperties: { type: 'string', minLength: 1 },
-        description: "Attribute name -> dotted path in the canonical case (e.g. { Details: 'summary' }); default none beyond extensions.icasework.fields.",
-      },
-      style: {
-        enum: ['parameters', 'attribute-value'],
-        default: 'parameters',
-        description: "'parameters': one call, attribute names as parameters (the documented extension); 'attribute-value': one call per attribute with Attribute and Value.",
-      },
-      externalId: { ...EXTERNAL_ID_OPTION, description: 'How to name the case when there is no icasework caseid reference (default hubId).' },
-    },
-  },
+  optionsSchema: updateCaseOptionsSchema,
   async deliver(request, ctx): Promise<DeliveryResult> {
     const client = clientFor(ctx);
     const target = targetCase(request, ctx);
@@ -629,4 +640,4 @@ const updateCase: ActionDefinition<IcaseworkSettings> = {
   },
 };
 
-export const actions: Record<string, ActionDefinition<IcaseworkSettings>> = { createCase, addNote, updateCustomer, linkExternalId, uploadDocuments, updateCase };
+export const actions = { createCase, addNote, updateCustomer, linkExternalId, uploadDocuments, updateCase };

@@ -5,7 +5,7 @@
  * record comes from getcasedetails. case.notes holds only the notes not emitted before.
  */
 import { createHash } from 'node:crypto';
-import type { AdapterContext, Emit, PollOutcome, PollSourceDefinition, SourceEvent } from 'caseway/core';
+import type { AdapterContext, Emit, PollOutcome, PollSourceDefinition, SourceEvent, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { PermanentError } from 'caseway/core';
 import { DEFAULT_HUB_ID_PATTERN, DEFAULT_NOTE_PREFIX, caseFromFlat, notesFromFlat } from './canonical';
 import type { Flat } from './codec';
@@ -28,22 +28,22 @@ export interface ReportSourceOptions {
   keepDocumentTokens: boolean;
 }
 
-export function reportOptions(o: Record<string, unknown>): ReportSourceOptions {
+export function reportOptions(o: OptionsOf<typeof reportSourceOptionsSchema>): ReportSourceOptions {
   if (typeof o.reportId !== 'string' || o.reportId === '') {
     throw new PermanentError('icasework report source: option reportId is required', { field: 'reportId' });
   }
   return {
     reportId: o.reportId,
-    format: o.format as ReportSourceOptions['format'],
-    fetchDetails: (o.fetchDetails as boolean | undefined) ?? true,
-    caseIdColumn: (o.caseIdColumn as string | undefined) ?? 'CaseDetails.CaseId',
-    updatedColumn: (o.updatedColumn as string | undefined) ?? 'CaseStatusTouchTimes.LastUpdatedTime',
-    notePrefix: (o.notePrefix as string | undefined) ?? DEFAULT_NOTE_PREFIX,
-    hubIdPattern: (o.hubIdPattern as string | undefined) ?? DEFAULT_HUB_ID_PATTERN,
-    excludeNoteAuthors: (o.excludeNoteAuthors as string[] | undefined) ?? [],
-    maxChangesPerPoll: (o.maxChangesPerPoll as number | undefined) ?? 500,
-    getCaseDocuments: (o.getCaseDocuments as boolean | undefined) ?? false,
-    keepDocumentTokens: (o.keepDocumentTokens as boolean | undefined) ?? false,
+    format: o.format,
+    fetchDetails: o.fetchDetails ?? true,
+    caseIdColumn: o.caseIdColumn ?? 'CaseDetails.CaseId',
+    updatedColumn: o.updatedColumn ?? 'CaseStatusTouchTimes.LastUpdatedTime',
+    notePrefix: o.notePrefix ?? DEFAULT_NOTE_PREFIX,
+    hubIdPattern: o.hubIdPattern ?? DEFAULT_HUB_ID_PATTERN,
+    excludeNoteAuthors: o.excludeNoteAuthors ?? [],
+    maxChangesPerPoll: o.maxChangesPerPoll ?? 500,
+    getCaseDocuments: o.getCaseDocuments ?? false,
+    keepDocumentTokens: o.keepDocumentTokens ?? false,
   };
 }
 
@@ -72,7 +72,7 @@ export function withoutAccessToken(url: string): string {
   }
 }
 
-export async function pollReport(ctx: Ctx, emit: Emit, rawOptions: Record<string, unknown>): Promise<PollOutcome> {
+export async function pollReport(ctx: Ctx, emit: Emit, rawOptions: OptionsOf<typeof reportSourceOptionsSchema>): Promise<PollOutcome> {
   const opts = reportOptions(rawOptions);
   const client = clientFor(ctx);
   const rows = await client.getReport(opts.reportId, opts.format);
@@ -139,35 +139,37 @@ export async function pollReport(ctx: Ctx, emit: Emit, rawOptions: Record<string
   return { emitted, lagSeconds: newest === undefined ? undefined : Math.max(0, Math.round((Date.now() - newest) / 1000)) };
 }
 
-export const reportSource: PollSourceDefinition<IcaseworkSettings> = {
+const reportSourceOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['reportId'],
+  properties: {
+    reportId: { type: 'string', minLength: 1, description: 'The iCasework ad-hoc report reference (ReportId).' },
+    format: { enum: ['xml', 'json', 'csv'], description: "Reply format asked of getreport; default the connection's format." },
+    fetchDetails: { type: 'boolean', default: true, description: 'Call getcasedetails for each changed case to get its full record.' },
+    caseIdColumn: { type: 'string', minLength: 1, default: 'CaseDetails.CaseId' },
+    updatedColumn: { type: 'string', minLength: 1, default: 'CaseStatusTouchTimes.LastUpdatedTime', description: 'Used for the poller-lag metric.' },
+    notePrefix: { type: 'string', minLength: 1, default: 'CaseNote', description: 'Flat note columns are <prefix>N.Text/.Id/.Type/.CreatedBy/.DateCreated.' },
+    hubIdPattern: { type: 'string', minLength: 1, description: 'Regex: an ExternalId matching it becomes a {system:"hub"} reference.' },
+    excludeNoteAuthors: { type: 'array', items: { type: 'string' }, default: [], description: 'Notes by these authors (CreatedBy) are not emitted.' },
+    maxChangesPerPoll: { type: 'integer', minimum: 1, default: 500 },
+    getCaseDocuments: {
+      type: 'boolean',
+      default: false,
+      description: "Enrichment: call getcasedocuments for each changed case and put its documents (id, name, MIME type, category, date, download URL) on the emitted case. A document added without any report column changing is not noticed until the case's row changes.",
+    },
+    keepDocumentTokens: {
+      type: 'boolean',
+      default: false,
+      description: 'Keep the access_token iCasework embeds in document download URLs (default: removed, so no bearer credential is stored with the case; fetch with the connection\'s own credentials instead).',
+    },
+  },
+} as const satisfies ConstOptionsSchema;
+
+export const reportSource: PollSourceDefinition<IcaseworkSettings, typeof reportSourceOptionsSchema> = {
   kind: 'poll',
   description: 'Polls an iCasework getreport report and emits each new or changed case (and its new notes) once.',
   defaultIntervalMs: 60000,
-  optionsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['reportId'],
-    properties: {
-      reportId: { type: 'string', minLength: 1, description: 'The iCasework ad-hoc report reference (ReportId).' },
-      format: { enum: ['xml', 'json', 'csv'], description: "Reply format asked of getreport; default the connection's format." },
-      fetchDetails: { type: 'boolean', default: true, description: 'Call getcasedetails for each changed case to get its full record.' },
-      caseIdColumn: { type: 'string', minLength: 1, default: 'CaseDetails.CaseId' },
-      updatedColumn: { type: 'string', minLength: 1, default: 'CaseStatusTouchTimes.LastUpdatedTime', description: 'Used for the poller-lag metric.' },
-      notePrefix: { type: 'string', minLength: 1, default: 'CaseNote', description: 'Flat note columns are <prefix>N.Text/.Id/.Type/.CreatedBy/.DateCreated.' },
-      hubIdPattern: { type: 'string', minLength: 1, description: 'Regex: an ExternalId matching it becomes a {system:"hub"} reference.' },
-      excludeNoteAuthors: { type: 'array', items: { type: 'string' }, default: [], description: 'Notes by these authors (CreatedBy) are not emitted.' },
-      maxChangesPerPoll: { type: 'integer', minimum: 1, default: 500 },
-      getCaseDocuments: {
-        type: 'boolean',
-        default: false,
-        description: "Enrichment: call getcasedocuments for each changed case and put its documents (id, name, MIME type, category, date, download URL) on the emitted case. A document added without any report column changing is not noticed until the case's row changes.",
-      },
-      keepDocumentTokens: {
-        type: 'boolean',
-        default: false,
-        description: 'Keep the access_token iCasework embeds in document download URLs (default: removed, so no bearer credential is stored with the case; fetch with the connection\'s own credentials instead).',
-      },
-    },
-  },
+  optionsSchema: reportSourceOptionsSchema,
   poll: pollReport,
 };

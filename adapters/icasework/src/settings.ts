@@ -6,30 +6,13 @@
  * getreport lives on a separate reporting host for the current generations: https://{account}reports.icasework.com.
  */
 import { DEFAULT_MAX_RESPONSE_BYTES } from 'caseway/core';
+import type { IcaseworkSettings } from './settings.generated';
 
-export type UrlStyle = 'legacy' | 'subdomain' | 'db';
-export type AuthMode = 'signature' | 'oauth2';
-export type ReplyFormat = 'xml' | 'json';
-
-export interface IcaseworkSettings {
-  urlStyle?: UrlStyle;
-  baseUrl?: string;
-  account?: string;
-  reportsBaseUrl?: string;
-  authMode?: AuthMode;
-  key: string;
-  secret: string;
-  tokenUrl?: string;
-  tokenRefreshSkewSeconds?: number;
-  format?: ReplyFormat;
-  signedParameters?: Record<string, string[]>;
-  timeoutMs?: number;
-  readRetries?: number;
-  retryBaseDelayMs?: number;
-  retryableErrorCodes?: string[];
-  maxResponseBytes?: number;
-  healthReportId?: string;
-}
+/** The settings type is generated from configuration-schema.json (`npm run gen:types`); these name its parts. */
+export type { IcaseworkSettings };
+export type UrlStyle = NonNullable<IcaseworkSettings['urlStyle']>;
+export type AuthMode = NonNullable<IcaseworkSettings['authMode']>;
+export type ReplyFormat = NonNullable<IcaseworkSettings['format']>;
 
 /** Settings with every default applied. */
 export interface ResolvedSettings {

@@ -147,14 +147,3 @@ async function* batchesOf(input: Readable, tally: ByteTally, onHeader: (header: 
     if (!input.destroyed) input.destroy();
   }
 }
-
-/** Reads a whole stream only to hash it (size and SHA-256), without keeping it. */
-export async function hashStream(input: Readable): Promise<{ bytes: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of input as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    bytes += chunk.length;
-  }
-  return { bytes, sha256: hash.digest('hex') };
-}

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { AdapterContext, Emit, SourceEvent } from 'caseway/core';
-import { CasewayError, PeerError, safeMessage } from 'caseway/core';
+import { CasewayError, PeerError, safeMessage, sleep } from 'caseway/core';
 import { BufferLimitError, joinBuffered, joinStreaming, SectionReader, type CaseHandler, type JoinStats, type SectionFile } from './case-join';
 import { readCsv } from './csv-reader';
 import { buildCase, SECTION_NAMES, type SectionName } from './export-codec';
@@ -554,8 +554,6 @@ export async function processFolder(env: ExportEnv, tree: FolderTree, result: Sc
     await release();
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** One scan of the export folder: list, wait for stable files, process what is ready. */
 export async function scanExportFolder(env: ExportEnv, only?: { names?: string[]; pattern?: RegExp }): Promise<ScanResult> {

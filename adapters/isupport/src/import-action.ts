@@ -5,7 +5,7 @@
  * both final names before both are whole (with sftp.stagingDir the whole folder is built there and renamed in).
  * The folder name is derived from the delivery id, so a retry finds the folder of the earlier attempt.
  */
-import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult } from 'caseway/core';
+import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { ValidationError } from 'caseway/core';
 import { toCsv } from './csv-writer';
 import { encodeImport } from './import-codec';
@@ -21,9 +21,7 @@ export const TEMP_SUFFIX = '.part';
 const RENAME_ORDER: ImportFileName[] = ['natural_person.csv', 'ccrt.csv'];
 const UPLOADED_TTL_SECONDS = 180 * 24 * 3600;
 
-export interface ImportOptions {
-  bom?: boolean;
-}
+export type ImportOptions = OptionsOf<typeof importCaseActionOptionsSchema>;
 
 async function uploadInPlace(sftp: FileTransport, folderPath: string, files: Record<ImportFileName, Buffer>): Promise<'written' | 'present'> {
   await sftp.mkdir(folderPath);
@@ -51,7 +49,7 @@ async function uploadViaStaging(sftp: FileTransport, stagingDir: string, importD
   return 'written';
 }
 
-export async function deliverImport(request: DeliveryRequest, ctx: AdapterContext<IsupportSettings>): Promise<DeliveryResult> {
+export async function deliverImport(request: DeliveryRequest<ImportOptions>, ctx: AdapterContext<IsupportSettings>): Promise<DeliveryResult> {
   const s = ctx.connection.settings;
   const layout = loadImportLayout(s);
   const translator = new CodeTranslator(loadCodeLists(s), await getReferenceData(ctx));
@@ -64,7 +62,7 @@ export async function deliverImport(request: DeliveryRequest, ctx: AdapterContex
       { route: request.route, hubId: request.hubId, connection: ctx.connection.name, action: request.action, missingFields: fields },
     );
   }
-  const bom = (request.options as ImportOptions).bom ?? s.bom ?? false;
+  const bom = request.options.bom ?? s.bom ?? false;
   const files = {} as Record<ImportFileName, Buffer>;
   for (const name of IMPORT_FILE_NAMES) files[name] = toCsv(encoded.files[name].header, encoded.files[name].rows, { bom });
 
@@ -85,13 +83,15 @@ export async function deliverImport(request: DeliveryRequest, ctx: AdapterContex
   return { ...result, summary: { ...result.summary, alreadyUploaded: outcome === 'present' } };
 }
 
-export const importCaseAction: ActionDefinition<IsupportSettings> = {
+const importCaseActionOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { bom: { type: 'boolean', description: 'Override the connection\'s bom setting for this route.' } },
+} as const satisfies ConstOptionsSchema;
+
+export const importCaseAction: ActionDefinition<IsupportSettings, typeof importCaseActionOptionsSchema> = {
   description:
     'Writes the case as ccrt.csv (case details) and natural_person.csv (creditor, debtor, children) into a new request folder under the import folder on the file server (SFTP, FTP or FTPS), atomically, with mode fileMode (0600), for iSupport\'s import scheduler.',
-  optionsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { bom: { type: 'boolean', description: 'Override the connection\'s bom setting for this route.' } },
-  },
+  optionsSchema: importCaseActionOptionsSchema,
   deliver: deliverImport,
 };

@@ -10,7 +10,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
-import type { AdapterContext, Emit, SourceEvent, WebhookSourceDefinition } from 'caseway/core';
+import type { AdapterContext, Emit, SourceEvent, WebhookSourceDefinition, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { safeMessage } from 'caseway/core';
 import { runExportScan } from './export-source';
 import { looksLikeMime, parseMail } from './mime';
@@ -90,17 +90,19 @@ function authorised(req: Request, token: string | undefined): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export const noticesSource: WebhookSourceDefinition<IsupportSettings> = {
+const noticesSourceOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { token: { type: 'string', description: 'Shared secret the relay sends as Authorization: Bearer <token> (use ${ENV_VAR}).' } },
+} as const satisfies ConstOptionsSchema;
+
+export const noticesSource: WebhookSourceDefinition<IsupportSettings, typeof noticesSourceOptionsSchema> = {
   kind: 'webhook',
   description:
     'POST /isupport/{connection}/notices: an iSupport notification mail (raw or text). Export notices make the named export folder be read at once; import notices record the iSupport application id.',
-  optionsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { token: { type: 'string', description: 'Shared secret the relay sends as Authorization: Bearer <token> (use ${ENV_VAR}).' } },
-  },
+  optionsSchema: noticesSourceOptionsSchema,
   mount(router: Router, ctx, emit, options): void {
-    const token = (options as { token?: string }).token;
+    const token = options.token;
     const route = `/isupport/${encodeURIComponent(ctx.connection.name)}/notices`;
     router.post(route, express.text({ type: (req) => !/json/i.test(String(req.headers['content-type'] ?? '')), limit: '512kb' }), express.json({ limit: '512kb' }), async (req: Request, res: Response) => {
       if (!authorised(req, token)) {

@@ -3,7 +3,7 @@
  * Both only acknowledge; iSupport then writes the export folder on the file server (read by the `export` source) and
  * mails a notice. The acknowledgement's body is not documented: a request id (REQ-...) is taken from it when present.
  */
-import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult } from 'caseway/core';
+import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { PermanentError } from 'caseway/core';
 import { createPeerHttp, unexpectedStatus } from 'caseway/core';
 import { getPath } from './paths';
@@ -64,10 +64,7 @@ export function requestReferenceData(ctx: AdapterContext<IsupportSettings>): Pro
   return get(ctx, '/requestReferenceData/', 'requestReferenceData');
 }
 
-export interface RequestCaseDataOptions {
-  /** Canonical path of the iSupport case id when it is not in the usual places. */
-  caseIdPath?: string;
-}
+export type RequestCaseDataOptions = OptionsOf<typeof requestCaseDataActionOptionsSchema>;
 
 /** The iSupport case id of a delivered case: option path, an isupport cross-reference, extensions, or the source id. */
 export function isupportCaseId(request: DeliveryRequest, options: RequestCaseDataOptions): string | undefined {
@@ -85,16 +82,18 @@ export function isupportCaseId(request: DeliveryRequest, options: RequestCaseDat
   return undefined;
 }
 
-export const requestCaseDataAction: ActionDefinition<IsupportSettings> = {
+const requestCaseDataActionOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { caseIdPath: { type: 'string', description: 'Canonical path holding the iSupport case id.' } },
+} as const satisfies ConstOptionsSchema;
+
+export const requestCaseDataAction: ActionDefinition<IsupportSettings, typeof requestCaseDataActionOptionsSchema> = {
   description:
     'Asks iSupport to export one case (GET {api}/requestCaseData/{caseId}); the export folder arrives later on the file server and is read by the export source.',
-  optionsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { caseIdPath: { type: 'string', description: 'Canonical path holding the iSupport case id.' } },
-  },
+  optionsSchema: requestCaseDataActionOptionsSchema,
   async deliver(request, ctx): Promise<DeliveryResult> {
-    const caseId = isupportCaseId(request, request.options as RequestCaseDataOptions);
+    const caseId = isupportCaseId(request, request.options);
     if (!caseId) {
       throw new PermanentError('isupport: requestCaseData: the case has no iSupport case id (isupport reference, extensions.isupport.caseId or source.id)', {
         route: request.route,
@@ -109,10 +108,12 @@ export const requestCaseDataAction: ActionDefinition<IsupportSettings> = {
   },
 };
 
-export const requestReferenceDataAction: ActionDefinition<IsupportSettings> = {
+const requestReferenceDataActionOptionsSchema = { type: 'object', additionalProperties: false, properties: {} } as const satisfies ConstOptionsSchema;
+
+export const requestReferenceDataAction: ActionDefinition<IsupportSettings, typeof requestReferenceDataActionOptionsSchema> = {
   description:
     'Asks iSupport to export its reference tables (GET {api}/requestReferenceData/); the folder arrives later on the file server and the export source loads it into the code lookup.',
-  optionsSchema: { type: 'object', additionalProperties: false, properties: {} },
+  optionsSchema: requestReferenceDataActionOptionsSchema,
   async deliver(_request, ctx): Promise<DeliveryResult> {
     const ack = await requestReferenceData(ctx);
     return { summary: { acknowledged: true, status: ack.status, requestId: ack.requestId ?? null } };

@@ -6,77 +6,18 @@
  */
 import path from 'node:path';
 import { existsSync } from 'node:fs';
+import type { IsupportSettings } from './settings.generated';
 
-export type TransportName = 'sftp' | 'ftp' | 'ftps';
-
-/** TLS of an `ftps` connection (explicit TLS: AUTH TLS on the control port, protected data connections). */
-export interface FtpsTlsSettings {
-  /** PEM certificate(s) to trust besides the system CAs (e.g. the server's own self-signed certificate). */
-  ca?: string;
-  /** Name to check the certificate against, when it differs from host. */
-  servername?: string;
-  /** Default true. false accepts any certificate: only for a closed test network. */
-  rejectUnauthorized?: boolean;
-}
-
+/** The settings types are generated from configuration-schema.json (`npm run gen:types`); these name their parts. */
+export type { IsupportSettings };
+/** File server protocol: sftp (default), ftp, or ftps (explicit TLS). */
+export type TransportName = NonNullable<IsupportSettings['transport']>;
 /** The file server block; named `sftp` for existing configurations, it serves every transport. */
-export interface SftpSettings {
-  host: string;
-  port?: number;
-  username: string;
-  password?: string;
-  privateKey?: string;
-  passphrase?: string;
-  hostKeySha256?: string;
-  exportDir: string;
-  importDir: string;
-  archiveDir?: string;
-  failedDir?: string;
-  stagingDir?: string;
-  readyTimeoutMs?: number;
-  /** ftps only. */
-  tls?: FtpsTlsSettings;
-}
-
-export interface SmtpSettings {
-  host: string;
-  port?: number;
-  secure?: boolean;
-  username?: string;
-  password?: string;
-  subject?: string;
-  from?: string;
-  to?: string;
-  supportEmail?: string;
-  exportSupportEmail?: string;
-  deadLetterTo?: string;
-  timeZone?: string;
-}
-
-export interface PollingSettings {
-  stableWaitMs?: number;
-  maxFoldersPerPoll?: number;
-  emitBatchSize?: number;
-  maxBufferedRows?: number;
-  incompleteTimeoutMs?: number;
-  folderLockMs?: number;
-  tempSuffixes?: string[];
-}
-
-export interface IsupportSettings {
-  /** File server protocol: sftp (default), ftp, or ftps (explicit TLS). */
-  transport?: TransportName;
-  /** Permission bits of every file the hub writes on the file server, octal ("0600" by default), or 'keep'. */
-  fileMode?: string;
-  sftp: SftpSettings;
-  api: { baseUrl: string; timeoutMs?: number; maxResponseBytes?: number; caseIdEscaping?: 'spec' | 'strict' };
-  smtp?: SmtpSettings;
-  layouts?: { export?: string; import?: string; codeLists?: string };
-  bom?: boolean;
-  requestPrefix?: string;
-  polling?: PollingSettings;
-  referenceDataRefreshMs?: number;
-}
+export type SftpSettings = IsupportSettings['sftp'];
+/** TLS of an `ftps` connection (explicit TLS: AUTH TLS on the control port, protected data connections). */
+export type FtpsTlsSettings = NonNullable<SftpSettings['tls']>;
+export type SmtpSettings = NonNullable<IsupportSettings['smtp']>;
+export type PollingSettings = NonNullable<IsupportSettings['polling']>;
 
 export interface ResolvedSmtp {
   host: string;

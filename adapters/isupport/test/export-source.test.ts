@@ -5,15 +5,11 @@
 import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Emit } from '../../../src/core/adapter';
-import adapter from '../index';
 import { REPORT_FILE, type FolderReport } from '../src/export-folders';
-import { runExportScan } from '../src/export-source';
+import { exportSource, runExportScan } from '../src/export-source';
 import { Ledger } from '../src/ledger';
-import type { PollSourceDefinition } from '../../../src/core/adapter';
 import type { IsupportSettings } from '../src/settings';
 import { copySampleCase, SAMPLE_CASE_ID, sha256File, TRANSPORTS, transportTestEnv } from './helpers/fixtures';
-
-const exportSource = adapter.sources.export as PollSourceDefinition<IsupportSettings>;
 
 function readReport(folder: string): FolderReport {
   return JSON.parse(readFileSync(path.join(folder, REPORT_FILE), 'utf8')) as FolderReport;

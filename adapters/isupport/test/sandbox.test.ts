@@ -9,14 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
 import express from 'express';
-import type { WebhookSourceDefinition } from '../../../src/core/adapter';
 import { createAjv } from '../../../src/core/config/ajv';
 import { silentLogger } from '../../../src/core/logger';
 import { testRedis } from '../../../test/helpers/redis';
 import adapter from '../index';
 import { isupportSandbox, startIsupportSandbox, type IsupportSandbox } from '../sandbox';
 import { runExportScan } from '../src/export-source';
-import { importApplication } from '../src/notice-webhook';
+import { importApplication, noticesSource } from '../src/notice-webhook';
 import { exportNoticeText, importNoticeText, parseExportNotice, parseImportNotice } from '../src/notices';
 import { getReferenceData } from '../src/reference-data';
 import type { IsupportSettings } from '../src/settings';
@@ -199,7 +198,7 @@ describe('iSupport sandbox', () => {
     });
     const app = express();
     const router = express.Router();
-    (adapter.sources.notices as WebhookSourceDefinition<IsupportSettings>).mount(router, h.ctx, h.emit, { token: 's3cret' });
+    noticesSource.mount(router, h.ctx, h.emit, { token: 's3cret' });
     app.use(router);
     const server: Server = await new Promise((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));

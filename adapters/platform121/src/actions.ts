@@ -1,5 +1,5 @@
 /** The hub-facing actions: upsertRegistration, setStatus, addNote. Each delivers one case. */
-import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, JsonSchema } from 'caseway/core';
+import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, JsonSchema, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import type { CaseEvent } from 'caseway/core';
 import { CasewayError, RetryableError } from 'caseway/core';
 import { buildRegistrationRow, type RowOptions } from './codec';
@@ -28,9 +28,9 @@ function notFoundYet(rt: Runtime, request: DeliveryRequest, err: unknown): unkno
   return new RetryableError(`${err.message} (not created yet?)`, { ...err.context, referenceId: derived }, err);
 }
 
-const attributeValueSchema = { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] };
+const attributeValueSchema = { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] } as const;
 
-const upsertOptionsSchema: JsonSchema = {
+const upsertOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -41,21 +41,15 @@ const upsertOptionsSchema: JsonSchema = {
     reason: { type: 'string', minLength: 1 },
     updateFsp: { type: 'boolean' },
   },
-};
+} as const satisfies ConstOptionsSchema;
 
-interface UpsertOptions extends RowOptions {
-  reason?: string;
-  updateFsp?: boolean;
-  attributeDefaults?: Record<string, AttributeValue>;
-}
-
-export const upsertRegistration: ActionDefinition<Platform121Settings> = {
+export const upsertRegistration: ActionDefinition<Platform121Settings, typeof upsertOptionsSchema> = {
   description:
     'Creates the case\'s person as a 121 registration (batched import; referenceId derived from the hub id) or, when the referenceId exists, PATCHes the changed fields.',
   optionsSchema: upsertOptionsSchema,
-  async deliver(request: DeliveryRequest, ctx: Ctx): Promise<DeliveryResult> {
+  async deliver(request, ctx): Promise<DeliveryResult> {
     const rt = runtimeFor(ctx);
-    const options = request.options as UpsertOptions;
+    const options = request.options;
     const referenceId = referenceIdFor(rt, request);
     const program = await rt.program.get();
     const { row, dropped } = buildRegistrationRow(request.case, referenceId, rt.settings, program, options);
@@ -79,7 +73,7 @@ export const upsertRegistration: ActionDefinition<Platform121Settings> = {
   },
 };
 
-const statusOptionsSchema: JsonSchema = {
+const statusOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -90,29 +84,22 @@ const statusOptionsSchema: JsonSchema = {
     confirm: { type: 'boolean' },
     confirmTimeoutMs: { type: 'integer', minimum: 0 },
   },
-};
+} as const satisfies ConstOptionsSchema;
 
-interface StatusOptions {
-  status?: string;
-  reason?: string;
-  message?: string;
-  messageTemplateKey?: string;
-  confirm?: boolean;
-  confirmTimeoutMs?: number;
-}
+type StatusOptions = OptionsOf<typeof statusOptionsSchema>;
 
 function latestReason(events: CaseEvent[] | undefined): string | undefined {
   const withReason = (events ?? []).filter((e) => typeof e.reason === 'string' && e.reason.trim());
   return withReason.length ? withReason[withReason.length - 1].reason : undefined;
 }
 
-export const setStatus: ActionDefinition<Platform121Settings> = {
+export const setStatus: ActionDefinition<Platform121Settings, typeof statusOptionsSchema> = {
   description:
     'Sets the registration status (included, paused, validated, declined) with PATCH /registrations/status filtered by referenceId, then polls registration events until 121 has applied it.',
   optionsSchema: statusOptionsSchema,
-  async deliver(request: DeliveryRequest, ctx: Ctx): Promise<DeliveryResult> {
+  async deliver(request, ctx): Promise<DeliveryResult> {
     const rt = runtimeFor(ctx);
-    const options = request.options as StatusOptions;
+    const options = request.options;
     const status = options.status ?? request.case.status;
     const referenceId = referenceIdFor(rt, request);
     const body: StatusChangeBody = {
@@ -141,18 +128,18 @@ export const setStatus: ActionDefinition<Platform121Settings> = {
   },
 };
 
-const noteOptionsSchema: JsonSchema = {
+const noteOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
     prefix: { type: 'string', description: 'Text put before every note, e.g. "[iCasework] ".' },
   },
-};
+} as const satisfies ConstOptionsSchema;
 
-export const addNote: ActionDefinition<Platform121Settings> = {
+export const addNote: ActionDefinition<Platform121Settings, typeof noteOptionsSchema> = {
   description: 'Posts each note of the case to the registration (POST /registrations/{referenceId}/notes), once per note.',
   optionsSchema: noteOptionsSchema,
-  async deliver(request: DeliveryRequest, ctx: Ctx): Promise<DeliveryResult> {
+  async deliver(request, ctx): Promise<DeliveryResult> {
     const rt = runtimeFor(ctx);
     const referenceId = referenceIdFor(rt, request);
     const prefix = typeof request.options.prefix === 'string' ? request.options.prefix : '';

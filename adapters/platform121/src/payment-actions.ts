@@ -3,7 +3,7 @@
  * (POST /payments/{paymentId}/excel-reconciliation with a CSV built from the case's payments).
  */
 import Papa from 'papaparse';
-import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, JsonSchema } from 'caseway/core';
+import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, JsonSchema, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import type { CanonicalCase, Party, Payment } from 'caseway/core';
 import { PermanentError } from 'caseway/core';
 import { pickParty } from './codec';
@@ -22,7 +22,7 @@ type Ctx = AdapterContext<Platform121Settings>;
 
 // ---- sendMessage -------------------------------------------------------------------------------------------------
 
-export const sendMessageOptionsSchema: JsonSchema = {
+export const sendMessageOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -31,21 +31,17 @@ export const sendMessageOptionsSchema: JsonSchema = {
     dryRun: { type: 'boolean', description: 'Ask 121 for the counts only (dryRun=true); nothing is sent.' },
   },
   oneOf: [{ required: ['message'] }, { required: ['messageTemplateKey'] }],
-};
+} as const satisfies ConstOptionsSchema;
 
-interface SendMessageOptions {
-  message?: string;
-  messageTemplateKey?: string;
-  dryRun?: boolean;
-}
+type SendMessageOptions = OptionsOf<typeof sendMessageOptionsSchema>;
 
-export const sendMessage: ActionDefinition<Platform121Settings> = {
+export const sendMessage: ActionDefinition<Platform121Settings, typeof sendMessageOptionsSchema> = {
   description:
     'Sends a custom message or a message template to the case\'s registration (POST /registrations/message?filter.referenceId=$in:<ref>); never unfiltered, at most once per delivery.',
   optionsSchema: sendMessageOptionsSchema,
-  async deliver(request: DeliveryRequest, ctx: Ctx): Promise<DeliveryResult> {
+  async deliver(request, ctx): Promise<DeliveryResult> {
     const rt = runtimeFor(ctx);
-    const options = request.options as SendMessageOptions;
+    const options = request.options;
     const referenceId = resolveReferenceId(request, ctx.connection.name, rt.settings.programId, rt.settings.referenceIdPrefix);
     if (!referenceId.trim()) throw new UnfilteredMessageError({ connection: ctx.connection.name });
     if (Boolean(options.message) === Boolean(options.messageTemplateKey)) {
@@ -75,7 +71,7 @@ export const sendMessage: ActionDefinition<Platform121Settings> = {
 export const DEFAULT_SUCCESS_STATUSES = ['success', 'paid', 'completed'];
 export const DEFAULT_ERROR_STATUSES = ['error', 'failed', 'rejected'];
 
-export const reconciliationOptionsSchema: JsonSchema = {
+export const reconciliationOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -89,15 +85,9 @@ export const reconciliationOptionsSchema: JsonSchema = {
     successStatuses: { type: 'array', items: { type: 'string' }, description: `Payment statuses written as success; default ${DEFAULT_SUCCESS_STATUSES.join(', ')}.` },
     errorStatuses: { type: 'array', items: { type: 'string' }, description: `Payment statuses written as error; default ${DEFAULT_ERROR_STATUSES.join(', ')}.` },
   },
-};
+} as const satisfies ConstOptionsSchema;
 
-interface ReconciliationOptions {
-  paymentId?: number;
-  matchColumn?: string;
-  fileName?: string;
-  successStatuses?: string[];
-  errorStatuses?: string[];
-}
+type ReconciliationOptions = OptionsOf<typeof reconciliationOptionsSchema>;
 
 /** The value of the match column for one payment: its own extension, the party's attribute, or its phone. */
 export function matchValue(c: CanonicalCase, payment: Payment, column: string): string | undefined {
@@ -146,13 +136,13 @@ async function defaultMatchColumn(ctx: Ctx): Promise<string> {
   return 'phoneNumber';
 }
 
-export const uploadReconciliation: ActionDefinition<Platform121Settings> = {
+export const uploadReconciliation: ActionDefinition<Platform121Settings, typeof reconciliationOptionsSchema> = {
   description:
     'Uploads the case\'s payments as an Excel-FSP reconciliation CSV (POST /payments/{paymentId}/excel-reconciliation, multipart file): each payment\'s match value with status success or error.',
   optionsSchema: reconciliationOptionsSchema,
-  async deliver(request: DeliveryRequest, ctx: Ctx): Promise<DeliveryResult> {
+  async deliver(request, ctx): Promise<DeliveryResult> {
     const rt = runtimeFor(ctx);
-    const options = request.options as ReconciliationOptions;
+    const options = request.options;
     const ids = [...new Set((request.case.payments ?? []).map((p) => p.paymentId).filter((p): p is string => typeof p === 'string'))];
     const paymentId = options.paymentId ?? (ids.length === 1 ? Number(ids[0]) : NaN);
     if (!Number.isInteger(paymentId) || paymentId < 1) {

@@ -5,7 +5,7 @@
  * Each takes what it writes from its options or, when absent, from `extensions.platform121.<key>` of the case, so a
  * route can carry program set-ups, translations or templates as case data.
  */
-import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, JsonSchema } from 'caseway/core';
+import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, JsonSchema, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { PermanentError } from 'caseway/core';
 import {
   assignUser,
@@ -49,12 +49,12 @@ export function targetProgramId(request: DeliveryRequest, ctx: Ctx, option: unkn
   return runtimeFor(ctx).settings.programId;
 }
 
-const labelSchema = { type: 'object', additionalProperties: { type: 'string' }, description: 'Per language, e.g. {"en": "...", "fr": "..."}.' };
-const programIdSchema = { type: 'integer', minimum: 1, description: 'Default: a programId reference of the case (from createProgram), else the connection\'s program.' };
+const labelSchema = { type: 'object', additionalProperties: { type: 'string' }, description: 'Per language, e.g. {"en": "...", "fr": "..."}.' } as const;
+const programIdSchema = { type: 'integer', minimum: 1, description: 'Default: a programId reference of the case (from createProgram), else the connection\'s program.' } as const;
 
 // ---- createProgram -----------------------------------------------------------------------------------------------
 
-export const createProgramOptionsSchema: JsonSchema = {
+export const createProgramOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -74,12 +74,12 @@ export const createProgramOptionsSchema: JsonSchema = {
       },
     },
   },
-};
+} as const satisfies ConstOptionsSchema;
 
-export const createProgram: ActionDefinition<Platform121Settings> = {
+export const createProgram: ActionDefinition<Platform121Settings, typeof createProgramOptionsSchema> = {
   description: 'Creates a 121 program (POST /api/programs) once per hub case and returns its id as a platform121 reference of kind programId.',
   optionsSchema: createProgramOptionsSchema,
-  async deliver(request: DeliveryRequest, ctx: Ctx): Promise<DeliveryResult> {
+  async deliver(request, ctx): Promise<DeliveryResult> {
     const rt = runtimeFor(ctx);
     const fromData = fromCase(request, 'program');
     const body: Record<string, unknown> = { ...(isRecord(fromData) ? fromData : {}), ...(isRecord(request.options.program) ? request.options.program : {}) };
@@ -97,7 +97,7 @@ export const createProgram: ActionDefinition<Platform121Settings> = {
 
 // ---- upsertFspConfiguration --------------------------------------------------------------------------------------
 
-export const fspConfigurationOptionsSchema: JsonSchema = {
+export const fspConfigurationOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -115,13 +115,13 @@ export const fspConfigurationOptionsSchema: JsonSchema = {
     },
     programId: programIdSchema,
   },
-};
+} as const satisfies ConstOptionsSchema;
 
-export const upsertFspConfiguration: ActionDefinition<Platform121Settings> = {
+export const upsertFspConfiguration: ActionDefinition<Platform121Settings, typeof fspConfigurationOptionsSchema> = {
   description:
     'Creates an FSP configuration of the program (POST /fsp-configurations) unless one of that name exists (GET first; a 409 also counts as existing). Existing ones are left as they are.',
   optionsSchema: fspConfigurationOptionsSchema,
-  async deliver(request: DeliveryRequest, ctx: Ctx): Promise<DeliveryResult> {
+  async deliver(request, ctx): Promise<DeliveryResult> {
     const rt = runtimeFor(ctx);
     const data = fromCase(request, 'fspConfiguration');
     const o = { ...(isRecord(data) ? data : {}), ...request.options };
@@ -141,7 +141,7 @@ export const upsertFspConfiguration: ActionDefinition<Platform121Settings> = {
 
 // ---- updateUser --------------------------------------------------------------------------------------------------
 
-export const updateUserOptionsSchema: JsonSchema = {
+export const updateUserOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['roles'],
@@ -153,12 +153,12 @@ export const updateUserOptionsSchema: JsonSchema = {
     programId: programIdSchema,
   },
   anyOf: [{ required: ['userId'] }, { required: ['username'] }],
-};
+} as const satisfies ConstOptionsSchema;
 
-export const updateUser: ActionDefinition<Platform121Settings> = {
+export const updateUser: ActionDefinition<Platform121Settings, typeof updateUserOptionsSchema> = {
   description: 'Assigns a user to the program with exactly these roles and scope (PUT /programs/{programId}/users/{userId}); the user may be named by username.',
   optionsSchema: updateUserOptionsSchema,
-  async deliver(request: DeliveryRequest, ctx: Ctx): Promise<DeliveryResult> {
+  async deliver(request, ctx): Promise<DeliveryResult> {
     const rt = runtimeFor(ctx);
     const o = request.options;
     let userId = typeof o.userId === 'number' ? o.userId : undefined;
@@ -195,9 +195,9 @@ const attributeChangeSchema = {
     includeInTransactionExport: { type: 'boolean' },
     scoring: { type: 'object' },
   },
-};
+} as const satisfies ConstOptionsSchema;
 
-export const registrationAttributeOptionsSchema: JsonSchema = {
+export const registrationAttributeOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -205,13 +205,13 @@ export const registrationAttributeOptionsSchema: JsonSchema = {
     mergeLabels: { type: 'boolean', description: 'Merge label/placeholder languages into the current ones (default true; a translation adds a language).' },
     programId: programIdSchema,
   },
-};
+} as const satisfies ConstOptionsSchema;
 
-export const updateRegistrationAttribute: ActionDefinition<Platform121Settings> = {
+export const updateRegistrationAttribute: ActionDefinition<Platform121Settings, typeof registrationAttributeOptionsSchema> = {
   description:
     'Changes program registration attributes (PATCH /registration-attributes/{name}), e.g. a translated label; sends only the keys that differ from the program\'s current attribute.',
   optionsSchema: registrationAttributeOptionsSchema,
-  async deliver(request: DeliveryRequest, ctx: Ctx): Promise<DeliveryResult> {
+  async deliver(request, ctx): Promise<DeliveryResult> {
     const rt = runtimeFor(ctx);
     const given = request.options.attributes ?? fromCase(request, 'registrationAttributes');
     const changes = Array.isArray(given) ? given.filter(isRecord) : [];
@@ -259,16 +259,16 @@ const templateSchema = {
     label: labelSchema,
     isSendMessageTemplate: { type: 'boolean', description: 'Default false.' },
   },
-};
+} as const satisfies ConstOptionsSchema;
 
-export const messageTemplateOptionsSchema: JsonSchema = {
+export const messageTemplateOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
     templates: { type: 'array', items: templateSchema, description: 'Default extensions.platform121.messageTemplates of the case.' },
     programId: programIdSchema,
   },
-};
+} as const satisfies ConstOptionsSchema;
 
 function templateChanges(now: MessageTemplate, want: MessageTemplate): Partial<MessageTemplate> {
   const body: Partial<MessageTemplate> = {};
@@ -279,11 +279,11 @@ function templateChanges(now: MessageTemplate, want: MessageTemplate): Partial<M
   return body;
 }
 
-export const upsertMessageTemplate: ActionDefinition<Platform121Settings> = {
+export const upsertMessageTemplate: ActionDefinition<Platform121Settings, typeof messageTemplateOptionsSchema> = {
   description:
     'Creates or updates message templates of the program (GET, then POST new ones and PATCH /{type}/{language} changed ones; unchanged ones are not sent).',
   optionsSchema: messageTemplateOptionsSchema,
-  async deliver(request: DeliveryRequest, ctx: Ctx): Promise<DeliveryResult> {
+  async deliver(request, ctx): Promise<DeliveryResult> {
     const rt = runtimeFor(ctx);
     const given = request.options.templates ?? fromCase(request, 'messageTemplates');
     const wanted: MessageTemplate[] = (Array.isArray(given) ? given.filter(isRecord) : []).map((t) => ({

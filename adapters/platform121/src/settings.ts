@@ -1,31 +1,11 @@
 /** Connection settings of a 121-platform connection (see configuration-schema.json) and their defaults. */
 import { DEFAULT_MAX_RESPONSE_BYTES } from 'caseway/core';
 
-export type AttributeValue = string | number | boolean;
+import type { Platform121Settings } from './settings.generated';
 
-export interface Platform121Settings {
-  baseUrl: string;
-  programId: number;
-  username: string;
-  password: string;
-  programFspConfigurationName?: string;
-  attributeMapping?: Record<string, string>;
-  attributeDefaults?: Record<string, AttributeValue>;
-  throttle?: { requestsPerMinute?: number; loginsPerMinute?: number };
-  batchSize?: number;
-  batchWaitMs?: number;
-  statusConfirmTimeoutMs?: number;
-  statusConfirmIntervalMs?: number;
-  timeoutMs?: number;
-  /** Largest reply body accepted, in bytes (default 10 MB); a larger one fails permanently. */
-  maxResponseBytes?: number;
-  importTimeoutMs?: number;
-  maxRetries?: number;
-  retryBaseDelayMs?: number;
-  referenceIdPrefix?: string;
-  updateReason?: string;
-  sandbox?: Record<string, unknown>;
-}
+/** The settings type is generated from configuration-schema.json (`npm run gen:types`). */
+export type { Platform121Settings };
+export type AttributeValue = string | number | boolean;
 
 export interface ResolvedSettings {
   baseUrl: string;

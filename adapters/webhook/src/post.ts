@@ -4,31 +4,18 @@
  * can deduplicate. 2xx delivered; 408/425/429/5xx and transport faults retry (a short Retry-After is waited out
  * within the attempt); any other status is permanent, reported with its size and digest, never its text.
  */
-import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, PeerRequestPreview } from 'caseway/core';
+import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, PeerRequestPreview, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { PeerError, PermanentError, isRetryableStatus, sleep, type ErrorContext } from 'caseway/core';
 import type { CrossReference } from 'caseway/core';
 import { atPointer, digestOf, retryAfterMs, send } from './client';
-import { loadExpression, type ExpressionOptions } from './expression';
+import { loadExpression } from './expression';
 import { signatureHeaders } from './signing';
 import { ADAPTER, DEFAULT_MAX_RETRY_AFTER_MS, type WebhookSettings } from './settings';
 
-export interface PostOptions extends ExpressionOptions {
-  /** RFC 6901 pointer into a 2xx JSON reply whose value becomes a cross-reference of the case (e.g. "/id"). */
-  referencePointer?: string;
-  /** The cross-reference's kind (default "id"). */
-  referenceKind?: string;
-  /** Headers for this target only, over the connection's. */
-  headers?: Record<string, string>;
-}
+/** The target's options (typed from postOptionsSchema). */
+export type PostOptions = OptionsOf<typeof postOptionsSchema>;
 
 const SIGNATURE_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-signature', 'content-type']);
-
-function optionsOf(request: DeliveryRequest): PostOptions {
-  const o = request.options;
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const headers = typeof o.headers === 'object' && o.headers !== null ? Object.fromEntries(Object.entries(o.headers).filter((e): e is [string, string] => typeof e[1] === 'string')) : undefined;
-  return { expression: str(o.expression), expressionFile: str(o.expressionFile), referencePointer: str(o.referencePointer), referenceKind: str(o.referenceKind), headers };
-}
 
 function contextOf(request: DeliveryRequest, ctx: AdapterContext<WebhookSettings>): ErrorContext {
   return { connection: ctx.connection.name, peer: ADAPTER, action: request.action, route: request.route, hubId: request.hubId };
@@ -44,11 +31,11 @@ interface PreparedCall {
 }
 
 /** The JSON the receiver gets: the canonical case, or what the route's JSONata expression makes of it. */
-async function prepare(request: DeliveryRequest, ctx: AdapterContext<WebhookSettings>): Promise<PreparedCall> {
+async function prepare(request: DeliveryRequest<PostOptions>, ctx: AdapterContext<WebhookSettings>): Promise<PreparedCall> {
   const settings = ctx.connection.settings;
   const context = contextOf(request, ctx);
   if (!settings.url) throw new PermanentError('webhook: the connection has no url, so it cannot deliver', context);
-  const options = optionsOf(request);
+  const options = request.options;
   const where = `route "${request.route}" action ${request.action}`;
   const expression = loadExpression(options, where, ctx.connection.configDir, context);
   const kase = { ...request.case, hubId: request.hubId };
@@ -76,22 +63,23 @@ function referenceFrom(reply: Buffer, pointer: string, kind: string, connection:
   return undefined;
 }
 
+const postOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    expression: { type: 'string', minLength: 1, description: 'JSONata expression over the canonical case ($hubId, $deliveryId, $route, $references bound); its result is the body.' },
+    expressionFile: { type: 'string', minLength: 1, description: 'A file holding the JSONata expression, relative to the config file.' },
+    referencePointer: { type: 'string', pattern: '^(/.*)?$', description: 'JSON pointer into a 2xx JSON reply whose value becomes a cross-reference (system "webhook").' },
+    referenceKind: { type: 'string', minLength: 1, description: 'Kind of that cross-reference (default "id").' },
+    headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Headers for this target, over the connection headers.' },
+  },
+} as const satisfies ConstOptionsSchema;
 
-export const post: ActionDefinition<WebhookSettings> = {
+export const post: ActionDefinition<WebhookSettings, typeof postOptionsSchema> = {
   description:
     'Posts the case as JSON (canonical, or shaped by a JSONata expression) to settings.url, signed per Standard Webhooks ' +
     '(webhook-id = the delivery id, the same on every retry and replay). 2xx delivered; 408/429/5xx retry, honouring Retry-After; other 4xx fail permanently.',
-  optionsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      expression: { type: 'string', minLength: 1, description: 'JSONata expression over the canonical case ($hubId, $deliveryId, $route, $references bound); its result is the body.' },
-      expressionFile: { type: 'string', minLength: 1, description: 'A file holding the JSONata expression, relative to the config file.' },
-      referencePointer: { type: 'string', pattern: '^(/.*)?$', description: 'JSON pointer into a 2xx JSON reply whose value becomes a cross-reference (system "webhook").' },
-      referenceKind: { type: 'string', minLength: 1, description: 'Kind of that cross-reference (default "id").' },
-      headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Headers for this target, over the connection headers.' },
-    },
-  },
+  optionsSchema: postOptionsSchema,
   async preview(request, ctx): Promise<PeerRequestPreview[]> {
     const call = await prepare(request, ctx);
     let json: unknown;
@@ -114,7 +102,7 @@ export const post: ActionDefinition<WebhookSettings> = {
       const headers = { ...call.headers, ...signatureHeaders(settings.secret, request.deliveryId, call.body) };
       const reply = await send(ctx, { url: call.url, method: call.method, headers, body: call.body }, context);
       if (reply.status >= 200 && reply.status < 300) {
-        const options = optionsOf(request);
+        const options = request.options;
         const ref = options.referencePointer !== undefined ? referenceFrom(reply.body, options.referencePointer, options.referenceKind ?? 'id', ctx.connection.name) : undefined;
         if (options.referencePointer !== undefined && !ref) ctx.log.warn({ route: request.route, hubId: request.hubId, pointer: options.referencePointer }, 'webhook: delivered, but the reply holds no id at referencePointer');
         ctx.log.info({ hubId: request.hubId, webhookId: request.deliveryId, status: reply.status, attempt: request.attempt }, 'webhook: delivered');

@@ -5,7 +5,7 @@
  * message is acknowledged with the same hub id and makes no second case. Refusals are RFC 9457 problem details.
  */
 import express, { type Request, type RequestHandler } from 'express';
-import type { AdapterContext, Emit, WebhookSourceDefinition } from 'caseway/core';
+import type { AdapterContext, Emit, WebhookSourceDefinition, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { createAjv, compileOnce } from 'caseway/core';
 import { safeMessage } from 'caseway/core';
 import type { CanonicalCase } from 'caseway/core';
@@ -37,14 +37,7 @@ function isCase(value: unknown, validate: ReturnType<typeof compileOnce>): value
   return validate(value);
 }
 
-function optionsOf(options: Record<string, unknown>): ExpressionOptions {
-  return {
-    expression: typeof options.expression === 'string' ? options.expression : undefined,
-    expressionFile: typeof options.expressionFile === 'string' ? options.expressionFile : undefined,
-  };
-}
-
-export function createReceiveHandler(ctx: AdapterContext<WebhookSettings>, emit: Emit, options: Record<string, unknown>): RequestHandler {
+export function createReceiveHandler(ctx: AdapterContext<WebhookSettings>, emit: Emit, options: ExpressionOptions): RequestHandler {
   const inbound = ctx.connection.settings.inbound ?? {};
   const secrets = inbound.secrets ?? [];
   const tolerance = inbound.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
@@ -53,7 +46,7 @@ export function createReceiveHandler(ctx: AdapterContext<WebhookSettings>, emit:
   const validate = compileOnce(ajv, canonicalSchema);
   const where = `source receive of connection "${ctx.connection.name}"`;
   // Compiled at mount, so a broken expression stops the hub at start rather than refusing every call.
-  const expression: LoadedExpression | undefined = loadExpression(optionsOf(options), where, ctx.connection.configDir, { connection: ctx.connection.name, peer: ADAPTER });
+  const expression: LoadedExpression | undefined = loadExpression(options, where, ctx.connection.configDir, { connection: ctx.connection.name, peer: ADAPTER });
   const log = ctx.log;
 
   return async (req, res) => {
@@ -118,18 +111,20 @@ const methodNotAllowed: RequestHandler = (_req, res) => {
   sendProblem(res, problem(405, 'method-not-allowed', 'Method Not Allowed'), { Allow: 'POST' });
 };
 
-export const receiveSource: WebhookSourceDefinition<WebhookSettings> = {
+const receiveSourceOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    path: { type: 'string', pattern: '^/', description: 'Endpoint path (default /webhooks/<connection>, or settings.inbound.path).' },
+    expression: { type: 'string', minLength: 1, description: 'JSONata expression that maps the body to a canonical case ($webhookId, $connection bound).' },
+    expressionFile: { type: 'string', minLength: 1, description: 'A file holding that expression, relative to the config file.' },
+  },
+} as const satisfies ConstOptionsSchema;
+
+export const receiveSource: WebhookSourceDefinition<WebhookSettings, typeof receiveSourceOptionsSchema> = {
   kind: 'webhook',
   description: 'POST /webhooks/<connection>: a Standard Webhooks-signed canonical case (or any JSON mapped by a JSONata expression) becomes a hub case; 202 {hubId}.',
-  optionsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      path: { type: 'string', pattern: '^/', description: 'Endpoint path (default /webhooks/<connection>, or settings.inbound.path).' },
-      expression: { type: 'string', minLength: 1, description: 'JSONata expression that maps the body to a canonical case ($webhookId, $connection bound).' },
-      expressionFile: { type: 'string', minLength: 1, description: 'A file holding that expression, relative to the config file.' },
-    },
-  },
+  optionsSchema: receiveSourceOptionsSchema,
   api: {
     requestContentType: 'application/json',
     // The canonical case schema the handler validates with, as the OpenAPI document carries it among its components.

@@ -1,11 +1,9 @@
+import type { Filter } from '../config/config.generated';
 import type { CanonicalCase } from '../model/canonical.generated';
 import { getPath } from '../path';
 
-export type Filter =
-  | { all: Filter[] }
-  | { any: Filter[] }
-  | { not: Filter }
-  | { path: string; equals?: unknown; in?: unknown[]; exists?: boolean; matches?: string };
+/** A route's or target's condition, typed from the config schema's Filter definition. */
+export type { Filter };
 
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;

@@ -1,11 +1,9 @@
+import type { Mapping } from '../config/config.generated';
 import type { CanonicalCase } from '../model/canonical.generated';
 import { getPath, removePath, setPath } from '../path';
 
-export interface Mapping {
-  copy?: Record<string, string>;
-  set?: Record<string, unknown>;
-  remove?: string[];
-}
+/** A target's field-mapping overrides, typed from the config schema's Mapping definition. */
+export type { Mapping };
 
 /** Applies a route target's overrides to a deep copy of the case: copy, then set, then remove. */
 export function applyMapping(kase: CanonicalCase, mapping: Mapping | undefined): CanonicalCase {

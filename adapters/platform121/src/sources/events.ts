@@ -9,7 +9,7 @@
  *   referenceId and the person data the emitted case carries.
  * - The cursor moves only after emit() has resolved (the hub stored the events).
  */
-import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent } from 'caseway/core';
+import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { eventToCase } from '../codec';
 import { runtimeFor } from '../runtime';
 import type { Platform121Settings } from '../settings';
@@ -28,16 +28,9 @@ export interface EventsCursor {
   seen: Record<string, number>;
 }
 
-export interface EventsOptions {
-  eventTypes?: string[];
-  skipOwnChanges?: boolean;
-  startAt?: string;
-  overlapSeconds?: number;
-  maxEventsPerPoll?: number;
-  caseType?: string;
-}
+export type EventsOptions = OptionsOf<typeof eventsOptionsSchema>;
 
-export const eventsOptionsSchema: JsonSchema = {
+export const eventsOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -52,7 +45,7 @@ export const eventsOptionsSchema: JsonSchema = {
     maxEventsPerPoll: { type: 'integer', minimum: 1, description: 'Default 5000; the rest follows on the next poll.' },
     caseType: { type: 'string', description: 'Canonical case type; default cash-assistance.' },
   },
-};
+} as const satisfies ConstOptionsSchema;
 
 const DEFAULT_TYPES = ['registrationStatusChange', 'registrationDataChange', 'fspChange'];
 
@@ -137,11 +130,11 @@ function advance(cursor: EventsCursor, processed: RegistrationEvent[], overlapMs
   for (const [id, t] of Object.entries(cursor.seen)) if (t < keepFrom) delete cursor.seen[id];
 }
 
-export const eventsSource: PollSourceDefinition<Platform121Settings> = {
+export const eventsSource: PollSourceDefinition<Platform121Settings, typeof eventsOptionsSchema> = {
   kind: 'poll',
   description:
     'Polls 121 registration events (status, data and FSP changes) and emits each as a canonical cash-assistance case update with the person as beneficiary.',
   optionsSchema: eventsOptionsSchema,
   defaultIntervalMs: 30_000,
-  poll: (ctx, emit, options) => pollEvents(ctx, emit, options as EventsOptions),
+  poll: (ctx, emit, options) => pollEvents(ctx, emit, options),
 };

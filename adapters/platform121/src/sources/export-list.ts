@@ -10,7 +10,7 @@
  * Registrations are emitted as registration cases (`export:<type>:<referenceId>:<hash>`), other rows as records in
  * `extensions.platform121.exportRow`.
  */
-import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent } from 'caseway/core';
+import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { registrationToCase } from '../codec';
 import { exportList } from '../endpoints';
 import { runtimeFor } from '../runtime';
@@ -19,16 +19,9 @@ import { contentHash, snapshotCase } from './snapshots';
 
 export const EXPORT_TYPES = ['registrations', 'unused-vouchers', 'vouchers-with-balance', 'intersolve-visa-card-details'] as const;
 
-export interface ExportListOptions {
-  exportType?: string;
-  window?: { from?: 'lastRun' | 'daysAgo'; days?: number; field?: string; alignToDay?: boolean };
-  dateField?: string;
-  filters?: Record<string, string | string[]>;
-  select?: string[];
-  caseType?: string;
-}
+export type ExportListOptions = OptionsOf<typeof exportListOptionsSchema>;
 
-export const exportListOptionsSchema: JsonSchema = {
+export const exportListOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -53,7 +46,7 @@ export const exportListOptionsSchema: JsonSchema = {
     select: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Columns of the registrations export.' },
     caseType: { type: 'string', minLength: 1 },
   },
-};
+} as const satisfies ConstOptionsSchema;
 
 export function lastRunKey(exportType: string): string {
   return `export-list:${exportType}:lastRun`;
@@ -124,10 +117,10 @@ export async function pollExportList(ctx: AdapterContext<Platform121Settings>, e
   return { emitted };
 }
 
-export const exportListSource: PollSourceDefinition<Platform121Settings> = {
+export const exportListSource: PollSourceDefinition<Platform121Settings, typeof exportListOptionsSchema> = {
   kind: 'poll',
   description: 'Reads an export list of any type (registrations, unused-vouchers, ...) over a rolling date window (from the last run or N days ago) and emits each row.',
   optionsSchema: exportListOptionsSchema,
   defaultIntervalMs: 24 * 3600_000,
-  poll: (ctx, emit, options) => pollExportList(ctx, emit, options as ExportListOptions),
+  poll: (ctx, emit, options) => pollExportList(ctx, emit, options),
 };

@@ -8,7 +8,7 @@
  * chosen payments, each voucher image (GET /fsps/intersolve-voucher/voucher/image-paper) emitted once as a document
  * (`data:image/png;base64,...`) of the registration's case.
  */
-import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent } from 'caseway/core';
+import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import type { CanonicalCase, Payment } from 'caseway/core';
 import { registrationToCase } from '../codec';
 import { getPaperVoucherImage, getPaymentTransactions, getPayments, getRegistrationById, type PaymentTransaction } from '../endpoints';
@@ -19,27 +19,20 @@ import type { RegistrationView } from '../types';
 
 type Ctx = AdapterContext<Platform121Settings>;
 
-export interface PaymentTransactionsOptions {
-  paymentIds?: number[];
-  latestPayments?: number;
-  filters?: Record<string, string | string[]>;
-  pageSize?: number;
-  includeRegistration?: boolean;
-  caseType?: string;
-}
+export type PaymentTransactionsOptions = OptionsOf<typeof paymentTransactionsOptionsSchema>;
 
 const filtersSchema = {
   type: 'object',
   description: 'nestjs-paginate filters by column, e.g. {"status": "$ilike:success", "fspName": "$ilike:paper"}.',
   additionalProperties: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
-};
+} as const satisfies ConstOptionsSchema;
 
 const paymentChoice = {
   paymentIds: { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 1, description: 'Payments to read; default the newest latestPayments of GET /payments.' },
   latestPayments: { type: 'integer', minimum: 1, description: 'How many of the newest payments to read when paymentIds is absent; default 3.' },
-};
+} as const;
 
-export const paymentTransactionsOptionsSchema: JsonSchema = {
+export const paymentTransactionsOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -49,7 +42,7 @@ export const paymentTransactionsOptionsSchema: JsonSchema = {
     includeRegistration: { type: 'boolean', description: 'Read each registration (GET /registrations/{id}) for the beneficiary party; default false.' },
     caseType: { type: 'string', minLength: 1 },
   },
-};
+} as const satisfies ConstOptionsSchema;
 
 async function paymentIdsOf(rt: Runtime, options: { paymentIds?: number[]; latestPayments?: number }): Promise<number[]> {
   if (options.paymentIds?.length) return options.paymentIds;
@@ -135,26 +128,21 @@ export async function pollPaymentTransactions(ctx: Ctx, emit: Emit, options: Pay
   return { emitted: await emitAll(emit, events) };
 }
 
-export const paymentTransactionsSource: PollSourceDefinition<Platform121Settings> = {
+export const paymentTransactionsSource: PollSourceDefinition<Platform121Settings, typeof paymentTransactionsOptionsSchema> = {
   kind: 'poll',
   description: 'Pages through the transactions of the newest (or given) payments and emits each transaction in each status once, optionally with its registration.',
   optionsSchema: paymentTransactionsOptionsSchema,
   defaultIntervalMs: 5 * 60_000,
-  poll: (ctx, emit, options) => pollPaymentTransactions(ctx, emit, options as PaymentTransactionsOptions),
+  poll: (ctx, emit, options) => pollPaymentTransactions(ctx, emit, options),
 };
 
 // ---- paper vouchers ------------------------------------------------------------------------------------------------
 
 export const VOUCHERS_FETCHED_KEY = 'paper-vouchers:fetched';
 
-export interface PaperVouchersOptions {
-  paymentIds?: number[];
-  latestPayments?: number;
-  filters?: Record<string, string | string[]>;
-  caseType?: string;
-}
+export type PaperVouchersOptions = OptionsOf<typeof paperVouchersOptionsSchema>;
 
-export const paperVouchersOptionsSchema: JsonSchema = {
+export const paperVouchersOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -162,7 +150,7 @@ export const paperVouchersOptionsSchema: JsonSchema = {
     filters: { ...filtersSchema, description: 'Transaction filters; default {"status": "$ilike:success", "fspName": "$ilike:paper"} (the seed\'s).' },
     caseType: { type: 'string', minLength: 1 },
   },
-};
+} as const satisfies ConstOptionsSchema;
 
 export async function pollPaperVouchers(ctx: Ctx, emit: Emit, options: PaperVouchersOptions): Promise<PollOutcome> {
   const rt = runtimeFor(ctx);
@@ -190,10 +178,10 @@ export async function pollPaperVouchers(ctx: Ctx, emit: Emit, options: PaperVouc
   return { emitted };
 }
 
-export const paperVouchersSource: PollSourceDefinition<Platform121Settings> = {
+export const paperVouchersSource: PollSourceDefinition<Platform121Settings, typeof paperVouchersOptionsSchema> = {
   kind: 'poll',
   description: 'Downloads the paper-voucher image of each successful paper-voucher transaction of the newest (or given) payments, once, as a document of the registration\'s case.',
   optionsSchema: paperVouchersOptionsSchema,
   defaultIntervalMs: 15 * 60_000,
-  poll: (ctx, emit, options) => pollPaperVouchers(ctx, emit, options as PaperVouchersOptions),
+  poll: (ctx, emit, options) => pollPaperVouchers(ctx, emit, options),
 };

@@ -8,7 +8,7 @@
  * is a duplicate for the hub on the next run, a changed one is a new event.
  */
 import { createHash } from 'node:crypto';
-import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent } from 'caseway/core';
+import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { registrationToCase } from '../codec';
 import { runtimeFor } from '../runtime';
 import type { Platform121Settings } from '../settings';
@@ -23,16 +23,9 @@ export interface SyncCursor {
   finishedAt?: string;
 }
 
-export interface RegistrationsOptions {
-  via?: 'paginate' | 'export-list';
-  pageSize?: number;
-  maxPagesPerPoll?: number;
-  filters?: Record<string, string | string[]>;
-  mode?: 'once' | 'repeat';
-  caseType?: string;
-}
+export type RegistrationsOptions = OptionsOf<typeof registrationsOptionsSchema>;
 
-export const registrationsOptionsSchema: JsonSchema = {
+export const registrationsOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -47,7 +40,7 @@ export const registrationsOptionsSchema: JsonSchema = {
     mode: { type: 'string', enum: ['once', 'repeat'], description: 'once (default): stop after one full pass; repeat: start again after each pass.' },
     caseType: { type: 'string' },
   },
-};
+} as const satisfies ConstOptionsSchema;
 
 function contentHash(reg: RegistrationView): string {
   const sorted = Object.keys(reg)
@@ -108,10 +101,10 @@ export async function pollRegistrations(ctx: AdapterContext<Platform121Settings>
   return { emitted };
 }
 
-export const registrationsSource: PollSourceDefinition<Platform121Settings> = {
+export const registrationsSource: PollSourceDefinition<Platform121Settings, typeof registrationsOptionsSchema> = {
   kind: 'poll',
   description: 'Full sync of the program\'s registrations (GET /registrations pages, or the export-list), resumable; emits each as a canonical case.',
   optionsSchema: registrationsOptionsSchema,
   defaultIntervalMs: 60_000,
-  poll: (ctx, emit, options) => pollRegistrations(ctx, emit, options as RegistrationsOptions),
+  poll: (ctx, emit, options) => pollRegistrations(ctx, emit, options),
 };

@@ -5,7 +5,7 @@
  * changed one (a payment whose aggregates moved, a new rate) is a new event. Nothing is kept in connection state.
  */
 import { createHash } from 'node:crypto';
-import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent } from 'caseway/core';
+import type { AdapterContext, ConstOptionsSchema, Emit, OptionsOf, PollOutcome, PollSourceDefinition, SourceEvent } from 'caseway/core';
 import type { CanonicalCase, Payment } from 'caseway/core';
 import { getExchangeRates, getFspConfigurations, getPayments, getProgramStats, getUsers, type PaymentSummary } from '../endpoints';
 import { SYSTEM } from '../reference-id';
@@ -24,9 +24,7 @@ export interface SnapshotRecord {
   hashed?: unknown;
 }
 
-export interface SnapshotOptions {
-  caseType?: string;
-}
+export type SnapshotOptions = OptionsOf<ReturnType<typeof caseTypeOnly>>;
 
 export function contentHash(value: unknown): string {
   const sorted = (v: unknown): unknown =>
@@ -69,11 +67,12 @@ export async function emitSnapshot(ctx: Ctx, emit: Emit, kind: string, records: 
   return { emitted };
 }
 
-const caseTypeOnly = (description: string): JsonSchema => ({
-  type: 'object',
-  additionalProperties: false,
-  properties: { caseType: { type: 'string', minLength: 1, description } },
-});
+const caseTypeOnly = (description: string) =>
+  ({
+    type: 'object',
+    additionalProperties: false,
+    properties: { caseType: { type: 'string', minLength: 1, description } },
+  }) as const satisfies ConstOptionsSchema;
 
 function snapshotSource(
   kind: string,
@@ -81,7 +80,7 @@ function snapshotSource(
   defaultCaseType: string,
   defaultIntervalMs: number,
   read: (rt: Runtime) => Promise<SnapshotRecord[]>,
-): PollSourceDefinition<Platform121Settings> {
+): PollSourceDefinition<Platform121Settings, ReturnType<typeof caseTypeOnly>> {
   return {
     kind: 'poll',
     description,
@@ -89,7 +88,7 @@ function snapshotSource(
     defaultIntervalMs,
     async poll(ctx, emit, options) {
       const rt = runtimeFor(ctx);
-      const caseType = typeof options.caseType === 'string' ? options.caseType : defaultCaseType;
+      const caseType = options.caseType ?? defaultCaseType;
       return emitSnapshot(ctx, emit, kind, await read(rt), caseType);
     },
   };

@@ -4,7 +4,7 @@
  * Transactions change status after they are created, so every poll re-reads a look-back window and emits only
  * (id, status) pairs not emitted before; eventId `transaction:<id>:<status>`.
  */
-import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent } from 'caseway/core';
+import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { transactionToCase } from '../codec';
 import { runtimeFor } from '../runtime';
 import type { Platform121Settings } from '../settings';
@@ -19,13 +19,9 @@ export interface TransactionsCursor {
   seen: Record<string, [string, number]>;
 }
 
-export interface TransactionsOptions {
-  lookbackHours?: number;
-  startAt?: string;
-  caseType?: string;
-}
+export type TransactionsOptions = OptionsOf<typeof transactionsOptionsSchema>;
 
-export const transactionsOptionsSchema: JsonSchema = {
+export const transactionsOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -33,7 +29,7 @@ export const transactionsOptionsSchema: JsonSchema = {
     startAt: { type: 'string', description: '"now" (default), "beginning", or an ISO-8601 instant.' },
     caseType: { type: 'string' },
   },
-};
+} as const satisfies ConstOptionsSchema;
 
 export async function pollTransactions(ctx: AdapterContext<Platform121Settings>, emit: Emit, options: TransactionsOptions): Promise<PollOutcome> {
   const rt = runtimeFor(ctx);
@@ -71,10 +67,10 @@ export async function pollTransactions(ctx: AdapterContext<Platform121Settings>,
   return { emitted, lagSeconds: newest === undefined ? undefined : Math.max(0, (now - newest) / 1000) };
 }
 
-export const transactionsSource: PollSourceDefinition<Platform121Settings> = {
+export const transactionsSource: PollSourceDefinition<Platform121Settings, typeof transactionsOptionsSchema> = {
   kind: 'poll',
   description: 'Polls 121 transactions and emits each new transaction or status change as a canonical case with one payment.',
   optionsSchema: transactionsOptionsSchema,
   defaultIntervalMs: 5 * 60_000,
-  poll: (ctx, emit, options) => pollTransactions(ctx, emit, options as TransactionsOptions),
+  poll: (ctx, emit, options) => pollTransactions(ctx, emit, options),
 };
