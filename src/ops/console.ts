@@ -18,7 +18,7 @@ import { QUEUE_ACTIONS, mountQueueBoard, queueAction } from './queue-board';
 import { reconcile } from './reconciliation';
 import { opsSettings } from './settings';
 import { CASE_STATUSES, caseHistory, defaultRange } from './case-history';
-import { bulkAction, describeFilter, matches, queryDeadLetters, type DeadLetterFilter } from './dead-letter-query';
+import { bulkAction, describeFilter, errorOf, matches, queryDeadLetters, type DeadLetterFilter } from './dead-letter-query';
 import { casesPage, deadLettersPage } from './list-pages';
 import { overviewPage } from './overview-page';
 import { targetConnections } from './reconciliation';
@@ -288,7 +288,7 @@ export function opsConsolePlugin(registry: EndpointRegistry) {
         const hubId = (await findCase(hub, asked)) ?? asked;
         const timeline = await caseTimeline(hub, hubId);
         if (!timeline) return void page(res, 404, messagePage('No case found', 'No case has that id.', ctx(res)));
-        const dead = (await deadLetterList(hub)).filter((d) => d.hubId === hubId);
+        const dead = (await deadLetterList(hub)).filter((d) => d.hubId === hubId).map((d) => ({ ...d, error: errorOf(timeline.trace, d.id) }));
         const views = await caseViewPanels(hub, hubId, timeline.meta?.sourceConnection, userOf(res).role !== 'operator');
         page(res, 200, casePage(timeline, dead, ctx(res, { notice: notice(res) }), views));
       },
