@@ -266,8 +266,8 @@ function componentSchemas(): Record<string, JsonSchema> {
         problem: str(),
         error: {
           type: 'object',
-          description: 'The last error as the trace recorded it (no values, field paths and messages only).',
-          properties: { code: str(), status: { type: 'integer' }, peerCode: str(), retryable: { type: 'boolean' }, message: str(), fieldErrors: { type: 'array', items: { type: 'object', additionalProperties: str() } } },
+          description: "The last error as the trace recorded it: status, codes, the hub's message and field paths (never values, nor the peer's own words).",
+          properties: { code: str(), status: { type: 'integer' }, peerCode: str(), retryable: { type: 'boolean' }, message: str(), fields: { type: 'array', items: str() }, fieldCodes: { type: 'array', items: str() }, hasPeerDetail: { type: 'boolean', description: "The peer's own words were kept encrypted (operators: /ops/cases/{hubId}/peer-errors, audited)." } },
         },
         permanent: { type: 'boolean', description: 'The last error was permanent: a replay without a change will fail again.' },
         diff: { type: 'array', description: 'Line diff: the request that failed (-) against the one a replay would send (+).', items: { type: 'object', properties: { op: { type: 'string', enum: [' ', '+', '-'] }, text: str() } } },

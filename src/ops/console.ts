@@ -18,7 +18,7 @@ import { QUEUE_ACTIONS, mountQueueBoard, queueAction } from './queue-board';
 import { reconcile } from './reconciliation';
 import { opsSettings } from './settings';
 import { CASE_STATUSES, caseHistory, defaultRange } from './case-history';
-import { bulkAction, describeFilter, matches, queryDeadLetters, type DeadLetterFilter } from './dead-letter-query';
+import { bulkAction, describeFilter, errorOf, matches, queryDeadLetters, type DeadLetterFilter } from './dead-letter-query';
 import { casesPage, deadLettersPage } from './list-pages';
 import { overviewPage } from './overview-page';
 import { targetConnections } from './reconciliation';
@@ -288,7 +288,7 @@ export function opsConsolePlugin(registry: EndpointRegistry) {
         const hubId = (await findCase(hub, asked)) ?? asked;
         const timeline = await caseTimeline(hub, hubId);
         if (!timeline) return void page(res, 404, messagePage('No case found', 'No case has that id.', ctx(res)));
-        const dead = (await deadLetterList(hub)).filter((d) => d.hubId === hubId);
+        const dead = (await deadLetterList(hub)).filter((d) => d.hubId === hubId).map((d) => ({ ...d, error: errorOf(timeline.trace, d.id) }));
         const views = await caseViewPanels(hub, hubId, timeline.meta?.sourceConnection, userOf(res).role !== 'operator');
         page(res, 200, casePage(timeline, dead, ctx(res, { notice: notice(res) }), views));
       },
@@ -448,7 +448,7 @@ export function opsConsolePlugin(registry: EndpointRegistry) {
     );
 
     // ---- queue dashboard
-    registry.add({ method: 'get', path: '/ops/queues', operationId: 'opsQueues', summary: 'Queue dashboard (bull-board) for every Caseway queue', description: 'Its own JSON API lives under /ops/queues/api/ (same sign-in). The board is read-only for every role: operators pause, resume, promote and clean queues on the overview (/ops/queue-actions, audited) and replay or discard dead letters through /ops.', tags: ['Ops console'], security: OPS, responses: { 200: { description: 'The dashboard', content: htmlPage }, 303: { description: 'Not signed in: to the sign-in page' } } });
+    registry.add({ method: 'get', path: '/ops/queues', operationId: 'opsQueues', summary: 'Queue dashboard (bull-board) for every Caseway queue', description: 'Its own JSON API lives under /ops/queues/api/ (same sign-in). Viewers get a read-only board. Operators may retry failed deliveries there (one job, or all failed jobs of a delivery queue: PUT /ops/queues/api/queues/{queue}/{jobId}/retry and /ops/queues/api/queues/{queue}/retry/failed), which the hub runs as its own replay, audited, and which need a same-origin request or the X-CSRF-Token header; every other write answers 403. Pause, resume, promote and clean queues on the overview (/ops/queue-actions, audited); discard dead letters in /ops/dead-letters.', tags: ['Ops console'], security: OPS, responses: { 200: { description: 'The dashboard', content: htmlPage }, 303: { description: 'Not signed in: to the sign-in page' } } });
     mountQueueBoard(app, hub, auth);
 
     // Errors inside the console render as a page, not JSON, and never with details.

@@ -17,9 +17,14 @@ export interface DeadLetterError {
   status?: number;
   peerCode?: string;
   retryable?: boolean;
+  /** The hub's own message (the adapter's safe text, never the peer's words). */
   message?: string;
-  /** Field path -> message pairs as the adapter recorded them (never the field's value). */
-  fieldErrors: Array<Record<string, string>>;
+  /** Paths of the fields the peer named: never their values, nor the peer's words about them (those may echo personal data). */
+  fields: string[];
+  /** Error codes per field, where the peer gave codes. */
+  fieldCodes: string[];
+  /** The peer's own words about this failure are kept encrypted: operators may read them (audited). */
+  hasPeerDetail: boolean;
 }
 
 export interface DeadLetterDetail extends DeadLetter {
@@ -39,21 +44,33 @@ export interface DeadLetterFilter {
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
 
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x !== '') : []);
+
+/**
+ * The safe error detail of one failed attempt as its trace entry recorded it (core/errors.ts safeDetail(): status,
+ * codes, field paths, whether the peer's words were kept). Anything else in the record is ignored, so a trace written
+ * by an older build that held the peer's per-field messages shows only their paths.
+ */
+export function safeErrorOf(e: Record<string, unknown> | undefined): DeadLetterError {
+  const legacy = Array.isArray(e?.fieldErrors)
+    ? e.fieldErrors.filter((f): f is Record<string, unknown> => typeof f === 'object' && f !== null).map((f) => String(f.path ?? f.field ?? f.column ?? Object.keys(f)[0] ?? '?'))
+    : [];
+  return {
+    code: text(e?.code) ?? (e ? 'ERROR' : undefined),
+    status: typeof e?.status === 'number' ? e.status : undefined,
+    peerCode: text(e?.peerCode),
+    retryable: typeof e?.retryable === 'boolean' ? e.retryable : undefined,
+    message: text(e?.message),
+    fields: [...strings(e?.fields), ...legacy],
+    fieldCodes: strings(e?.fieldCodes),
+    hasPeerDetail: e?.hasPeerDetail === true,
+  };
+}
+
 /** The error detail of the last failure of one delivery, from the case's trace. */
 export function errorOf(trace: TraceEntry[], deliveryId: string): DeadLetterError {
   const last = [...trace].reverse().find((e) => e.deliveryId === deliveryId && (e.stage === 'dead' || e.stage === 'retrying' || e.stage === 'failed') && e.error);
-  const e = last?.error ?? {};
-  const fieldErrors = Array.isArray(e.fieldErrors)
-    ? e.fieldErrors.filter((f): f is Record<string, string> => typeof f === 'object' && f !== null).map((f) => Object.fromEntries(Object.entries(f).filter(([, v]) => typeof v === 'string')))
-    : [];
-  return {
-    code: text(e.code) ?? (last ? 'ERROR' : undefined),
-    status: typeof e.status === 'number' ? e.status : undefined,
-    peerCode: text(e.peerCode),
-    retryable: typeof e.retryable === 'boolean' ? e.retryable : undefined,
-    message: text(e.message),
-    fieldErrors,
-  };
+  return safeErrorOf(last?.error);
 }
 
 /** Adds the error detail to dead letters (one pipelined read of their traces). */

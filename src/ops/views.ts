@@ -5,6 +5,7 @@ import type { TraceEntry } from '../core/store/trace-store';
 import type { OpsUser } from './auth';
 import type { DryRun } from './dry-run';
 import { errorDetail } from './error-detail';
+import { safeErrorOf, type DeadLetterDetail } from './dead-letter-query';
 import { html, type Html } from './html';
 import type { CaseTimeline } from './overview';
 import type { Reconciliation, ReconciliationRow } from './reconciliation';
@@ -158,15 +159,27 @@ export function foldTrace(trace: TraceEntry[]): Array<{ entry: TraceEntry; repea
   return out;
 }
 
-function traceLine({ entry: e, repeats }: { entry: TraceEntry; repeats: number }): Html {
+/**
+ * The operator-only page with the peers' own words about a case's failures (decrypted; each viewing audited), at the
+ * failed delivery, or at one attempt of it (the engine keeps them per `<deliveryId>#<attempt>`).
+ */
+export function peerErrorsHref(hubId: string, deliveryId?: string, attempt?: number): string {
+  const base = `/ops/cases/${encodeURIComponent(hubId)}/peer-errors`;
+  if (!deliveryId) return base;
+  return `${base}#${attempt === undefined ? peerAnchor(deliveryId) : peerAnchor(deliveryId, attempt)}`;
+}
+
+const peerAnchor = (deliveryId: string, attempt?: number) => `${attempt === undefined ? 'delivery' : 'attempt'}-${deliveryId.replace(/[^A-Za-z0-9_-]/g, '_')}${attempt === undefined ? '' : `-${attempt}`}`;
+
+function traceLine({ entry: e, repeats }: { entry: TraceEntry; repeats: number }, hubId: string, operator: boolean): Html {
   const where = [e.route && `route ${e.route}`, e.target && `target ${e.target}`, e.connection && `@ ${e.connection}`, e.action && `action ${e.action}`].filter(Boolean).join(' · ');
-  const error = e.error as { message?: string; code?: string; status?: number } | undefined;
+  const error = e.error ? safeErrorOf(e.error) : undefined;
   const story = storyOf(e, repeats);
   return html`<li class="stage-${e.stage}" data-stage="${e.stage}"${repeats > 1 ? html` data-repeats="${String(repeats)}"` : ''}>
   <span class="badge stage-${e.stage}">${e.stage}</span> ${time(e.at)} ${story ? html`<strong class="story">${story}</strong> ` : ''}<span class="muted">${where}</span>
   ${e.attempt ? html` <span class="muted">attempt ${e.attempt}</span>` : ''}${e.durationMs !== undefined ? html` <span class="muted">${e.durationMs} ms</span>` : ''}${e.by ? html` <span class="muted">by ${e.by}</span>` : ''}
   ${e.summary && Object.keys(e.summary).length ? html`<div class="mono">${Object.entries(e.summary).map(([k, v]) => `${k}=${String(v)}`).join('  ')}</div>` : ''}
-  ${error ? html`<div class="mismatch">${error.code ? `${error.code}: ` : ''}${error.message ?? ''}${error.status ? ` (HTTP ${error.status})` : ''}</div>` : ''}
+  ${error ? errorDetail(error, undefined, { peerDetailHref: operator && e.deliveryId ? peerErrorsHref(hubId, e.deliveryId, e.attempt) : undefined }) : ''}
 </li>`;
 }
 
@@ -180,8 +193,9 @@ ${views.map((v) => html`<tr class="view" data-connection="${v.info.connection}" 
 ${views.map((v) => html`<details class="view-content" data-connection="${v.info.connection}"><summary>View from ${v.info.connection}</summary><pre class="payload" data-masked="${String(v.masked)}">${JSON.stringify(v.case, null, 2)}</pre></details>`)}`;
 }
 
-export function casePage(t: CaseTimeline, deadLetters: DeadLetter[], ctx: PageContext, views: CaseViewPanel[] = []): string {
+export function casePage(t: CaseTimeline, deadLetters: DeadLetterDetail[], ctx: PageContext, views: CaseViewPanel[] = []): string {
   const back = `/ops/cases/${encodeURIComponent(t.hubId)}`;
+  const operator = ctx.user?.role === 'operator';
   const origin = t.meta ? (t.meta.sourceConnection || t.meta.sourceSystem) : undefined;
   const body = html`<h1>Case <span class="mono" id="hub-id">${t.hubId}</span></h1>
 <section class="card">
@@ -198,12 +212,12 @@ ${t.targets.map((s) => html`<tr class="target" data-target="${s.target}" data-st
 </tbody></table>
 ${deadLetters.length
   ? html`<h2>Open dead letters of this case</h2><table id="case-dead-letters"><thead><tr><th>Delivery</th><th>Target</th><th>Connection</th><th>Error</th><th></th></tr></thead><tbody>
-  ${deadLetters.map((dl) => html`<tr class="dead-letter" data-id="${dl.id}"><td class="mono">${dl.id}</td><td>${dl.target}</td><td>${dl.connection}</td><td class="mismatch">${dl.failedReason}</td><td>${deadLetterActions(dl, ctx.user, back)}</td></tr>`)}
+  ${deadLetters.map((dl) => html`<tr class="dead-letter" data-id="${dl.id}"><td class="mono">${dl.id}</td><td>${dl.target}</td><td>${dl.connection}</td><td>${errorDetail(dl.error, dl.failedReason, { peerDetailHref: operator ? peerErrorsHref(t.hubId, dl.id) : undefined })}</td><td>${deadLetterActions(dl, ctx.user, back)}</td></tr>`)}
   </tbody></table>`
   : ''}
 <h2>Timeline</h2>
-${ctx.user?.role === 'operator' && t.trace.some((e) => e.error?.hasPeerDetail) ? html`<p><a id="peer-errors" href="${back}/peer-errors">The peers' own error texts</a> <span class="muted">(may hold personal data; viewing is audited)</span></p>` : ''}
-<ol class="timeline" id="timeline">${foldTrace(t.trace).map(traceLine)}</ol>`;
+${operator && t.trace.some((e) => e.error?.hasPeerDetail === true) ? html`<p><a id="peer-errors" href="${peerErrorsHref(t.hubId)}">The peers' own error texts</a> <span class="muted">(may hold personal data; viewing is audited)</span></p>` : ''}
+<ol class="timeline" id="timeline">${foldTrace(t.trace).map((line) => traceLine(line, t.hubId, operator))}</ol>`;
   return layout(`Case ${t.hubId}`, { ...ctx, active: 'case' }, body);
 }
 
@@ -216,7 +230,7 @@ export function dryRunPage(d: DryRun, ctx: PageContext): string {
 <p>Case <a class="mono" href="/ops/cases/${encodeURIComponent(dl.hubId)}">${dl.hubId}</a> · route <strong>${dl.route}</strong> · target <strong>${dl.target}</strong> on <strong>${dl.connection}</strong> · failed ${time(dl.failedAt)} after ${dl.attemptsMade} attempt(s)</p>
 <section class="card ${d.permanent ? 'permanent' : ''}" id="last-error"><h2>Last error</h2>
 ${d.permanent ? html`<p class="notice bad" id="permanent-error">The last error was <strong>permanent</strong>: the peer refused this request, and sending it again unchanged will fail again. Fix the data in the source system or the route's mapping first; the diff below shows whether a replay would send anything different.</p>` : ''}
-${errorDetail(d.error ?? { fieldErrors: [] }, dl.failedReason)}</section>
+${errorDetail(d.error ?? safeErrorOf(undefined), dl.failedReason, { peerDetailHref: ctx.user?.role === 'operator' ? peerErrorsHref(dl.hubId, dl.id) : undefined })}</section>
 <p class="notice">Nothing is sent. This is what the target would receive if the dead letter were replayed now, with the route configuration the hub runs with now.${d.masked ? ' Personal data is masked for your role.' : ''}</p>
 ${d.problem ? html`<p class="notice bad" id="dry-run-problem">${d.problem}</p>` : ''}
 <h2>Failed request → replay</h2>
@@ -240,9 +254,18 @@ ${ctx.user?.role === 'operator'
 /** The peers' own words about a case's failed deliveries (operators only; the viewing is audited). */
 export function peerErrorsPage(hubId: string, errors: Record<string, unknown>, ctx: PageContext): string {
   const back = `/ops/cases/${encodeURIComponent(hubId)}`;
+  const seen = new Set<string>();
+  const attempt = ([key, e]: [string, unknown]) => {
+    const at = key.lastIndexOf('#');
+    const deliveryId = at > 0 ? key.slice(0, at) : key;
+    const n = Number(key.slice(at + 1));
+    const first = !seen.has(deliveryId);
+    seen.add(deliveryId);
+    return html`${first ? html`<span id="${peerAnchor(deliveryId)}"></span>` : ''}<section class="peer-error" id="${peerAnchor(deliveryId, Number.isInteger(n) ? n : undefined)}" data-attempt="${key}"><h3 class="mono">${key}</h3><pre class="payload">${JSON.stringify(e, null, 2)}</pre></section>`;
+  };
   const body = html`<h1>Peer error texts of case <a class="mono" href="${back}">${hubId}</a></h1>
 <p class="notice">What the peers answered when they refused a delivery, as they sent it. It may echo personal data: this viewing is in the audit log.</p>
-${Object.keys(errors).length ? Object.entries(errors).map(([attempt, e]) => html`<h3 class="mono">${attempt}</h3><pre class="payload">${JSON.stringify(e, null, 2)}</pre>`) : html`<p class="muted">None kept.</p>`}`;
+${Object.keys(errors).length ? Object.entries(errors).sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })).map(attempt) : html`<p class="muted">None kept.</p>`}`;
   return layout('Peer error texts', { ...ctx, active: 'case' }, body);
 }
 

@@ -132,6 +132,81 @@ describe('ops console in a browser', () => {
     await op.context.close();
   });
 
+  it('serves each role the queue dashboard it may use: viewers no buttons, operators Retry only, audited; other writes 403', async () => {
+    await crm.set('mode', 'permanent');
+    const hubIds: string[] = [];
+    for (const n of [1, 2]) hubIds.push(((await axios.post(`${t.baseUrl}/recorder/inbox`, recorderEvent(`b-board-${n}`, `src-b-board-${n}`))).data.results[0].hubId as string));
+    const dead = await eventually(async () => {
+      const list = (await t.hub.deadLetters.list('crm')).filter((d) => hubIds.includes(d.hubId));
+      return list.length === 2 ? list : undefined;
+    }, 10000, 'two dead letters');
+    await crm.del('mode');
+    const failedPage = `${t.baseUrl}/ops/queues/queue/deliver.crm?status=failed`;
+    const jobActions = 'ul[class^="jobActions-"] li';
+
+    // Viewer: the failed jobs are listed, with no action anywhere.
+    const viewer = await newPage();
+    await signIn(viewer.page, VIEWER);
+    await viewer.page.goto(failedPage);
+    await viewer.page.getByText(dead[0].id).first().waitFor({ timeout: 15000 });
+    await expect(viewer.page.locator(jobActions).count()).resolves.toBe(0);
+    await expect(viewer.page.locator('ul[class^="queueActions-"]').count()).resolves.toBe(0);
+    await expect(viewer.page.locator('button[class^="trigger-GNtOnV"]').count()).resolves.toBe(0);
+    for (const label of ['Clean all', 'Retry all', 'Promote all', 'Pause all']) await expect(viewer.page.getByText(label).count()).resolves.toBe(0);
+    // Its writes are refused, the allowed retry included.
+    const viewerTries = await viewer.page.evaluate(async (id) => Promise.all([`/ops/queues/api/queues/deliver.crm/${id}/retry`, '/ops/queues/api/queues/deliver.crm/retry/failed', '/ops/queues/api/queues/deliver.crm/clean/failed'].map(async (url) => (await fetch(url, { method: 'PUT' })).status)), dead[0].id);
+    expect(viewerTries).toEqual([403, 403, 403]);
+    await viewer.context.close();
+
+    // Operator: one action per failed job (Retry), "Retry all" and nothing else on the queue: no Clean all, no menu.
+    const op = await newPage();
+    await signIn(op.page, OPERATOR);
+    await op.page.goto(failedPage);
+    await op.page.getByText(dead[0].id).first().waitFor({ timeout: 15000 });
+    await op.page.locator(jobActions).first().waitFor({ timeout: 15000 });
+    const cards = await op.page.locator('ul[class^="jobActions-"]').count();
+    expect(cards).toBe(2);
+    await expect(op.page.locator(jobActions).count()).resolves.toBe(cards);
+    await expect(op.page.locator('ul[class^="queueActions-"] li').allTextContents()).resolves.toEqual(['Retry all']);
+    for (const label of ['Clean all', 'Promote all', 'Empty', 'Obliterate', 'Add job', 'Duplicate', 'Update data']) await expect(op.page.getByText(label, { exact: true }).count()).resolves.toBe(0);
+    await expect(op.page.locator('button[class^="trigger-GNtOnV"]').count()).resolves.toBe(0);
+    // The one job action is Retry (its tooltip says so).
+    await op.page.locator(jobActions).first().hover();
+    await expect(op.page.locator('[class^="popup-"]').first().textContent()).resolves.toBe('Retry');
+    // Forbidden writes are refused for the operator too, with or without proof of origin.
+    const opTries = await op.page.evaluate(async (id) => Promise.all([`/ops/queues/api/queues/deliver.crm/clean/failed`, `/ops/queues/api/queues/deliver.crm/${id}/clean`, `/ops/queues/api/queues/deliver.crm/${id}/update-data`, '/ops/queues/api/queues/deliver.crm/empty', '/ops/queues/api/queues/deliver.crm/pause', '/ops/queues/api/queues/deliver.crm/retry/completed', '/ops/queues/api/queues/poll/retry/failed'].map(async (url) => (await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"data":{}}' })).status)), dead[0].id);
+    expect(opTries).toEqual([403, 403, 403, 403, 403, 403, 403]);
+    expect((await t.hub.deadLetters.list('crm')).filter((d) => hubIds.includes(d.hubId))).toHaveLength(2);
+
+    // Retry one from the board: the hub replays it (trace, audit) and it is delivered.
+    const target = op.page.locator('[class*="card"]', { hasText: dead[0].id }).locator(jobActions).first();
+    await target.click();
+    const confirm = op.page.getByRole('alertdialog').or(op.page.getByRole('dialog'));
+    await confirm.first().waitFor({ timeout: 5000 });
+    await confirm.first().getByRole('button', { name: /confirm|ok|yes|retry/i }).first().click();
+    await eventually(async () => (await crm.hashGetAll('deliveries'))[dead[0].id], 10000, 'delivery after the board retry');
+    const audit = await t.hub.deadLetters.auditLog(20);
+    expect(audit.find((a) => a.action === 'replay' && a.deliveryId === dead[0].id)).toMatchObject({ by: `ops:${OPERATOR.name}`, hubId: dead[0].hubId });
+    expect(audit.find((a) => a.action === 'queues' && a.detail === `retry ${dead[0].id} in deliver.crm (queue dashboard)`)).toMatchObject({ by: `ops:${OPERATOR.name}` });
+    expect((await t.hub.deadLetters.list('crm')).map((d) => d.id)).toContain(dead[1].id);
+    await op.context.close();
+
+    // Without the browser's same-origin proof or the CSRF token, the allowed retry is refused too.
+    const cookies = await (async () => {
+      const c = await browser.newContext();
+      const p = await c.newPage();
+      await signIn(p, OPERATOR);
+      const jar = (await c.cookies()).map((k) => `${k.name}=${k.value}`).join('; ');
+      await c.close();
+      return jar;
+    })();
+    const bare = await axios.put(`${t.baseUrl}/ops/queues/api/queues/deliver.crm/${dead[1].id}/retry`, {}, { validateStatus: () => true, headers: { cookie: cookies } });
+    expect(bare.status).toBe(403);
+    const crossSite = await axios.put(`${t.baseUrl}/ops/queues/api/queues/deliver.crm/${dead[1].id}/retry`, {}, { validateStatus: () => true, headers: { cookie: cookies, origin: 'https://evil.example' } });
+    expect(crossSite.status).toBe(403);
+    expect((await t.hub.deadLetters.list('crm')).map((d) => d.id)).toContain(dead[1].id);
+  }, 120000);
+
   it('ran every page without a CSP violation or a script error', () => {
     expect(problems).toEqual([]);
   });

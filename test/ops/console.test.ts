@@ -228,7 +228,7 @@ describe('ops console', () => {
     expect((await viewer.post('/ops/dead-letters/bulk', { _csrf: viewer.csrf, action: 'discard' })).status).toBe(403);
   });
 
-  it('serves the queue dashboard: read-only for viewers; operators cannot retry dead letters there', async () => {
+  it('serves the queue dashboard: read-only for viewers; operators may only retry failed deliveries there', async () => {
     const viewer = new OpsClient(t.baseUrl);
     await viewer.login(VIEWER);
     const ui = await viewer.get('/ops/queues');
@@ -242,14 +242,26 @@ describe('ops console', () => {
     const put = await axios.put(`${t.baseUrl}/ops/queues/api/queues/deliver.beta/pause`, {}, { validateStatus: () => true, headers: { cookie: (await loginCookie(VIEWER)) } });
     expect(put.status).toBe(403);
 
-    // Operators get the read-only board too (bull-board shows all its buttons or none; the hub allows few of them).
+    // Operators get a board that retries failed deliveries and nothing else (the buttons: test/ops/browser.test.ts).
     const opCookie = await loginCookie(OPERATOR);
     const opQueues = await axios.get(`${t.baseUrl}/ops/queues/api/queues`, { headers: { cookie: opCookie } });
-    expect(opQueues.data.queues.every((q: { readOnlyMode: boolean }) => q.readOnlyMode)).toBe(true);
-    for (const path of ['deliver.beta/retry/failed', 'deliver.beta/pause', 'deliver.beta/clean/failed']) {
-      const refused = await axios.put(`${t.baseUrl}/ops/queues/api/queues/${path}`, {}, { validateStatus: () => true, headers: { cookie: opCookie } });
-      expect(refused.status).toBe(403);
+    const flags = Object.fromEntries((opQueues.data.queues as Array<{ name: string; readOnlyMode: boolean; allowRetries: boolean; allowCompletedRetries: boolean }>).map((q) => [q.name, [q.readOnlyMode, q.allowRetries, q.allowCompletedRetries]]));
+    expect(flags).toEqual({ 'deliver.alpha': [false, true, false], 'deliver.beta': [false, true, false], poll: [true, false, false] });
+    const origin = new URL(t.baseUrl).origin;
+    for (const path of ['deliver.beta/pause', 'deliver.beta/clean/failed', 'deliver.beta/empty', 'deliver.beta/retry/completed', 'poll/retry/failed']) {
+      const refused = await axios.put(`${t.baseUrl}/ops/queues/api/queues/${path}`, {}, { validateStatus: () => true, headers: { cookie: opCookie, origin } });
+      expect([path, refused.status]).toEqual([path, 403]);
     }
+    // The allowed retry needs proof that the request came from this console.
+    expect((await axios.put(`${t.baseUrl}/ops/queues/api/queues/deliver.beta/retry/failed`, {}, { validateStatus: () => true, headers: { cookie: opCookie } })).status).toBe(403);
+    // With it, "Retry all" of a delivery queue is the hub's bulk replay, audited.
+    const retried = await axios.put(`${t.baseUrl}/ops/queues/api/queues/deliver.beta/retry/failed`, {}, { validateStatus: () => true, headers: { cookie: opCookie, origin } });
+    expect(retried.status).toBe(200);
+    const n = (retried.data as { retried: number; skipped: number }).retried;
+    expect(retried.data).toEqual({ retried: n, skipped: 0 });
+    const boardAudit = await t.hub.deadLetters.auditLog(5);
+    expect(boardAudit[0]).toMatchObject({ action: 'queues', by: `ops:${OPERATOR.name}`, detail: `retry all failed in deliver.beta (queue dashboard): ${n} of ${n}` });
+    expect(boardAudit[1]).toMatchObject({ action: 'bulk-replay', by: `ops:${OPERATOR.name}`, connection: 'deliver.beta'.slice(8) });
     // The queue actions the hub allows are on the overview, audited.
     const op = new OpsClient(t.baseUrl);
     await op.login(OPERATOR);

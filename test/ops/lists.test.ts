@@ -65,11 +65,16 @@ describe('case index', () => {
 describe('dead-letter error detail and filters', () => {
   const trace: TraceEntry[] = [
     { at, stage: 'retrying', deliveryId: 'd1', error: { code: 'PEER_RETRYABLE', status: 503 } },
-    { at, stage: 'dead', deliveryId: 'd1', error: { code: 'PEER_VALIDATION', status: 422, retryable: false, message: 'rejected (422, 1 field error(s))', fieldErrors: [{ 'etdApp.appDetails.surname': 'Required' }, { bad: 42 }] } },
+    { at, stage: 'dead', deliveryId: 'd1', error: { code: 'PEER_VALIDATION', status: 422, retryable: false, message: 'rejected (422, 2 field error(s))', fields: ['etdApp.appDetails.surname', 'etdApp.passportDetails.docNumber'], fieldCodes: ['E1'], hasPeerDetail: true, detailHash: '0123456789abcdef', peerDetail: 'Surname Echoson does not match' } },
+    // A trace written before the safe view existed held the peer's messages per field: only the paths are taken.
+    { at, stage: 'dead', deliveryId: 'old', error: { code: 'PEER_VALIDATION', status: 422, fieldErrors: [{ 'appDetails.surname': 'Surname Echoson' }, { field: 'birthDate', error: '1931-07-14' }, { bad: 42 }] } },
   ];
-  it('takes the last failure of that delivery, with field paths and messages only', () => {
-    expect(errorOf(trace, 'd1')).toEqual({ code: 'PEER_VALIDATION', status: 422, retryable: false, message: 'rejected (422, 1 field error(s))', peerCode: undefined, fieldErrors: [{ 'etdApp.appDetails.surname': 'Required' }, {}] });
-    expect(errorOf(trace, 'other')).toEqual({ code: undefined, status: undefined, peerCode: undefined, retryable: undefined, message: undefined, fieldErrors: [] });
+  it('takes the last failure of that delivery: status, codes, message, field paths; never the peer\'s words', () => {
+    expect(errorOf(trace, 'd1')).toEqual({ code: 'PEER_VALIDATION', status: 422, retryable: false, message: 'rejected (422, 2 field error(s))', peerCode: undefined, fields: ['etdApp.appDetails.surname', 'etdApp.passportDetails.docNumber'], fieldCodes: ['E1'], hasPeerDetail: true });
+    expect(errorOf(trace, 'other')).toEqual({ code: undefined, status: undefined, peerCode: undefined, retryable: undefined, message: undefined, fields: [], fieldCodes: [], hasPeerDetail: false });
+    const old = errorOf(trace, 'old');
+    expect(old.fields).toEqual(['appDetails.surname', 'birthDate', 'bad']);
+    expect(JSON.stringify(old)).not.toMatch(/Echoson|1931/);
   });
   it('filters by connection, route, code or status, and age', () => {
     const now = Date.parse(at) + 5 * 3600_000;

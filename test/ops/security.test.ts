@@ -56,11 +56,11 @@ describe('web hardening', () => {
     return { cookie, csrf: c.csrf };
   }
 
-  it("refuses every write to the queue dashboard, and the overview's queue actions without the CSRF token or from another site", async () => {
+  it("refuses the queue dashboard's writes the hub does not allow, and the overview's queue actions without the CSRF token or from another site", async () => {
     const { cookie, csrf } = await operatorCookie();
     const queue = t.hub.runtime.queues.get('deliver.beta');
     const origin = new URL(t.baseUrl).origin;
-    // The board is read-only for every role, whatever proof of origin a request carries.
+    // The board never pauses a queue (that is the overview's, audited), whatever proof of origin a request carries.
     const boardPause = (headers: Record<string, string>) => axios.put(`${t.baseUrl}/ops/queues/api/queues/deliver.beta/pause`, {}, { validateStatus: () => true, headers: { cookie, ...headers } });
     for (const headers of [{}, { origin }, { 'x-csrf-token': csrf }, { 'sec-fetch-site': 'same-origin' }] as Array<Record<string, string>>) expect((await boardPause(headers)).status).toBe(403);
     expect(await queue.isPaused()).toBe(false);

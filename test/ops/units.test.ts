@@ -1,4 +1,7 @@
 /** Small pieces of the ops layer on their own: password hashes, masking, circuit derivation, config checks. */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { parseConfig } from '../../src/core/config/load';
 import { ConfigErrors } from '../../src/core/errors';
@@ -8,6 +11,7 @@ import { safeNext } from '../../src/ops/auth';
 import { deriveCircuit } from '../../src/ops/circuit';
 import { html } from '../../src/ops/html';
 import { MASK, maskCase, maskJson, personalValues } from '../../src/ops/masking';
+import { OPERATOR_UI_EDITS, operatorUiChunks } from '../../src/ops/queue-board';
 import { hashPassword, isPasswordHash, passwordHashFromStream, verifyPassword } from '../../src/ops/password';
 import { FIXTURE_ADAPTER_DIR } from '../helpers/hub';
 
@@ -133,5 +137,31 @@ routes:
     expect(errorsOf(`ops:\n  users: [{ name: ann, role: admin, passwordHash: "scrypt:1024:8:1:abc:def" }]\n${base}`)).toEqual(['ops.yaml: /ops/users/0/role: must be one of: viewer, operator']);
     expect(errorsOf(`ops:\n  users: [{ name: ann, role: viewer, passwordHash: hunter2 }]\n${base}`)).toEqual(['ops.yaml: /ops/users/0/passwordHash: must match pattern "^scrypt:[0-9]+:[0-9]+:[0-9]+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$"']);
     expect(errorsOf(`ops:\n  password: x\n${base}`)).toEqual(['ops.yaml: /ops/password: is not a known property']);
+  });
+});
+
+describe("the operator's queue dashboard UI", () => {
+  it('takes every control but Retry out of the pinned bull-board UI, each edit found exactly once', () => {
+    const ui = operatorUiChunks();
+    if (!('chunks' in ui)) throw new Error(ui.problem);
+    const all = [...ui.chunks.values()].join('\n');
+    for (const edit of OPERATOR_UI_EDITS) {
+      expect([edit.why, all.includes(edit.find)]).toEqual([edit.why, false]);
+      expect([edit.why, all.includes(edit.replace)]).toEqual([edit.why, true]);
+    }
+  });
+
+  it('says why when the UI code is not the one the edits were written for (operators then get the read-only board)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bull-board-ui-'));
+    try {
+      mkdirSync(path.join(dir, 'dist/static/js/async'), { recursive: true });
+      writeFileSync(path.join(dir, 'dist/static/js/async/572.0000.js'), 'ed={[n.f.failed]:[ec.retry,ec.clean]}');
+      const ui = operatorUiChunks(dir);
+      expect('problem' in ui && ui.problem).toMatch(/572\.0000\.js: the code to edit \(job card: .*\) is not there exactly once/);
+      rmSync(path.join(dir, 'dist/static/js/async/572.0000.js'));
+      expect('problem' in operatorUiChunks(dir) && (operatorUiChunks(dir) as { problem: string }).problem).toMatch(/no bull-board UI chunk 572\./);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
