@@ -7,6 +7,7 @@
  *   FAULTS_CASES=1000 FAULTS_PARALLEL=20 FAULTS_DOWN_MS=60000 FAULTS_DRAIN_S=300 npm run faults
  *   FAULTS_SCENARIOS=baseline,peer-faults npm run faults      a subset
  *   FAULTS_OUT=docs/faults-latest.md                          where the table goes ('' for nowhere)
+ *   FAULTS_START_S=120                                        how long a hub process may take to start
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
