@@ -1,13 +1,13 @@
 /**
  * The fault suite (`npm run faults`): real hub processes, a private Redis with AOF, the iCasework and IIZUKA sandboxes
- * as separate processes behind the fault proxy, all on loopback. Per scenario it posts unique ETD applications
+ * and the webhook sandbox receiver as separate processes behind the fault proxy, all on loopback. Per scenario it posts unique ETD applications
  * (20 at a time, retried until acknowledged as a form would), injects the fault, waits for the delivery queues to
  * drain, and counts at the peers what they acted on. Prints one table (also written to docs/faults-latest.md) and
  * exits 1 when any scenario lost or doubled anything.
  *   FAULTS_CASES=1000 FAULTS_PARALLEL=20 FAULTS_DOWN_MS=60000 FAULTS_DRAIN_S=300 npm run faults
  *   FAULTS_SCENARIOS=baseline,peer-faults npm run faults      a subset
  *   FAULTS_OUT=docs/faults-latest.md                          where the table goes ('' for nowhere)
- *   FAULTS_START_S=30                                         how long a hub process may take to start
+ *   FAULTS_START_S=120                                        how long a hub process may take to start
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,9 +17,12 @@ import { runScenario, SCENARIOS, type ScenarioResult, type SuiteOptions } from '
 import { machine, ROOT } from '../lib/harness';
 
 function table(results: ScenarioResult[]): string {
-  const head = '| scenario | acked | delivered | dup IIZUKA | dup iCW cases | doubled iCW notes | IIZUKA retries w/o one key | IIZUKA re-sent with one key | dead letters | lost | drain s | stack-trace lines | notes |';
-  const rows = results.map((r) =>
-    [
+  const head =
+    '| scenario | acked | delivered | dup IIZUKA | dup iCW cases | doubled iCW notes | IIZUKA retries w/o one key | IIZUKA re-sent with one key' +
+    ' | webhook received | webhook ids | dup webhook | webhook redelivered | lost at webhook | invalid signatures | dead letters | lost | drain s | stack-trace lines | notes |';
+  const rows = results.map((r) => {
+    const w = r.tally.webhook;
+    return [
       r.name,
       r.tally.acked,
       r.tally.delivered,
@@ -28,18 +31,26 @@ function table(results: ScenarioResult[]): string {
       r.tally.doubledNotes,
       r.tally.iizukaKeyUnstable,
       r.tally.iizukaSameKeyResends,
+      w?.received ?? '-',
+      w?.distinctIds ?? '-',
+      w?.duplicates ?? '-',
+      w?.redelivered ?? '-',
+      w?.lost ?? '-',
+      w?.invalidSignatures ?? '-',
       r.deadLetters,
       r.tally.lost,
       r.drainSeconds === undefined ? 'timeout' : r.drainSeconds.toFixed(1),
       r.stackLines,
       r.notes.join('; ') || '',
-    ].join(' | '),
-  );
-  return [head, `|${'---|'.repeat(13)}`, ...rows.map((r) => `| ${r} |`)].join('\n');
+    ].join(' | ');
+  });
+  return [head, `|${'---|'.repeat(19)}`, ...rows.map((r) => `| ${r} |`)].join('\n');
 }
 
 export function failed(r: ScenarioResult): boolean {
-  return r.tally.lost > 0 || r.tally.dupIizuka > 0 || r.tally.dupIcwCases > 0 || r.tally.doubledNotes > 0 || r.drainSeconds === undefined || r.error !== undefined;
+  const w = r.tally.webhook;
+  const webhookBad = !w || w.lost > 0 || w.duplicates > 0 || w.invalidSignatures > 0;
+  return r.tally.lost > 0 || r.tally.dupIizuka > 0 || r.tally.dupIcwCases > 0 || r.tally.doubledNotes > 0 || webhookBad || r.deadLetters > 0 || r.drainSeconds === undefined || r.error !== undefined;
 }
 
 async function main(): Promise<void> {
@@ -59,7 +70,9 @@ async function main(): Promise<void> {
     try {
       const r = await runScenario(scenario, options, dir, i + 1);
       results.push(r);
-      process.stderr.write(`faults: ${scenario.key}: acked ${r.tally.acked}, delivered ${r.tally.delivered}, lost ${r.tally.lost}${r.error ? `, error: ${r.error}` : ''}\n`);
+      const w = r.tally.webhook;
+      const hook = w ? `, webhook ${w.distinctIds} ids / ${w.duplicates} dup / ${w.redelivered} redelivered / ${w.lost} lost / ${w.invalidSignatures} bad signatures` : '';
+      process.stderr.write(`faults: ${scenario.key}: acked ${r.tally.acked}, delivered ${r.tally.delivered}, lost ${r.tally.lost}${hook}, dead letters ${r.deadLetters}${r.error ? `, error: ${r.error}` : ''}\n`);
       if (r.tally.lostTokens.length) process.stderr.write(`faults:   first lost: ${r.tally.lostTokens.slice(0, 5).join(' ')}\n`);
     } finally {
       if (!process.env.FAULTS_KEEP) rmSync(dir, { recursive: true, force: true });
@@ -78,14 +91,22 @@ async function main(): Promise<void> {
     table(results),
     '',
     'Columns: *acked* = HTTP 200 on `POST /etd/application` (each application retried on 5xx/no answer until 200);',
-    '*delivered* = acknowledged and acted on by both peers (an iCasework case created, IIZUKA answered 2xx for the',
-    'application); duplicates are counted at the peers by the fault proxy in front of them (every request the peer',
+    '*delivered* = acknowledged and acted on by all three peers (an iCasework case created, IIZUKA answered 2xx for the',
+    'application, the webhook receiver stored it); duplicates are counted at the peers by the fault proxy in front of them (every request the peer',
     'answered 2xx, reply lost or not): *dup IIZUKA* = extra accepted POST /application per application that did not carry',
     'the Idempotency-Key of an earlier accepted one (the sandbox folds identical bodies into one appRefNumber, a real',
     'IIZUKA does not; *IIZUKA re-sent with one key* counts the re-sends a peer honouring the key folds), *dup iCW cases* = extra createcase per',
     'application, *doubled iCW notes* = the same note added to the same case again; *IIZUKA retries w/o one key* =',
-    'applications sent to IIZUKA more than once whose attempts did not all carry one Idempotency-Key; *lost* =',
-    'acknowledged but not delivered after the drain; *drain s* = seconds from the last acknowledgement until no',
+    'applications sent to IIZUKA more than once whose attempts did not all carry one Idempotency-Key.',
+    'The webhook peer (route etd-to-webhook, action `post` of adapters/webhook, signed with a whsec_ secret) is counted',
+    'by its receiver, the webhook sandbox, which verifies every signature with the `standardwebhooks` library, stores',
+    'a message once per `webhook-id` and acknowledges a repeat without storing it: *webhook received* = arrivals with',
+    'a valid signature; *webhook ids* = distinct webhook-ids stored; *dup webhook* = records the receiver created beyond',
+    'one per application (the application stored under a second webhook-id, or one webhook-id stored twice);',
+    '*webhook redelivered* = arrivals of a webhook-id already stored (retries after a lost or late reply, folded by the',
+    'receiver: not duplicates); *lost at webhook* = acknowledged applications with no stored delivery; *invalid',
+    'signatures* = requests the receiver refused. *dead letters* = failed delivery jobs over the three queues; *lost* =',
+    'acknowledged but not delivered to every peer after the drain; *drain s* = seconds from the last acknowledgement until no',
     'delivery job was waiting, active or delayed; *stack-trace lines* = raw `    at ` lines the hub processes printed.',
     '',
   ].join('\n');

@@ -42,6 +42,8 @@ export interface ScenarioContext {
   redis: PrivateRedis;
   icasework: Peer;
   iizuka: Peer;
+  /** The webhook sandbox receiver (adapters/webhook/sandbox), route etd-to-webhook. */
+  webhook: Peer;
   env: HubEnv;
   apiPort: number;
   api?: HubProcess;
@@ -72,13 +74,28 @@ export interface ScenarioResult {
   deadLetters: number;
   drainSeconds?: number;
   stackLines: number;
-  /** Faults the proxies injected: replies lost after the peer acted, requests failed before forwarding. */
-  injected: { replyLost: number; failedBefore: number };
+  /** Faults the proxies injected: replies lost after the peer acted, requests failed before forwarding, replies held back. */
+  injected: { replyLost: number; failedBefore: number; held: number };
   notes: string[];
   error?: string;
 }
 
 const PEER_FAULT_SEED = 20261129;
+
+/**
+ * The webhook receiver's share of "30% peer faults, half after the peer acted", in its own terms: 10% answered 503
+ * and 5% 429 with Retry-After 1 s (the adapter waits that out within the attempt) before the receiver saw them; 10%
+ * stored, then the reply lost; 5% stored, then the reply held 8 s, past the hub's 5 s timeout for this peer.
+ */
+const WEBHOOK_FAULTS = {
+  seed: PEER_FAULT_SEED,
+  rules: [
+    { kind: 'before' as const, probability: 0.1 },
+    { kind: 'before' as const, probability: 0.05 / 0.9, status: 429, retryAfterSeconds: 1 },
+    { kind: 'after' as const, probability: 0.1 / 0.85 },
+    { kind: 'hold' as const, probability: 0.05 / 0.75, holdMs: 8000 },
+  ],
+};
 
 async function replaceWorker(ctx: ScenarioContext, index: number, signal: NodeJS.Signals): Promise<void> {
   const victim = ctx.workers[index];
@@ -117,16 +134,17 @@ export const SCENARIOS: Scenario[] = [
     async prepare(ctx) {
       // 15% fail before forwarding; of the rest, 15/85 lose the reply after the peer acted: 15% + 15% overall.
       const plan = { seed: PEER_FAULT_SEED, rules: [{ kind: 'before' as const, probability: 0.15 }, { kind: 'after' as const, probability: 0.15 / 0.85 }] };
-      await Promise.all([ctx.icasework.plan(plan), ctx.iizuka.plan(plan)]);
+      await Promise.all([ctx.icasework.plan(plan), ctx.iizuka.plan(plan), ctx.webhook.plan(WEBHOOK_FAULTS)]);
+      ctx.notes.push('webhook: 503 10%, 429 + Retry-After 5%, reply lost 10%, reply held past the timeout 5%');
     },
   },
   {
     key: 'peer-down',
-    name: 'iCasework down 60 s',
+    name: 'iCasework and the webhook receiver down 60 s',
     topology: 'split',
     async during(ctx) {
       await ctx.acked(0.2);
-      await ctx.icasework.down(ctx.options.downMs);
+      await Promise.all([ctx.icasework.down(ctx.options.downMs), ctx.webhook.down(ctx.options.downMs)]);
       ctx.notes.push(`down ${ctx.options.downMs / 1000} s`);
     },
   },
@@ -197,6 +215,7 @@ export const TEST_SCENARIOS: Record<string, Scenario> = {
     async prepare(ctx) {
       await ctx.icasework.plan({ rules: [{ op: 'createcase', kind: 'after', times: 10 }, { op: 'addcasenotes', kind: 'after', times: 10 }] });
       await ctx.iizuka.plan({ rules: [{ op: 'application', kind: 'after', times: 10 }] });
+      await ctx.webhook.plan({ rules: [{ op: 'receive', kind: 'after', times: 10 }] });
     },
   },
   'worker-kill': {
@@ -204,12 +223,12 @@ export const TEST_SCENARIOS: Record<string, Scenario> = {
     name: 'both workers SIGKILLed while the peers have acted and their replies are held',
     topology: 'split',
     async prepare(ctx) {
-      await Promise.all([ctx.icasework.plan({ rules: [], replyDelayMs: 3000 }), ctx.iizuka.plan({ rules: [], replyDelayMs: 3000 })]);
+      await Promise.all([ctx.icasework, ctx.iizuka, ctx.webhook].map((p) => p.plan({ rules: [], replyDelayMs: 3000 })));
     },
     async during(ctx) {
-      await Promise.all([peerActed(ctx.icasework), peerActed(ctx.iizuka)]);
+      await Promise.all([peerActed(ctx.icasework), peerActed(ctx.iizuka), peerActed(ctx.webhook)]);
       await Promise.all(ctx.workers.map((w) => stopChild(w.child, 'SIGKILL')));
-      await Promise.all([ctx.icasework.plan({ rules: [] }), ctx.iizuka.plan({ rules: [] })]);
+      await Promise.all([ctx.icasework, ctx.iizuka, ctx.webhook].map((p) => p.plan({ rules: [] })));
       ctx.workers = await Promise.all([ctx.startWorker(), ctx.startWorker()]);
     },
   },
@@ -218,21 +237,21 @@ export const TEST_SCENARIOS: Record<string, Scenario> = {
     name: 'a worker SIGTERMed while the peers have acted and their replies are held',
     topology: 'split',
     async prepare(ctx) {
-      await Promise.all([ctx.icasework.plan({ rules: [], replyDelayMs: 1500 }), ctx.iizuka.plan({ rules: [], replyDelayMs: 1500 })]);
+      await Promise.all([ctx.icasework, ctx.iizuka, ctx.webhook].map((p) => p.plan({ rules: [], replyDelayMs: 1500 })));
     },
     async during(ctx) {
-      await Promise.all([peerActed(ctx.icasework), peerActed(ctx.iizuka)]);
+      await Promise.all([peerActed(ctx.icasework), peerActed(ctx.iizuka), peerActed(ctx.webhook)]);
       await replaceWorker(ctx, 0, 'SIGTERM');
-      await Promise.all([ctx.icasework.plan({ rules: [] }), ctx.iizuka.plan({ rules: [] })]);
+      await Promise.all([ctx.icasework, ctx.iizuka, ctx.webhook].map((p) => p.plan({ rules: [] })));
     },
   },
   'peer-down': {
     key: 'peer-down',
-    name: 'iCasework down for a few seconds',
+    name: 'iCasework and the webhook receiver down for a few seconds',
     topology: 'split',
     async during(ctx) {
       await ctx.acked(0.2);
-      await ctx.icasework.down(ctx.options.downMs);
+      await Promise.all([ctx.icasework.down(ctx.options.downMs), ctx.webhook.down(ctx.options.downMs)]);
     },
   },
   'second-start': SCENARIOS[SCENARIOS.length - 1],
@@ -282,9 +301,9 @@ function stackLines(hubs: HubProcess[]): number {
 
 export async function runScenario(scenario: Scenario, options: SuiteOptions, dir: string, run: number): Promise<ScenarioResult> {
   const redis = await startRedis(dir);
-  const [icasework, iizuka] = await Promise.all([startPeer('icasework'), startPeer('etd')]);
+  const [icasework, iizuka, webhook] = await Promise.all([startPeer('icasework'), startPeer('etd'), startPeer('webhook')]);
   const prefix = scenario.prefix ?? `cwf${run}:`;
-  const env = newHubEnv(path.join(dir, 'hub'), hubConfig(icasework, iizuka, { deliveryConcurrency: 8, attempts: 8, backoffMs: 1000 }), redis.url, prefix);
+  const env = newHubEnv(path.join(dir, 'hub'), hubConfig(icasework, iizuka, { deliveryConcurrency: 8, attempts: 8, backoffMs: 1000 }, webhook), redis.url, prefix);
   const apiPort = await freePort();
   let ackedSoFar = 0;
   const waiters: Array<{ at: number; resolve: () => void }> = [];
@@ -293,6 +312,7 @@ export async function runScenario(scenario: Scenario, options: SuiteOptions, dir
     redis,
     icasework,
     iizuka,
+    webhook,
     env,
     apiPort,
     workers: [],
@@ -320,7 +340,7 @@ export async function runScenario(scenario: Scenario, options: SuiteOptions, dir
   let drainSeconds: number | undefined;
   let tallied: PeerTally | undefined;
   let deadLetters = 0;
-  const injected = { replyLost: 0, failedBefore: 0 };
+  const injected = { replyLost: 0, failedBefore: 0, held: 0 };
   try {
     ctx.api = await ctx.startApi();
     if (scenario.topology === 'split') ctx.workers = await Promise.all([ctx.startWorker(), ctx.startWorker()]);
@@ -347,15 +367,18 @@ export async function runScenario(scenario: Scenario, options: SuiteOptions, dir
     drainSeconds = await drain(probe, options.drainMs);
     const counts = await waitFor(() => probe.counts(), 30000, 'queue counts');
     deadLetters = counts.failed;
-    const [icw, etd] = await Promise.all([icasework.records(), iizuka.records()]);
-    for (const r of [...icw, ...etd]) {
+    const [icw, etd, hooks, receiver] = await Promise.all([icasework.records(), iizuka.records(), webhook.records(), webhook.receiver()]);
+    for (const r of [...icw, ...etd, ...hooks]) {
       if (r.replyLost) injected.replyLost += 1;
       if (!r.forwarded) injected.failedBefore += 1;
+      if (r.held) injected.held += 1;
     }
     tallied = tally(
       outcomes.filter((o) => o.acked).map((o) => o.token),
       icw,
       etd,
+      true,
+      receiver,
     );
     const undefinedKeys = await undefinedIdKeys(redis.url, prefix);
     if (undefinedKeys) ctx.notes.push(`${undefinedKeys} Redis key(s) with hub id "undefined"`);
@@ -365,7 +388,7 @@ export async function runScenario(scenario: Scenario, options: SuiteOptions, dir
   } finally {
     await probe.close();
     await Promise.all(ctx.all.map((h) => stopChild(h.child, 'SIGTERM', 20000)));
-    await Promise.all([stopChild(icasework.child), stopChild(iizuka.child)]);
+    await Promise.all([stopChild(icasework.child), stopChild(iizuka.child), stopChild(webhook.child)]);
     await redis.stop();
   }
   return {

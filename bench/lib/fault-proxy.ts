@@ -1,8 +1,10 @@
 /**
  * A small fault-injecting HTTP proxy for the fault suite and the benchmark: it sits in front of one peer and, per
  * request, forwards it unchanged or fails it on purpose:
- *   - before: answers 503 without forwarding (the peer never saw the request);
+ *   - before: answers 503 (or the rule's status, with its Retry-After) without forwarding (the peer never saw it);
  *   - after:  forwards, lets the peer act, then destroys the caller's socket (the reply is lost);
+ *   - hold:   forwards, lets the peer act, then holds the reply `holdMs` (longer than the caller's timeout: a slow
+ *             peer that acted although the caller gave up);
  *   - delay:  waits before forwarding, or holds the peer's reply (the peer has acted, the caller still waits);
  *   - down:   refuses connections (and resets requests on open ones) for a while; requests already at the peer finish.
  * Every request is recorded with what the peer answered, so the caller can count at the peer what it did: how many
@@ -15,7 +17,13 @@ import type { AddressInfo } from 'node:net';
 export interface FaultRule {
   /** Only requests whose operation (last path segment, lower case) is this one; absent: every operation. */
   op?: string;
-  kind: 'before' | 'after';
+  kind: 'before' | 'after' | 'hold';
+  /** before: the status answered (default 503). */
+  status?: number;
+  /** before: a Retry-After header (seconds) on that answer. */
+  retryAfterSeconds?: number;
+  /** hold: how long the peer's reply is held back, ms. */
+  holdMs?: number;
   /** Chance that the rule fires for a matching request (default 1). */
   probability?: number;
   /** Fires at most this many times (default unlimited). */
@@ -38,6 +46,8 @@ export interface ProxyRecord {
   /** The application token found in the request (see TOKEN_PATTERN), if any. */
   token?: string;
   idempotencyKey?: string;
+  /** Standard Webhooks: the webhook-id header of the request. */
+  webhookId?: string;
   /** iCasework: CaseId parameter of the request, or the caseid the peer answered to createcase. */
   caseId?: string;
   /** addcasenotes: a fingerprint of the note (case + text + type). */
@@ -46,6 +56,8 @@ export interface ProxyRecord {
   /** Status the peer answered (0 when not forwarded or the peer did not answer). */
   status: number;
   replyLost: boolean;
+  /** The reply was held back by a "hold" rule (the caller may have given up meanwhile). */
+  held?: boolean;
   /** When the peer's answer arrived (ms since the epoch). */
   at?: number;
 }
@@ -190,10 +202,12 @@ export class FaultProxy {
     const text = body.toString('utf8');
     const params = paramsOf(url, text, req.headers['content-type']);
     const header = req.headers['idempotency-key'];
+    const webhookId = req.headers['webhook-id'];
     const record: ProxyRecord = {
       op,
       token: (text.match(TOKEN_PATTERN) ?? url.search.match(TOKEN_PATTERN))?.[0],
       idempotencyKey: typeof header === 'string' ? header : undefined,
+      webhookId: typeof webhookId === 'string' ? webhookId : undefined,
       caseId: params.get('CaseId') ?? undefined,
       note: op === 'addcasenotes' ? hash(`${params.get('CaseId') ?? params.get('ExternalId')}|${params.get('Type')}|${params.get('Notes')}`) : undefined,
       forwarded: false,
@@ -207,7 +221,9 @@ export class FaultProxy {
     }
     const rule = this.decide(op);
     if (rule?.kind === 'before') {
-      res.writeHead(503, { 'content-type': 'text/plain', connection: 'close' }).end('fault proxy: failed before forwarding');
+      const headers: Record<string, string> = { 'content-type': 'text/plain', connection: 'close' };
+      if (rule.retryAfterSeconds !== undefined) headers['retry-after'] = String(rule.retryAfterSeconds);
+      res.writeHead(rule.status ?? 503, headers).end('fault proxy: failed before forwarding');
       return;
     }
     if (this.plan.delayMs) await new Promise((r) => setTimeout(r, this.plan.delayMs));
@@ -224,6 +240,10 @@ export class FaultProxy {
           record.at = Date.now();
           if (op === 'createcase') record.caseId = replyBody.toString('utf8').match(/caseid"?\s*[:>]\s*"?([A-Za-z0-9-]+)/i)?.[1];
           if (this.plan.replyDelayMs) await new Promise((r) => setTimeout(r, this.plan.replyDelayMs));
+          if (rule?.kind === 'hold') {
+            record.held = true;
+            await new Promise((r) => setTimeout(r, rule.holdMs ?? 0));
+          }
           if (rule?.kind === 'after') {
             record.replyLost = true;
             req.socket.destroy();
@@ -232,6 +252,7 @@ export class FaultProxy {
           const headers = { ...reply.headers };
           delete headers['transfer-encoding'];
           headers['content-length'] = String(replyBody.length);
+          if (res.destroyed) return;
           res.writeHead(reply.statusCode ?? 502, headers).end(replyBody);
         },
         () => res.destroy(),

@@ -19,6 +19,7 @@ import { HUB_NODE_FLAGS } from '../../src/cli/node-flags';
 import { PayloadCipher } from '../../src/core/store/payload-cipher';
 import { deliveryQueueName } from '../../src/core/queues';
 import type { FaultPlan, ProxyRecord } from './fault-proxy';
+import type { ReceiverReport } from './peer-main';
 import { tokenOf } from './fault-proxy';
 
 /** The checkout: the nearest folder above this file with the project's package.json (from bench/ or dist/bench/). */
@@ -32,11 +33,15 @@ export const CLI = path.join(ROOT, 'dist/src/cli/main.js');
 /** The peer process script: beside this file when running compiled, else the build's copy (tests run after the build). */
 const PEER_MAIN = __filename.endsWith('.js') ? path.join(__dirname, 'peer-main.js') : path.join(ROOT, 'dist/bench/lib/peer-main.js');
 export const FORM_KEY = 'faults-form-key-0001';
-export const TARGETS = ['icasework', 'iizuka'] as const;
+/** The delivery queues the drain watches: one per target connection (a benchmark config without the webhook leaves its queue empty). */
+export const TARGETS = ['icasework', 'iizuka', 'webhook'] as const;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** How long a hub process may take to print its banner (FAULTS_START_S, default 30): a loaded machine starts Node slowly. */
-const START_MS = Number(process.env.FAULTS_START_S ?? 30) * 1000;
+/**
+ * How long a hub process may take to print its banner (FAULTS_START_S, default 120): a loaded machine starts Node
+ * slowly (30 s was not enough on the shared 2-core machine at load average ~50: four fault scenarios failed to start a hub).
+ */
+const START_MS = Number(process.env.FAULTS_START_S ?? 120) * 1000;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -114,8 +119,10 @@ export async function startRedis(dir: string, fsync = 'everysec'): Promise<Priva
 
 // ------------------------------------------------------------------------------------------------ peers
 
+export type PeerKind = 'etd' | 'icasework' | 'webhook';
+
 export interface Peer {
-  kind: 'etd' | 'icasework';
+  kind: PeerKind;
   child: ChildProcess;
   proxyUrl: string;
   controlUrl: string;
@@ -123,6 +130,8 @@ export interface Peer {
   plan(plan: FaultPlan): Promise<void>;
   down(ms: number): Promise<void>;
   records(): Promise<ProxyRecord[]>;
+  /** The webhook peer: what its receiver stored per webhook-id (other peers answer 404). */
+  receiver(): Promise<ReceiverReport>;
 }
 
 export function httpJson<T>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
@@ -144,7 +153,7 @@ export function httpJson<T>(method: string, url: string, body?: unknown): Promis
   });
 }
 
-export async function startPeer(kind: 'etd' | 'icasework'): Promise<Peer> {
+export async function startPeer(kind: PeerKind): Promise<Peer> {
   const child = spawn(process.execPath, [PEER_MAIN, kind], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -163,6 +172,11 @@ export async function startPeer(kind: 'etd' | 'icasework'): Promise<Peer> {
     plan: async (plan) => void (await httpJson('POST', `${ready.controlUrl}/plan`, plan)),
     down: async (ms) => void (await httpJson('POST', `${ready.controlUrl}/down`, { ms })),
     records: async () => (await httpJson<ProxyRecord[]>('GET', `${ready.controlUrl}/records`)).body,
+    receiver: async () => {
+      const r = await httpJson<ReceiverReport>('GET', `${ready.controlUrl}/receiver`);
+      if (r.status !== 200) throw new Error(`peer ${kind} has no receiver report (HTTP ${r.status})`);
+      return r.body;
+    },
   };
 }
 
@@ -176,9 +190,51 @@ export interface HubOptions {
   targets?: 'both' | 'icasework';
 }
 
-/** The default config's ETD route, with both targets as real (non-sandbox) connections reached through the proxies. */
-export function hubConfig(icasework: Peer, iizuka: Peer, o: HubOptions): string {
+/**
+ * The default config's JSONata expression for "any system" (route etd-to-any-system in config/caseway.yaml): a small
+ * event carrying the applicant's name, so the receiver's record holds the application token.
+ */
+export const WEBHOOK_EXPRESSION = `{
+  "type": "case." & type,
+  "timestamp": receivedAt,
+  "data": {
+    "hubId": $hubId,
+    "reference": source.id,
+    "status": status,
+    "applicant": parties["applicant" in roles][0].person.{"forenames": forenames, "surname": surname}
+  }
+}`;
+
+/**
+ * The default config's ETD route, with both targets as real (non-sandbox) connections reached through the proxies;
+ * with `webhook`, also the default config's route to "any system": every ETD case posted, signed and shaped by the
+ * same JSONata expression, to the webhook receiver behind its proxy.
+ */
+export function hubConfig(icasework: Peer, iizuka: Peer, o: HubOptions, webhook?: Peer): string {
   const delivery = JSON.stringify({ concurrency: o.deliveryConcurrency, attempts: o.attempts, backoffMs: o.backoffMs });
+  const webhookConnection = webhook
+    ? `  webhook:
+    adapter: webhook
+    sandbox: false
+    settings: ${JSON.stringify(webhook.settings)}
+    delivery: ${delivery}
+`
+    : '';
+  const webhookRoute = webhook
+    ? `  - name: etd-to-webhook
+    from: { connection: etd-form, source: application }
+    filter: { path: type, equals: etd-application }
+    to:
+      - id: webhook-event
+        connection: webhook
+        action: post
+        options:
+          referencePointer: /id
+          expression: ${JSON.stringify(WEBHOOK_EXPRESSION)}
+        mapping:
+          remove: [notes, documents]
+`
+    : '';
   return `version: 1
 hub:
   name: caseway-measured
@@ -198,7 +254,7 @@ connections:
     sandbox: false
     settings: ${JSON.stringify(icasework.settings)}
     delivery: ${delivery}
-routes:
+${webhookConnection}routes:
   - name: etd-applications
     from: { connection: etd-form, source: application }
     filter: { path: type, equals: etd-application }
@@ -219,7 +275,7 @@ ${
         mapping:
           remove: [notes]
 `
-}`;
+}${webhookRoute}`;
 }
 
 export interface HubProcess {
@@ -246,7 +302,7 @@ export function newHubEnv(dir: string, yaml: string, redisUrl: string, prefix: s
   return { configFile, redisUrl, prefix, dataKey: PayloadCipher.generateKey(), apiToken: randomBytes(24).toString('hex'), cwd: dir };
 }
 
-/** Starts `caseway <role>` and waits until it is ready (the api answers /readyz; a worker prints its banner). */
+/** Starts `caseway <role>` and waits until it is ready, up to FAULTS_START_S seconds (default 120) (the api answers /readyz; a worker prints its banner). */
 export async function startHub(env: HubEnv, role: 'start' | 'api' | 'worker', port: number, extraArgs: string[] = []): Promise<HubProcess> {
   let output = '';
   const child = spawn(
@@ -420,16 +476,67 @@ export interface PeerTally {
   doubledNotes: number;
   /** Applications retried at IIZUKA whose attempts did not all carry one Idempotency-Key. */
   iizukaKeyUnstable: number;
+  /** Acknowledged but missing at one peer or more (the webhook receiver included when it was in the run). */
   lost: number;
   lostTokens: string[];
   callsPerCase: { icasework: number; iizuka: number };
+  webhook?: WebhookTally;
+}
+
+/**
+ * The webhook receiver's count, by webhook-id. The receiver stores a message once per webhook-id and acknowledges a
+ * repeat without storing it (as the Standard Webhooks specification asks receivers to).
+ */
+export interface WebhookTally {
+  /** Arrivals with a valid signature (first deliveries and repeats). */
+  received: number;
+  /** Distinct webhook-ids stored. */
+  distinctIds: number;
+  /**
+   * Records the receiver created beyond one per application: an application stored under a second webhook-id (the
+   * receiver cannot tell it is the same), or one webhook-id stored twice. Must be 0.
+   */
+  duplicates: number;
+  /** Arrivals of a webhook-id already stored, which the receiver folded (retries after lost or late replies). */
+  redelivered: number;
+  /** Acknowledged applications with no stored webhook delivery. */
+  lost: number;
+  lostTokens: string[];
+  /** Requests whose signature the receiver refused. Must be 0. */
+  invalidSignatures: number;
+}
+
+export function tallyWebhook(ackedTokens: string[], report: ReceiverReport): WebhookTally {
+  const perId = new Map<string, number>();
+  const perToken = new Map<string, Set<string>>();
+  for (const d of report.stored) {
+    perId.set(d.webhookId, (perId.get(d.webhookId) ?? 0) + 1);
+    if (!d.token) continue;
+    const ids = perToken.get(d.token) ?? new Set<string>();
+    ids.add(d.webhookId);
+    perToken.set(d.token, ids);
+  }
+  const sum = (values: Iterable<number>) => [...values].reduce((a, b) => a + b, 0);
+  const lostTokens = ackedTokens.filter((t) => !perToken.get(t)?.size);
+  return {
+    received: sum(report.stored.map((d) => d.arrivals)),
+    distinctIds: perId.size,
+    duplicates: sum([...perToken.values()].map((ids) => ids.size - 1)) + sum([...perId.values()].map((n) => n - 1)),
+    redelivered: sum(report.stored.map((d) => d.arrivals - 1)),
+    lost: lostTokens.length,
+    lostTokens,
+    invalidSignatures: report.invalidSignatures,
+  };
 }
 
 const ok = (r: ProxyRecord) => r.forwarded && r.status >= 200 && r.status < 300;
 
 /** Counts at the peers (what they acted on, reply lost or not) against what the hub acknowledged. */
-/** `iizukaTarget` false: the route had no IIZUKA target, so a case is delivered once iCasework created it. */
-export function tally(ackedTokens: string[], icw: ProxyRecord[], iizuka: ProxyRecord[], iizukaTarget = true): PeerTally {
+/**
+ * `iizukaTarget` false: the route had no IIZUKA target, so a case is delivered once iCasework created it. `receiver`:
+ * the webhook receiver's report, when the route also posts to it.
+ */
+export function tally(ackedTokens: string[], icw: ProxyRecord[], iizuka: ProxyRecord[], iizukaTarget = true, receiver?: ReceiverReport): PeerTally {
   // IIZUKA has no idempotency of its own: a second accepted POST of one application is a duplicate unless it carried
   // the Idempotency-Key of an earlier accepted one (which a peer honouring the IETF draft folds into the first).
   const accepted = new Map<string, Array<string | undefined>>();
@@ -450,7 +557,9 @@ export function tally(ackedTokens: string[], icw: ProxyRecord[], iizuka: ProxyRe
   const notes = new Map<string, number>();
   for (const r of icw) if (r.op === 'addcasenotes' && ok(r) && r.note) notes.set(r.note, (notes.get(r.note) ?? 0) + 1);
   const sum = (values: Iterable<number>) => [...values].reduce((a, b) => a + b, 0);
-  const lostTokens = ackedTokens.filter((t) => !((!iizukaTarget || accepted.get(t)?.length) && cases.get(t)?.size));
+  const webhook = receiver ? tallyWebhook(ackedTokens, receiver) : undefined;
+  const missedByWebhook = new Set(webhook?.lostTokens ?? []);
+  const lostTokens = ackedTokens.filter((t) => !((!iizukaTarget || accepted.get(t)?.length) && cases.get(t)?.size) || missedByWebhook.has(t));
   const cased = Math.max(1, cases.size);
   return {
     acked: ackedTokens.length,
@@ -463,6 +572,7 @@ export function tally(ackedTokens: string[], icw: ProxyRecord[], iizuka: ProxyRe
     lost: lostTokens.length,
     lostTokens,
     callsPerCase: { icasework: icw.length / cased, iizuka: iizuka.length / Math.max(1, accepted.size) },
+    ...(webhook ? { webhook } : {}),
   };
 }
 

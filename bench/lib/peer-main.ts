@@ -1,21 +1,44 @@
 /**
  * One sandbox peer as its own process, behind the fault proxy:
- *   node dist/bench/lib/peer-main.js etd|icasework
+ *   node dist/bench/lib/peer-main.js etd|icasework|webhook
  * Prints one JSON line on stdout when ready: { proxyUrl, controlUrl, settings } where `settings` are the hub's
  * connection settings for the peer (pointing at the proxy). The control server (loopback) takes:
  *   POST /plan {FaultPlan}   POST /down {"ms":60000}   GET /records   POST /clear
+ *   GET /receiver            webhook only: what the receiver stored, per webhook-id, and how many signatures it refused
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EtdSandbox } from '../../adapters/etd/sandbox';
 import { IcaseworkSandbox } from '../../adapters/icasework/sandbox';
+import { WebhookSandbox, newSecret } from '../../adapters/webhook/sandbox';
 import { silentLogger } from '../../src/core/logger';
-import { FaultProxy, type FaultPlan } from './fault-proxy';
+import { FaultProxy, TOKEN_PATTERN, type FaultPlan } from './fault-proxy';
 
 export const ETD_PEER_KEY = 'faults-iizuka-key';
 export const ICASEWORK_PEER_KEY = { key: 'faults-icasework-key', secret: 'faults-icasework-secret' };
+/**
+ * The hub's timeout for the webhook receiver: shorter than the default (15 s) so that a reply the proxy holds back
+ * ("hold" rule) outlasts it without slowing the suite.
+ */
+export const WEBHOOK_TIMEOUT_MS = 5000;
 
-async function startPeer(kind: string): Promise<{ upstream: string; settings: (proxyUrl: string) => Record<string, unknown>; stop: () => Promise<void> }> {
+/** What the webhook receiver stored: one entry per webhook-id, and the requests whose signature it refused. */
+export interface ReceiverReport {
+  /** webhookId, how many verified arrivals it had (the receiver stored the first, acknowledged the rest), token. */
+  stored: Array<{ webhookId: string; arrivals: number; token?: string }>;
+  /** Requests that reached /receive (forced replies included). */
+  requests: number;
+  invalidSignatures: number;
+}
+
+interface RunningPeer {
+  upstream: string;
+  settings: (proxyUrl: string) => Record<string, unknown>;
+  stop: () => Promise<void>;
+  receiver?: () => ReceiverReport;
+}
+
+async function startPeer(kind: string): Promise<RunningPeer> {
   const log = silentLogger();
   if (kind === 'etd') {
     const s = await EtdSandbox.start({ port: 0, apiKey: ETD_PEER_KEY, log });
@@ -25,7 +48,23 @@ async function startPeer(kind: string): Promise<{ upstream: string; settings: (p
     const s = await new IcaseworkSandbox({ port: 0, account: 'caseway', keys: [{ ...ICASEWORK_PEER_KEY, allowedIps: ['127.0.0.1', '::1'] }], log }).start();
     return { upstream: s.apiUrl, settings: (proxyUrl) => ({ ...s.connectionSettings(), baseUrl: proxyUrl }), stop: () => s.stop() };
   }
-  throw new Error(`peer-main: unknown peer "${kind}" (etd or icasework)`);
+  if (kind === 'webhook') {
+    const s = await WebhookSandbox.start({ port: 0, receiverSecret: newSecret(), log });
+    return {
+      upstream: s.url,
+      settings: (proxyUrl) => ({ url: `${proxyUrl}/receive`, secret: s.receiverSecret, timeoutMs: WEBHOOK_TIMEOUT_MS }),
+      stop: () => s.stop(),
+      receiver: () => {
+        const requests = s.requests();
+        return {
+          stored: s.deliveries().map((d) => ({ webhookId: d.webhookId, arrivals: d.count, token: JSON.stringify(d.body).match(TOKEN_PATTERN)?.[0] })),
+          requests: requests.length,
+          invalidSignatures: requests.filter((r) => !r.verified).length,
+        };
+      },
+    };
+  }
+  throw new Error(`peer-main: unknown peer "${kind}" (etd, icasework or webhook)`);
 }
 
 function readJson(req: http.IncomingMessage): Promise<unknown> {
@@ -59,6 +98,7 @@ async function main(): Promise<void> {
           return reply(200, { ok: true });
         }
         if (req.method === 'GET' && req.url === '/records') return reply(200, proxy.records);
+        if (req.method === 'GET' && req.url === '/receiver' && peer.receiver) return reply(200, peer.receiver());
         if (req.method === 'POST' && req.url === '/clear') {
           proxy.records.length = 0;
           return reply(200, { ok: true });

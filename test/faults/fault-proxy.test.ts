@@ -32,13 +32,14 @@ afterAll(async () => {
   await new Promise((resolve) => peer.close(resolve));
 });
 
-function call(path: string, body = ''): Promise<{ status: number; text: string } | { error: string }> {
+function call(path: string, body = '', timeoutMs?: number): Promise<{ status: number; text: string; retryAfter?: string } | { error: string }> {
   return new Promise((resolve) => {
-    const req = http.request(`${proxy.url}${path}`, { method: 'POST', agent: false, headers: { 'content-type': 'application/x-www-form-urlencoded', 'idempotency-key': '"k1"' } }, (res) => {
+    const req = http.request(`${proxy.url}${path}`, { method: 'POST', agent: false, headers: { 'content-type': 'application/x-www-form-urlencoded', 'idempotency-key': '"k1"', 'webhook-id': 'msg_1' } }, (res) => {
       let text = '';
       res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, retryAfter: res.headers['retry-after'] }));
     });
+    if (timeoutMs !== undefined) req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: 'CLIENT_TIMEOUT' })));
     req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
     req.end(body);
   });
@@ -61,6 +62,28 @@ test('"before" answers 503 and the peer never sees the request', async () => {
   expect(await call('/createcase')).toMatchObject({ status: 200 });
   expect(hits).toBe(1);
   expect(proxy.records.map((r) => r.forwarded)).toEqual([false, true]);
+});
+
+test('"before" can answer another status with a Retry-After; the webhook-id of the request is recorded', async () => {
+  proxy.setPlan({ rules: [{ kind: 'before', status: 429, retryAfterSeconds: 1, times: 1 }] });
+  expect(await call('/receive')).toMatchObject({ status: 429, retryAfter: '1' });
+  expect(hits).toBe(0);
+  expect(await call('/receive')).toMatchObject({ status: 200, retryAfter: undefined });
+  expect(proxy.records.map((r) => [r.webhookId, r.forwarded])).toEqual([
+    ['msg_1', false],
+    ['msg_1', true],
+  ]);
+});
+
+test('"hold" lets the peer act and holds the reply past a caller that gives up; a short hold still answers', async () => {
+  proxy.setPlan({ rules: [{ kind: 'hold', holdMs: 2000, times: 1 }] });
+  expect(await call('/receive', '', 100)).toEqual({ error: 'CLIENT_TIMEOUT' });
+  await eventually(async () => hits === 1, 10000, 'the peer to act');
+  await eventually(async () => proxy.records[0]?.status === 200, 10000, 'the peer to answer');
+  expect(proxy.records[0]).toMatchObject({ op: 'receive', forwarded: true, held: true, replyLost: false });
+  proxy.setPlan({ rules: [{ kind: 'hold', holdMs: 10, times: 1 }] });
+  expect(await call('/receive', '', 10000)).toMatchObject({ status: 200 });
+  expect(proxy.records[1]).toMatchObject({ held: true, status: 200 });
 });
 
 test('"after" lets the peer act and loses the reply; a rule for another operation does not fire', async () => {

@@ -1,8 +1,9 @@
 /**
  * The deterministic pieces of the fault suite (`npm run faults` runs them all at 1,000 applications): real
  * `caseway api` + `caseway worker` processes (the build in dist/), a private Redis with AOF, the iCasework and IIZUKA
- * sandboxes as separate processes behind the fault proxy. ~100 applications each; every application acknowledged
- * must reach both peers exactly once, counted at the peers.
+ * sandboxes and the webhook sandbox receiver as separate processes behind the fault proxy. ~100 applications each;
+ * every application acknowledged must reach every peer exactly once, counted at the peers (the webhook receiver by
+ * webhook-id).
  *
  * The last three failed before issue 11's fixes (they were `test.failing` then, each confirmed to fail for the reason
  * in its comment): they are the proof that those fixes hold.
@@ -26,17 +27,26 @@ async function scenario(key: string): Promise<ScenarioResult> {
   }
 }
 
-/** Everything acknowledged reached both peers exactly once, nothing dead-lettered, the queues drained. */
+/** Everything acknowledged reached every peer exactly once, nothing dead-lettered, the queues drained. */
 function expectExactlyOnce(r: ScenarioResult): void {
   expect(r.error).toBeUndefined();
   expect(r.tally.acked).toBe(OPTIONS.cases);
   expect(r.drainSeconds).toBeDefined();
-  expect({ lost: r.tally.lost, dupIcasework: r.tally.dupIcwCases, doubledNotes: r.tally.doubledNotes, dupIizuka: r.tally.dupIizuka, deadLetters: r.deadLetters }).toEqual({
+  const w = r.tally.webhook;
+  expect({
+    lost: r.tally.lost,
+    dupIcasework: r.tally.dupIcwCases,
+    doubledNotes: r.tally.doubledNotes,
+    dupIizuka: r.tally.dupIizuka,
+    deadLetters: r.deadLetters,
+    webhook: w && { ids: w.distinctIds, duplicates: w.duplicates, lost: w.lost, invalidSignatures: w.invalidSignatures },
+  }).toEqual({
     lost: 0,
     dupIcasework: 0,
     doubledNotes: 0,
     dupIizuka: 0,
     deadLetters: 0,
+    webhook: { ids: OPTIONS.cases, duplicates: 0, lost: 0, invalidSignatures: 0 },
   });
 }
 
@@ -59,11 +69,13 @@ test('a worker SIGTERMed mid-delivery finishes its in-flight deliveries: nothing
 
 // Without ExternalId on createcase and an Idempotency-Key, a lost reply was simply sent again: duplicate iCasework
 // cases and IIZUKA applications (issue 11 item 2).
-test('replies lost after the peer acted: no duplicate case, note or application, one Idempotency-Key per delivery', async () => {
+test('replies lost after the peer acted: no duplicate case, note, application or webhook record, one key per delivery', async () => {
   const r = await scenario('reply-lost');
-  expect(r.injected.replyLost).toBe(30);
+  expect(r.injected.replyLost).toBe(40);
   expectExactlyOnce(r);
   expect(r.tally.iizukaKeyUnstable).toBe(0);
+  // The ten webhook deliveries whose reply was lost came again with their webhook-id, and the receiver folded them.
+  expect(r.tally.webhook?.redelivered).toBeGreaterThanOrEqual(10);
 });
 
 // Deliveries in flight when a worker dies are redone after the stall, after the peers already acted.
