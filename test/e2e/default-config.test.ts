@@ -232,7 +232,7 @@ describe('default config end to end (real hub process)', () => {
     const intake = doc.paths['/etd/application'].post;
     const { $schema: _s, $id: _i, ...etdSchema } = JSON.parse(readFileSync(path.join(ROOT, 'schemas/etd-application.schema.json'), 'utf8'));
     expect(intake.requestBody.content['application/json; charset=utf-8'].schema).toEqual(etdSchema);
-    expect(Object.keys(intake.responses).sort()).toEqual(['200', '400', '401', '403', '405', '406', '409', '413', '415', '422', '500']);
+    expect(Object.keys(intake.responses).sort()).toEqual(['200', '400', '401', '403', '405', '406', '409', '413', '415', '422', '500', '503']);
   });
 
   it('holds no personal data in plaintext anywhere in Redis: queues, traces, cross-references, adapter state', async () => {
