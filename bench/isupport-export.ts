@@ -3,8 +3,7 @@
  * adapters/isupport/test/large-export.test.ts writes them) read over SFTP by the adapter's export source, beside bare
  * papaparse streaming the same files from disk. Each reader runs in its own process (its peak RSS is its own); the
  * SFTP server is a real OpenSSH sshd (internal-sftp) started privately on loopback, as the adapter's own large-export
- * test does (its helper is reused). The adapter's reader runs with the hub's V8 flags (src/cli/node-flags.ts), as a
- * hub process does; bare papaparse with Node's defaults. Prints the table rows as JSON on the last line.
+ * test does (its helper is reused). Prints the table rows as JSON on the last line.
  *   REDIS_URL=redis://127.0.0.1:6379 ISUPPORT_BENCH_CASES=50000 node dist/bench/isupport-export.js
  */
 import { spawnSync } from 'node:child_process';
@@ -21,7 +20,6 @@ import { startOpenSsh } from '../adapters/isupport/test/helpers/openssh';
 import { runExportScan } from '../adapters/isupport/src/export-source';
 import type { IsupportSettings } from '../adapters/isupport/src/settings';
 import { peakRssMb } from './lib/harness';
-import { HUB_NODE_FLAGS } from '../src/cli/node-flags';
 
 const CASES = Number(process.env.ISUPPORT_BENCH_CASES ?? 50000);
 const MEMBERS_PER_CASE = 20;
@@ -152,9 +150,8 @@ interface ChildResult {
   outcome?: string;
 }
 
-/** Runs one reader in a process of its own; `nodeFlags`: the V8 flags it runs with (the adapter: the hub's own). */
-function child(args: string[], nodeFlags: readonly string[] = []): ChildResult {
-  const r = spawnSync(process.execPath, [...nodeFlags, __filename, ...args], { env: process.env, encoding: 'utf8', timeout: 1800000, maxBuffer: 1 << 20 });
+function child(args: string[]): ChildResult {
+  const r = spawnSync(process.execPath, [__filename, ...args], { env: process.env, encoding: 'utf8', timeout: 1800000, maxBuffer: 1 << 20 });
   const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(last) as ChildResult;
@@ -172,8 +169,8 @@ async function main(): Promise<void> {
     const bytes = await writeExport(folder);
     const sftp = JSON.stringify({ port: ssh.port, username: ssh.username, privateKey: ssh.privateKey, hostKeySha256: ssh.hostKeySha256, root } satisfies Sftp);
     const bare = child(['papaparse', folder]);
-    const raw = child(['sftp-raw', sftp], HUB_NODE_FLAGS);
-    const own = child(['adapter', sftp], HUB_NODE_FLAGS);
+    const raw = child(['sftp-raw', sftp]);
+    const own = child(['adapter', sftp]);
     const mb = (bytes / 2 ** 20).toFixed(0);
     const rows = [
       {

@@ -10,7 +10,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { HUB_NODE_FLAGS } from '../src/cli/node-flags';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { parseConfig } from '../src/core/config/load';
@@ -41,7 +40,7 @@ routes:
 function startWorkers(configFile: string, prefix: string, dataKey: string): ChildProcess[] {
   const cli = path.resolve(__dirname, '../src/cli/main.js');
   return Array.from({ length: WORKERS }, () =>
-    spawn(process.execPath, [...HUB_NODE_FLAGS, cli, '--config', configFile, '--adapter-dir', ADAPTERS, '--prefix', prefix, '--redis', REDIS_URL, '--log-level', 'error', 'worker'], {
+    spawn(process.execPath, [cli, '--config', configFile, '--adapter-dir', ADAPTERS, '--prefix', prefix, '--redis', REDIS_URL, '--log-level', 'error', 'worker'], {
       env: { ...process.env, CASEWAY_DATA_KEY: dataKey, PORT: '0', HOST: '127.0.0.1' },
       stdio: 'ignore',
     }),

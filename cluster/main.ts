@@ -25,7 +25,6 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { hubConfigYaml, makeSecrets, type Secrets } from './hub-config';
-import { HUB_NODE_FLAGS } from '../src/cli/node-flags';
 import { HUB_PORT, Hosts, ROOT, sleep, until } from './hosts';
 import { applications, postAll, type LoadResult } from './load';
 import { Bed, bedUnavailable, netemUnavailable } from './net';
@@ -245,7 +244,7 @@ class Driver {
   }
 
   startHub(role: 'api' | 'worker', host: string, prefix: string, redisUrl = this.redisUrl()): void {
-    this.hosts.start(host, `hub-${host}`, process.execPath, [...HUB_NODE_FLAGS, 'dist/src/cli/main.js', role], {
+    this.hosts.start(host, `hub-${host}`, process.execPath, ['dist/src/cli/main.js', role], {
       ...this.secrets,
       CASEWAY_CONFIG: this.configFile,
       REDIS_URL: redisUrl,

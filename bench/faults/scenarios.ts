@@ -6,7 +6,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { HUB_NODE_FLAGS } from '../../src/cli/node-flags';
 import {
   drain,
   exited,
@@ -184,7 +183,7 @@ export const SCENARIOS: Scenario[] = [
       const env: NodeJS.ProcessEnv = { ...process.env, CASEWAY_CONFIG: path.join(ROOT, 'config/caseway.yaml'), REDIS_URL: ctx.redis.url, PORT: String(ctx.apiPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
       delete env.CASEWAY_PREFIX;
       delete env.CASEWAY_SANDBOX;
-      const second = spawn(process.execPath, [...HUB_NODE_FLAGS, CLI, 'start'], { cwd: ctx.env.cwd, env, stdio: 'ignore' });
+      const second = spawn(process.execPath, [CLI, 'start'], { cwd: ctx.env.cwd, env, stdio: 'ignore' });
       let timer: NodeJS.Timeout | undefined;
       const ended = await Promise.race([exited(second).then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 20000)))]);
       clearTimeout(timer);

@@ -15,7 +15,6 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../../src/cli/private-redis';
-import { HUB_NODE_FLAGS } from '../../src/cli/node-flags';
 import { PayloadCipher } from '../../src/core/store/payload-cipher';
 import { deliveryQueueName } from '../../src/core/queues';
 import type { FaultPlan, ProxyRecord } from './fault-proxy';
@@ -307,7 +306,7 @@ export async function startHub(env: HubEnv, role: 'start' | 'api' | 'worker', po
   let output = '';
   const child = spawn(
     process.execPath,
-    [...HUB_NODE_FLAGS, CLI, '--config', env.configFile, '--prefix', env.prefix, '--redis', env.redisUrl, '--sandbox', 'false', '--log-level', process.env.FAULTS_LOG_LEVEL ?? 'warn', ...extraArgs, role],
+    [CLI, '--config', env.configFile, '--prefix', env.prefix, '--redis', env.redisUrl, '--sandbox', 'false', '--log-level', process.env.FAULTS_LOG_LEVEL ?? 'warn', ...extraArgs, role],
     // A hub with real peers starts only closed: its own data key and an API token (the harness never calls /api).
     { cwd: env.cwd, env: { ...process.env, CASEWAY_DATA_KEY: env.dataKey, CASEWAY_API_TOKEN: env.apiToken, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
