@@ -96,7 +96,7 @@ function describeCalls(icw: ProxyRecord[], etd: ProxyRecord[], tokens: string[])
     .join(', ')}); IIZUKA ${e.toFixed(2)}`;
 }
 
-async function measureHub(label: string, redis: PrivateRedis, topology: 'start' | 'split', run: number, targets: 'both' | 'icasework' = 'both'): Promise<Row> {
+async function measureHub(label: string, redis: PrivateRedis, topology: 'start' | 'split', run: number, targets: 'both' | 'icasework' = 'both', startArgs: string[] = []): Promise<Row> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-bench-hub-'));
   const [icasework, iizuka] = await Promise.all([startPeer('icasework'), startPeer('etd')]);
   const prefix = `cwb${run}:`;
@@ -106,7 +106,7 @@ async function measureHub(label: string, redis: PrivateRedis, topology: 'start' 
   const hubs: HubProcess[] = [];
   const r = new Redis(redis.url);
   try {
-    hubs.push(await startHub(env, topology === 'start' ? 'start' : 'api', port));
+    hubs.push(await startHub(env, topology === 'start' ? 'start' : 'api', port, topology === 'start' ? startArgs : []));
     if (topology === 'split') hubs.push(...(await Promise.all(Array.from({ length: WORKERS }, () => startHub(env, 'worker', 0)))));
     const url = `http://127.0.0.1:${port}`;
     // Warm-up (JIT, connections, Redis scripts), then clear what the peers saw.
@@ -295,7 +295,10 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     const run = (when.getTime() % 1000) * 10;
-    rows.push(await measureHub('Caseway, one `caseway start`', redis, 'start', run + 1));
+    const cores = os.availableParallelism();
+    rows.push(await measureHub(`Caseway, one \`caseway start\` (default: ${cores > 1 ? `api + ${cores - 1} delivery process${cores > 2 ? 'es' : ''} on ${cores} cores` : 'one process'})`, redis, 'start', run + 1));
+    // The same in one process (what `caseway start` was before it forked delivery processes).
+    if (!SKIP.has('single') && cores > 1) rows.push(await measureHub('Caseway, one `caseway start --workers 0` (one process)', redis, 'start', run + 5, 'both', ['--workers', '0']));
     // Issue 13's Done-when names this route: ETD → iCasework alone (createCase with its default idempotency checks).
     if (!SKIP.has('icasework')) {
       rows.push(await measureHub('Caseway, one `caseway start`, route ETD → iCasework only (createCase, default idempotency checks; one delivery per case)', redis, 'start', run + 4, 'icasework'));
