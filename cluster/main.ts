@@ -464,6 +464,7 @@ class Driver {
       row.deliveredIcasework = load.acknowledged.size - icwMissing.length;
       row.lost = new Set([...etdMissing, ...icwMissing]).size;
       row.dupIizuka = states.etd.extraAccepted;
+      row.resentIizuka = states.etd.repeatedSameKey ?? 0;
       row.dupIcasework = states.icw.extraAccepted;
       row.icaseworkWithoutExternalId = states.icw.withoutExternalId ?? 0;
       row.deadLetters = await this.deadLetters();
@@ -471,7 +472,7 @@ class Driver {
       row.recoverFrom = s.recoverFrom;
       row.readiness = await this.readinessRoles();
       if (fault?.note) row.note = [fault.note, row.note].filter(Boolean).join('; ');
-      say(`    delivered IIZUKA ${row.deliveredIizuka}, iCasework ${row.deliveredIcasework}; lost ${row.lost}; duplicates IIZUKA ${row.dupIizuka}, iCasework ${row.dupIcasework}; dead letters ${row.deadLetters}; recovered in ${row.recoverS?.toFixed(1) ?? '-'} s`);
+      say(`    delivered IIZUKA ${row.deliveredIizuka}, iCasework ${row.deliveredIcasework}; lost ${row.lost}; duplicates IIZUKA ${row.dupIizuka} (re-sent with the same key ${row.resentIizuka}), iCasework ${row.dupIcasework}; dead letters ${row.deadLetters}; recovered in ${row.recoverS?.toFixed(1) ?? '-'} s`);
     } catch (err) {
       row.error = err instanceof Error ? err.message : String(err);
       say(`    failed: ${row.error}`);

@@ -22,8 +22,14 @@ export interface PeerState {
   peer: string;
   /** Marker -> how many times the peer holds it (applications for IIZUKA, cases for iCasework). */
   held: Record<string, number>;
-  /** Calls that made the peer act and were answered with success, beyond one per held item (what a peer without content dedupe files twice). */
+  /**
+   * Duplicates counted at the peer: for iCasework, cases beyond one per application; for IIZUKA, accepted
+   * `POST /application` calls beyond one per application that a peer honouring the Idempotency-Key header (IETF
+   * draft, which the hub sends) would still have filed twice: a second call with a different key, or with none.
+   */
   extraAccepted: number;
+  /** IIZUKA: accepted calls that repeated an earlier accepted call's Idempotency-Key (what a peer ignoring the key would file twice). */
+  repeatedSameKey?: number;
   /** iCasework: cases per ExternalId beyond the first, and cases left without an ExternalId. */
   externalIdDuplicates?: number;
   withoutExternalId?: number;
@@ -55,13 +61,20 @@ async function main(): Promise<void> {
         held[marker] = (held[marker] ?? 0) + 1;
       }
       const statuses: Record<string, number> = {};
-      let accepted = 0;
+      // The sandbox keeps one application per content; the key of the call that filed it is in its headers.
+      const acceptedByKey = new Map<string, number>();
+      let keyless = 0;
       for (const r of sandbox.requests()) {
         statuses[r.status] = (statuses[r.status] ?? 0) + 1;
-        if (r.method === 'POST' && r.path === '/application' && r.status === 200) accepted += 1;
+        if (r.method !== 'POST' || r.path !== '/application' || r.status !== 200) continue;
+        if (r.idempotencyKey === undefined) keyless += 1;
+        else acceptedByKey.set(r.idempotencyKey, (acceptedByKey.get(r.idempotencyKey) ?? 0) + 1);
       }
       const unique = Object.values(held).reduce((a, b) => a + b, 0);
-      return { peer, held, extraAccepted: Math.max(0, accepted - unique), statuses, delayMs };
+      // Each application is one distinct key; keys beyond one per held application, and keyless calls, are duplicates.
+      const distinctCalls = acceptedByKey.size + keyless;
+      const repeatedSameKey = [...acceptedByKey.values()].reduce((a, n) => a + n - 1, 0);
+      return { peer, held, extraAccepted: Math.max(0, distinctCalls - unique), repeatedSameKey, statuses, delayMs };
     };
   } else {
     const sandbox = new IcaseworkSandbox({

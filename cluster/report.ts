@@ -11,6 +11,8 @@ export interface ScenarioRow {
   deliveredIizuka?: number;
   deliveredIcasework?: number;
   dupIizuka?: number;
+  /** IIZUKA calls accepted again with the Idempotency-Key of an earlier accepted call (not a duplicate at a peer honouring the key). */
+  resentIizuka?: number;
   dupIcasework?: number;
   icaseworkWithoutExternalId?: number;
   lost?: number;
@@ -66,10 +68,10 @@ function other(answers: Record<string, number> | undefined): string {
 
 export function renderReport(r: ReportInput): { table: string; markdown: string } {
   const scenarioLines = table(
-    ['scenario', 'acknowledged', 'other answers (retried)', 'delivered IIZUKA', 'delivered iCasework', 'duplicates IIZUKA', 'duplicates iCasework', 'lost', 'dead letters', 'time to recover', 'Redis role (readyz)', 'notes'],
+    ['scenario', 'acknowledged', 'other answers (retried)', 'delivered IIZUKA', 'delivered iCasework', 'duplicates IIZUKA', 'IIZUKA re-sent, same key', 'duplicates iCasework', 'lost', 'dead letters', 'time to recover', 'Redis role (readyz)', 'notes'],
     r.rows.map((row) =>
       row.skipped || row.error
-        ? [`${row.name}: ${row.title}`, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', row.skipped ?? `failed: ${row.error}`]
+        ? [`${row.name}: ${row.title}`, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', row.skipped ?? `failed: ${row.error}`]
         : [
             `${row.name}: ${row.title}`,
             `${v(row.acknowledged)} / ${v(row.posted)}`,
@@ -77,6 +79,7 @@ export function renderReport(r: ReportInput): { table: string; markdown: string 
             v(row.deliveredIizuka),
             v(row.deliveredIcasework),
             v(row.dupIizuka),
+            v(row.resentIizuka),
             `${v(row.dupIcasework)}${row.icaseworkWithoutExternalId ? ` (${row.icaseworkWithoutExternalId} without ExternalId)` : ''}`,
             v(row.lost),
             v(row.deadLetters),
@@ -107,7 +110,7 @@ export function renderReport(r: ReportInput): { table: string; markdown: string 
     '',
     '## Scenarios',
     '',
-    'Counted at the peers: "delivered" = acknowledged applications the peer holds; "duplicates IIZUKA" = accepted `POST /application` calls beyond one per application (what an IIZUKA without content de-duplication would have filed twice); "duplicates iCasework" = cases beyond one per application; "lost" = acknowledged applications missing at either peer once every queue is empty (or the drain time ran out). "Time to recover": until every acknowledged application was at both peers.',
+    'Counted at the peers: "delivered" = acknowledged applications the peer holds; "duplicates IIZUKA" = accepted `POST /application` calls beyond one per application that carried a different `Idempotency-Key` or none (what an IIZUKA honouring the key, as the IETF draft the hub follows describes, would still have filed twice); "IIZUKA re-sent, same key" = accepted calls that repeated the key of an earlier accepted call for the same delivery (a reply lost with its host: at-least-once delivery; an IIZUKA ignoring the key would file these twice, see docs/deploy.md); "duplicates iCasework" = cases beyond one per application; "lost" = acknowledged applications missing at either peer once every queue is empty (or the drain time ran out). "Time to recover": until every acknowledged application was at both peers.',
     '',
     ...scenarioLines,
     '',
