@@ -133,7 +133,9 @@ function rolesIn(value: unknown, out: string[] = [], key = ''): string[] {
   return out;
 }
 
-// Counts every job not yet finished in the BullMQ queues under a prefix, in one server-side pass.
+// Counts every job not yet finished in the BullMQ queues under a prefix, in one server-side pass. `:paused` is BullMQ 5's
+// list of a paused queue's jobs: BullMQ 6 keeps them in `:wait` (the hub moves an old list there at start), so it is only
+// ever found on a Redis a BullMQ 5 hub used.
 const PENDING_SCRIPT = `
 local n = 0
 local cursor = '0'

@@ -418,7 +418,7 @@ export async function postApplications(
 // ------------------------------------------------------------------------------------------------ drain & accounting
 
 export interface QueueProbe {
-  /** Jobs still to do (waiting, active, delayed, prioritized, paused) over the delivery queues, and failed ones. */
+  /** Jobs still to do (waiting, active, delayed, prioritized, waiting-children; BullMQ 6 counts a paused queue's jobs as waiting) over the delivery queues, and failed ones. */
   counts(): Promise<{ pending: number; failed: number; completed: number }>;
   close(): Promise<void>;
 }
@@ -434,8 +434,8 @@ export function queueProbe(redisUrl: string, prefix: string): QueueProbe {
       let failed = 0;
       let completed = 0;
       for (const q of queues) {
-        const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children', 'failed', 'completed');
-        pending += (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0) + (c.paused ?? 0) + (c['waiting-children'] ?? 0);
+        const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed');
+        pending += (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0) + (c['waiting-children'] ?? 0);
         failed += c.failed ?? 0;
         completed += c.completed ?? 0;
       }

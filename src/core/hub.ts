@@ -19,7 +19,7 @@ import { PollRunner, schedulePolls, startPollWorker } from './engine/poller';
 import { CasewayError, ConfigError, ConfigErrors, safeMessage } from './errors';
 import { createLogger, type Logger } from './logger';
 import { noopMetrics, type HubMetrics } from './metrics';
-import { closeSettled, DEFAULT_DELIVERY, QueueSet } from './queues';
+import { closeSettled, DEFAULT_DELIVERY, deliveryQueueName, migrateLegacyPausedLists, POLL_QUEUE, QueueSet } from './queues';
 import { ConnectionWatch, connectRedis, deleteKeysWithPrefix, queueConnection, watchRedis, workerConnection } from './redis';
 import type { AdapterRegistry } from './registry';
 import type { ConnectionRuntime, HubRuntime } from './runtime';
@@ -189,6 +189,12 @@ export class Hub {
         connections,
         retentionSeconds,
       };
+      // Before any worker takes a job or the console counts one: a Redis that ran BullMQ 5 may hold a paused queue's jobs
+      // in the list BullMQ 6 no longer reads (see migrateLegacyPausedLists).
+      const queueNames = [...new Set(config.routes.flatMap((r) => r.to.map((t) => deliveryQueueName(t.connection)))), POLL_QUEUE];
+      for (const [queue, moved] of await migrateLegacyPausedLists(redis, keys.queuePrefix, queueNames)) {
+        this.log.info({ queue, moved }, 'moved the job ids of a BullMQ 5 paused list into the wait list');
+      }
       this.intake = new Intake(this.runtime);
       this.deadLetters = new DeadLetters(this.runtime);
       this.polls = new PollRunner(this.runtime, this.intake);

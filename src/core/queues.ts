@@ -1,4 +1,4 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import { Queue, QueueKeys, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DeliverySettings } from './config/types';
 
@@ -63,6 +63,51 @@ export class QueueSet {
     await Promise.all(this.all().map(async (q) => (force ? q.disconnect() : closeSettled(q))));
     this.queues.clear();
   }
+}
+
+/**
+ * BullMQ 5 kept a paused queue's jobs in a `<queue>:paused` list; BullMQ 6 keeps them in `wait` (the meta `paused` flag
+ * alone says paused) and reads the old list only inside `resume()`. On a Redis that ran 5, such jobs would stay out of
+ * every count (overview, reconciliation, metrics) until an operator resumed the queue, and a list left behind on a queue
+ * that is not paused would never be delivered. One batch per call: appends the list's ids at the end of `wait` workers
+ * take from, in their order (the oldest is taken first; they are older than anything added since), as BullMQ 6's own
+ * resume does; keeps the paused flag, and sets the marker that wakes workers when the queue runs. Answers
+ * { moved, remaining }.
+ *   KEYS: legacy paused list, wait, meta, marker. ARGV: batch size.
+ */
+const MOVE_LEGACY_PAUSED = `
+if redis.call('TYPE', KEYS[1]).ok ~= 'list' then return {0, 0} end
+local moved
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  moved = redis.call('LLEN', KEYS[1])
+  redis.call('RENAME', KEYS[1], KEYS[2])
+else
+  local ids = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+  redis.call('RPUSH', KEYS[2], unpack(ids))
+  redis.call('LTRIM', KEYS[1], #ids, -1)
+  moved = #ids
+end
+if redis.call('HEXISTS', KEYS[3], 'paused') == 0 then redis.call('ZADD', KEYS[4], 0, '0') end
+return {moved, redis.call('LLEN', KEYS[1])}`;
+
+/**
+ * The start-up migration for a Redis that ran BullMQ 5 (see MOVE_LEGACY_PAUSED): idempotent (no legacy list, nothing
+ * done) and safe when several processes start at once (each batch is one script). Answers the ids moved per queue.
+ */
+export async function migrateLegacyPausedLists(redis: Redis, prefix: string, names: Iterable<string>, batch = 5000): Promise<Map<string, number>> {
+  const keys = new QueueKeys(prefix);
+  const out = new Map<string, number>();
+  for (const name of names) {
+    const k = keys.getKeys(name);
+    let total = 0;
+    for (;;) {
+      const [moved, remaining] = (await redis.eval(MOVE_LEGACY_PAUSED, 4, k.paused, k.wait, k.meta, k.marker, batch)) as [number, number];
+      total += moved;
+      if (remaining === 0) break;
+    }
+    if (total > 0) out.set(name, total);
+  }
+  return out;
 }
 
 /**

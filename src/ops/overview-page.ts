@@ -120,11 +120,11 @@ ${data.routes.map(
 </tbody></table></div>
 
 <h2>Queues <a class="muted" href="/ops/queues">open the queue dashboard</a></h2>
-<table id="queues"><thead><tr><th>Queue</th>${['waiting', 'active', 'delayed', 'failed', 'completed', 'paused'].map((s) => html`<th class="num">${s}</th>`)}<th>Oldest waiting</th>${ctx.user?.role === 'operator' ? html`<th>Actions</th>` : ''}</tr></thead><tbody>
+<table id="queues"><thead><tr><th>Queue</th>${['waiting', 'active', 'delayed', 'failed', 'completed'].map((s) => html`<th class="num">${s}</th>`)}<th>Paused</th><th>Oldest waiting</th>${ctx.user?.role === 'operator' ? html`<th>Actions</th>` : ''}</tr></thead><tbody>
 ${data.queues.map(
-  (q) => html`<tr class="queue" data-queue="${q.name}"><td><a href="/ops/queues/queue/${encodeURIComponent(q.name)}">${q.name}</a></td>${['waiting', 'active', 'delayed', 'failed', 'completed', 'paused'].map(
+  (q) => html`<tr class="queue" data-queue="${q.name}"><td><a href="/ops/queues/queue/${encodeURIComponent(q.name)}">${q.name}</a></td>${['waiting', 'active', 'delayed', 'failed', 'completed'].map(
     (s) => html`<td class="num ${s === 'failed' ? problem(q.counts[s] ?? 0) : ''}" data-state="${s}">${q.counts[s] ?? 0}</td>`,
-  )}<td>${q.oldestWaiting ? time(q.oldestWaiting) : html`<span class="muted">none</span>`}</td>${ctx.user?.role === 'operator' ? html`<td>${queueButtons(q.name, q.paused, ctx)}</td>` : ''}</tr>`,
+  )}<td class="paused" data-paused="${q.paused ? 'yes' : 'no'}">${q.paused ? 'paused' : html`<span class="muted">no</span>`}</td><td>${q.oldestWaiting ? time(q.oldestWaiting) : html`<span class="muted">none</span>`}</td>${ctx.user?.role === 'operator' ? html`<td>${queueButtons(q.name, q.paused, ctx)}</td>` : ''}</tr>`,
 )}
 </tbody></table>
 

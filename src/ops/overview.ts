@@ -75,7 +75,8 @@ export interface OpsOverview {
   reconciliation: Reconciliation;
 }
 
-export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'paused', 'failed', 'completed'] as const;
+/** BullMQ 6 has no `paused` job state: a paused queue's jobs count as waiting, and `paused` (isPaused) says the queue is paused. */
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
 
 /** Every queue of the hub: one delivery queue per target connection, plus the poll queue. */
 export function hubQueueNames(hub: Hub): string[] {

@@ -62,7 +62,8 @@ interface LiveCounts {
   deadOpen: number;
 }
 
-const IN_FLIGHT_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children'] as const;
+// No 'paused' since BullMQ 6: jobs of a paused queue stay in 'waiting'.
+const IN_FLIGHT_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
 const SCAN_LIMIT = 20000;
 
 /** Connections that receive deliveries (each has a delivery queue). */

@@ -4,6 +4,7 @@
  */
 import axios from 'axios';
 import { RedisConnectionState } from '../../src/core/store/connection-state';
+import { queueCounts } from '../../src/ops/overview';
 import { eventually } from '../helpers/hub';
 import { OPERATOR, OpsClient, VIEWER, opsUsersYaml, recorderEvent, startOpsHub, type OpsTestHub } from './helpers';
 
@@ -270,8 +271,17 @@ describe('ops console', () => {
     expect((await viewer.post('/ops/queue-actions/deliver.beta/pause', { _csrf: viewer.csrf })).status).toBe(403);
     expect((await op.post('/ops/queue-actions/deliver.beta/pause', { _csrf: op.csrf })).status).toBe(303);
     expect(await t.hub.runtime.queues.get('deliver.beta').isPaused()).toBe(true);
+    // BullMQ 6 has no `paused` job state: a paused queue's job counts as waiting, and the queue itself says paused.
+    const probe = await t.hub.runtime.queues.get('deliver.beta').add('probe', { probe: true }, { jobId: 'paused-probe' });
+    const beta = (await queueCounts(t.hub)).find((q) => q.name === 'deliver.beta');
+    expect(beta).toMatchObject({ paused: true, backlog: 1 });
+    expect(beta?.counts.waiting).toBe(1);
+    expect(Object.keys(beta?.counts ?? {})).not.toContain('paused');
+    expect((await op.get('/ops')).data).toMatch(/data-queue="deliver\.beta">(?:(?!<\/tr>).)*data-state="waiting">1<(?:(?!<\/tr>).)*data-paused="yes"/s);
+    await probe.remove();
     expect((await op.post('/ops/queue-actions/deliver.beta/resume', { _csrf: op.csrf })).status).toBe(303);
     expect(await t.hub.runtime.queues.get('deliver.beta').isPaused()).toBe(false);
+    expect((await op.get('/ops')).data).toMatch(/data-queue="deliver\.beta">(?:(?!<\/tr>).)*data-paused="no"/s);
     expect((await op.post('/ops/queue-actions/nope/pause', { _csrf: op.csrf })).status).toBe(404);
     const audit = await t.hub.deadLetters.auditLog();
     expect(audit.slice(0, 2).map((a) => `${a.action}:${a.detail}:${a.by}`)).toEqual([`queues:resume deliver.beta:ops:${OPERATOR.name}`, `queues:pause deliver.beta:ops:${OPERATOR.name}`]);
