@@ -56,7 +56,9 @@ export async function assessEvents(
       eventId: item.event.eventId,
       eventKey: item.eventKey,
       at: where.at,
-      case: updateView(previous?.case, kase),
+      // A first view is the event's case as it stands: it is serialised in this flush and nothing changes it first,
+      // so the copy updateView would make (structuredClone, ~0.7% of the hub's busy time) buys nothing.
+      case: previous ? updateView(previous.case, kase) : kase,
     };
     const viewChange = views.length === 0 ? 'origin' : previous ? 'updated' : 'added';
     viewsByCase.set(item.hubId, [...views.filter((v) => v.connection !== where.connection), view]);
