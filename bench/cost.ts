@@ -1,6 +1,7 @@
 /**
  * What one case costs on the real path, in units a busy machine does not distort: CPU milliseconds of the hub
- * process per case and Redis commands (and transactions, scripts) per case, for `POST /etd/application` into one
+ * process per case, Redis's own CPU milliseconds per case (it shares the machine's cores) and Redis commands (and
+ * transactions, scripts) per case, for `POST /etd/application` into one
  * `caseway start` delivering to the iCasework and IIZUKA peers (the same setup as bench/real-path.ts). Wall-clock
  * figures are printed too, for what they are worth on a shared machine. Used to compare before/after a change:
  *   npx tsc -p tsconfig.build.json && bash scripts/node24.sh node dist/bench/cost.js
@@ -56,6 +57,13 @@ async function commandStats(r: Redis): Promise<Map<string, number>> {
   return out;
 }
 
+/** CPU Redis has used so far (INFO cpu: used_cpu_sys + used_cpu_user, its Lua scripts included), ms. */
+async function redisCpuMs(r: Redis): Promise<number> {
+  const info = await r.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return (field('used_cpu_sys') + field('used_cpu_user')) * 1000;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-cost-'));
   const redis = await startRedis(path.join(dir, 'redis'));
@@ -77,6 +85,7 @@ async function main(): Promise<void> {
     const cpu0 = pids.map(cpuMs);
     const sys0 = pids.map(syscalls);
     const cmd0 = await commandStats(r);
+    const redisCpu0 = await redisCpuMs(r);
     const base = await delivered();
     const started = Date.now();
     const load = await loadApplications(url, CONNECTIONS, 1, CASES);
@@ -87,6 +96,7 @@ async function main(): Promise<void> {
     const sys1 = pids.map(syscalls);
     const sysDelta = (k: 'writes' | 'reads') => sys1.reduce((a, s, i) => a + s[k] - sys0[i][k], 0);
     const cmd1 = await commandStats(r);
+    const redisCpu = (await redisCpuMs(r)) - redisCpu0;
     const delta = new Map([...cmd1].map(([k, v]) => [k, v - (cmd0.get(k) ?? 0)]));
     const total = [...delta.values()].reduce((a, b) => a + b, 0);
     const per = (k: string) => ((delta.get(k) ?? 0) / CASES).toFixed(2);
@@ -103,6 +113,7 @@ async function main(): Promise<void> {
           hubCpuMsPerCaseEach: cpuEach.map((c) => (c / CASES).toFixed(2)).join(' + '),
           hubWriteSyscallsPerCase: (sysDelta('writes') / CASES).toFixed(1),
           hubReadSyscallsPerCase: (sysDelta('reads') / CASES).toFixed(1),
+          redisCpuMsPerCase: (redisCpu / CASES).toFixed(2),
           redisCommandsPerCase: (total / CASES).toFixed(1),
           execPerCase: per('exec'),
           evalshaPerCase: per('evalsha'),

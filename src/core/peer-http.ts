@@ -65,14 +65,21 @@ interface Agents {
   https: https.Agent;
 }
 
+/** The TCP keep-alive delay axios (1.x, its http adapter) sets on every request's socket. */
+export const AXIOS_KEEPALIVE_MS = 60_000;
+
 /** One pair of keep-alive agents per connection context, shared by every client of that connection. */
 const agentsByContext = new WeakMap<object, Agents>();
 
 function agentsFor<S>(ctx: AdapterContext<S>): Agents {
   let agents = agentsByContext.get(ctx);
   if (!agents) {
-    // Idle sockets are unref'd by Node, so a kept-alive connection never holds a process open.
-    agents = { http: new http.Agent({ keepAlive: true, scheduling: 'lifo' }), https: new https.Agent({ keepAlive: true, scheduling: 'lifo' }) };
+    // Idle sockets are unref'd by Node, so a kept-alive connection never holds a process open. TCP keep-alive probes
+    // after 60 s, as axios sets them on every request: with the agent's default (1 s) the two disagreed, and each
+    // request cost two setsockopt system calls (axios on handing out the socket, the agent on taking it back); Node
+    // skips the call when the value does not change.
+    const options = { keepAlive: true, keepAliveMsecs: AXIOS_KEEPALIVE_MS, scheduling: 'lifo' as const };
+    agents = { http: new http.Agent(options), https: new https.Agent(options) };
     agentsByContext.set(ctx, agents);
   }
   return agents;

@@ -31,7 +31,10 @@ export function deliveryJobOptions(settings: DeliverySettings, deliveryId: strin
     jobId: deliveryId,
     attempts: settings.attempts ?? DEFAULT_DELIVERY.attempts,
     backoff: { type: 'exponential', delay: settings.backoffMs ?? DEFAULT_DELIVERY.backoffMs },
-    removeOnComplete: { age: 24 * 3600, count: 5000 },
+    // The last 5,000 completed jobs per queue stay for the console (they carry references only, no case data). By
+    // count alone: an age limit made every completion run one more ZREVRANGEBYSCORE over the completed set, and
+    // nothing relies on completed jobs going after a day (the delivery record, not the job, stops a re-delivery).
+    removeOnComplete: { count: 5000 },
     // Failed jobs are the dead letters: kept until replayed or discarded.
     removeOnFail: false,
   };

@@ -69,6 +69,26 @@ describe('intake integrity', () => {
     tx.discard();
   });
 
+  it("stores a new case's meta whole; a later event of that case keeps the origin's createdAt, type and source", async () => {
+    const [first] = await t.hub.intake.ingest('inbox', 'inbox', [eventFor('meta-1', 'meta-shared')]);
+    const key = `${t.prefix}case:${first.hubId}`;
+    const origin = await t.redis.hgetall(key);
+    expect(origin).toEqual({ hubId: first.hubId, createdAt: expect.any(String), updatedAt: origin.createdAt, type: 'complaint', sourceSystem: 'recorder', sourceConnection: 'inbox', latestPayload: eventKeyOf('inbox', 'inbox', 'meta-1') });
+    expect(await t.redis.ttl(key)).toBeGreaterThan(0);
+    // The claim linked the shared reference and the event's own id to the new case, with the reference retention.
+    for (const xref of [`${t.prefix}xref:peer:meta-shared`, `${t.prefix}xref:recorder:own-meta-1`]) {
+      expect(await t.redis.get(xref)).toBe(first.hubId);
+      expect(await t.redis.ttl(xref)).toBeGreaterThan(0);
+    }
+    // A later event naming the same reference joins that case (not a new one): only the latest payload and time change.
+    const later: SourceEvent = { eventId: 'meta-2', case: { type: 'other-type', source: { system: 'recorder', id: 'own-meta-2' }, parties: [], references: [{ system: 'peer', id: 'meta-shared' }] } };
+    const [second] = await t.hub.intake.ingest('inbox', 'inbox', [later]);
+    expect(second.hubId).toBe(first.hubId);
+    const after = await t.redis.hgetall(key);
+    expect(after).toMatchObject({ createdAt: origin.createdAt, type: 'complaint', sourceSystem: 'recorder', sourceConnection: 'inbox', latestPayload: eventKeyOf('inbox', 'inbox', 'meta-2') });
+    expect(await t.redis.hlen(`${t.prefix}views:${first.hubId}`)).toBe(1);
+  });
+
   it('gives events of one batch that share a reference one hub id, in any order (property)', async () => {
     let run = 0;
     await fc.assert(

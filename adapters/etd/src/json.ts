@@ -74,5 +74,8 @@ export function deletePath(root: JsonObject, path: readonly string[]): JsonValue
 
 /** obj[key] = value that also works for a key named "__proto__" (plain assignment would change the prototype). */
 export function defineKey(obj: JsonObject, key: string, value: JsonValue): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  // Only "__proto__" is an accessor on Object.prototype; every other key assigns an own, enumerable, writable
+  // property, as defineProperty would, at a fraction of the cost (defineProperty was ~1% of the hub's busy time).
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
 }

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import canonicalSchema from '../../../schemas/canonical-case.schema.json';
 import type { CanonicalCase } from '../../../src/core/model/canonical.generated';
 import { caseToEtdApp, etdAppToCase } from '../src/codec';
-import { isPlainObject, type JsonObject, type JsonValue } from '../src/json';
+import { defineKey, isPlainObject, type JsonObject, type JsonValue } from '../src/json';
 import { BASE_SCHEMA, createValidator } from '../src/validator';
 import { anyJson, validEtdApp } from './arbitraries';
 import { seedBody, validApp } from './support';
@@ -213,5 +213,19 @@ describe('ETD codec: round-trip properties', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('defineKey (the codec and validator rebuild objects with it)', () => {
+  it('adds "__proto__" as an own key without changing the prototype, and other keys as plain own properties', () => {
+    const out: JsonObject = {};
+    defineKey(out, '__proto__', { polluted: true });
+    defineKey(out, 'constructor', 'x');
+    defineKey(out, 'name', 'y');
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect((out as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(Object.keys(out)).toEqual(['__proto__', 'constructor', 'name']);
+    expect(JSON.parse(JSON.stringify(out))).toEqual(JSON.parse('{"__proto__":{"polluted":true},"constructor":"x","name":"y"}'));
+    for (const key of Object.keys(out)) expect(Object.getOwnPropertyDescriptor(out, key)).toMatchObject({ enumerable: true, writable: true, configurable: true });
   });
 });

@@ -58,6 +58,10 @@ interface PreparedEvent {
   eventKey: string;
   hubId: string;
   duplicate: boolean;
+  /** The claim chose the id minted for this event: a new hub case, with nothing stored under its id yet. */
+  newCase: boolean;
+  /** Xref keys the claim set (NX) for this hub id: intake need not set them again. */
+  claimed: ReadonlySet<string>;
 }
 
 function linkableReferences(kase: CanonicalCase): CrossReference[] {
@@ -184,7 +188,7 @@ export class Intake {
       const assessment = assessmentOf.get(p)!;
       if (assessment.echo) {
         // The peer repeating what the hub delivered: its ids are kept, nothing else; never routed, never a view.
-        this.rt.cases.writeReferences(tx, p.hubId, linkableReferences(kase).filter((r) => r.system !== 'hub'));
+        this.rt.cases.writeReferences(tx, p.hubId, linkableReferences(kase).filter((r) => r.system !== 'hub'), p.claimed);
         if (assessment.setsBaseline) this.rt.echoes.setBaseline(tx, p.hubId, connectionName, kase);
         trace(p.hubId, { at: nowIso, stage: 'echo', connection: connectionName, summary: { source: sourceName, system, ...(kase.source.id ? { id: kase.source.id } : {}) } });
         for (const route of routes) {
@@ -196,10 +200,10 @@ export class Intake {
       }
       const payloadRef = p.eventKey;
       this.rt.cases.writePayload(tx, payloadRef, kase);
-      this.rt.cases.writeMeta(tx, kase, payloadRef, nowIso);
+      this.rt.cases.writeMeta(tx, kase, payloadRef, nowIso, p.newCase);
       if (assessment.view) this.rt.views.write(tx, p.hubId, assessment.view);
       indexed.push(p.hubId);
-      this.rt.cases.writeReferences(tx, p.hubId, linkableReferences(kase).filter((r) => r.system !== 'hub'));
+      this.rt.cases.writeReferences(tx, p.hubId, linkableReferences(kase).filter((r) => r.system !== 'hub'), p.claimed);
       if (assessment.joined) {
         const by = assessment.joined;
         trace(p.hubId, { at: nowIso, stage: 'joined', connection: connectionName, summary: { hubId: p.hubId, system: by.system, kind: by.kind ?? 'id', id: by.id, join } });
@@ -316,6 +320,8 @@ export class Intake {
     // Duplicates within the batch and events already accepted are not claimed again.
     const firstInBatch = new Map<string, number>();
     const claimed: number[] = [];
+    /** The new hub id offered for each event that had none: chosen back, it is a new case. */
+    const minted = new Map<number, string>();
     const keys: string[] = [];
     const args: Array<string | number> = [this.rt.retentionSeconds, this.rt.cases.referenceTtlSeconds];
     known.forEach((k, index) => {
@@ -325,9 +331,11 @@ export class Intake {
       // Peer references are claimed by the event that brings them; "external" look-up keys stay read-only.
       const refs = xrefKeys.get(index) ?? { claim: [], look: [] };
       const fixed = k.hubIdBefore ?? explicit.get(index);
+      const candidate = fixed ?? newHubId();
       keys.push(this.rt.keys.event(k.eventKey), ...refs.claim, ...refs.look);
-      args.push(refs.claim.length, refs.look.length, fixed ?? newHubId(), fixed ? 1 : 0);
+      args.push(refs.claim.length, refs.look.length, candidate, fixed ? 1 : 0);
       claimed.push(index);
+      if (!fixed) minted.set(index, candidate);
     });
     const hubIds = new Map<number, string>();
     if (claimed.length) {
@@ -344,7 +352,10 @@ export class Intake {
       const first = firstInBatch.get(k.eventKey)!;
       const hubId = k.hubIdBefore && k.accepted ? k.hubIdBefore : hubIds.get(first);
       if (!hubId) throw new StoreUnavailableError('claiming hub ids', 'an event was left without a hub id', where);
-      return { event: k.event, eventKey: k.eventKey, hubId, duplicate: first !== index || Boolean(k.hubIdBefore && k.accepted) };
+      const duplicate = first !== index || Boolean(k.hubIdBefore && k.accepted);
+      // A random id minted here and chosen back by the claim: no other event, process or delivery can know it yet.
+      const newCase = !duplicate && minted.get(index) === hubId;
+      return { event: k.event, eventKey: k.eventKey, hubId, duplicate, newCase, claimed: new Set(duplicate ? [] : (xrefKeys.get(index)?.claim ?? [])) };
     });
   }
 }

@@ -69,9 +69,18 @@ export class CaseStore {
     };
   }
 
-  writeMeta(tx: ChainableCommander, kase: CanonicalCase & { hubId: string }, payloadRef: string, now: string): void {
+  /**
+   * `newCase`: the hub id was minted for this very event (intake's claim chose its own new id), so no earlier writer
+   * can hold createdAt, type or source: one HSET instead of four HSETNX and an HSET.
+   */
+  writeMeta(tx: ChainableCommander, kase: CanonicalCase & { hubId: string }, payloadRef: string, now: string, newCase = false): void {
     assertHubId(kase.hubId, 'storing a case');
     const key = this.keys.caseMeta(kase.hubId);
+    if (newCase) {
+      tx.hset(key, { createdAt: now, type: kase.type, sourceSystem: kase.source.system, sourceConnection: kase.source.connection ?? '', hubId: kase.hubId, latestPayload: payloadRef, updatedAt: now });
+      tx.expire(key, this.ttlSeconds);
+      return;
+    }
     tx.hsetnx(key, 'createdAt', now);
     // Type and source are the origin's: a later system's view of the case does not make it "from" that system.
     tx.hsetnx(key, 'type', kase.type);
@@ -86,13 +95,22 @@ export class CaseStore {
     return raw.hubId ? (raw as unknown as CaseMeta) : null;
   }
 
-  /** Records cross-references; an id already linked to another hub case is left as it is. */
-  writeReferences(tx: ChainableCommander, hubId: string, refs: CrossReference[]): void {
+  /**
+   * Records cross-references; an id already linked to another hub case is left as it is. Each id's link is written
+   * once per call (two references may carry one id: a source id that is also an application number), and not at all
+   * for the xref keys in `linked`: ones the caller has just claimed for this hub id with the same SET NX (intake's
+   * claim script).
+   */
+  writeReferences(tx: ChainableCommander, hubId: string, refs: CrossReference[], linked?: ReadonlySet<string>): void {
     assertHubId(hubId, 'linking references');
+    const written = new Set<string>(linked);
     for (const ref of refs) {
       if (!ref.id) continue;
       tx.hset(this.keys.caseRefs(hubId), refField(ref), JSON.stringify(ref));
-      tx.set(this.keys.xref(ref.system, ref.id), hubId, 'EX', this.referenceTtlSeconds, 'NX');
+      const xref = this.keys.xref(ref.system, ref.id);
+      if (written.has(xref)) continue;
+      written.add(xref);
+      tx.set(xref, hubId, 'EX', this.referenceTtlSeconds, 'NX');
     }
     if (refs.length) tx.expire(this.keys.caseRefs(hubId), this.referenceTtlSeconds);
   }

@@ -123,12 +123,14 @@ export class EchoStore {
     tx.expire(key, this.ttlSeconds);
   }
 
-  /** After a delivery: the peer ids it got back. */
+  /**
+   * After a delivery: the peer ids it got back. Only after `expectIn` in the same attempt: that transaction gave the
+   * key its expiry moments before (before the peer call), and HSET keeps it, so no second EXPIRE here.
+   */
   recordPeers(tx: ChainableCommander, hubId: string, connection: string, peerIds: string[]): void {
     if (peerIds.length === 0) return;
     const key = this.keys.echo(hubId, connection);
-    for (const id of peerIds) tx.hset(key, `peer:${id}`, '1');
-    tx.expire(key, this.ttlSeconds);
+    tx.hset(key, Object.fromEntries(peerIds.map((id) => [`peer:${id}`, '1'])));
   }
 
   /** Records the status of the peer's first echo (later echoes must carry the same). */
