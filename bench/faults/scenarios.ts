@@ -73,6 +73,8 @@ export interface ScenarioResult {
   deadLetters: number;
   drainSeconds?: number;
   stackLines: number;
+  /** Deliveries the hub processes logged as failed and to be retried (a fault the hub met, not only one it was dealt). */
+  retries: number;
   /** Faults the proxies injected: replies lost after the peer acted, requests failed before forwarding, replies held back. */
   injected: { replyLost: number; failedBefore: number; held: number };
   notes: string[];
@@ -294,6 +296,10 @@ async function undefinedIdKeys(url: string, prefix: string): Promise<number> {
   }
 }
 
+function retryLines(hubs: HubProcess[]): number {
+  return hubs.reduce((n, h) => n + (h.output().match(/"msg":"delivery failed, will retry"/g)?.length ?? 0), 0);
+}
+
 function stackLines(hubs: HubProcess[]): number {
   return hubs.reduce((n, h) => n + (h.output().match(/^\s+at .+\(.*:\d+:\d+\)$/gm)?.length ?? 0), 0);
 }
@@ -397,6 +403,7 @@ export async function runScenario(scenario: Scenario, options: SuiteOptions, dir
     deadLetters,
     drainSeconds,
     stackLines: stackLines(ctx.all),
+    retries: retryLines(ctx.all),
     injected,
     notes: ctx.notes,
     error,

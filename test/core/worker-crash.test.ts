@@ -44,8 +44,12 @@ describe('worker crash (SIGKILL)', () => {
     const started = () => t.redis.scard(`${t.prefix}state:sink:started`);
 
     const victim = worker();
-    await eventually(async () => (await started()) >= 4, 15000, 'deliveries under way');
-    victim.child.kill('SIGKILL');
+    try {
+      await eventually(async () => (await started()) >= 4, 15000, 'deliveries under way');
+    } finally {
+      // Killed on the way out too: a timeout above must not leave a worker running past the test.
+      victim.child.kill('SIGKILL');
+    }
     expect(await victim.exited).toBeNull();
     const deliveredAtCrash = Object.keys(await sink.hashGetAll('deliveries')).length;
     const startedAtCrash = await started();

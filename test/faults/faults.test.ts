@@ -1,56 +1,21 @@
 /**
  * The deterministic pieces of the fault suite (`npm run faults` runs them all at 1,000 applications): real
  * `caseway api` + `caseway worker` processes (the build in dist/), a private Redis with AOF, the iCasework and IIZUKA
- * sandboxes and the webhook sandbox receiver as separate processes behind the fault proxy. ~100 applications each;
- * every application acknowledged must reach every peer exactly once, counted at the peers (the webhook receiver by
- * webhook-id).
+ * sandboxes and the webhook sandbox receiver as separate processes behind the fault proxy. 40 applications each
+ * (the proof is in the zero counts and in the faults the proxies injected, which do not grow with the count: the
+ * reply-lost scenario loses the first 10 replies of each write either way); every application acknowledged must reach
+ * every peer exactly once, counted at the peers (the webhook receiver by webhook-id). The worker-kill scenario is the
+ * long one whatever the count: its redeliveries wait out the iCasework create lock (60 s) the killed worker held.
  *
- * The last three failed before issue 11's fixes (they were `test.failing` then, each confirmed to fail for the reason
- * in its comment): they are the proof that those fixes hold.
+ * The last two, and faults-worker-kill.test.ts (split off so it runs beside these), failed before issue 11's fixes
+ * (they were `test.failing` then, each confirmed to fail for the reason in its comment): they are the proof that those
+ * fixes hold.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { runScenario, TEST_SCENARIOS, type ScenarioResult, type SuiteOptions } from '../../bench/faults/scenarios';
+import { expectExactlyOnce, OPTIONS, scenario } from './support';
 
 jest.setTimeout(240000);
 
-const OPTIONS: SuiteOptions = { cases: 100, parallel: 20, downMs: 3000, drainMs: 150000 };
-let run = 700 + (Date.now() % 200);
-
-async function scenario(key: string): Promise<ScenarioResult> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `caseway-faults-test-${key}-`));
-  try {
-    return await runScenario(TEST_SCENARIOS[key], OPTIONS, dir, run++);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Everything acknowledged reached every peer exactly once, nothing dead-lettered, the queues drained. */
-function expectExactlyOnce(r: ScenarioResult): void {
-  expect(r.error).toBeUndefined();
-  expect(r.tally.acked).toBe(OPTIONS.cases);
-  expect(r.drainSeconds).toBeDefined();
-  const w = r.tally.webhook;
-  expect({
-    lost: r.tally.lost,
-    dupIcasework: r.tally.dupIcwCases,
-    doubledNotes: r.tally.doubledNotes,
-    dupIizuka: r.tally.dupIizuka,
-    deadLetters: r.deadLetters,
-    webhook: w && { ids: w.distinctIds, duplicates: w.duplicates, lost: w.lost, invalidSignatures: w.invalidSignatures },
-  }).toEqual({
-    lost: 0,
-    dupIcasework: 0,
-    doubledNotes: 0,
-    dupIizuka: 0,
-    deadLetters: 0,
-    webhook: { ids: OPTIONS.cases, duplicates: 0, lost: 0, invalidSignatures: 0 },
-  });
-}
-
-test('baseline: 100 applications through api + 2 workers reach both peers exactly once', async () => {
+test('baseline: 40 applications through api + 2 workers reach both peers exactly once', async () => {
   const r = await scenario('baseline');
   expectExactlyOnce(r);
   expect(r.tally.delivered).toBe(OPTIONS.cases);
@@ -59,6 +24,9 @@ test('baseline: 100 applications through api + 2 workers reach both peers exactl
 test('a peer down for a few seconds: every acknowledged application still arrives once', async () => {
   const r = await scenario('peer-down');
   expectExactlyOnce(r);
+  // The outage was met: deliveries failed against the down peers and were retried (none would be at a small count
+  // whose deliveries all ended before the peers went down).
+  expect(r.retries).toBeGreaterThan(0);
 });
 
 test('a worker SIGTERMed mid-delivery finishes its in-flight deliveries: nothing doubled', async () => {
@@ -76,12 +44,6 @@ test('replies lost after the peer acted: no duplicate case, note, application or
   expect(r.tally.iizukaKeyUnstable).toBe(0);
   // The ten webhook deliveries whose reply was lost came again with their webhook-id, and the receiver folded them.
   expect(r.tally.webhook?.redelivered).toBeGreaterThanOrEqual(10);
-});
-
-// Deliveries in flight when a worker dies are redone after the stall, after the peers already acted.
-test('both workers SIGKILLed while the peers have acted: the redelivery creates nothing twice', async () => {
-  const r = await scenario('worker-kill');
-  expectExactlyOnce(r);
 });
 
 // The second start used to clear the sandbox prefix before it found the port taken (issue 11 item 3).

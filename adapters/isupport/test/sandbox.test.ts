@@ -21,6 +21,11 @@ import { getReferenceData } from '../src/reference-data';
 import type { IsupportSettings } from '../src/settings';
 import { eventually } from '../../../test/helpers/hub';
 import { encodeSegment } from '../src/request-api';
+
+// The waits below are safety nets for conditions (a mail, a scheduler run), sized for a machine under full CPU load:
+// 5 s was once not enough for the import scheduler's mail on a loaded run.
+jest.setTimeout(90000);
+const MAIL_MS = 30000;
 import { deliveryRequest, harnessFor, icaseworkCase, SAMPLE_CASE_ID } from './helpers/fixtures';
 
 const redisEnv = testRedis();
@@ -75,7 +80,7 @@ describe('iSupport sandbox', () => {
     // The URL as the seed writes it: http://hostname:9091/requestCaseData/US-UK(NI)-2015-100_0453-US
     expect(call.path).toBe('/requestCaseData/US-UK(NI)-2015-100_0453-US');
 
-    const mail = await sandbox.waitForMail((m) => m.text.includes(requestId), 10000);
+    const mail = await sandbox.waitForMail((m) => m.text.includes(requestId), MAIL_MS);
     const location = `/iSupport/Api/Export/${requestId}`;
     const notice = parseExportNotice(mail.text)!;
     expect(notice).toMatchObject({ requestId, location, supportEmail: 'isupport-batch-admin@protechsolutions.com' });
@@ -128,7 +133,7 @@ describe('iSupport sandbox', () => {
     c.parties.push({ roles: ['debtor'], person: { surname: 'Debtor' } }, { roles: ['child'], person: { forenames: 'Kid', surname: 'Applicant' } });
     const result = await adapter.actions.importCase.deliver(deliveryRequest(c, 'imp-1'), h.ctx);
     const requestId = String(result.summary!.requestId);
-    const mail = await sandbox.waitForMail((m) => m.text.includes(requestId), 10000);
+    const mail = await sandbox.waitForMail((m) => m.text.includes(requestId), MAIL_MS);
     const imported = sandbox.imported().find((i) => i.requestId === requestId)!;
     expect(imported.applicationId).toMatch(/^UK-FR-\d{4}-100_\d+-UK\/APP-01$/);
     expect(imported.ccrt).toEqual([expect.objectContaining({ EXTERNAL_CASE_ID: 'ICW-20240117-0042', REQUESTING_COUNTRY: 'UK', REQUESTED_COUNTRY: 'FR' })]);
@@ -166,13 +171,13 @@ describe('iSupport sandbox', () => {
     await fs.writeFile(path.join(base, 'REQ-TEMP', 'natural_person.csv.part'), 'EXTERNAL_CASE_ID\r\n');
     // Two scheduler runs that started after the folders were there.
     const runs = sandbox.schedulerRuns();
-    await eventually(async () => sandbox.schedulerRuns() >= runs + 2, 10000, 'two import scheduler runs');
+    await eventually(async () => sandbox.schedulerRuns() >= runs + 2, MAIL_MS, 'two import scheduler runs');
     await sandbox.idle();
     expect(sandbox.imported().map((i) => i.requestId)).not.toEqual(expect.arrayContaining(['REQ-HALF']));
     expect(sandbox.imported().some((i) => i.requestId === 'REQ-TEMP')).toBe(false);
     await fs.rename(path.join(base, 'REQ-TEMP', 'natural_person.csv.part'), path.join(base, 'REQ-TEMP', 'natural_person.csv'));
     await fs.writeFile(path.join(base, 'REQ-TEMP', 'natural_person.csv'), 'EXTERNAL_CASE_ID,MEMBER_ROLE\r\nX,CRED\r\n');
-    await sandbox.waitForMail((m) => m.text.includes('( REQ-TEMP )'), 5000);
+    await sandbox.waitForMail((m) => m.text.includes('( REQ-TEMP )'), MAIL_MS);
     expect(sandbox.imported().some((i) => i.requestId === 'REQ-HALF')).toBe(false);
     await fs.rm(path.join(base, 'REQ-HALF'), { recursive: true });
   });
@@ -182,7 +187,7 @@ describe('iSupport sandbox', () => {
     const ack = await adapter.actions.requestReferenceData.deliver(deliveryRequest({ type: 'x', source: { system: 'hub' }, parties: [] }, 'ref-1', 'requestReferenceData'), h.ctx);
     const requestId = String(ack.summary!.requestId);
     expect(sandbox.apiCalls().find((c) => c.requestId === requestId)!.path).toBe('/requestReferenceData/');
-    await sandbox.waitForMail((m) => m.text.includes(requestId), 10000);
+    await sandbox.waitForMail((m) => m.text.includes(requestId), MAIL_MS);
     const scan = await runExportScan(h.ctx, h.emit);
     expect(scan.reports.find((r) => r.folder === requestId)).toMatchObject({ kind: 'reference', outcome: 'processed' });
     expect((await getReferenceData(h.ctx))!.tables.MEMBER_ROLE.map((e) => e.code)).toEqual(['CRED', 'DEBT', 'CHLD']);
@@ -210,7 +215,7 @@ describe('iSupport sandbox', () => {
         h.ctx,
       );
       const requestId = String(ack.summary!.requestId);
-      const mail = await sandbox.waitForMail((m) => m.text.includes(requestId), 10000);
+      const mail = await sandbox.waitForMail((m) => m.text.includes(requestId), MAIL_MS);
       const denied = await axios.post(url, mail.raw, { headers: { 'content-type': 'message/rfc822' }, validateStatus: () => true });
       expect(denied.status).toBe(401);
       const res = await axios.post(url, mail.raw, { headers: { 'content-type': 'message/rfc822', authorization: 'Bearer s3cret' }, validateStatus: () => true });
@@ -229,7 +234,7 @@ describe('iSupport sandbox', () => {
       const c = icaseworkCase();
       const written = await adapter.actions.importCase.deliver(deliveryRequest(c, 'imp-link-1'), h.ctx);
       const importRequest = String(written.summary!.requestId);
-      const importMail = await sandbox.waitForMail((m) => m.text.includes(`( ${importRequest} )`), 10000);
+      const importMail = await sandbox.waitForMail((m) => m.text.includes(`( ${importRequest} )`), MAIL_MS);
       const applicationId = sandbox.imported().find((i) => i.requestId === importRequest)!.applicationId;
       const linked = await axios.post(url, importMail.raw, { headers: { 'content-type': 'message/rfc822', authorization: 'Bearer s3cret' } });
       expect(linked.data).toEqual({ kind: 'import', requestId: importRequest, applicationId, hubId: 'hub-2' });
@@ -275,7 +280,7 @@ describe('iSupport sandbox', () => {
       },
       h.ctx,
     );
-    const mail = await sandbox.waitForMail((m) => m.text.includes('hub-123'), 5000);
+    const mail = await sandbox.waitForMail((m) => m.text.includes('hub-123'), MAIL_MS);
     expect(mail.envelopeTo).toEqual(['isupport-admin@protechsolutions.com']);
     expect(mail.subject).toBe('Request Status - Caseway dead letter (importCase)');
     expect(lines(mail.text)).toEqual(
@@ -311,7 +316,7 @@ describe('iSupport sandbox', () => {
     try {
       const ack = await adapter.actions.requestCaseData.deliver(deliveryRequest({ type: 'maintenance', source: { system: 'isupport', id: caseId }, parties: [] }, `req-${naming}`, 'requestCaseData'), h.ctx);
       const requestId = String(ack.summary!.requestId);
-      const mail = await sandbox.waitForMail((m) => m.text.includes(requestId), 10000);
+      const mail = await sandbox.waitForMail((m) => m.text.includes(requestId), MAIL_MS);
       const location = parseExportNotice(mail.text)!.location;
       expect(location).toBe(`/iSupport/Api/Export/${naming === 'caseId' ? caseId : requestId}`);
       const files = await sandbox.files(location);
@@ -340,7 +345,7 @@ describe('iSupport sandbox', () => {
       expect(h.emitted.map((e) => e.case.source.id)).toEqual([SAMPLE_CASE_ID]);
       const written = await adapter.actions.importCase.deliver(deliveryRequest(icaseworkCase(), `imp-${transport}`), h.ctx);
       const requestId = String(written.summary!.requestId);
-      await handle.waitForMail((m) => m.text.includes(`( ${requestId} )`), 10000);
+      await handle.waitForMail((m) => m.text.includes(`( ${requestId} )`), MAIL_MS);
       expect(handle.imported().map((i) => i.requestId)).toEqual([requestId]);
       if (transport === 'ftps') {
         // The certificate is checked: without trusting it the connection is refused.
