@@ -68,5 +68,5 @@ describe('graceful shutdown', () => {
     expect(await second.exited).toBe(0);
     const all = Object.keys(await sink.hashGetAll('deliveries'));
     for (const id of all) expect(await sink.get(`count:${id}`)).toBe('1');
-  }, 60000);
+  }, 120000);
 });

@@ -161,5 +161,5 @@ describe('intake integrity', () => {
       await Promise.all(apis.map((p) => p.exited));
       cli.cleanup();
     }
-  }, 60000);
+  }, 120000);
 });

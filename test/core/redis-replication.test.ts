@@ -92,7 +92,7 @@ describe('Redis with a replica and Sentinel', () => {
     await replica?.stop();
     await primary.stop();
     rmSync(dir, { recursive: true, force: true });
-  }, 60000);
+  }, 120000);
 
   it('connects through a real Sentinel to the primary it names', async () => {
     const sentinelPort = await freePort();
@@ -116,7 +116,7 @@ describe('Redis with a replica and Sentinel', () => {
         sentinel.kill('SIGTERM');
       });
     }
-  }, 30000);
+  }, 120000);
 
   it('with minReplicas 1, acknowledges intake while the replica is up and answers 503 + Retry-After when it is gone', async () => {
     const yaml = `
@@ -165,5 +165,5 @@ routes:
     } finally {
       await t.stop();
     }
-  }, 60000);
+  }, 120000);
 });

@@ -79,5 +79,5 @@ describe('Redis restart', () => {
     const hubIds = (await deliveries()).map((d) => d.hubId);
     expect(new Set(hubIds).size).toBe(2);
     expect(hubIds).toContain(before.data.results[0].hubId);
-  }, 60000);
+  }, 120000);
 });

@@ -211,7 +211,7 @@ describe('intake while Redis is demoted, promoted back, stopped and restarted', 
     await b?.stop();
     await a.stop();
     rmSync(dir, { recursive: true, force: true });
-  }, 60000);
+  }, 120000);
 
   it('answers only 200 or 503 (with Retry-After), and delivers every application it answered 200', async () => {
     const control = (url: string) => quietRedis(new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 }));

@@ -66,5 +66,5 @@ describe('worker crash (SIGKILL)', () => {
       rescuer.child.kill('SIGTERM');
       await rescuer.exited;
     }
-  }, 60000);
+  }, 120000);
 });

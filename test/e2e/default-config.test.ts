@@ -64,7 +64,7 @@ describe('default config end to end (real hub process)', () => {
     redis.disconnect();
     rmSync(workDir, { recursive: true, force: true });
     expect(code).toBe(0);
-  }, 30000);
+  }, 60000);
 
   const trace = async (id: string): Promise<Trace> => (await axios.get(`${baseUrl}/api/cases/${encodeURIComponent(id)}/trace`)).data as Trace;
   const delivered = (t: Trace, route: string, target?: string) => t.trace.some((e) => e.stage === 'delivered' && e.route === route && (!target || e.target === target));

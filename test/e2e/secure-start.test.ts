@@ -59,7 +59,7 @@ describe('caseway start with real peers (closed by default)', () => {
   };
   const argv = (config: string, args: string[]) => [CLI, '--config', config, '--adapter-dir', FIXTURE_ADAPTER_DIR, '--prefix', prefix, '--redis', REDIS_URL, ...args];
   const refused = (config: string, args: string[], env: NodeJS.ProcessEnv, cwd = dir) => {
-    const out = spawnSync(process.execPath, argv(config, args), { cwd, env: { ...baseEnv(), ...env }, encoding: 'utf8', timeout: 30000 });
+    const out = spawnSync(process.execPath, argv(config, args), { cwd, env: { ...baseEnv(), ...env }, encoding: 'utf8', timeout: 90000 });
     expect(out.status).toBe(1);
     const lines = out.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);

@@ -56,7 +56,7 @@ describe('ops console at scale in a browser', () => {
     await t.hub.intake.ingest('portal', 'inbox', Array.from({ length: 110 }, (_, i) => event('p', i)));
     await t.hub.intake.ingest('desk', 'inbox', Array.from({ length: 40 }, (_, i) => event('d', i)));
     await eventually(async () => (await t.hub.deadLetters.list('crm', 1000)).length === 150, 30000, '150 dead letters');
-  }, 60000);
+  }, 120000);
 
   afterAll(async () => {
     await browser?.close();
