@@ -63,6 +63,8 @@ async function main(): Promise<void> {
   const wanted = process.env.FAULTS_SCENARIOS?.split(',').map((s) => s.trim()).filter(Boolean);
   const scenarios = SCENARIOS.filter((s) => !wanted || wanted.includes(s.key));
   const started = new Date();
+  // Read now: the build under test is what was checked out when the run began, not when it ended.
+  const head = gitHead();
   const results: ScenarioResult[] = [];
   for (const [i, scenario] of scenarios.entries()) {
     const dir = mkdtempSync(path.join(os.tmpdir(), `caseway-faults-${scenario.key}-`));
@@ -86,7 +88,7 @@ async function main(): Promise<void> {
     `- Date: ${started.toISOString()}`,
     `- Machine: ${machine()}; ${redisVersion}`,
     `- Command: \`${command}\``,
-    `- Git: ${gitHead()}`,
+    `- Git: ${head}${gitHead() === head ? '' : ' (at the start; the checkout moved during the run)'}`,
     '',
     table(results),
     '',
@@ -129,7 +131,8 @@ function redisServerVersion(): string {
 
 function gitHead(): string {
   const r = spawnSync('git', ['log', '-1', '--format=%h %s'], { cwd: ROOT, encoding: 'utf8' });
-  return (r.stdout ?? '').trim().slice(0, 100);
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim();
+  return `${(r.stdout ?? '').trim().slice(0, 100)}${dirty ? ' (with uncommitted changes)' : ''}`;
 }
 
 main().catch((err: unknown) => {
