@@ -15,6 +15,7 @@ import { matchesFilter } from '../routing/filter';
 import { applyMapping } from '../routing/mapping';
 import { connectionOf, knownSystems, type HubRuntime } from '../runtime';
 import { forLookup, joinModeOf } from '../routing/joins';
+import { CachedScript } from '../store/scripts';
 import { asStoreFailure, execChecked, execTransaction, isRedisUnavailable, storeCall, StoreUnavailableError } from '../store/replies';
 import { dayOf, StatsTally } from '../store/stats-store';
 import { assessEvents } from './case-views';
@@ -34,7 +35,7 @@ import { GroupCommit } from './intake-batcher';
  * ARGV: ttl of event keys, ttl of xrefs, then per event <claimed> <looked at> <candidate> <fixed: 1 = candidate wins>.
  * Returns per event: the hub id, then '1' if the event was accepted before, '2' if it had a hub id (not accepted), else '0'.
  */
-const CLAIM_SCRIPT = `
+const CLAIM_SCRIPT = new CachedScript(`
 local eventTtl, refTtl = tonumber(ARGV[1]), tonumber(ARGV[2])
 -- Every event key is read before anything is written: a key Redis cannot read fails the script with nothing claimed.
 local priors, k, a = {}, 1, 3
@@ -69,7 +70,7 @@ while a <= #ARGV do
   end
   k, a = k + nClaim + nLook + 1, a + 4
 end
-return out`;
+return out`);
 
 interface PreparedEvent {
   event: SourceEvent;
@@ -348,7 +349,7 @@ export class Intake {
     });
     const hubIds = new Map<number, { hubId: string; before: 'accepted' | 'claimed' | 'none' }>();
     if (claimed.length) {
-      const chosen = await storeCall('claiming hub ids', () => redis.eval(CLAIM_SCRIPT, keys.length, ...keys, ...args), where);
+      const chosen = await storeCall('claiming hub ids', () => CLAIM_SCRIPT.run(redis, keys, args), where);
       if (!Array.isArray(chosen) || chosen.length !== 2 * claimed.length) throw new StoreUnavailableError('claiming hub ids', 'an unexpected reply', where);
       claimed.forEach((index, n) => {
         const id: unknown = chosen[2 * n];
