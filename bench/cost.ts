@@ -8,6 +8,8 @@
  *   COST_CASES=2000 COST_CONNECTIONS=50 COST_CPU_PROF=/tmp/prof   (a --cpu-prof of the hub process, optional)
  *   COST_HUB_ARGS="--workers 0"   (extra `caseway` flags; CPU is summed over the hub process and its delivery processes)
  *   COST_TARGETS=icasework   (the same route to iCasework alone: one delivery per case)
+ *   COST_MONITOR=1   (also tallies the measured run's commands by command and key shape, from MONITOR: Lua's own
+ *                     commands included; slows Redis, so its CPU figures are not comparable)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -64,6 +66,28 @@ async function redisCpuMs(r: Redis): Promise<number> {
   return (field('used_cpu_sys') + field('used_cpu_user')) * 1000;
 }
 
+/** COST_MONITOR: counts of "command key-shape [lua]" per case (ids in keys replaced by *). */
+async function monitorShapes(url: string, prefix: string): Promise<{ stop: (cases: number) => string[] }> {
+  const client = new Redis(url);
+  const m = await client.monitor();
+  const counts = new Map<string, number>();
+  m.on('monitor', (_time: string, args: string[], source: string) => {
+    const [cmd, key] = args;
+    const shape = (key ?? '').startsWith(prefix) || (key ?? '').startsWith('bull')
+      ? (key ?? '').replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '*').replace(/\b[0-9a-f]{16,}\b/g, '*').replace(/\d+/g, '#')
+      : '';
+    const name = `${cmd.toLowerCase()} ${shape}${source.includes('lua') ? ' [lua]' : ''}`;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  });
+  return {
+    stop: (cases: number) => {
+      m.disconnect();
+      client.disconnect();
+      return [...counts].sort((a, b) => b[1] - a[1]).filter(([, v]) => v / cases >= 0.05).map(([k, v]) => `${(v / cases).toFixed(2)} ${k}`);
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-cost-'));
   const redis = await startRedis(path.join(dir, 'redis'));
@@ -85,6 +109,7 @@ async function main(): Promise<void> {
     const cpu0 = pids.map(cpuMs);
     const sys0 = pids.map(syscalls);
     const cmd0 = await commandStats(r);
+    const monitor = process.env.COST_MONITOR ? await monitorShapes(redis.url, prefix) : undefined;
     const redisCpu0 = await redisCpuMs(r);
     const base = await delivered();
     const started = Date.now();
@@ -122,6 +147,7 @@ async function main(): Promise<void> {
           deliveredPerS: (CASES / seconds).toFixed(0),
           ackP50P99: `${percentile(load.latencies, 50)} / ${percentile(load.latencies, 99)}`,
           errors: load.errors,
+          ...(monitor ? { byShape: monitor.stop(CASES) } : {}),
         },
         null,
         1,

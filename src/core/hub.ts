@@ -27,6 +27,7 @@ import { CaseStore } from './store/case-store';
 import { Keys } from './store/keys';
 import { PayloadCipher } from './store/payload-cipher';
 import { StatsStore } from './store/stats-store';
+import { StampWriter } from './store/stamps';
 import { TraceStore } from './store/trace-store';
 import { ViewStore } from './store/view-store';
 import { EchoStore } from './store/echo-store';
@@ -171,6 +172,7 @@ export class Hub {
       const connections = await this.startConnections(redis, keys);
       const workerRedis = watchRedis(workerConnection(redis), this.watch('workers'));
       const queueRedis = watchRedis(queueConnection(redis), this.watch('commands'));
+      const stamps = new StampWriter(redis);
       this.runtime = {
         config,
         redis,
@@ -182,7 +184,8 @@ export class Hub {
         echoes: new EchoStore(redis, keys, cipher, retentionSeconds),
         traces: new TraceStore(redis, keys, retentionSeconds),
         detailHasher: cipher.detailHasher(),
-        stats: new StatsStore(redis, keys, retentionSeconds),
+        stats: new StatsStore(redis, keys, retentionSeconds, stamps),
+        stamps,
         queues: new QueueSet(queueRedis, keys.queuePrefix, (err) => this.watch('commands').down(err)),
         metrics: this.options.metrics ?? noopMetrics,
         log: this.log,
@@ -428,6 +431,9 @@ export class Hub {
     else await within(this.stopSandboxes(), 'sandboxes');
     if (this.runtime) {
       const { redis, workerRedis, queueRedis } = this.runtime;
+      // The last lastActivity / lastSuccess stamps held back for their trailing write (workers and intake are done).
+      if (forced) await briefly(this.runtime.stamps.close());
+      else await within(this.runtime.stamps.close(), 'stamps');
       if (forced) await briefly(this.releaseInstanceLock(redis));
       else await within(this.releaseInstanceLock(redis), 'instance lock');
       for (const conn of [workerRedis, queueRedis, redis]) {

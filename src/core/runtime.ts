@@ -12,6 +12,7 @@ import type { QueueSet } from './queues';
 import type { CaseStore } from './store/case-store';
 import type { Keys } from './store/keys';
 import type { StatsStore } from './store/stats-store';
+import type { StampWriter } from './store/stamps';
 import type { TraceStore } from './store/trace-store';
 import type { EchoStore } from './store/echo-store';
 import type { ViewStore } from './store/view-store';
@@ -44,6 +45,8 @@ export interface HubRuntime {
   /** Keyed hash of peer error free text (key derived from the data key) for the safe error views the engine writes. */
   detailHasher: DetailHasher;
   stats: StatsStore;
+  /** lastActivity / health.lastSuccess: at most one write per field and interval, the latest by a trailing write. */
+  stamps: StampWriter;
   queues: QueueSet;
   metrics: HubMetrics;
   log: Logger;

@@ -40,12 +40,13 @@ describe('intake integrity', () => {
   });
 
   it('fails the whole call with a retryable error when a pipelined reply carries an error, and stores nothing under a missing hub id', async () => {
-    // An event key of the wrong type makes HMGET answer WRONGTYPE in its reply slot (as a restarting Redis answers LOADING).
+    // An event key of the wrong type makes the claim script's HMGET fail with WRONGTYPE (as a restarting Redis answers
+    // LOADING): the script reads every event key before it writes, so nothing of the batch is claimed.
     const broken = eventKeyOf('inbox', 'inbox', 'wrongtype');
     await t.redis.set(`${t.prefix}event:${broken}`, 'not a hash');
     const err = await t.hub.intake.ingest('inbox', 'inbox', [eventFor('fine-1'), eventFor('wrongtype')]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreUnavailableError);
-    expect(err).toMatchObject({ code: 'STORE_UNAVAILABLE', retryable: true, context: { connection: 'inbox', source: 'inbox', operation: 'reading event keys' } });
+    expect(err).toMatchObject({ code: 'STORE_UNAVAILABLE', retryable: true, context: { connection: 'inbox', source: 'inbox', operation: 'claiming hub ids' } });
     // Nothing half-written: no case, no claimed event, no queued delivery.
     expect(await t.redis.keys(`${t.prefix}case:*`)).toEqual([]);
     expect(await t.redis.exists(`${t.prefix}event:${eventKeyOf('inbox', 'inbox', 'fine-1')}`)).toBe(0);
@@ -87,6 +88,23 @@ describe('intake integrity', () => {
     const after = await t.redis.hgetall(key);
     expect(after).toMatchObject({ createdAt: origin.createdAt, type: 'complaint', sourceSystem: 'recorder', sourceConnection: 'inbox', latestPayload: eventKeyOf('inbox', 'inbox', 'meta-2') });
     expect(await t.redis.hlen(`${t.prefix}views:${first.hubId}`)).toBe(1);
+  });
+
+  it('an event claimed before but never accepted (stopped between claim and accept) keeps its hub id; an accepted one is a duplicate and is not claimed again', async () => {
+    // The claim script reads the event key itself: a retried event must still find the id its first try claimed.
+    const eventKey = `${t.prefix}event:${eventKeyOf('inbox', 'inbox', 'retry-1')}`;
+    const earlier = '7f1c2d3e-0000-4000-8000-000000000001';
+    await t.redis.hset(eventKey, 'hubId', earlier);
+    const [first] = await t.hub.intake.ingest('inbox', 'inbox', [eventFor('retry-1', 'retry-shared')]);
+    expect(first).toMatchObject({ hubId: earlier, duplicate: false });
+    expect(await t.redis.get(`${t.prefix}xref:peer:retry-shared`)).toBe(earlier);
+    expect(await t.redis.hget(`${t.prefix}case:${earlier}`, 'latestPayload')).toBe(eventKeyOf('inbox', 'inbox', 'retry-1'));
+    expect(await t.redis.hget(eventKey, 'accepted')).toBeTruthy();
+    // Accepted now: the same event again is a duplicate of that case, and its event key is left as it was.
+    await t.redis.persist(eventKey);
+    const [again] = await t.hub.intake.ingest('inbox', 'inbox', [eventFor('retry-1', 'retry-shared')]);
+    expect(again).toMatchObject({ hubId: earlier, duplicate: true });
+    expect(await t.redis.ttl(eventKey)).toBe(-1);
   });
 
   it('gives events of one batch that share a reference one hub id, in any order (property)', async () => {

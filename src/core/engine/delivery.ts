@@ -73,7 +73,7 @@ export class DeliveryProcessor {
       const summary = earlier.uncertain ? { ...result.summary, afterUncertainOutcome: true } : result.summary;
       this.rt.traces.append(tx, hubId, { at: new Date().toISOString(), stage: 'delivered', ...base, durationMs, summary });
       this.rt.stats.increment(tx, day, routeName, 'delivered');
-      tx.hset(this.rt.keys.health(this.conn.name), 'lastSuccess', new Date().toISOString());
+      this.rt.stamps.stamp(tx, this.rt.keys.health(this.conn.name), 'lastSuccess', new Date().toISOString());
       await tx.exec();
       this.rt.metrics.delivery(routeName, this.conn.name, 'delivered', durationMs / 1000);
       return { status: 'delivered', references: refs };
@@ -118,6 +118,8 @@ export class DeliveryProcessor {
     if (final) this.rt.stats.increment(tx, day, route, 'dead');
     snapshotFailedTarget(tx, this.rt, job.id ?? '', route, job.data.target);
     tx.hset(this.rt.keys.health(this.conn.name), { lastError: now, lastErrorMessage: safeMessage(err) });
+    // The next success is stamped at once, so the connection does not show this failure longer than it lasted.
+    this.rt.stamps.reset(this.rt.keys.health(this.conn.name), 'lastSuccess');
     await tx.exec();
     this.rt.metrics.delivery(route, this.conn.name, final ? 'dead' : 'retrying', (Date.now() - started) / 1000);
     this.rt.log.warn({ hubId, route, deliveryId: job.id, connection: this.conn.name, attempt: base.attempt, final, error }, final ? 'delivery dead-lettered' : 'delivery failed, will retry');

@@ -15,6 +15,7 @@ import { matchesFilter } from '../routing/filter';
 import { applyMapping } from '../routing/mapping';
 import { connectionOf, knownSystems, type HubRuntime } from '../runtime';
 import { forLookup, joinModeOf } from '../routing/joins';
+import { CachedScript } from '../store/scripts';
 import { asStoreFailure, execChecked, execTransaction, isRedisUnavailable, storeCall, StoreUnavailableError } from '../store/replies';
 import { dayOf, StatsTally } from '../store/stats-store';
 import { assessEvents } from './case-views';
@@ -24,34 +25,52 @@ import type { TraceEntry } from '../store/trace-store';
 import { GroupCommit } from './intake-batcher';
 
 /**
- * Settles the hub id of each new event of a batch, atomically and in batch order: the event's own earlier claim,
- * else the hub id already held by any of its cross-references (ones claimed earlier in this very batch included),
- * else its candidate. The event's own references are then claimed for that id (SET NX: the first writer keeps them)
- * and the event key records the id (HSETNX). Two processes racing on one reference therefore end on one hub id.
+ * Settles the hub id of each event of a batch, atomically and in batch order. An event already accepted keeps its
+ * hub id and nothing is written for it. Otherwise: the event's own earlier claim, else the hub id already held by
+ * any of its cross-references (ones claimed earlier in this very batch included), else its candidate. The event's
+ * own references are then claimed for that id (SET NX: the first writer keeps them) and the event key records the id
+ * (HSETNX). Two processes racing on one reference therefore end on one hub id. The event key is read here, not in a
+ * round trip of its own before the script.
  * KEYS: per event, its event key, the xref keys it claims, then xref keys it only looks at.
  * ARGV: ttl of event keys, ttl of xrefs, then per event <claimed> <looked at> <candidate> <fixed: 1 = candidate wins>.
+ * Returns per event: the hub id, then '1' if the event was accepted before, '2' if it had a hub id (not accepted), else '0'.
  */
-const CLAIM_SCRIPT = `
+const CLAIM_SCRIPT = new CachedScript(`
 local eventTtl, refTtl = tonumber(ARGV[1]), tonumber(ARGV[2])
-local k, a, out = 1, 3, {}
+-- Every event key is read before anything is written: a key Redis cannot read fails the script with nothing claimed.
+local priors, k, a = {}, 1, 3
+while a <= #ARGV do
+  priors[#priors + 1] = redis.call('HMGET', KEYS[k], 'hubId', 'accepted')
+  k, a = k + tonumber(ARGV[a]) + tonumber(ARGV[a + 1]) + 1, a + 4
+end
+local n, out = 0, {}
+k, a = 1, 3
 while a <= #ARGV do
   local nClaim, nLook, candidate, fixed = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3]
   local eventKey = KEYS[k]
-  local chosen = redis.call('HGET', eventKey, 'hubId')
-  if not chosen and fixed ~= '1' then
-    for i = 1, nClaim + nLook do
-      local held = redis.call('GET', KEYS[k + i])
-      if held then chosen = held break end
+  n = n + 1
+  local prior = priors[n]
+  local chosen = prior[1]
+  if chosen and prior[2] then
+    out[#out + 1] = chosen
+    out[#out + 1] = '1'
+  else
+    if not chosen and fixed ~= '1' then
+      for i = 1, nClaim + nLook do
+        local held = redis.call('GET', KEYS[k + i])
+        if held then chosen = held break end
+      end
     end
+    if not chosen then chosen = candidate end
+    for i = 1, nClaim do redis.call('SET', KEYS[k + i], chosen, 'EX', refTtl, 'NX') end
+    redis.call('HSETNX', eventKey, 'hubId', chosen)
+    redis.call('EXPIRE', eventKey, eventTtl)
+    out[#out + 1] = chosen
+    out[#out + 1] = prior[1] and '2' or '0'
   end
-  if not chosen then chosen = candidate end
-  for i = 1, nClaim do redis.call('SET', KEYS[k + i], chosen, 'EX', refTtl, 'NX') end
-  redis.call('HSETNX', eventKey, 'hubId', chosen)
-  redis.call('EXPIRE', eventKey, eventTtl)
-  out[#out + 1] = chosen
   k, a = k + nClaim + nLook + 1, a + 4
 end
-return out`;
+return out`);
 
 interface PreparedEvent {
   event: SourceEvent;
@@ -269,29 +288,21 @@ export class Intake {
   /**
    * Finds each event's hub id: the one it was given before, a case it references, or a new one. Events of one batch
    * that share a cross-reference settle on one hub id, in order, and so do processes racing on one reference (the
-   * claim is one Lua script). Three round trips per batch (event keys, look-ups of explicit hub ids, the claim).
+   * claim is one Lua script, which also reads the event keys). One round trip per batch, two when an event names a
+   * hub id explicitly (its look-up comes first).
    */
   private async prepare(connection: string, system: string, source: string, events: SourceEvent[]): Promise<PreparedEvent[]> {
     const redis = this.rt.redis;
     const where = { connection, source };
-    const keyed = events.map((event) => ({ event, eventKey: eventKeyOf(connection, source, event.eventId) }));
-    const read = redis.pipeline();
-    for (const k of keyed) read.hmget(this.rt.keys.event(k.eventKey), 'hubId', 'accepted');
-    const replies = await execChecked(read, 'reading event keys', where);
-    const known = keyed.map((k, i) => {
-      const reply = replies[i];
-      if (!Array.isArray(reply) || reply.length !== 2) throw new StoreUnavailableError('reading event keys', 'an unexpected reply', where);
-      const [hubId, accepted] = reply as Array<string | null>;
-      return { ...k, hubIdBefore: hubId || null, accepted: Boolean(accepted) };
-    });
+    const known = events.map((event) => ({ event, eventKey: eventKeyOf(connection, source, event.eventId) }));
 
     // Explicit hub ids (the case's own hubId, or a reference in system "hub"/"external") join that case if it exists;
-    // peer references go to the claim script, which also sees what earlier events of this batch claimed.
+    // peer references go to the claim script, which also sees what earlier events of this batch claimed. An event
+    // that already has a hub id (a retry) keeps it: the script reads it before anything else.
     const systems = knownSystems(this.rt);
     const hubIdChecks: Array<{ index: number; hubId: string }> = [];
     const xrefKeys = new Map<number, { claim: string[]; look: string[] }>();
     known.forEach((k, index) => {
-      if (k.hubIdBefore) return;
       const kase = { ...k.event.case, source: { ...k.event.case.source, system } };
       const claim: string[] = [];
       const look: string[] = [];
@@ -317,7 +328,7 @@ export class Intake {
       });
     }
 
-    // Duplicates within the batch and events already accepted are not claimed again.
+    // Duplicates within the batch are claimed once, by their first event.
     const firstInBatch = new Map<string, number>();
     const claimed: number[] = [];
     /** The new hub id offered for each event that had none: chosen back, it is a new case. */
@@ -327,34 +338,36 @@ export class Intake {
     known.forEach((k, index) => {
       if (firstInBatch.has(k.eventKey)) return;
       firstInBatch.set(k.eventKey, index);
-      if (k.hubIdBefore && k.accepted) return;
       // Peer references are claimed by the event that brings them; "external" look-up keys stay read-only.
       const refs = xrefKeys.get(index) ?? { claim: [], look: [] };
-      const fixed = k.hubIdBefore ?? explicit.get(index);
+      const fixed = explicit.get(index);
       const candidate = fixed ?? newHubId();
       keys.push(this.rt.keys.event(k.eventKey), ...refs.claim, ...refs.look);
       args.push(refs.claim.length, refs.look.length, candidate, fixed ? 1 : 0);
       claimed.push(index);
       if (!fixed) minted.set(index, candidate);
     });
-    const hubIds = new Map<number, string>();
+    const hubIds = new Map<number, { hubId: string; before: 'accepted' | 'claimed' | 'none' }>();
     if (claimed.length) {
-      const chosen = await storeCall('claiming hub ids', () => redis.eval(CLAIM_SCRIPT, keys.length, ...keys, ...args), where);
-      if (!Array.isArray(chosen) || chosen.length !== claimed.length) throw new StoreUnavailableError('claiming hub ids', 'an unexpected reply', where);
+      const chosen = await storeCall('claiming hub ids', () => CLAIM_SCRIPT.run(redis, keys, args), where);
+      if (!Array.isArray(chosen) || chosen.length !== 2 * claimed.length) throw new StoreUnavailableError('claiming hub ids', 'an unexpected reply', where);
       claimed.forEach((index, n) => {
-        const id: unknown = chosen[n];
+        const id: unknown = chosen[2 * n];
+        const flag: unknown = chosen[2 * n + 1];
         if (typeof id !== 'string' || !id) throw new StoreUnavailableError('claiming hub ids', 'no hub id in the reply', where);
-        hubIds.set(index, id);
+        if (flag !== '0' && flag !== '1' && flag !== '2') throw new StoreUnavailableError('claiming hub ids', 'an unexpected reply', where);
+        hubIds.set(index, { hubId: id, before: flag === '1' ? 'accepted' : flag === '2' ? 'claimed' : 'none' });
       });
     }
 
     return known.map((k, index) => {
       const first = firstInBatch.get(k.eventKey)!;
-      const hubId = k.hubIdBefore && k.accepted ? k.hubIdBefore : hubIds.get(first);
-      if (!hubId) throw new StoreUnavailableError('claiming hub ids', 'an event was left without a hub id', where);
-      const duplicate = first !== index || Boolean(k.hubIdBefore && k.accepted);
+      const settled = hubIds.get(first);
+      if (!settled) throw new StoreUnavailableError('claiming hub ids', 'an event was left without a hub id', where);
+      const { hubId } = settled;
+      const duplicate = first !== index || settled.before === 'accepted';
       // A random id minted here and chosen back by the claim: no other event, process or delivery can know it yet.
-      const newCase = !duplicate && minted.get(index) === hubId;
+      const newCase = !duplicate && settled.before === 'none' && minted.get(index) === hubId;
       return { event: k.event, eventKey: k.eventKey, hubId, duplicate, newCase, claimed: new Set(duplicate ? [] : (xrefKeys.get(index)?.claim ?? [])) };
     });
   }

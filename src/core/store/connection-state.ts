@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ConnectionState } from '../adapter';
 import { storeCall } from './replies';
+import { CachedScript } from './scripts';
 
-const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+const RELEASE_LOCK = new CachedScript(`if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`);
 
 /**
  * ConnectionState kept in Redis under `<prefix>state:<connection>:`. Every call that Redis does not answer fails with
@@ -12,9 +13,14 @@ const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis
 export class RedisConnectionState implements ConnectionState {
   private readonly base: string;
   private readonly redis: Redis;
+  /** The connection itself, for the lock-release script (its NOSCRIPT answer is handled before storeCall sees it). */
+  private readonly raw: Redis;
+  private readonly connection: string;
 
   constructor(redis: Redis, prefix: string, connection: string) {
     this.base = `${prefix}state:${connection}:`;
+    this.raw = redis;
+    this.connection = connection;
     const where = { connection };
     // Every Redis call of this store goes through storeCall (one proxy, so no method can forget it).
     this.redis = new Proxy(redis, {
@@ -92,7 +98,7 @@ export class RedisConnectionState implements ConnectionState {
     const ok = await this.redis.set(lockKey, token, 'PX', ttlMs, 'NX');
     if (ok !== 'OK') return null;
     return async () => {
-      await this.redis.eval(RELEASE_LOCK, 1, lockKey, token);
+      await storeCall('connection state lock release', () => RELEASE_LOCK.run(this.raw, [lockKey], [token]), { connection: this.connection });
     };
   }
 }

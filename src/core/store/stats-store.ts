@@ -6,6 +6,7 @@
  */
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Keys } from './keys';
+import type { StampWriter } from './stamps';
 
 export const STAT_FIELDS = ['received', 'filtered', 'deduplicated', 'echo', 'routed', 'deliveries', 'targetFiltered', 'delivered', 'failedAttempts', 'dead', 'replayed', 'discarded'] as const;
 export type StatField = (typeof STAT_FIELDS)[number];
@@ -19,18 +20,19 @@ export class StatsStore {
   /** (day, route) keys this process has already given an expiry and listed; they need it once, not per increment. */
   private readonly registered = new Set<string>();
 
-  constructor(private readonly redis: Redis, private readonly keys: Keys, private readonly ttlSeconds: number) {}
+  constructor(private readonly redis: Redis, private readonly keys: Keys, private readonly ttlSeconds: number, private readonly stamps: StampWriter) {}
 
   increment(tx: ChainableCommander, day: string, route: string, field: StatField, by = 1): void {
     this.incrementMany(tx, day, route, new Map([[field, by]]));
   }
 
-  /** Several counters of one route and day, with one lastActivity stamp (intake sums a whole group's counts first). */
+  /** Several counters of one route and day, with one lastActivity stamp (intake sums a whole group's counts first). The counters are written in the caller's transaction, with the change they count: reconciliation balances them against the queues. */
   incrementMany(tx: ChainableCommander, day: string, route: string, counts: ReadonlyMap<StatField, number>): void {
     if (counts.size === 0) return;
     const key = this.keys.stats(day, route);
     for (const [field, by] of counts) tx.hincrby(key, field, by);
-    tx.hset(key, 'lastActivity', new Date().toISOString());
+    // Display only (nothing reconciles on it): at most one write per route, day and second from this process.
+    this.stamps.stamp(tx, key, 'lastActivity', new Date().toISOString());
     if (!this.registered.has(key)) {
       if (this.registered.size > 10000) this.registered.clear();
       this.registered.add(key);

@@ -1,0 +1,25 @@
+/**
+ * Lua scripts sent by their SHA1 (EVALSHA) instead of their text on every call, without ioredis's defineCommand: that
+ * would copy each defined script onto every pipeline and MULTI made on the connection (the store connection has none
+ * on purpose, see docs/performance.md). A Redis that does not hold the script (restarted, SCRIPT FLUSH) answers
+ * NOSCRIPT, and the call is sent once more with the text, which also loads it.
+ */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+export class CachedScript {
+  readonly sha: string;
+
+  constructor(readonly body: string) {
+    this.sha = createHash('sha1').update(body).digest('hex');
+  }
+
+  async run(redis: Redis, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return redis.eval(this.body, keys.length, ...keys, ...args);
+    }
+  }
+}
