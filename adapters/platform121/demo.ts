@@ -28,7 +28,7 @@ export const demoSteps: DemoStep[] = [
       const back: string[] = [];
       const text = `Called the person on ${new Date().toISOString().slice(0, 10)}; documents requested (demo note ${Date.now()}).`;
       const noted = await axios.post(`${demo.sandboxUrl('icasework', 'api')}/_sandbox/cases/${caseId}/notes`, { text, author: 'Caseworker Demo' }, { validateStatus: () => true });
-      if (noted.status !== 201) throw new DemoFailure(`the iCasework sandbox refused the caseworker's note: ${noted.status}`);
+      if (noted.status !== 201) throw new DemoFailure(`the iCasework sandbox refused the caseworker's note on case ${JSON.stringify(caseId)}: ${noted.status} ${JSON.stringify(noted.data).slice(0, 300)}`);
       back.push(`iCasework caseworker adds a note    on caseid ${caseId}`);
       await demo.waitFor('the note on the 121 registration', async () => {
         const res = await axios.get(`${control}/registrations/${ref}/notes`, { validateStatus: () => true });
