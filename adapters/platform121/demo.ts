@@ -22,6 +22,8 @@ export const demoSteps: DemoStep[] = [
       lines.push(`121 portal user declines            referenceId ${ref}`);
       const view = await demo.waitForCase(ref, '121 registration event', (v) => Boolean(demo.delivered(v, 'declined-registrations-to-icasework')));
       const caseId = demo.ref(view, 'icasework');
+      // Never build a URL from the '?' of a missing reference: '/cases/?/notes' is '/cases/' with a query string.
+      if (caseId === '?') throw new DemoFailure(`the delivered case has no iCasework reference (${JSON.stringify(view.references)})`);
       lines.push(`iCasework follow-up case            caseid ${caseId} (Type CashAssistanceFollowUp)`);
       const first: RouteOutcome = { route: 'declined-registrations-to-icasework', ok: true, lines, hubId: view.hubId };
 

@@ -118,7 +118,11 @@ function mountApi(app: Express, hub: Hub): void {
     const rt = hub.runtime;
     const hubId = await rt.cases.findHubId(String(req.params.id), knownSystems(rt));
     if (!hubId) return void res.status(404).json({ error: 'No case with that id' });
-    res.json({ hubId, references: await rt.cases.references(hubId), trace: await rt.traces.read(hubId) });
+    // The trace first: a delivery writes its references and its 'delivered' entry in one transaction, so reading the
+    // references after the trace means every delivery the trace shows has its references in the answer (read the
+    // other way round, a delivery landing between the two reads showed as delivered with no peer id).
+    const trace = await rt.traces.read(hubId);
+    res.json({ hubId, references: await rt.cases.references(hubId), trace });
   });
 
   api.get('/api/routes', async (req, res) => {
