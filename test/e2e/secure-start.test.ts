@@ -95,7 +95,12 @@ describe('caseway start with real peers (closed by default)', () => {
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const url = await eventually(async () => /API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], 20000, `the banner (output so far: ${output.slice(0, 300)})`);
+    // A hub that never printed its banner is killed here: the test's own finally only stops a hub it got back.
+    const url = await eventually(async () => /API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], 20000, 'the banner').catch(async (err: Error) => {
+      child.kill('SIGKILL');
+      await exited;
+      throw new Error(`${err.message}; it printed: ${output.slice(0, 300)}`);
+    });
     return { url, output: () => output, stop: async () => { child.kill('SIGTERM'); return exited; } };
   }
 
