@@ -23,6 +23,8 @@ import {
   freePort,
   hubConfig,
   loadApplications,
+  gitHead,
+  gitLine,
   httpJson,
   machine,
   newHubEnv,
@@ -290,6 +292,8 @@ function writeDoc(section: string): void {
 
 async function main(): Promise<void> {
   const when = new Date();
+  // Read now: the build under test is what was checked out when the run began, not when it ended.
+  const head = gitHead();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-bench-'));
   const redis = await startRedis(dir, 'everysec');
   const rows: Row[] = [];
@@ -322,9 +326,8 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   const redisVersion = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.trim().split(' ').slice(0, 3).join(' ');
-  const git = spawnSync('git', ['log', '-1', '--format=%h %s'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim().slice(0, 100);
   const command = `BENCH_CASES=${CASES} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_WORKERS=${WORKERS} BENCH_DELIVERY_CONCURRENCY=${DELIVERY_CONCURRENCY} BENCH_STEADY_RATE=${STEADY_RATE} BENCH_STEADY_SECONDS=${STEADY_SECONDS}${process.env.BENCH_SKIP ? ` BENCH_SKIP=${process.env.BENCH_SKIP}` : ''} npm run bench`;
-  const section = [`### Last run`, '', `- Date: ${when.toISOString()}`, `- Machine: ${machine()}; ${redisVersion} (AOF, appendfsync everysec)`, `- Command: \`${command}\``, `- Git: ${git}`, '', table(rows), ''].join('\n');
+  const section = [`### Last run`, '', `- Date: ${when.toISOString()}`, `- Machine: ${machine()}; ${redisVersion} (AOF, appendfsync everysec)`, `- Command: \`${command}\``, `- Git: ${gitLine(head)}`, '', table(rows), ''].join('\n');
   process.stdout.write(`\n${table(rows)}\n`);
   writeDoc(section);
 }

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { runScenario, SCENARIOS, type ScenarioResult, type SuiteOptions } from './scenarios';
-import { machine, ROOT } from '../lib/harness';
+import { gitHead, gitLine, machine, ROOT } from '../lib/harness';
 
 function table(results: ScenarioResult[]): string {
   const head =
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     `- Date: ${started.toISOString()}`,
     `- Machine: ${machine()}; ${redisVersion}`,
     `- Command: \`${command}\``,
-    `- Git: ${head}${gitHead() === head ? '' : ' (at the start; the checkout moved during the run)'}`,
+    `- Git: ${gitLine(head)}`,
     '',
     table(results),
     '',
@@ -127,12 +127,6 @@ async function main(): Promise<void> {
 
 function redisServerVersion(): string {
   return spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.trim().split(' ').slice(0, 3).join(' ');
-}
-
-function gitHead(): string {
-  const r = spawnSync('git', ['log', '-1', '--format=%h %s'], { cwd: ROOT, encoding: 'utf8' });
-  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim();
-  return `${(r.stdout ?? '').trim().slice(0, 100)}${dirty ? ' (with uncommitted changes)' : ''}`;
 }
 
 main().catch((err: unknown) => {

@@ -6,7 +6,7 @@ import autocannon from 'autocannon';
  * starts them (`caseway start` / `api` / `worker`), unique ETD applications, a poster that retries until acknowledged,
  * queue drain from outside, and the accounting at the peers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
@@ -577,6 +577,18 @@ export function tally(ackedTokens: string[], icw: ProxyRecord[], iizuka: ProxyRe
 
 export function machine(): string {
   return `${os.cpus().length} CPU (${os.cpus()[0]?.model ?? 'unknown'}), nproc ${os.availableParallelism()}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, ${os.platform()} ${os.release()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at start (the machine is shared: figures on a busy machine are lower bounds)`;
+}
+
+/** The checked-out commit (and whether the work tree differs from it): read when a run starts. */
+export function gitHead(): string {
+  const r = spawnSync('git', ['log', '-1', '--format=%h %s'], { cwd: ROOT, encoding: 'utf8' });
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim();
+  return `${(r.stdout ?? '').trim().slice(0, 100)}${dirty ? ' (with uncommitted changes)' : ''}`;
+}
+
+/** A report's Git line: the commit read at the start, flagged if the checkout moved while the run went on. */
+export function gitLine(atStart: string): string {
+  return `${atStart}${gitHead() === atStart ? '' : ' (at the start; the checkout moved during the run)'}`;
 }
 
 export function percentile(sorted: number[], p: number): number {
