@@ -44,10 +44,10 @@ function processTree(pid: number): number[] {
 }
 
 /** Write and read system calls of a process so far (/proc/<pid>/io syscw, syscr): socket writes are most of them. */
-function syscalls(pid: number): { writes: number; reads: number } {
+function syscalls(pid: number): { writes: number; reads: number; bytesWritten: number } {
   const io = readFileSync(`/proc/${pid}/io`, 'utf8');
   const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)`, 'm').exec(io)?.[1] ?? 0);
-  return { writes: field('syscw'), reads: field('syscr') };
+  return { writes: field('syscw'), reads: field('syscr'), bytesWritten: field('wchar') };
 }
 
 async function commandStats(r: Redis): Promise<Map<string, number>> {
@@ -66,11 +66,19 @@ async function redisCpuMs(r: Redis): Promise<number> {
   return (field('used_cpu_sys') + field('used_cpu_user')) * 1000;
 }
 
+/** Bytes Redis has read from and written to its clients so far (INFO stats). */
+async function redisNetBytes(r: Redis): Promise<{ input: number; output: number }> {
+  const info = await r.info('stats');
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return { input: field('total_net_input_bytes'), output: field('total_net_output_bytes') };
+}
+
 /** COST_MONITOR: counts of "command key-shape [lua]" per case (ids in keys replaced by *). */
-async function monitorShapes(url: string, prefix: string): Promise<{ stop: (cases: number) => string[] }> {
+async function monitorShapes(url: string, prefix: string): Promise<{ stop: (cases: number) => { commands: string[]; argumentBytes: string[] } }> {
   const client = new Redis(url);
   const m = await client.monitor();
   const counts = new Map<string, number>();
+  const bytes = new Map<string, number>();
   m.on('monitor', (_time: string, args: string[], source: string) => {
     const [cmd, key] = args;
     const shape = (key ?? '').startsWith(prefix) || (key ?? '').startsWith('bull')
@@ -78,12 +86,17 @@ async function monitorShapes(url: string, prefix: string): Promise<{ stop: (case
       : '';
     const name = `${cmd.toLowerCase()} ${shape}${source.includes('lua') ? ' [lua]' : ''}`;
     counts.set(name, (counts.get(name) ?? 0) + 1);
+    // What the clients sent (a script's own commands cross no socket): arguments as MONITOR shows them.
+    if (!source.includes('lua')) bytes.set(name, (bytes.get(name) ?? 0) + args.reduce((a, x) => a + Buffer.byteLength(x), 0));
   });
   return {
     stop: (cases: number) => {
       m.disconnect();
       client.disconnect();
-      return [...counts].sort((a, b) => b[1] - a[1]).filter(([, v]) => v / cases >= 0.05).map(([k, v]) => `${(v / cases).toFixed(2)} ${k}`);
+      return {
+        commands: [...counts].sort((a, b) => b[1] - a[1]).filter(([, v]) => v / cases >= 0.05).map(([k, v]) => `${(v / cases).toFixed(2)} ${k}`),
+        argumentBytes: [...bytes].sort((a, b) => b[1] - a[1]).filter(([, v]) => v / cases >= 50).map(([k, v]) => `${(v / cases).toFixed(0)} ${k}`),
+      };
     },
   };
 }
@@ -111,6 +124,10 @@ async function main(): Promise<void> {
     const cmd0 = await commandStats(r);
     const monitor = process.env.COST_MONITOR ? await monitorShapes(redis.url, prefix) : undefined;
     const redisCpu0 = await redisCpuMs(r);
+    const peerPids = [icasework.child.pid, iizuka.child.pid].filter((p): p is number => p !== undefined);
+    const peerCpu0 = peerPids.map(cpuMs);
+    const ownCpu0 = process.cpuUsage();
+    const net0 = await redisNetBytes(r);
     const base = await delivered();
     const started = Date.now();
     const load = await loadApplications(url, CONNECTIONS, 1, CASES);
@@ -119,9 +136,14 @@ async function main(): Promise<void> {
     const cpuEach = pids.map((pid, i) => cpuMs(pid) - cpu0[i]);
     const cpu = cpuEach.reduce((a, b) => a + b, 0);
     const sys1 = pids.map(syscalls);
-    const sysDelta = (k: 'writes' | 'reads') => sys1.reduce((a, s, i) => a + s[k] - sys0[i][k], 0);
+    const sysEach = (k: 'writes' | 'reads' | 'bytesWritten') => sys1.map((s, i) => s[k] - sys0[i][k]);
+    const sysDelta = (k: 'writes' | 'reads' | 'bytesWritten') => sysEach(k).reduce((a, b) => a + b, 0);
     const cmd1 = await commandStats(r);
     const redisCpu = (await redisCpuMs(r)) - redisCpu0;
+    const peerCpu = peerPids.reduce((a, pid, i) => a + cpuMs(pid) - peerCpu0[i], 0);
+    const ownUsage = process.cpuUsage(ownCpu0);
+    const ownCpu = (ownUsage.user + ownUsage.system) / 1000;
+    const net1 = await redisNetBytes(r);
     const delta = new Map([...cmd1].map(([k, v]) => [k, v - (cmd0.get(k) ?? 0)]));
     const total = [...delta.values()].reduce((a, b) => a + b, 0);
     const per = (k: string) => ((delta.get(k) ?? 0) / CASES).toFixed(2);
@@ -137,8 +159,17 @@ async function main(): Promise<void> {
           hubCpuMsPerCase: (cpu / CASES).toFixed(2),
           hubCpuMsPerCaseEach: cpuEach.map((c) => (c / CASES).toFixed(2)).join(' + '),
           hubWriteSyscallsPerCase: (sysDelta('writes') / CASES).toFixed(1),
+          hubWriteSyscallsPerCaseEach: sysEach('writes').map((w) => (w / CASES).toFixed(1)).join(' + '),
+          hubBytesWrittenPerCase: (sysDelta('bytesWritten') / CASES).toFixed(0),
+          hubBytesWrittenPerCaseEach: sysEach('bytesWritten').map((w) => (w / CASES).toFixed(0)).join(' + '),
           hubReadSyscallsPerCase: (sysDelta('reads') / CASES).toFixed(1),
           redisCpuMsPerCase: (redisCpu / CASES).toFixed(2),
+          // The rest of the bed on the same cores: the two peers behind their counting proxies, and this process
+          // (autocannon posting the applications, the polls of the delivered counter).
+          peersCpuMsPerCase: (peerCpu / CASES).toFixed(2),
+          loadGeneratorCpuMsPerCase: (ownCpu / CASES).toFixed(2),
+          bedCpuMsPerCase: ((cpu + redisCpu + peerCpu + ownCpu) / CASES).toFixed(2),
+          redisBytesInOutPerCase: `${((net1.input - net0.input) / CASES).toFixed(0)} / ${((net1.output - net0.output) / CASES).toFixed(0)}`,
           redisCommandsPerCase: (total / CASES).toFixed(1),
           execPerCase: per('exec'),
           evalshaPerCase: per('evalsha'),

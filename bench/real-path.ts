@@ -168,14 +168,15 @@ async function rawBullmq(redis: PrivateRedis): Promise<Row> {
 }
 
 /** A steady rate into `caseway start`: ack p99 and intake → delivered (both peers acted) p99. */
-async function steady(redis: PrivateRedis, run: number): Promise<Row> {
+async function steady(redis: PrivateRedis, run: number, targets: 'both' | 'icasework' = 'both'): Promise<Row> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-bench-steady-'));
   const [icasework, iizuka] = await Promise.all([startPeer('icasework'), startPeer('etd')]);
   const prefix = `cwb${run}:`;
-  const env = newHubEnv(dir, hubConfig(icasework, iizuka, { deliveryConcurrency: DELIVERY_CONCURRENCY, attempts: 8, backoffMs: 1000 }), redis.url, prefix);
+  const env = newHubEnv(dir, hubConfig(icasework, iizuka, { deliveryConcurrency: DELIVERY_CONCURRENCY, attempts: 8, backoffMs: 1000, targets }), redis.url, prefix);
   const port = await freePort();
   const hubs: HubProcess[] = [];
   const r = new Redis(redis.url);
+  const perCase = targetCount(targets);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 200 });
   try {
     hubs.push(await startHub(env, 'start', port));
@@ -215,7 +216,7 @@ async function steady(redis: PrivateRedis, run: number): Promise<Row> {
       await sleep(5);
     }
     await Promise.all(pending);
-    await waitFor(async () => (await deliveredCount(r, prefix)) >= ackMs.length * TARGET_COUNT, 600000, 'steady delivery', 50);
+    await waitFor(async () => (await deliveredCount(r, prefix)) >= ackMs.length * perCase, 600000, 'steady delivery', 50);
     const [icw, etd] = await Promise.all([icasework.records(), iizuka.records()]);
     const caseToken = new Map<string, string>();
     for (const rec of icw) if (rec.op === 'createcase' && rec.token && rec.caseId) caseToken.set(rec.caseId, rec.token);
@@ -227,7 +228,7 @@ async function steady(redis: PrivateRedis, run: number): Promise<Row> {
     const e2e = [...deliveredAt].map(([token, at]) => at - (sentAt.get(token) ?? at)).sort((a, b) => a - b);
     const sorted = ackMs.sort((a, b) => a - b);
     return {
-      label: `Caseway, steady ${STEADY_RATE}/s for ${STEADY_SECONDS} s (caseway start)`,
+      label: `Caseway, steady ${STEADY_RATE}/s for ${STEADY_SECONDS} s (caseway start${targets === 'icasework' ? ', route ETD → iCasework only' : ''})`,
       ackedPerS: ackMs.length / ((Date.now() - started) / 1000),
       p50: percentile(sorted, 50),
       p95: percentile(sorted, 95),
@@ -313,6 +314,7 @@ async function main(): Promise<void> {
     for (const r of rows) if (r.deliveredPerS) r.ratio = r.deliveredPerS / raw.deliveredPerS!;
     rows.push(raw);
     if (!SKIP.has('steady')) rows.push(await steady(redis, run + 3));
+    if (!SKIP.has('steady') && !SKIP.has('icasework')) rows.push(await steady(redis, run + 6, 'icasework'));
     if (!SKIP.has('pipeline')) {
       log('in-process intake (bench/pipeline.ts)');
       rows.push(inProcess(redis));
