@@ -5,7 +5,7 @@
  * If they are not, the join reports it and the caller falls back to a bounded buffered join.
  */
 import type { Readable } from 'node:stream';
-import { readCsvBatches, type ByteTally } from './csv-reader';
+import { readCsvBatches, valuesOf, type ByteTally } from './csv-reader';
 import type { CaseRows, SectionRow } from './export-codec';
 
 export interface SectionFile {
@@ -16,6 +16,9 @@ export interface SectionFile {
 }
 
 export type OpenFile = (remotePath: string) => Readable;
+
+/** The values of a row read without them (first pass). */
+const NO_VALUES: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** Reads the files of one section one after the other, a parsed piece at a time, handing out rows with look-ahead. */
 export class SectionReader {
@@ -30,37 +33,64 @@ export class SectionReader {
   private buf: SectionRow[] = [];
   private at = 0;
 
+  /**
+   * `withValues` false: rows carry their case id, row number and cell counts but no values (a shared empty object),
+   * for the first pass, which checks order and hashes and builds nothing from the cells.
+   */
   constructor(
     private readonly open: OpenFile,
     private readonly files: SectionFile[],
     private readonly caseIdColumn: string,
+    private readonly withValues = true,
   ) {}
 
   private async *batchesOfFile(file: SectionFile): AsyncGenerator<SectionRow[]> {
-    const reader = readCsvBatches(this.open(file.path));
+    const wanted = this.caseIdColumn.toUpperCase();
+    const withValues = this.withValues;
+    let known: string[] | null = null;
+    // Where the case id is: the header positions named like the case id column (the first such name, as written),
+    // last first, as a row's values would hold it (a later column of the same name wins).
+    let idAt: number[] = [];
+    const make = (cells: string[], row: number, header: string[]): SectionRow => {
+      if (header !== known) {
+        known = header;
+        const idKey = header.find((h) => h.toUpperCase() === wanted);
+        idAt = [];
+        if (idKey !== undefined) for (let i = header.length - 1; i >= 0; i--) if (header[i] === idKey) idAt.push(i);
+      }
+      let caseId: string | undefined;
+      if (idAt.length) {
+        caseId = '';
+        for (const i of idAt) {
+          if (i < cells.length) {
+            caseId = cells[i].trim();
+            break;
+          }
+        }
+      }
+      return {
+        row,
+        values: withValues ? valuesOf(cells, header) : NO_VALUES,
+        extraCells: Math.max(0, cells.length - header.length),
+        missingCells: Math.max(0, header.length - cells.length),
+        caseId,
+        file: file.rel,
+        header,
+      };
+    };
+    const reader = readCsvBatches(this.open(file.path), make);
     this.tallies.set(file.rel, reader.tally);
-    let idKey: string | undefined;
     let checked = false;
+    const check = (header: string[]) => {
+      checked = true;
+      this.headers.set(file.rel, header);
+      if (!header.some((h) => h.toUpperCase() === wanted)) this.filesWithoutCaseId.push(file.rel);
+    };
     for await (const batch of reader.batches) {
-      const header = reader.header!;
-      if (!checked) {
-        checked = true;
-        this.headers.set(file.rel, header);
-        idKey = header.find((h) => h.toUpperCase() === this.caseIdColumn.toUpperCase());
-        if (!idKey) this.filesWithoutCaseId.push(file.rel);
-      }
-      const rows: SectionRow[] = new Array<SectionRow>(batch.length);
-      for (let i = 0; i < batch.length; i++) {
-        const row = batch[i];
-        const caseId = idKey === undefined ? undefined : (row.values[idKey] ?? '').trim();
-        rows[i] = { row: row.row, values: row.values, extraCells: row.extraCells, missingCells: row.missingCells, caseId, file: file.rel, header };
-      }
-      yield rows;
+      if (!checked) check(reader.header!);
+      yield batch;
     }
-    if (!checked && reader.header) {
-      this.headers.set(file.rel, reader.header);
-      if (!reader.header.some((h) => h.toUpperCase() === this.caseIdColumn.toUpperCase())) this.filesWithoutCaseId.push(file.rel);
-    }
+    if (!checked && reader.header) check(reader.header);
   }
 
   /** Makes sure a row is buffered unless every file is read to the end; false at the end. */

@@ -60,8 +60,39 @@ export function formatParts(p: { y: number; M: number; d: number; H: number; m: 
     .replace('ss', pad(p.s));
 }
 
+/** The two-digit number at `at`, or -1 when those are not two digits. */
+function twoDigits(value: string, at: number): number {
+  const a = value.charCodeAt(at) - 48;
+  const b = value.charCodeAt(at + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * A value already written as a canonical date (yyyy-MM-dd, a real day) in a yyyy-MM-dd layout: returned as it is,
+ * without the regex match, parts object, Date and padded strings of the general path (the same result, no garbage:
+ * a big export has a date on every member row). Anything else (other widths, years before 100, which the general
+ * path rejects through Date.UTC) goes the general way.
+ */
+function canonicalAsIs(value: string): string | undefined {
+  if (value.length !== 10 || value.charCodeAt(4) !== 45 || value.charCodeAt(7) !== 45) return undefined;
+  const c = twoDigits(value, 0);
+  const yy = twoDigits(value, 2);
+  const M = twoDigits(value, 5);
+  const d = twoDigits(value, 8);
+  if (c < 0 || yy < 0 || M < 1 || M > 12 || d < 1) return undefined;
+  const y = c * 100 + yy;
+  if (y < 100) return undefined;
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const days = M === 2 ? (leap ? 29 : 28) : M === 4 || M === 6 || M === 9 || M === 11 ? 30 : 31;
+  return d <= days ? value : undefined;
+}
+
 /** iSupport date (in `format`) to canonical yyyy-mm-dd (or yyyy-mm-ddTHH:mm:ss for date-times). */
 export function toCanonicalDate(value: string, format: string, withTime: boolean): string | undefined {
+  if (!withTime && format === 'yyyy-MM-dd') {
+    const same = canonicalAsIs(value);
+    if (same !== undefined) return same;
+  }
   const p = parseDate(value, format);
   if (!p) return undefined;
   const date = `${pad(p.y, 4)}-${pad(p.M)}-${pad(p.d)}`;

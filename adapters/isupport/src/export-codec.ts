@@ -80,11 +80,13 @@ function computeMissing(section: ExportSection, header: string[]): string[] {
   return section.columns.filter((c) => c.required && !have.has(c.column.toUpperCase())).map((c) => c.column);
 }
 
-/** One column of a file as applyRow walks it: the header as written, upper-cased, and its layout column if mapped. */
+/** One column of a file as applyRow walks it: the header as written, upper-cased, its layout column and paths. */
 interface PlannedColumn {
   header: string;
   key: string;
   col: ExportColumn | undefined;
+  /** Where the column's value goes (exportPaths(col)); empty when unmapped. */
+  paths: string[];
 }
 
 const planCache = new WeakMap<string[], Map<ExportSection, PlannedColumn[]>>();
@@ -101,7 +103,10 @@ function columnPlan(section: ExportSection, header: string[]): PlannedColumn[] {
     const columns = columnsOf(section);
     const order: Record<string, true> = {};
     for (const h of header) order[h] = true;
-    plan = Object.keys(order).map((h) => ({ header: h, key: h.toUpperCase(), col: columns.get(h.toUpperCase()) }));
+    plan = Object.keys(order).map((h) => {
+      const col = columns.get(h.toUpperCase());
+      return { header: h, key: h.toUpperCase(), col, paths: col ? exportPaths(col) : [] };
+    });
     bySection.set(section, plan);
   }
   return plan;
@@ -112,7 +117,19 @@ interface RowOutcome {
   warnings: string[];
 }
 
-/** Applies one row to a target object (case or party) following the section's layout. */
+/** What applyRow kept aside: columns with no place in the case, and the raw codes behind translated values. */
+interface RowExtras {
+  unmapped: Record<string, string> | undefined;
+  codes: Record<string, string> | undefined;
+}
+
+const NO_EXTRAS: RowExtras = Object.freeze({ unmapped: undefined, codes: undefined });
+
+/**
+ * Applies one row to a target object (case or party) following the section's layout. Allocates only what the case
+ * keeps (the per-row label, and the unmapped and codes objects, only when needed): the rows of a big export go
+ * through here a million times, and every short-lived object counts against V8's young generation.
+ */
 function applyRow(
   cx: ExportCodecContext,
   target: Record<string, unknown>,
@@ -121,54 +138,53 @@ function applyRow(
   section: ExportSection,
   out: RowOutcome,
   roles?: string[],
-): { unmapped: Record<string, string>; codes: Record<string, string> } {
-  const label = `${sectionName} ${row.file} row ${row.row}`;
-  const unmapped: Record<string, string> = {};
-  const codes: Record<string, string> = {};
+): RowExtras {
+  const label = (): string => `${sectionName} ${row.file} row ${row.row}`;
+  let unmapped: Record<string, string> | undefined;
+  let codes: Record<string, string> | undefined;
   if (row.extraCells > 0 || row.missingCells > 0) {
-    out.reasons.push(`${label}: has ${row.header.length + row.extraCells - row.missingCells} cells, the header has ${row.header.length}`);
+    out.reasons.push(`${label()}: has ${row.header.length + row.extraCells - row.missingCells} cells, the header has ${row.header.length}`);
   }
   const caseIdKey = section.caseIdColumn.toUpperCase();
   for (const c of missingRequiredColumns(section, row.header)) {
     // A file without the case id column belongs to the folder's one case, named by its folder (seed §5.1 c).
     if (row.caseId === undefined && c.toUpperCase() === caseIdKey) continue;
-    out.reasons.push(`${label}: required column ${c} is missing from the file`);
+    out.reasons.push(`${label()}: required column ${c} is missing from the file`);
   }
-  for (const { header, key, col } of columnPlan(section, row.header)) {
+  for (const { header, key, col, paths } of columnPlan(section, row.header)) {
     const raw = row.values[header];
     // A short row has no cell for the later columns (and an inherited name such as "constructor" is no cell).
     if (typeof raw !== 'string' || !Object.hasOwn(row.values, header)) continue;
     const value = raw.trim();
     if (!col) {
       if (key === caseIdKey && sectionName !== 'CaseDetails') continue;
-      if (value !== '') unmapped[header] = raw;
+      if (value !== '') (unmapped ??= {})[header] = raw;
       continue;
     }
     if (value === '') {
-      if (col.required) out.reasons.push(`${label}: required column ${col.column} is empty`);
+      if (col.required) out.reasons.push(`${label()}: required column ${col.column} is empty`);
       continue;
     }
     let canonical: string | undefined = value;
     if (col.codeList) {
       const t = cx.translator.toCanonical(col.codeList, value);
-      if (!t.known) out.warnings.push(`${label}: ${col.column} has a code that is not in reference table ${cx.translator.list(col.codeList).referenceTable}`);
+      if (!t.known) out.warnings.push(`${label()}: ${col.column} has a code that is not in reference table ${cx.translator.list(col.codeList).referenceTable}`);
       canonical = t.value;
-      if (canonical !== value) codes[col.column] = value;
+      if (canonical !== value) (codes ??= {})[col.column] = value;
     }
     if (col.format === 'date' || col.format === 'datetime') {
       const format = col.dateFormat ?? (col.format === 'date' ? cx.layout.dateFormat : cx.layout.dateTimeFormat);
       const date = toCanonicalDate(value, format, col.format === 'datetime') ?? (col.format === 'datetime' ? toCanonicalDate(value, cx.layout.dateFormat, false) : undefined);
       if (!date) {
-        if (col.required) out.reasons.push(`${label}: ${col.column} is not a date in the format ${format}`);
-        else out.warnings.push(`${label}: ${col.column} is not a date in the format ${format}; kept under extensions.isupport`);
-        unmapped[header] = raw;
+        if (col.required) out.reasons.push(`${label()}: ${col.column} is not a date in the format ${format}`);
+        else out.warnings.push(`${label()}: ${col.column} is not a date in the format ${format}; kept under extensions.isupport`);
+        (unmapped ??= {})[header] = raw;
         continue;
       }
       canonical = date;
     }
-    const paths = exportPaths(col);
     if (!paths.length) {
-      unmapped[header] = raw;
+      (unmapped ??= {})[header] = raw;
       continue;
     }
     for (const p of paths) {
@@ -177,11 +193,26 @@ function applyRow(
       } else setPath(target, p, canonical);
     }
   }
-  return { unmapped, codes };
+  return unmapped || codes ? { unmapped, codes } : NO_EXTRAS;
+}
+
+/** Whether an object has an own enumerable key (Object.keys without the array). */
+function hasKeys(o: object): boolean {
+  for (const k in o) if (Object.hasOwn(o, k)) return true;
+  return false;
 }
 
 const isEmpty = (v: unknown): boolean =>
-  v === undefined || v === null || v === '' || (typeof v === 'object' && (Array.isArray(v) ? v.length === 0 : Object.keys(v as object).length === 0));
+  v === undefined || v === null || v === '' || (typeof v === 'object' && (Array.isArray(v) ? v.length === 0 : !hasKeys(v as object)));
+
+/** An array of plain values (no objects), e.g. address lines; holes count as plain. */
+function isPlainArray(value: unknown[]): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const v = value[i];
+    if (v !== undefined && v !== null && typeof v === 'object') return false;
+  }
+  return true;
+}
 
 /**
  * Removes (in place) undefined, empty strings, holes and empty containers, so the case validates against the schema.
@@ -189,7 +220,7 @@ const isEmpty = (v: unknown): boolean =>
  * their inner holes become '' and only trailing empties go.
  */
 export function compact<T>(value: T): T {
-  if (Array.isArray(value) && value.length > 0 && Array.from(value).every((v) => v === undefined || v === null || typeof v !== 'object')) {
+  if (Array.isArray(value) && value.length > 0 && isPlainArray(value)) {
     for (let i = 0; i < value.length; i++) if (value[i] === undefined || value[i] === null) value[i] = '';
     let end = value.length;
     while (end > 0 && value[end - 1] === '') end -= 1;
@@ -221,14 +252,14 @@ function isupportExt(target: Record<string, unknown>): Record<string, unknown> {
 
 function buildParty(cx: ExportCodecContext, row: SectionRow, sectionName: SectionName, section: ExportSection, out: RowOutcome): Party {
   const party: Record<string, unknown> = {};
-  const roles: string[] = [...(section.roles ?? [])];
+  const roles: string[] = section.roles ? section.roles.slice() : [];
   const { unmapped, codes } = applyRow(cx, party, row, sectionName, section, out, roles);
   if (roles.length === 0) out.reasons.push(`${sectionName} ${row.file} row ${row.row}: no role`);
   party.roles = roles;
   const ext = isupportExt(party);
   ext.section = sectionName;
-  if (Object.keys(unmapped).length) Object.assign(ext, { columns: { ...(ext.columns as object | undefined), ...unmapped } });
-  if (Object.keys(codes).length) ext.codes = codes;
+  if (unmapped) Object.assign(ext, { columns: { ...(ext.columns as object | undefined), ...unmapped } });
+  if (codes) ext.codes = codes;
   return compact(party) as unknown as Party;
 }
 
@@ -244,8 +275,8 @@ export function buildCase(cx: ExportCodecContext, rows: CaseRows): BuildResult {
   if (out.reasons.length) return { ok: false, reasons: out.reasons, warnings: out.warnings };
 
   const ext = isupportExt(c);
-  if (Object.keys(caseResult.unmapped).length) ext.caseDetails = caseResult.unmapped;
-  if (Object.keys(caseResult.codes).length) ext.codes = caseResult.codes;
+  if (caseResult.unmapped) ext.caseDetails = caseResult.unmapped;
+  if (caseResult.codes) ext.codes = caseResult.codes;
   ext.exportFolder = cx.folder;
   if (cx.requestId) ext.requestId = cx.requestId;
   else if (/^REQ-/i.test(cx.folder)) ext.requestId = cx.folder;

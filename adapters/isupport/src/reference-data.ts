@@ -83,8 +83,12 @@ interface TableIndex {
   bySlug: Map<string, string>;
 }
 
+/** Codes whose translation a CodeTranslator remembers, per code list. */
+const MEMO_PER_LIST = 1000;
+
 export class CodeTranslator {
   private readonly indexes = new Map<string, TableIndex | null>();
+  private readonly memo = new Map<string, Map<string, Readonly<ToCanonical>>>();
 
   constructor(
     private readonly codeLists: CodeLists,
@@ -117,8 +121,22 @@ export class CodeTranslator {
     return this.table(this.list(listName)) !== null;
   }
 
-  /** iSupport code -> canonical value. */
-  toCanonical(listName: string, code: string): ToCanonical {
+  /**
+   * iSupport code -> canonical value. Answers are remembered per list (up to MEMO_PER_LIST codes): the same few codes
+   * come on every row of an export, and each answer is an object. The translator lives for one folder, so the
+   * reference data behind a remembered answer does not change under it.
+   */
+  toCanonical(listName: string, code: string): Readonly<ToCanonical> {
+    let memo = this.memo.get(listName);
+    if (!memo) this.memo.set(listName, (memo = new Map()));
+    const known = memo.get(code);
+    if (known) return known;
+    const answer = this.translate(listName, code);
+    if (memo.size < MEMO_PER_LIST) memo.set(code, answer);
+    return answer;
+  }
+
+  private translate(listName: string, code: string): ToCanonical {
     const list = this.list(listName);
     const table = this.table(list);
     const description = table?.byCode.get(code);
