@@ -21,15 +21,6 @@ import { isNotFound, moveFolder, type FileTransport } from './transport';
 export const REPORT_FILE = '_caseway-report.json';
 const MAX_REJECTED_DETAILS = 1000;
 const MAX_WARNINGS = 200;
-/**
- * A batch of built cases is also emitted once its cases hold this many rows, whatever emitBatchSize says. Built cases
- * wait in the batch until it is emitted, so they are alive whenever V8 runs a young-generation collection then: with
- * 100 cases of 21 parties (~2 MB) that survived every collection, a 1,000,000-member export grew V8's young
- * generation to its maximum (128 MB of RSS), and a batch that held every case built since the last collection made
- * V8 pretenure the party objects (then every case's young parts survived until a full collection). 500 rows is
- * ~25 such cases, ~0.5 MB; cases of one or two parties still go 100 at a time.
- */
-const EMIT_BATCH_ROWS = 200;
 
 export interface TreeFile {
   /** Path relative to the request folder. */
@@ -391,7 +382,11 @@ export async function processCaseFolder(env: ExportEnv, tree: FolderTree): Promi
   const seen = new Set<number>();
   const key = (id: string): number => createHash('sha1').update(id).digest().readUIntBE(0, 6);
   let batch: SourceEvent[] = [];
-  // Rows (case, members, workers) behind the cases in the batch: a batch also ends at EMIT_BATCH_ROWS rows.
+  // Rows (case, members, workers) behind the cases in the batch: a batch also ends at polling.emitBatchRows rows.
+  // Built cases wait in the batch until it is emitted, so they are alive whenever V8 runs a young-generation
+  // collection: with 100 cases of 21 parties (~2 MB) surviving every collection, a 1,000,000-member export grew V8's
+  // young generation to its maximum (128 MB of RSS), and a batch holding every case built since the last collection
+  // made V8 pretenure the party objects. 200 rows is ~10 such cases; cases of one or two parties still go 100 at a time.
   let batchRows = 0;
   const flush = async (): Promise<void> => {
     if (!batch.length) return;
@@ -426,7 +421,7 @@ export async function processCaseFolder(env: ExportEnv, tree: FolderTree): Promi
     if (!built.ok) return reject(rows.caseId, rows.caseRow.row, built.reasons);
     batch.push({ eventId: built.case.source.eventId!, case: built.case });
     batchRows += 1 + rows.members.length + rows.workers.length;
-    if (batch.length >= env.polling.emitBatchSize || batchRows >= EMIT_BATCH_ROWS) await flush();
+    if (batch.length >= env.polling.emitBatchSize || batchRows >= env.polling.emitBatchRows) await flush();
   };
   let pass2: Awaited<ReturnType<typeof runJoin>>;
   try {

@@ -165,6 +165,10 @@ export interface IsupportSettings {
     maxFoldersPerPoll?: number;
     emitBatchSize?: number;
     /**
+     * A batch of built cases is also emitted once its cases hold this many rows (case, member and worker rows). Built cases waiting for emit are what keeps the export reader's memory up; larger values mean fewer, larger intake groups and more memory.
+     */
+    emitBatchRows?: number;
+    /**
      * When member/worker rows are not grouped in CaseDetails order, up to this many are held in memory to join them; larger unordered folders fail.
      */
     maxBufferedRows?: number;

@@ -66,6 +66,7 @@ export interface ResolvedPolling {
   stableWaitMs: number;
   maxFoldersPerPoll: number;
   emitBatchSize: number;
+  emitBatchRows: number;
   maxBufferedRows: number;
   incompleteTimeoutMs: number;
   folderLockMs: number;
@@ -77,6 +78,7 @@ export function resolvePolling(p: PollingSettings | undefined): ResolvedPolling 
     stableWaitMs: p?.stableWaitMs ?? 2000,
     maxFoldersPerPoll: p?.maxFoldersPerPoll ?? 20,
     emitBatchSize: p?.emitBatchSize ?? 100,
+    emitBatchRows: p?.emitBatchRows ?? 200,
     maxBufferedRows: p?.maxBufferedRows ?? 200000,
     incompleteTimeoutMs: p?.incompleteTimeoutMs ?? 86400000,
     folderLockMs: p?.folderLockMs ?? 900000,

@@ -208,10 +208,9 @@ describe.each(TRANSPORTS)('export source over %s', (transport) => {
       return h.emit(events);
     };
     await expect(exportSource.poll(h.ctx, crashingEmit, {})).rejects.toThrow('worker killed');
-    // The first batch went through (up to 100 cases; fewer when its cases hold many rows), the second never did.
-    expect(first).toBeGreaterThan(0);
-    // A batch ends at 200 rows: each generated case is 5 rows (case, 3 members, 1 worker).
-    expect(first * 5).toBeLessThanOrEqual(200);
+    // The first batch went through, the second never did. A batch ends at emitBatchRows (default 200) rows: each
+    // generated case is 5 rows (case, 3 members, 1 worker), so 40 cases, not emitBatchSize's 100.
+    expect(first).toBe(40);
     expect(h.emitted).toHaveLength(first);
     expect(existsSync(path.join(dirs.exportDir, 'REQ-CRASH'))).toBe(true);
     const reading = await new Ledger(h.ctx).files();
@@ -225,6 +224,23 @@ describe.each(TRANSPORTS)('export source over %s', (transport) => {
     expect([...sourceIds].sort()).toEqual([...ids].sort());
     expect(h.emitted.every((e) => e.case.parties.length === 4)).toBe(true);
     expect((await new Ledger(h.ctx).files()).map((f) => f.outcome)).toEqual(['processed', 'processed', 'processed']);
+  });
+
+  test('emit batches end at emitBatchSize cases or emitBatchRows rows, whichever comes first', async () => {
+    const batchesOf = async (polling: { emitBatchSize: number; emitBatchRows?: number }, folder: string): Promise<number[]> => {
+      const { h, dirs } = setup({ polling: { stableWaitMs: 0, ...polling } });
+      writeGenerated(path.join(dirs.exportDir, folder), 23);
+      const sizes: number[] = [];
+      await exportSource.poll(h.ctx, async (events) => {
+        sizes.push(events.length);
+        return h.emit(events);
+      }, {});
+      expect(h.emitted).toHaveLength(23);
+      return sizes;
+    };
+    // 5 rows a case: 12 rows end a batch after 3 cases (15 rows); 1,000 rows leave emitBatchSize to decide.
+    expect(await batchesOf({ emitBatchSize: 10, emitBatchRows: 12 }, 'REQ-ROWS')).toEqual([3, 3, 3, 3, 3, 3, 3, 2]);
+    expect(await batchesOf({ emitBatchSize: 10, emitBatchRows: 1000 }, 'REQ-CASES')).toEqual([10, 10, 3]);
   });
 
   test('a processed folder copied back under another name is not processed again', async () => {
