@@ -145,6 +145,8 @@ export class IcaseworkSandbox {
   private readonly customerStore = new Map<string, SandboxCustomer>();
   private readonly tokens = new Map<string, Token>();
   private readonly faults = new Map<string, Fault[]>();
+  /** Pending fault delays: stop() clears them, so a stopped sandbox leaves nothing that keeps the process alive. */
+  private readonly timers = new Set<NodeJS.Timeout>();
   private nextCaseId: number;
   private nextCustomerRef = 214641;
   private nextNoteId = 1;
@@ -192,6 +194,9 @@ export class IcaseworkSandbox {
   }
 
   async stop(): Promise<void> {
+    // A request still held by a fault delay is never answered (its connection is closed below).
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     const close = (s?: Server) =>
       new Promise<void>((resolve) => {
         if (!s) return resolve();
@@ -199,6 +204,16 @@ export class IcaseworkSandbox {
         s.closeAllConnections();
       });
     await Promise.all([close(this.apiServer), close(this.reportsServer)]);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve();
+      }, ms);
+      this.timers.add(timer);
+    });
   }
 
   /** Connection settings that reach this sandbox (first key unless another is named). */
@@ -414,7 +429,7 @@ export class IcaseworkSandbox {
       return;
     }
     if (fault) {
-      if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+      if (fault.delayMs) await this.sleep(fault.delayMs);
       if (fault.status !== undefined || fault.body !== undefined) {
         res.status(fault.status ?? 200);
         for (const [k, v] of Object.entries(fault.headers ?? {})) res.set(k, v);

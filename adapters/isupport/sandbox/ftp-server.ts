@@ -70,6 +70,32 @@ function quietLog(log: Logger | undefined): QuietLog {
   return q;
 }
 
+/** What ftp-srv keeps per control connection (not in its typings). */
+interface FtpSrvInternals {
+  connections: Record<string, { close(code?: number): PromiseLike<unknown> }>;
+}
+
+/**
+ * ftp-srv 4.6.3's disconnectClient (run for every control connection that closes, and for each one on close()) arms a
+ * timer of `options.timeout` or 1 s that it never clears: after any FTP session, and after stop(), the process could
+ * not exit for that long (it held jest workers past their exit). The same steps without the timer: forget the
+ * connection, close its socket without a reply (code 0), settle at once as the original does.
+ */
+function withoutStrayDisconnectTimer(server: FtpSrv): void {
+  const internals = server as unknown as FtpSrvInternals;
+  server.disconnectClient = async (id: string): Promise<string | undefined> => {
+    const client = internals.connections[id];
+    if (!client) return undefined;
+    delete internals.connections[id];
+    try {
+      Promise.resolve(client.close(0)).catch(() => undefined);
+    } catch {
+      // the socket is gone already
+    }
+    return 'Disconnected';
+  };
+}
+
 const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
 
 export async function startFtpServer(opts: FtpServerOptions): Promise<FtpServerHandle> {
@@ -87,6 +113,7 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<FtpServerH
     tls: opts.tls ? { key: opts.tls.key, cert: opts.tls.cert } : false,
     log: quietLog(opts.log),
   });
+  withoutStrayDisconnectTimer(server);
   const added = SIGNALS.map((s) => [s, process.listeners(s).filter((l) => !before.get(s)!.has(l))] as const);
   let sessions = 0;
   server.on('login', ({ username, password }, resolve, reject) => {
