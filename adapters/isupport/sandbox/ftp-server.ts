@@ -100,7 +100,9 @@ const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
 
 export async function startFtpServer(opts: FtpServerOptions): Promise<FtpServerHandle> {
   const port = opts.port || (await freePort(opts.host));
-  // ftp-srv adds process signal listeners per server; they are removed again on stop.
+  // ftp-srv adds process signal listeners per server that close it and call process.exit(0) on SIGTERM, SIGINT and
+  // SIGQUIT: in a hub, that ended the process before the hub's own graceful stop could finish in-flight work (and
+  // before it logged "hub stopped"). They are removed at once; the hub stops this server as part of its own stop.
   const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
   const pasvMin = 40000 + Math.floor(Math.random() * 20000);
   const server = new FtpSrv({
@@ -114,7 +116,7 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<FtpServerH
     log: quietLog(opts.log),
   });
   withoutStrayDisconnectTimer(server);
-  const added = SIGNALS.map((s) => [s, process.listeners(s).filter((l) => !before.get(s)!.has(l))] as const);
+  for (const s of SIGNALS) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
   let sessions = 0;
   server.on('login', ({ username, password }, resolve, reject) => {
     if (same(username, opts.username) && same(password, opts.password)) {
@@ -128,7 +130,6 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<FtpServerH
     port,
     sessions: () => sessions,
     stop: async () => {
-      for (const [signal, listeners] of added) for (const l of listeners) process.removeListener(signal, l);
       await server.close();
     },
   };

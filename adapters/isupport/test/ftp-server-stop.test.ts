@@ -7,6 +7,7 @@
  * exit by itself.
  */
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { MIN_WAIT_MS } from '../../../test/helpers/hub';
 
@@ -44,4 +45,18 @@ test('after a session and stop(), the FTP server leaves no timer that keeps the 
   clearTimeout(safetyNet);
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   expect({ code, out }).toEqual({ code: 0, out: '[]\n' });
+});
+
+test('the FTP server adds no process signal listener (ftp-srv\'s would exit the hub on SIGTERM before its graceful stop)', async () => {
+  const { startFtpServer } = await import('../sandbox/ftp-server');
+  const signals = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
+  const count = () => signals.map((s) => process.listenerCount(s));
+  const before = count();
+  const server = await startFtpServer({ host: '127.0.0.1', root: os.tmpdir(), username: 'u', password: 'p' });
+  try {
+    expect(count()).toEqual(before);
+  } finally {
+    await server.stop();
+  }
+  expect(count()).toEqual(before);
 });
