@@ -28,7 +28,12 @@ export interface PeerHttpOptions {
 
 interface TimedConfig extends AxiosRequestConfig {
   metadata?: { startedAt: number; operation: string };
+  /** Set once a read that failed on a stale kept-alive socket has been sent again. */
+  staleSocketRetried?: boolean;
 }
+
+/** Methods sent again after a stale kept-alive socket failed them: reads, which cannot change the peer. */
+const IDEMPOTENT_READS = new Set(['get', 'head', 'options']);
 
 /** What a failed call means for a write: the peer certainly did not get it, or it may have acted. */
 export type CallOutcome = 'not-sent' | 'uncertain';
@@ -127,6 +132,14 @@ export function createPeerHttp<S>(ctx: AdapterContext<S>, options: PeerHttpOptio
     (error: unknown) => {
       const axiosError = error instanceof AxiosError ? error : undefined;
       const config = axiosError?.config as TimedConfig | undefined;
+      // A kept-alive socket the peer closed while it sat in the pool fails the next request sent on it (ECONNRESET
+      // on a reused socket; the peer never saw that request). A read is sent again once, on a fresh socket, as
+      // Node's documentation advises; a write is left to the caller, which knows whether it may repeat it.
+      const reused = (axiosError?.request as { reusedSocket?: boolean } | undefined)?.reusedSocket === true;
+      if (config && reused && axiosError?.code === 'ECONNRESET' && IDEMPOTENT_READS.has((config.method ?? 'get').toLowerCase()) && !config.staleSocketRetried) {
+        config.staleSocketRetried = true;
+        return client.request(config);
+      }
       const meta = config?.metadata;
       const operation = meta?.operation ?? 'request';
       if (axiosError && isTooLarge(axiosError)) {

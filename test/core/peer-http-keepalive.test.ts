@@ -59,4 +59,41 @@ describe('peer HTTP keep-alive', () => {
     }
     expect(calls).toBe(0);
   });
+
+  it('sends a read again once when the peer closed its kept-alive socket, and never a write', async () => {
+    // A peer that drops every connection on its second request, unanswered: the request a client sends on a socket
+    // the peer has just closed (the keep-alive race) meets the same end.
+    const seen = new Map<Socket, number>();
+    const arrivals: string[] = [];
+    const dropping = http.createServer((req, res) => {
+      const n = (seen.get(req.socket) ?? 0) + 1;
+      seen.set(req.socket, n);
+      arrivals.push(`${req.method} ${req.url} #${n}`);
+      if (n > 1) {
+        req.socket.destroy();
+        return;
+      }
+      res.setHeader('content-type', 'application/json');
+      res.end('{"ok":true}');
+    });
+    dropping.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve) => dropping.listen(0, '127.0.0.1', resolve));
+    const peerCtx = { ...ctx, connection: { ...ctx.connection, name: 'dropping-peer' } } as AdapterContext<Record<string, never>>;
+    try {
+      const client = createPeerHttp(peerCtx, { baseURL: `http://127.0.0.1:${(dropping.address() as AddressInfo).port}` });
+      expect((await client.get('/first')).status).toBe(200);
+      // Reused socket dropped: the read goes again on a new socket and succeeds.
+      expect((await client.get('/second')).status).toBe(200);
+      expect(arrivals).toEqual(['GET /first #1', 'GET /second #2', 'GET /second #1']);
+      // The same for a write: it fails (the caller decides whether it may be repeated), and is not sent twice.
+      arrivals.length = 0;
+      await expect(client.post('/cases', { a: 1 })).rejects.toMatchObject({ code: 'PEER_UNREACHABLE' });
+      expect(arrivals).toEqual(['POST /cases #2']);
+    } finally {
+      closePeerHttp(peerCtx);
+      dropping.closeAllConnections();
+      await new Promise<void>((resolve) => dropping.close(() => resolve()));
+    }
+  });
 });
+
