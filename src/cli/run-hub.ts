@@ -220,8 +220,6 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions, command: 'sta
     // Not awaited: the api serves at once (cases queue until a worker is ready); each child logs when it is ready.
     void supervisor.start();
   }
-  if (!child) say(banner(hub, roles, redisUrl, supervisor));
-  if (resetState) say(`  (sandbox instance "${sandboxInstance(opts).name}": its Redis state under "${prefix}" was cleared, as its sandbox peers start empty)`);
   let stopping = false;
   shutdown = (why: string) => {
     if (stopping) return;
@@ -246,8 +244,12 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions, command: 'sta
       });
   };
   if (!child) {
+    // Installed before the banner says the hub is running: whoever reads it (an operator, systemd, a test) may send
+    // SIGTERM at once, and a signal that arrives before Node has a listener kills the process outright, mid-delivery.
     process.once('SIGTERM', () => shutdown('SIGTERM received'));
     process.once('SIGINT', () => shutdown('SIGINT received'));
+    say(banner(hub, roles, redisUrl, supervisor));
+    if (resetState) say(`  (sandbox instance "${sandboxInstance(opts).name}": its Redis state under "${prefix}" was cleared, as its sandbox peers start empty)`);
   } else {
     process.on('message', (m: unknown) => {
       if (!isMetricsRequest(m)) return;

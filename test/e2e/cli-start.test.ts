@@ -170,7 +170,7 @@ routes:
   beforeAll(() => writeFileSync(configFile, YAML));
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    for (const name of ['a', 'b', 'c']) await deleteKeysWithPrefix(redis, `cw-sandbox:${tag}-${name}:`);
+    for (const name of ['a', 'b', 'c', 'd']) await deleteKeysWithPrefix(redis, `cw-sandbox:${tag}-${name}:`);
     redis.disconnect();
     rmSync(cwd, { recursive: true, force: true });
   });
@@ -217,15 +217,16 @@ routes:
   }, 4 * START_MS);
 
   it('takes over the lock of a hub on this machine that was killed outright', async () => {
-    const killed = spawnStart(await freePort(), `${tag}-a`);
+    // An instance of its own: a hub the test above left running (had it failed) must not decide this one.
+    const killed = spawnStart(await freePort(), `${tag}-d`);
     await startedOrShow(killed, 'the hub to start');
     killed.child.kill('SIGKILL');
     await killed.exited;
-    expect(await redis.exists(`cw-sandbox:${tag}-a:instance-lock`)).toBe(1);
-    const again = spawnStart(await freePort(), `${tag}-a`);
+    expect(await redis.exists(`cw-sandbox:${tag}-d:instance-lock`)).toBe(1);
+    const again = spawnStart(await freePort(), `${tag}-d`);
     await eventually(async () => /Caseway is running/.test(again.output()) || again.child.exitCode !== null, START_MS, 'the restart');
     expect(again.output()).toContain('Caseway is running');
-    expect(JSON.parse((await redis.get(`cw-sandbox:${tag}-a:instance-lock`)) ?? '{}')).toMatchObject({ pid: again.child.pid });
+    expect(JSON.parse((await redis.get(`cw-sandbox:${tag}-d:instance-lock`)) ?? '{}')).toMatchObject({ pid: again.child.pid });
     again.child.kill('SIGTERM');
     await exitsCleanly(again);
   }, 3 * START_MS);

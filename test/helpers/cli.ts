@@ -42,10 +42,10 @@ export interface CliProcess {
   output: () => string;
 }
 
-/** A long-running `caseway` process (e.g. `worker`). */
-export function spawnCaseway(setup: CliSetup, prefix: string, args: string[]): CliProcess {
+/** A long-running `caseway` process (e.g. `worker`); `nodeArgs` go to Node itself (e.g. `--require` a probe). */
+export function spawnCaseway(setup: CliSetup, prefix: string, args: string[], nodeArgs: string[] = []): CliProcess {
   let output = '';
-  const child = spawn(process.execPath, argv(setup, prefix, args), { env: env(setup), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, ...argv(setup, prefix, args)], { env: env(setup), stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
