@@ -12,6 +12,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeHttpServer, TimerSet } from '../../src/core/util';
 
 /** One way of failing; rules are tried in order and the first that fires decides. */
 export interface FaultRule {
@@ -117,7 +118,7 @@ export class FaultProxy {
   private port = 0;
   private downTimer?: NodeJS.Timeout;
   /** Pending delays and holds: stop() clears them, so a stopped proxy leaves nothing that keeps the process alive. */
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new TimerSet();
   private refusing = false;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
@@ -167,30 +168,16 @@ export class FaultProxy {
   async stop(): Promise<void> {
     clearTimeout(this.downTimer);
     // A request still held or delayed is never answered (its connection is closed below).
-    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     await this.close();
     this.agent.destroy();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        resolve();
-      }, ms);
-      this.timers.add(timer);
-    });
   }
 
   private close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
     if (!server) return Promise.resolve();
-    return new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    return closeHttpServer(server);
   }
 
   private decide(op: string): FaultRule | undefined {
@@ -241,7 +228,7 @@ export class FaultProxy {
       res.writeHead(rule.status ?? 503, headers).end('fault proxy: failed before forwarding');
       return;
     }
-    if (this.plan.delayMs) await this.sleep(this.plan.delayMs);
+    if (this.plan.delayMs) await this.timers.sleep(this.plan.delayMs);
     const target = new URL(req.url ?? '/', this.upstream);
     const upstream = http.request(target, { method: req.method, headers: req.headers, agent: this.agent });
     record.forwarded = true;
@@ -254,10 +241,10 @@ export class FaultProxy {
           record.status = reply.statusCode ?? 0;
           record.at = Date.now();
           if (op === 'createcase') record.caseId = replyBody.toString('utf8').match(/caseid"?\s*[:>]\s*"?([A-Za-z0-9-]+)/i)?.[1];
-          if (this.plan.replyDelayMs) await this.sleep(this.plan.replyDelayMs);
+          if (this.plan.replyDelayMs) await this.timers.sleep(this.plan.replyDelayMs);
           if (rule?.kind === 'hold') {
             record.held = true;
-            await this.sleep(rule.holdMs ?? 0);
+            await this.timers.sleep(rule.holdMs ?? 0);
           }
           if (rule?.kind === 'after') {
             record.replyLost = true;

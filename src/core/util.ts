@@ -37,3 +37,44 @@ export async function serveHttp(handler: RequestListener, port = 0, host = '127.
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : isIPv6(host) ? `[${host}]` : host;
   return { server, url: `http://${shown}:${bound}`, port: bound };
 }
+
+/**
+ * The timers a server holds (delayed replies, effects that come later), cleared together when it stops: none
+ * outlives the server, so a stopped sandbox never answers late and leaves the test runner no open handle.
+ */
+export class TimerSet {
+  private readonly pending = new Set<NodeJS.Timeout>();
+
+  /** Runs `fn` after `ms` milliseconds, unless clear() comes first. */
+  after(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.pending.delete(timer);
+      fn();
+    }, ms);
+    this.pending.add(timer);
+  }
+
+  /** Resolves after `ms` milliseconds; never, if clear() comes first (whatever waited is being shut down). */
+  sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => this.after(ms, resolve));
+  }
+
+  /** How many timers are still pending. */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Cancels every pending timer. */
+  clear(): void {
+    for (const timer of this.pending) clearTimeout(timer);
+    this.pending.clear();
+  }
+}
+
+/** Closes an HTTP server and every connection it holds (kept-alive ones too), resolving once it is closed. */
+export function closeHttpServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -16,7 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { STATUS_CODES, type Server } from 'node:http';
 import { MIMEType } from 'node:util';
 import express from 'express';
-import { serveHttp, silentLogger, type Logger } from 'caseway/core';
+import { closeHttpServer, serveHttp, silentLogger, TimerSet, type Logger } from 'caseway/core';
 import { streamPadded, type ForcedReply } from './faults';
 import { createSandboxValidator, type SandboxValidation } from './validate';
 
@@ -93,7 +93,7 @@ export class EtdSandbox {
   private readonly seen: SandboxRequest[] = [];
   private readonly byDigest = new Map<string, string>();
   private readonly forced: Array<Required<Pick<ForcedReply, 'times'>> & ForcedReply> = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new TimerSet();
   private nextRef: number;
 
   private constructor(
@@ -149,7 +149,7 @@ export class EtdSandbox {
         if (delayMs === 'answered') return;
         const errors = validate(req.body);
         if (errors.length) return void res.status(422).json({ errors });
-        if (delayMs) await self().sleep(delayMs);
+        if (delayMs) await self().timers.sleep(delayMs);
         // Filed even when the caller gave up waiting: a peer that answers late still holds the application.
         const appRefNumber = self().store((req.body as { etdApp: JsonObject }).etdApp, req.headers, apiKeyHeader);
         if (!res.destroyed) res.status(200).json({ appRefNumber });
@@ -213,22 +213,8 @@ export class EtdSandbox {
   }
 
   async stop(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        resolve();
-      }, ms);
-      this.timers.add(timer);
-    });
+    await closeHttpServer(this.server);
   }
 
   /** Applies the next forced reply: 'answered' when it answered, else the delay (ms) before the normal answer. */
@@ -239,12 +225,12 @@ export class EtdSandbox {
     if (next.times <= 0) this.forced.shift();
     res.locals.forced = true;
     if (next.streamBytes !== undefined) {
-      if (next.delayMs) await this.sleep(next.delayMs);
+      if (next.delayMs) await this.timers.sleep(next.delayMs);
       await streamPadded(res, next.status ?? 200, next.streamBytes);
       return 'answered';
     }
     if (next.status === undefined) return next.delayMs ?? 0;
-    if (next.delayMs) await this.sleep(next.delayMs);
+    if (next.delayMs) await this.timers.sleep(next.delayMs);
     if (!res.headersSent && !res.destroyed) res.status(next.status).json(next.body ?? errorBody(next.status));
     return 'answered';
   }

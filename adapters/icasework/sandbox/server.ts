@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { normaliseIp, type Logger } from 'caseway/core';
+import { closeHttpServer, normaliseIp, TimerSet, type Logger } from 'caseway/core';
 import { JWT_BEARER_GRANT_TYPE, REFERENCE_SIGNED_PARAMETERS, expectedSignature, verifyAssertion } from './auth';
 import { casesCsv, casesJsonBackToBack, casesXml, documentsJson, documentsXml, sendEmpty, sendErrorPage, sendJson, sendXml, simpleXml } from './replies';
 import { abbreviation, flattenCase, localDateTime, type SandboxCase, type SandboxCustomer, type SandboxDocument, type SandboxNote } from './store';
@@ -146,7 +146,7 @@ export class IcaseworkSandbox {
   private readonly tokens = new Map<string, Token>();
   private readonly faults = new Map<string, Fault[]>();
   /** Pending fault delays: stop() clears them, so a stopped sandbox leaves nothing that keeps the process alive. */
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new TimerSet();
   private nextCaseId: number;
   private nextCustomerRef = 214641;
   private nextNoteId = 1;
@@ -195,25 +195,9 @@ export class IcaseworkSandbox {
 
   async stop(): Promise<void> {
     // A request still held by a fault delay is never answered (its connection is closed below).
-    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    const close = (s?: Server) =>
-      new Promise<void>((resolve) => {
-        if (!s) return resolve();
-        s.close(() => resolve());
-        s.closeAllConnections();
-      });
+    const close = async (s?: Server) => (s ? closeHttpServer(s) : undefined);
     await Promise.all([close(this.apiServer), close(this.reportsServer)]);
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        resolve();
-      }, ms);
-      this.timers.add(timer);
-    });
   }
 
   /** Connection settings that reach this sandbox (first key unless another is named). */
@@ -429,7 +413,7 @@ export class IcaseworkSandbox {
       return;
     }
     if (fault) {
-      if (fault.delayMs) await this.sleep(fault.delayMs);
+      if (fault.delayMs) await this.timers.sleep(fault.delayMs);
       if (fault.status !== undefined || fault.body !== undefined) {
         res.status(fault.status ?? 200);
         for (const [k, v] of Object.entries(fault.headers ?? {})) res.set(k, v);

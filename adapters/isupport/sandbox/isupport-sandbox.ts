@@ -19,7 +19,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
 import type { SandboxHandle, SandboxOptions } from 'caseway/core';
-import { safeMessage, sleep } from 'caseway/core';
+import { closeHttpServer, safeMessage, sleep } from 'caseway/core';
 import { ImportScheduler, type ImportedRequest } from './import-scheduler';
 import { exportNotice, importNotice, javaDateString, mailNotice, SEED_PROPERTIES, type NoticeMailSettings } from './notices';
 import { repoRoot } from './repo';
@@ -370,12 +370,7 @@ export class IsupportSandbox implements SandboxHandle {
     await this.sftp?.stop();
     await this.ftp?.stop();
     await this.smtp?.stop();
-    if (this.http) {
-      const server = this.http;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    }
+    if (this.http) await closeHttpServer(this.http);
   }
 }
 

@@ -79,11 +79,9 @@ export function throttleAndFaults(app: Express, store: SandboxStore): void {
       res.status(fault.status).json(fault.body ?? { statusCode: fault.status, message: 'Internal server error' });
     };
     if (fault.delayMs) {
-      const t = setTimeout(() => {
-        store.timers.delete(t);
+      store.timers.after(fault.delayMs, () => {
         if (!res.headersSent && !res.writableEnded) respond();
-      }, fault.delayMs);
-      store.timers.add(t);
+      });
     } else respond();
   });
 }

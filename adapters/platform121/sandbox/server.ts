@@ -21,7 +21,7 @@
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { controlRouter } from './control';
-import { isRecord } from 'caseway/core';
+import { closeHttpServer, isRecord, serveHttp } from 'caseway/core';
 import { HttpReply } from './http';
 import { recordRequests, throttleAndFaults } from './middleware';
 import type { Row } from './paginate';
@@ -54,7 +54,6 @@ import {
   type ThrottleOptions,
 } from './store';
 import { applyUpdate, insertRows, validateRows } from './validation';
-import { serveHttp } from 'caseway/core';
 
 export { ALL_PERMISSIONS } from './reference';
 export type {
@@ -114,13 +113,10 @@ export class Sandbox121 {
   }
 
   async stop(): Promise<void> {
-    for (const t of this.store.timers) clearTimeout(t);
     this.store.timers.clear();
     const server = this.server;
     this.server = null;
-    if (!server) return;
-    server.closeAllConnections?.();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) await closeHttpServer(server);
   }
 
   /** Back to the seeded state (programs, users, registrations); keeps the listening socket. */

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
-import type { Logger } from 'caseway/core';
+import { TimerSet, type Logger } from 'caseway/core';
 import { HttpReply, parseCookies } from './http';
 import { verifyJwt } from './jwt';
 import { applyFilters, readPaginateQuery, type Row } from './paginate';
@@ -212,7 +212,7 @@ export class SandboxStore {
   readonly buckets = new Map<string, { count: number; resetAt: number }>();
   faults: Array<FaultSpec & { left: number; skip: number }> = [];
   readonly pendingApplies = new Set<Promise<void>>();
-  readonly timers = new Set<NodeJS.Timeout>();
+  readonly timers = new TimerSet();
   readonly requests: RecordedRequest[] = [];
   /** Successful logins. */
   logins = 0;
@@ -325,16 +325,14 @@ export class SandboxStore {
     let resolve: () => void = () => undefined;
     const done = new Promise<void>((r) => (resolve = r));
     this.pendingApplies.add(done);
-    const t = setTimeout(() => {
-      this.timers.delete(t);
+    this.timers.after(this.options.statusApplyDelayMs, () => {
       try {
         effect();
       } finally {
         this.pendingApplies.delete(done);
         resolve();
       }
-    }, this.options.statusApplyDelayMs);
-    this.timers.add(t);
+    });
   }
 
   filterable(program: SandboxProgram): (col: string) => boolean {

@@ -14,8 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import express from 'express';
 import { Webhook } from 'standardwebhooks';
-import { silentLogger, type Logger } from 'caseway/core';
-import { serveHttp } from 'caseway/core';
+import { closeHttpServer, serveHttp, silentLogger, TimerSet, type Logger } from 'caseway/core';
 
 export interface WebhookSandboxOptions {
   host?: string;
@@ -82,7 +81,7 @@ export class WebhookSandbox {
   private readonly received = new Map<string, ReceivedDelivery>();
   private readonly seen: SandboxRequest[] = [];
   private readonly forced: Array<ForcedReply & { times: number }> = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new TimerSet();
 
   private constructor(
     private readonly server: Server,
@@ -119,7 +118,7 @@ export class WebhookSandbox {
       }
       const forced = self().takeForced();
       if (forced) {
-        if (forced.delayMs) await self().sleep(forced.delayMs);
+        if (forced.delayMs) await self().timers.sleep(forced.delayMs);
         note(forced.status, true, true);
         if (res.destroyed) return;
         for (const [name, value] of Object.entries(forced.headers ?? {})) res.setHeader(name, value);
@@ -226,12 +225,8 @@ export class WebhookSandbox {
   }
 
   async stop(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    await closeHttpServer(this.server);
   }
 
   private takeForced(): ForcedReply | undefined {
@@ -252,15 +247,5 @@ export class WebhookSandbox {
     const id = `ANY-${this.received.size + 1}`;
     this.received.set(webhookId, { webhookId, id, count: 1, timestamps: [timestamp], body, contentType, receivedAt: new Date().toISOString() });
     return id;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        resolve();
-      }, ms);
-      this.timers.add(timer);
-    });
   }
 }
