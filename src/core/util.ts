@@ -1,4 +1,5 @@
 /** Small helpers every layer and adapter needs; one copy each, exported through the public core API. */
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { isIPv6 } from 'node:net';
 
@@ -10,6 +11,16 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 /** Resolves after `ms` milliseconds (for backoff between attempts; tests wait for conditions instead). */
 export function sleep(ms: number): Promise<void> {
   return new Promise<void>((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Whether two secrets (a token, a password, a CSRF value) are the same, in time that does not depend on where they
+ * first differ. Only their lengths can be told apart by timing.
+ */
+export function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** "::ffff:127.0.0.1" (an IPv4 peer on a dual-stack socket) -> "127.0.0.1"; other addresses trimmed, lower case. */

@@ -1,11 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
+import { sameSecret } from '../core/util';
 
 /**
  * The /api endpoints return cases with personal data. When CASEWAY_API_TOKEN is set, callers must send it as a

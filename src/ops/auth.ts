@@ -11,9 +11,10 @@
  * so nobody can lock the real operator out from elsewhere. The role is read from config on every request, so removing a user
  * or demoting one takes effect at once. The intake and peer-facing APIs never accept this login.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Hub } from '../core/hub';
+import { sameSecret } from '../core/util';
 import { OpsKeys } from './keys';
 import { decoyHash, verifyPassword } from './password';
 import type { OpsRole, OpsSettings } from './settings';
@@ -46,12 +47,6 @@ export function userOf(res: Response): OpsUser {
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 export function parseCookies(header: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -179,7 +174,7 @@ export class OpsAuth {
     if (crossSite(req)) return false;
     const body = req.body as Record<string, unknown> | undefined;
     const given = (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? (req.headers['x-csrf-token'] as string | undefined);
-    return typeof given === 'string' && sameText(given, user.csrf);
+    return typeof given === 'string' && sameSecret(given, user.csrf);
   }
 
   /** For calls that cannot carry the token (the queue dashboard's): the browser's same-origin proof, or the token. */

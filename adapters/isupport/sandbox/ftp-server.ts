@@ -3,10 +3,9 @@
  * server"). Password login for one user; passive mode on loopback; with `tls` it offers explicit TLS (AUTH TLS) and
  * encrypts data connections after PROT P. The certificate is a fresh self-signed one (see tls-cert.ts).
  */
-import { timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:net';
 import { FtpSrv } from 'ftp-srv';
-import type { Logger } from 'caseway/core';
+import { sameSecret, type Logger } from 'caseway/core';
 
 export interface FtpServerOptions {
   host: string;
@@ -25,12 +24,6 @@ export interface FtpServerHandle {
   /** Logins accepted so far. */
   sessions(): number;
   stop(): Promise<void>;
-}
-
-function same(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function freePort(host: string): Promise<number> {
@@ -119,7 +112,7 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<FtpServerH
   for (const s of SIGNALS) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
   let sessions = 0;
   server.on('login', ({ username, password }, resolve, reject) => {
-    if (same(username, opts.username) && same(password, opts.password)) {
+    if (sameSecret(username, opts.username) && sameSecret(password, opts.password)) {
       sessions += 1;
       resolve({ root: opts.root });
     } else reject(new Error('Invalid username or password'));

@@ -3,13 +3,13 @@
  * for one user; every path the client names is resolved inside the root (".." cannot climb out). RENAME refuses to
  * overwrite, like OpenSSH's SFTP v3 rename.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Server, utils, type Connection, type SFTPWrapper } from 'ssh2';
-import type { Logger } from 'caseway/core';
+import { sameSecret, type Logger } from 'caseway/core';
 
 const { OPEN_MODE, STATUS_CODE, flagsToString } = utils.sftp;
 
@@ -29,12 +29,6 @@ export interface SftpServerHandle {
   /** Number of SFTP sessions opened so far. */
   sessions(): number;
   stop(): Promise<void>;
-}
-
-function same(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function statusOf(err: unknown): number {
@@ -184,7 +178,7 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
     clients.add(client);
     client
       .on('authentication', (auth) => {
-        if (auth.method === 'password' && same(auth.username, opts.username) && same(auth.password, opts.password)) return auth.accept();
+        if (auth.method === 'password' && sameSecret(auth.username, opts.username) && sameSecret(auth.password, opts.password)) return auth.accept();
         return auth.reject(['password']);
       })
       .on('ready', () => {

@@ -8,10 +8,9 @@
  *     hub records them on the case that was imported.
  */
 import express, { type Request, type Response, type Router } from 'express';
-import { timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
 import type { AdapterContext, Emit, SourceEvent, WebhookSourceDefinition, ConstOptionsSchema, OptionsOf } from 'caseway/core';
-import { safeMessage } from 'caseway/core';
+import { safeMessage, sameSecret } from 'caseway/core';
 import { runExportScan } from './export-source';
 import { looksLikeMime, parseMail } from './mime';
 import { isPlainName, safeSegment } from './naming';
@@ -85,9 +84,7 @@ function bodyText(req: Request): string {
 function authorised(req: Request, token: string | undefined): boolean {
   if (!token) return true;
   const given = (req.get('authorization') ?? '').replace(/^Bearer\s+/i, '') || req.get('x-caseway-token') || '';
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return sameSecret(given, token);
 }
 
 const noticesSourceOptionsSchema = {

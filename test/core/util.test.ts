@@ -1,6 +1,9 @@
-/** TimerSet and closeHttpServer (src/core/util.ts): what every sandbox and the bench's fault proxy stop with. */
+/**
+ * src/core/util.ts: TimerSet and closeHttpServer (what every sandbox and the bench's fault proxy stop with), and
+ * sameSecret (every token, password and CSRF comparison).
+ */
 import { Agent, request } from 'node:http';
-import { closeHttpServer, serveHttp, TimerSet } from '../../src/core/util';
+import { closeHttpServer, sameSecret, serveHttp, TimerSet } from '../../src/core/util';
 
 /** Resolves when a timer set after everything above, with a longer delay, fires: Node runs due timers in order. */
 const laterTimer = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -55,5 +58,19 @@ describe('closeHttpServer', () => {
     expect(server.listening).toBe(false);
     expect(await ended).toBe('ECONNRESET');
     agent.destroy();
+  });
+});
+
+describe('sameSecret', () => {
+  it('is true only for the same text', () => {
+    expect(sameSecret('s3cret-token', 's3cret-token')).toBe(true);
+    expect(sameSecret('', '')).toBe(true);
+    expect(sameSecret('s3cret-token', 's3cret-tokeN')).toBe(false);
+    expect(sameSecret('s3cret-token', 's3cret-toke')).toBe(false);
+    expect(sameSecret('s3cret', 's3cret-token')).toBe(false);
+    expect(sameSecret('', 'x')).toBe(false);
+    // Compared as UTF-8 bytes: the same length in characters is not enough.
+    expect(sameSecret('é', 'e')).toBe(false);
+    expect(sameSecret('pässwört', 'pässwört')).toBe(true);
   });
 });
