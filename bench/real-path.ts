@@ -6,7 +6,8 @@
  * concurrency 100) on the same Redis, a steady-rate run, the old in-process intake figure (bench/pipeline.ts) and the
  * iSupport export line (bench/isupport-export.ts, ISUPPORT_BENCH_CASES=50000 cases of 20 members). Prints one table and writes it into docs/performance.md.
  *   BENCH_CASES=5000 BENCH_CONNECTIONS=50 BENCH_WORKERS=2 BENCH_STEADY_RATE=200 BENCH_STEADY_SECONDS=60 npm run bench
- *   BENCH_SKIP=steady,pipeline,isupport,split,icasework      leave parts out (icasework: the ETD → iCasework-only line)
+ *   BENCH_SKIP=steady,pipeline,isupport,split,icasework      leave parts out (icasework: the ETD → iCasework-only lines;
+ *                                                   steady-both: the steady run of the default two-peer route only)
  *   BENCH_OUT=docs/performance.md                  where the "last run" section goes ('' for nowhere)
  */
 import { spawnSync } from 'node:child_process';
@@ -313,7 +314,7 @@ async function main(): Promise<void> {
     const raw = await rawBullmq(redis);
     for (const r of rows) if (r.deliveredPerS) r.ratio = r.deliveredPerS / raw.deliveredPerS!;
     rows.push(raw);
-    if (!SKIP.has('steady')) rows.push(await steady(redis, run + 3));
+    if (!SKIP.has('steady') && !SKIP.has('steady-both')) rows.push(await steady(redis, run + 3));
     if (!SKIP.has('steady') && !SKIP.has('icasework')) rows.push(await steady(redis, run + 6, 'icasework'));
     if (!SKIP.has('pipeline')) {
       log('in-process intake (bench/pipeline.ts)');
