@@ -181,6 +181,13 @@ async function steady(redis: PrivateRedis, run: number, targets: 'both' | 'icase
   const agent = new http.Agent({ keepAlive: true, maxSockets: 200 });
   try {
     hubs.push(await startHub(env, 'start', port));
+    // Warmed up as the throughput lines are (a cold delivery process, still starting, holds the first seconds' jobs
+    // ~1.5 s: that is start-up, not the steady state this line measures), then what the peers saw is cleared.
+    const warm = await loadApplications(`http://127.0.0.1:${port}`, CONNECTIONS, run + 900, 500);
+    await waitFor(async () => (await deliveredCount(r, prefix)) >= warm.acked * perCase, 120000, 'warm-up delivery');
+    await Promise.all([httpJson('POST', `${icasework.controlUrl}/clear`), httpJson('POST', `${iizuka.controlUrl}/clear`)]);
+    const base = await deliveredCount(r, prefix);
+    const tailBefore = await hubTail(port);
     const total = STEADY_RATE * STEADY_SECONDS;
     const sentAt = new Map<string, number>();
     const ackMs: number[] = [];
@@ -217,7 +224,7 @@ async function steady(redis: PrivateRedis, run: number, targets: 'both' | 'icase
       await sleep(5);
     }
     await Promise.all(pending);
-    await waitFor(async () => (await deliveredCount(r, prefix)) >= ackMs.length * perCase, 600000, 'steady delivery', 50);
+    await waitFor(async () => (await deliveredCount(r, prefix)) - base >= ackMs.length * perCase, 600000, 'steady delivery', 50);
     const [icw, etd] = await Promise.all([icasework.records(), iizuka.records()]);
     const caseToken = new Map<string, string>();
     for (const rec of icw) if (rec.op === 'createcase' && rec.token && rec.caseId) caseToken.set(rec.caseId, rec.token);
@@ -228,6 +235,10 @@ async function steady(redis: PrivateRedis, run: number, targets: 'both' | 'icase
     }
     const e2e = [...deliveredAt].map(([token, at]) => at - (sentAt.get(token) ?? at)).sort((a, b) => a - b);
     const sorted = ackMs.sort((a, b) => a - b);
+    // What lengthens the tail: peer exchanges that did not succeed, and deliveries the hub retried (after a back-off).
+    const failedCalls = new Map<string, number>();
+    for (const rec of [...icw, ...etd]) if (!(rec.status >= 200 && rec.status < 300)) failedCalls.set(`${rec.op} ${rec.status}`, (failedCalls.get(`${rec.op} ${rec.status}`) ?? 0) + 1);
+    const tail = `${tailBetween(tailBefore, await hubTail(port))}; ${await queueWait(r, prefix, started)}`;
     return {
       label: `Caseway, steady ${STEADY_RATE}/s for ${STEADY_SECONDS} s (caseway start${targets === 'icasework' ? ', route ETD → iCasework only' : ''})`,
       ackedPerS: ackMs.length / ((Date.now() - started) / 1000),
@@ -235,7 +246,9 @@ async function steady(redis: PrivateRedis, run: number, targets: 'both' | 'icase
       p95: percentile(sorted, 95),
       p99: percentile(sorted, 99),
       rss: rssOf(hubs, [icasework, iizuka]),
-      note: `intake→delivered p50 ${fmt(percentile(e2e, 50))} ms, p99 ${fmt(percentile(e2e, 99))} ms; ${ackMs.length} acked, ${failed} failed`,
+      note:
+        `intake→delivered p50 ${fmt(percentile(e2e, 50))} ms, p99 ${fmt(percentile(e2e, 99))} ms; ${ackMs.length} acked, ${failed} failed; ` +
+        `${tail}; peer calls not 2xx: ${[...failedCalls].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}`,
     };
   } finally {
     agent.destroy();
@@ -244,6 +257,64 @@ async function steady(redis: PrivateRedis, run: number, targets: 'both' | 'icase
     await Promise.all([stopChild(icasework.child), stopChild(iizuka.child)]);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+interface HubTail {
+  retried: number;
+  deliveries: number;
+  deliveriesOver1s: number;
+  peerCalls: number;
+  peerCallsOver1s: number;
+}
+
+/**
+ * From the hub's /metrics (the api process aggregates its delivery processes'): delivery attempts that ended
+ * 'retrying', and how many deliveries and peer calls took over a second, of all; undefined if unreadable.
+ */
+async function hubTail(port: number): Promise<HubTail | undefined> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+  if (!res?.ok) return undefined;
+  const text = await res.text();
+  const sum = (re: RegExp) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+  const count = (name: string) => sum(new RegExp(`^${name}_count(?:\\{[^}]*\\})? (\\d+)$`, 'gm'));
+  const within1s = (name: string) => sum(new RegExp(`^${name}_bucket\\{[^}]*le="1"[^}]*\\} (\\d+)$`, 'gm'));
+  const deliveries = count('caseway_delivery_duration_seconds');
+  const peerCalls = count('caseway_peer_request_duration_seconds');
+  return {
+    retried: sum(/^caseway_deliveries_total\{[^}]*outcome="retrying"[^}]*\} (\d+)$/gm),
+    deliveries,
+    deliveriesOver1s: deliveries - within1s('caseway_delivery_duration_seconds'),
+    peerCalls,
+    peerCallsOver1s: peerCalls - within1s('caseway_peer_request_duration_seconds'),
+  };
+}
+
+/** What happened between two readings of hubTail. */
+function tailBetween(before: HubTail | undefined, after: HubTail | undefined): string {
+  if (!before || !after) return 'hub metrics unreadable';
+  const d = (k: keyof HubTail) => after[k] - before[k];
+  return `deliveries retried ${d('retried')}; over 1 s: deliveries ${d('deliveriesOver1s')} of ${d('deliveries')}, peer calls ${d('peerCallsOver1s')} of ${d('peerCalls')}`;
+}
+
+/**
+ * From the completed delivery jobs BullMQ keeps (5,000 per queue) added since `since`: how long jobs waited in the queue before a worker
+ * took them (processedOn - timestamp) and how long processing took (finishedOn - processedOn), p50 / p99.
+ */
+async function queueWait(r: Redis, prefix: string, since: number): Promise<string> {
+  const parts: string[] = [];
+  for (const target of ['icasework', 'iizuka']) {
+    const queue = `${prefix}q:deliver.${target}`;
+    const ids = await r.zrange(`${queue}:completed`, 0, -1);
+    if (!ids.length) continue;
+    const pipe = r.pipeline();
+    for (const id of ids) pipe.hmget(`${queue}:${id}`, 'timestamp', 'processedOn', 'finishedOn');
+    const rows = ((await pipe.exec()) ?? []).map(([, v]) => (v as Array<string | null>).map(Number)).filter(([t]) => t >= since);
+    const waited = rows.map(([t, p]) => p - t).sort((a, b) => a - b);
+    const ran = rows.map(([, p, f]) => f - p).sort((a, b) => a - b);
+    if (!rows.length) continue;
+    parts.push(`${target} jobs (${rows.length}): queued p50 ${fmt(percentile(waited, 50))} / p99 ${fmt(percentile(waited, 99))} ms, processing p50 ${fmt(percentile(ran, 50))} / p99 ${fmt(percentile(ran, 99))} ms`);
+  }
+  return parts.join('; ') || 'no completed jobs kept';
 }
 
 /** The old in-process figure: bench/pipeline.ts (Intake.ingest() in batches of 500 to a sink adapter). */
