@@ -12,6 +12,7 @@ import { EtdSandbox } from '../../adapters/etd/sandbox';
 import { IcaseworkSandbox } from '../../adapters/icasework/sandbox';
 import { WebhookSandbox, newSecret } from '../../adapters/webhook/sandbox';
 import { silentLogger } from '../../src/core/logger';
+import { closeHttpServer } from '../../src/core/util';
 import { FaultProxy, TOKEN_PATTERN, type FaultPlan } from './fault-proxy';
 
 export const ETD_PEER_KEY = 'faults-iizuka-key';
@@ -111,13 +112,11 @@ async function main(): Promise<void> {
   });
   await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', () => resolve()));
   const controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}`;
-  process.stdout.write(`${JSON.stringify({ proxyUrl: proxy.url, controlUrl, settings: peer.settings(proxy.url) })}\n`);
-  const stop = () => {
-    void Promise.all([proxy.stop(), peer.stop(), new Promise((r) => control.close(r))]).then(() => process.exit(0));
-    control.closeAllConnections();
-  };
+  const stop = () => void Promise.all([proxy.stop(), peer.stop(), closeHttpServer(control)]).then(() => process.exit(0));
+  // Before the line that says this peer is up: whoever reads it may stop it at once.
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  process.stdout.write(`${JSON.stringify({ proxyUrl: proxy.url, controlUrl, settings: peer.settings(proxy.url) })}\n`);
 }
 
 main().catch((err: unknown) => {
