@@ -8,7 +8,7 @@ import { promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { Server, utils, type Connection, type SFTPWrapper } from 'ssh2';
+import { Server, utils, type Connection, type ParsedKey, type SFTPWrapper } from 'ssh2';
 import { sameSecret, type Logger } from 'caseway/core';
 
 const { OPEN_MODE, STATUS_CODE, flagsToString } = utils.sftp;
@@ -166,12 +166,25 @@ function serveSftp(sftp: SFTPWrapper, root: string): void {
     });
 }
 
+/**
+ * A fresh ed25519 host key pair whose two halves parse. ssh2 1.17.0's generateKeyPairSync strips every leading zero
+ * byte of the public key, so about 1 key in 256 comes out 31 bytes long and is refused as "Malformed OpenSSH public
+ * key" (mscdex/ssh2#1513, #1390, open): the sandbox would then fail to start 1 time in 256. Such a pair is drawn again.
+ */
+export function sshHostKeyPair(): { private: string; public: ParsedKey } {
+  for (let tries = 1; ; tries += 1) {
+    const keys = utils.generateKeyPairSync('ed25519');
+    const publicKey = utils.parseKey(keys.public);
+    const privateKey = utils.parseKey(keys.private);
+    if (!(publicKey instanceof Error) && !(privateKey instanceof Error)) return { private: keys.private, public: publicKey };
+    if (tries >= 32) throw publicKey instanceof Error ? publicKey : privateKey;
+  }
+}
+
 export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServerHandle> {
   await fs.mkdir(opts.root, { recursive: true });
-  const keys = utils.generateKeyPairSync('ed25519');
-  const parsed = utils.parseKey(keys.public);
-  if (parsed instanceof Error) throw parsed;
-  const hostKeySha256 = createHash('sha256').update(parsed.getPublicSSH()).digest('base64').replace(/=+$/, '');
+  const keys = sshHostKeyPair();
+  const hostKeySha256 = createHash('sha256').update(keys.public.getPublicSSH()).digest('base64').replace(/=+$/, '');
   const clients = new Set<Connection>();
   let sessions = 0;
   const server = new Server({ hostKeys: [keys.private] }, (client) => {
