@@ -12,8 +12,8 @@ module.exports = {
   testSequencer: '<rootDir>/test/slow-first-sequencer.js',
   // Jest gives a worker 500 ms to exit once the run is over, then kills it and reports it as force-exited: a
   // wall-clock deadline. Under stress-ng --cpu 2 it was missed in 3 of 5 green runs on 2026-11-30; in the two logged
-  // with test/helpers/open-handles.ts, nothing a file left open lasted into the start of a later file, and a worker's
-  // last file was still closing its Redis socket as it ended. What a worker waits for then is finite (a socket's
+  // with test/helpers/open-handles.ts, what a file left open (a socket, a timer) was gone before the file after the
+  // next began, and a worker's last file was still closing its Redis socket as it ended. What a worker waits for then is finite (a socket's
   // close; ioredis's 2 s timer on disconnect(), never cleared on a connection already closed, ioredis#1247); a leak
   // that never ends still shows, 5 s later.
   workerGracefulExitTimeout: 5000,
