@@ -47,6 +47,11 @@ export class QueueSet {
   /** `onError` receives every queue's errors (Redis outages): a queue without a listener would print them raw. */
   constructor(private readonly redis: Redis, private readonly prefix: string, private readonly onError: (err: Error) => void = () => undefined) {}
 
+  /** The connection every queue of the set writes through (intake's WAIT must be sent on it too). */
+  get connection(): Redis {
+    return this.redis;
+  }
+
   get(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {

@@ -5,6 +5,7 @@
  * before that leaves nothing acknowledged, and a retried event is recognised by its event key.
  */
 import type { ValidateFunction } from 'ajv';
+import type { Redis } from 'ioredis';
 import canonicalCaseSchema from '../../../schemas/canonical-case.schema.json';
 import type { EmitResult, SourceEvent } from '../adapter';
 import { compileOnce, createAjv, describeAjvErrors } from '../config/ajv';
@@ -267,7 +268,8 @@ export class Intake {
     await execTransaction(tx, 'storing the cases', where);
     // Job ids are deterministic, so re-adding after a crash between these steps adds nothing twice.
     await storeCall('queueing the deliveries', () => Promise.all([...jobsByQueue].map(([queue, jobs]) => this.rt.queues.get(queue).addBulk(jobs))), where);
-    await this.awaitReplicas(where);
+    // The jobs went over the queues' own connection: WAIT counts only the writes of the connection it is sent on.
+    await this.awaitReplicas(where, jobsByQueue.size ? [this.rt.redis, this.rt.queues.connection] : [this.rt.redis]);
     const accept = this.rt.redis.pipeline();
     for (const p of prepared) {
       if (!p.duplicate) accept.hset(this.rt.keys.event(p.eventKey), 'accepted', nowIso);
@@ -276,12 +278,18 @@ export class Intake {
     return prepared.map((p) => ({ eventId: p.event.eventId, hubId: p.hubId, duplicate: p.duplicate }));
   }
 
-  /** hub.redis.minReplicas: the writes so far must reach that many replicas before anything is acknowledged. */
-  private async awaitReplicas(where: Record<string, string>): Promise<void> {
+  /**
+   * hub.redis.minReplicas: the writes so far must reach that many replicas before anything is acknowledged. Redis's
+   * WAIT answers for the writes of the connection it is sent on (up to that connection's last write), so it is sent on
+   * every connection this flush wrote through: the store's (the cases) and the queues' (the delivery jobs). Waiting on
+   * the store's alone acknowledged cases whose jobs a failover could still lose (issue 18: found stored, never
+   * delivered). The fewest replicas any of them reached is what the flush reached.
+   */
+  private async awaitReplicas(where: Record<string, string>, wrote: Redis[]): Promise<void> {
     const wanted = this.rt.config.hub?.redis?.minReplicas ?? 0;
     if (wanted <= 0) return;
     const timeout = this.rt.config.hub?.redis?.minReplicasTimeoutMs ?? 1000;
-    const reached = await storeCall('waiting for replicas', () => this.rt.redis.wait(wanted, timeout), where);
+    const reached = Math.min(...(await storeCall('waiting for replicas', () => Promise.all(wrote.map((c) => c.wait(wanted, timeout))), where)));
     if (reached < wanted) throw new StoreUnavailableError('waiting for replicas', `${reached} of ${wanted} replicas acknowledged within ${timeout} ms`, { ...where, replicas: reached, minReplicas: wanted });
   }
 
