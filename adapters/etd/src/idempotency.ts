@@ -6,6 +6,7 @@
  * for inbound.idempotencyKeyTtlSeconds (default 24 h): the expiry policy the draft asks a resource to publish.
  * This is on top of the content digest, which already gives identical content the same appRefNumber.
  */
+import { randomUUID } from 'node:crypto';
 import type { ConnectionState } from 'caseway/core';
 import { sha256Hex } from './json';
 
@@ -65,27 +66,58 @@ export function parseIdempotencyKey(header: string | string[] | undefined): stri
 interface Held {
   fp: string;
   ref?: string;
+  /** Which request holds the claim while it is in flight: `<guard>/<n>` (older claims have none). */
+  by?: string;
 }
 
-/** The guard over the connection's durable state (Redis), shared by every api process. */
+/**
+ * The guard over the connection's durable state (Redis), shared by every api process. A failed request frees its
+ * key; when it cannot (Redis went away mid-request, so the delete failed too), the claim it left would answer 409
+ * until it lapses (IN_FLIGHT_SECONDS), although the 503 told the caller to retry after a few seconds. Each guard (one
+ * per process and connection) therefore knows its own requests in flight: a claim by this guard that none of them
+ * holds any more was left by a failure, and a repeat with the same body takes it over. A claim by another process
+ * keeps answering 409 until it lapses (that process may still be storing it).
+ */
 export function stateIdempotencyGuard(state: ConnectionState, ttlSeconds: number): IdempotencyGuard {
+  const guard = randomUUID();
+  let next = 0;
+  const inFlight = new Set<string>();
   return {
     async begin(key, client, fingerprint) {
       const stateKey = `idempotency:${sha256Hex(`${client}\u0000${key}`)}`;
       for (let tries = 0; tries < 3; tries++) {
-        if (await state.setIfAbsent(stateKey, JSON.stringify({ fp: fingerprint } satisfies Held), IN_FLIGHT_SECONDS)) {
+        const by = `${guard}/${++next}`;
+        inFlight.add(by);
+        let claimed = false;
+        try {
+          claimed = await state.setIfAbsent(stateKey, JSON.stringify({ fp: fingerprint, by } satisfies Held), IN_FLIGHT_SECONDS);
+        } finally {
+          if (!claimed) inFlight.delete(by);
+        }
+        if (claimed) {
           return {
             claim: {
-              complete: (appRefNumber) => state.set(stateKey, JSON.stringify({ fp: fingerprint, ref: appRefNumber } satisfies Held), ttlSeconds),
-              abandon: () => state.del(stateKey).catch(() => undefined),
+              complete: async (appRefNumber) => {
+                await state.set(stateKey, JSON.stringify({ fp: fingerprint, ref: appRefNumber } satisfies Held), ttlSeconds);
+                inFlight.delete(by);
+              },
+              abandon: async () => {
+                inFlight.delete(by);
+                await state.del(stateKey).catch(() => undefined);
+              },
             },
           };
         }
         const held = await state.getJson<Held>(stateKey);
         if (!held) continue; // lapsed or abandoned in between: claim it again
         if (held.fp !== fingerprint) return { answer: idempotencyProblem(422, IDEMPOTENCY_KEY_REUSED) };
-        if (held.ref === undefined) return { answer: idempotencyProblem(409, IDEMPOTENCY_KEY_IN_FLIGHT) };
-        return { answer: { status: 200, body: { appRefNumber: held.ref } } };
+        if (held.ref !== undefined) return { answer: { status: 200, body: { appRefNumber: held.ref } } };
+        // Left by a request of this process that failed and could not free it: free it now and claim it again.
+        if (held.by?.startsWith(`${guard}/`) && !inFlight.has(held.by)) {
+          await state.del(stateKey);
+          continue;
+        }
+        return { answer: idempotencyProblem(409, IDEMPOTENCY_KEY_IN_FLIGHT) };
       }
       return { answer: idempotencyProblem(409, IDEMPOTENCY_KEY_IN_FLIGHT) };
     },

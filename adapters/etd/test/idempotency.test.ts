@@ -181,6 +181,58 @@ describe("Caseway's ETD intake honours Idempotency-Key", () => {
     }
   });
 
+  test('a key its request could not free (Redis went away mid-request) is taken over by the retry in this process; another process still answers 409', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-etd-orphan-'));
+    const server = await startPrivateRedis(dir, ['--shutdown-on-sigterm', 'now']);
+    const redis = quietRedis(new Redis(server.url, { maxRetriesPerRequest: 1 }));
+    const prefix = 'cwtest:etd-orphan:';
+    try {
+      // Two api processes on one connection: each mount is its own guard, as in two processes.
+      const mount = async (wrapEmit?: (emit: Emit, harness: Harness<unknown>) => Emit) => {
+        const harness = adapterHarness<unknown>({ adapter, settings: SETTINGS, redis, prefix, connectionName: 'etd-orphan' });
+        const app = express();
+        const router = express.Router();
+        source().mount(router, harness.ctx, wrapEmit ? wrapEmit(harness.emit, harness) : harness.emit, {});
+        app.use(router);
+        const listening = await new Promise<Server>((resolve, reject) => {
+          const s = app.listen(0, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
+        });
+        servers.push(listening);
+        return { url: `http://127.0.0.1:${(listening.address() as AddressInfo).port}`, harness };
+      };
+      let outage = true;
+      // After the key is claimed, Redis becomes a replica (READONLY): storing fails, and so does freeing the key.
+      const here = await mount((emit, harness) => async (events) => {
+        if (outage) {
+          outage = false;
+          await redis.replicaof('127.0.0.1', '1');
+          await harness.ctx.state.set('probe', 'x');
+        }
+        return emit(events);
+      });
+      const elsewhere = await mount();
+      const refused = await post(here, validBody(), '"key-orphan"');
+      expect([refused.status, refused.headers['retry-after']]).toEqual([503, '5']);
+      await redis.replicaof('NO', 'ONE');
+      // The claim is still there (it would lapse only after two minutes) ...
+      expect(await redis.keys(`${prefix}*idempotency*`)).toHaveLength(1);
+      // ... and another process cannot know its holder is gone: 409 ...
+      expect((await post(elsewhere, validBody(), '"key-orphan"')).status).toBe(409);
+      // ... while this process knows none of its requests holds it: the retry is processed, once.
+      const retried = await post(here, validBody(), '"key-orphan"');
+      expect(retried.status).toBe(200);
+      expect(here.harness.emitted).toHaveLength(1);
+      // Afterwards every process gives the first answer; another body is still refused.
+      expect([(await post(elsewhere, validBody(), '"key-orphan"')).json]).toEqual([retried.json]);
+      expect((await post(here, otherBody(), '"key-orphan"')).status).toBe(422);
+      expect(elsewhere.harness.emitted).toHaveLength(0);
+    } finally {
+      redis.disconnect();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a malformed key is refused with 400 before anything is stored', async () => {
     const intake = await startIntake();
     const reply = await post(intake, validBody(), '"bad key\twith tab"');
