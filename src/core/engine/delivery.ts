@@ -85,6 +85,23 @@ export class DeliveryProcessor {
   }
 
   /**
+   * A job BullMQ failed without running it: it stalled (its worker stopped, or lost Redis, mid-delivery) more often
+   * than hub.worker.maxStalledCount allows. The processor never saw that failure, so it is recorded here as any dead
+   * letter is (trace, counters, health, the adapter's hook): otherwise the case would show in flight for ever and the
+   * dead-letter counts would not add up.
+   */
+  async recordStalledOut(job: Job<DeliveryJobData>): Promise<void> {
+    const { hubId, route, target } = job.data;
+    const err = new CasewayError(`the delivery stalled more often than hub.worker.maxStalledCount allows (its worker stopped or lost Redis mid-delivery); replay it once the workers are steady`, {
+      code: 'DELIVERY_STALLED',
+      retryable: false,
+      context: { route, hubId, connection: this.conn.name },
+    });
+    const base = { route, target, connection: this.conn.name, action: job.name, deliveryId: job.id ?? '', attempt: job.attemptsMade + 1 };
+    await this.recordFailure(job, err, base, Date.now());
+  }
+
+  /**
    * Records that an attempt of this delivery is about to call the peer, before it does; returns what earlier
    * attempts left (how many started, whether one ended uncertain). A failure here fails the attempt unsent.
    */
@@ -146,6 +163,14 @@ export function startDeliveryWorker(rt: HubRuntime, conn: ConnectionRuntime): Wo
     autorun: true,
     },
   );
+  // A job BullMQ itself failed (stalled too often; `deferredFailure` says so) is a dead letter the processor never
+  // saw: record it. Every other failure was recorded by the processor before it threw.
+  worker.on('failed', (job) => {
+    if (!job?.deferredFailure) return;
+    processor.recordStalledOut(job).catch((err: unknown) => {
+      rt.log.error({ connection: conn.name, deliveryId: job.id, error: safeMessage(err) }, 'could not record a stalled-out delivery');
+    });
+  });
   // Worker errors (Redis outages, mostly) go to the hub's connection watch: one line per state change.
   return worker;
 }
