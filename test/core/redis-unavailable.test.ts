@@ -265,6 +265,8 @@ describe('intake while Redis is demoted, promoted back, stopped and restarted', 
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     const answers: Record<string, number> = {};
+    // When each step of the outage happened (epoch ms), for a failure message to set the jobs' times against.
+    const phases: Record<string, number> = {};
     const badAnswers: Answer[] = [];
     const acked = new Map<string, string>();
     const total = 120;
@@ -318,13 +320,19 @@ describe('intake while Redis is demoted, promoted back, stopped and restarted', 
       await eventually(async () => acked.size >= 20, 30000, '20 acknowledged applications');
       // Failover by hand: the replica becomes the primary, the hub's Redis its replica (READONLY, MASTERDOWN, LOADING).
       let before = answers['503'] ?? 0;
+      phases.promoteB = Date.now();
       await adminB.replicaof('NO', 'ONE');
+      phases.demoteA = Date.now();
       await admin.replicaof('127.0.0.1', new URL(b!.url).port);
+      phases.demotedA = Date.now();
       await saw503(before);
       // ... and back: the hub's Redis is the primary again, the other one its replica.
       await eventually(async () => (await onlineReplicas(b!.url)) === 1, 30000, 'the demoted Redis to sync from the new primary');
+      phases.promoteA = Date.now();
       await admin.replicaof('NO', 'ONE');
+      phases.demoteB = Date.now();
       await adminB.replicaof('127.0.0.1', new URL(a.url).port);
+      phases.demotedB = Date.now();
       await eventually(async () => (await onlineReplicas(a.url)) === 1, 30000, 'the replica to sync again');
       const ackedBefore = acked.size;
       await eventually(async () => acked.size > ackedBefore || (loadDone() && (await probe()) === 200), 30000, 'intake to acknowledge again');
@@ -333,9 +341,12 @@ describe('intake while Redis is demoted, promoted back, stopped and restarted', 
       before = answers['503'] ?? 0;
       admin.disconnect();
       const port = Number(new URL(a.url).port);
+      phases.stopA = Date.now();
       await a.stop();
+      phases.stoppedA = Date.now();
       await saw503(before);
       a = await startPrivateRedis(path.join(dir, 'a'), [...NOW, '--repl-diskless-sync-delay', '0'], port);
+      phases.restartedA = Date.now();
       adminB.disconnect();
       adminB = control(b!.url);
       await eventually(async () => (await onlineReplicas(a.url)) === 1, 30000, 'the replica to sync after the restart');
@@ -370,7 +381,9 @@ describe('intake while Redis is demoted, promoted back, stopped and restarted', 
         await eventually(async () => (await undelivered()).length === 0, 60000, 'every acknowledged application delivered');
       } catch (err) {
         // Where each undelivered application's delivery job is, for whoever reads the failure.
-        throw new Error(`${(err as Error).message}; their delivery jobs: ${JSON.stringify(await deliveryJobsOf(t, await undelivered()))}`);
+        const missing = await undelivered();
+        const traces = await Promise.all(missing.map(async (h) => [h, (await t.hub.runtime.traces.read(h)).map((e) => `${e.stage}@${Date.parse(e.at)}`)]));
+        throw new Error(`${(err as Error).message}; their delivery jobs: ${JSON.stringify(await deliveryJobsOf(t, missing))}; their traces: ${JSON.stringify(Object.fromEntries(traces))}; outage steps: ${JSON.stringify(phases)}`);
       }
     } finally {
       hub = undefined;
