@@ -112,11 +112,26 @@ export async function connectRedis(url: string, connectionName = 'caseway', sett
 }
 
 /**
+ * A script (EVAL/EVALSHA) that a replica refused with READONLY: ioredis reconnects (through the Sentinels, when the
+ * hub uses them, so to the new primary) and sends it again. A script answered READONLY did nothing (its first write
+ * failed, and it is atomic), so sending it again is safe. Other commands are not sent again: a write refused while
+ * queued in a MULTI gets its READONLY at top level too, and sending it alone would break the transaction.
+ */
+export function resendReadonlyScripts(err: Error & { command?: { name?: string } }): 2 | false {
+  const name = err.command?.name?.toLowerCase();
+  return err.message.startsWith('READONLY') && (name === 'evalsha' || name === 'eval') ? 2 : false;
+}
+
+/**
  * The connection BullMQ workers need: they wait for Redis to come back instead of failing (maxRetriesPerRequest null).
  * No auto-pipelining: BullMQ duplicates it for its blocking BZPOPMIN, which must not sit in a shared pipeline.
+ * BullMQ retries its own scripts only on a closed connection; a READONLY (the primary demoted during a failover, its
+ * connections still open) made it give up on finishing or extending a job, which then sat active until its lock
+ * lapsed and a stalled-job check took it over (30-90 s late, and a dead letter if it happened twice). Resent until the
+ * server is a primary again (resendReadonlyScripts), the job finishes as soon as it can.
  */
 export function workerConnection(redis: Redis): Redis {
-  return redis.duplicate({ maxRetriesPerRequest: null, connectionName: 'caseway-worker', enableAutoPipelining: false });
+  return redis.duplicate({ maxRetriesPerRequest: null, connectionName: 'caseway-worker', enableAutoPipelining: false, reconnectOnError: resendReadonlyScripts });
 }
 
 /**

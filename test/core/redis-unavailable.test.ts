@@ -16,16 +16,21 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Redis, ReplyError } from 'ioredis';
 import { startPrivateRedis } from '../../src/cli/private-redis';
 import { CasewayError, PermanentError } from '../../src/core/errors';
 import { deliveryQueueName } from '../../src/core/queues';
+import { resendReadonlyScripts, workerConnection } from '../../src/core/redis';
 import { RedisConnectionState } from '../../src/core/store/connection-state';
 import { Keys } from '../../src/core/store/keys';
 import { asStoreFailure, isRedisUnavailable, StoreUnavailableError } from '../../src/core/store/replies';
 import { KEEP_ALIVE_TIMEOUT_MS } from '../../src/http/server';
 import { RETRY_AFTER_SECONDS } from '../../src/http/retryable-intake';
+import { applicationDigest } from '../../adapters/etd/src/ids';
+import type { JsonObject } from '../../adapters/etd/src/json';
 import { validBody } from '../../adapters/etd/test/support';
+import { eventKeyOf } from '../../src/core/engine/ids';
 import { eventually, startTestHub } from '../helpers/hub';
 import { quietRedis } from '../helpers/redis';
 
@@ -148,6 +153,32 @@ describe('isRedisUnavailable: real Redis errors', () => {
     expect(isRedisUnavailable(notWritable)).toBe(true);
   });
 
+  it("the workers' connection sends a script refused READONLY again once the server is a primary; a plain write it fails", async () => {
+    const worker = quietRedis(workerConnection(redis));
+    const readonlyErrors = async () => Number(/errorstat_READONLY:count=(\d+)/.exec(await redis.info('errorstats'))?.[1] ?? 0);
+    await redis.replicaof('127.0.0.1', await closedPort());
+    try {
+      const plain = await errorOf(() => worker.set('cwtest:unavailable:ro', '1'));
+      expect(plain.message).toMatch(/^READONLY/);
+      const before = await readonlyErrors();
+      let settled = false;
+      const script = worker.eval("return redis.call('INCR', KEYS[1])", 1, 'cwtest:unavailable:ro-n').finally(() => (settled = true));
+      // Refused (twice: once sent, once sent again after reconnecting) and still waiting, not failed.
+      await eventually(async () => (await readonlyErrors()) >= before + 2, 10000, 'the script refused and sent again');
+      expect(settled).toBe(false);
+      await redis.replicaof('NO', 'ONE');
+      expect(await script).toBe(1);
+    } finally {
+      await redis.replicaof('NO', 'ONE');
+      worker.disconnect();
+    }
+    // The rule itself: scripts only, READONLY only.
+    const withCommand = (message: string, name: string) => Object.assign(new ReplyError(message), { command: { name } });
+    expect(resendReadonlyScripts(withCommand('READONLY You can\'t write against a read only replica.', 'evalsha'))).toBe(2);
+    expect(resendReadonlyScripts(withCommand('READONLY You can\'t write against a read only replica.', 'set'))).toBe(false);
+    expect(resendReadonlyScripts(withCommand('NOSCRIPT No matching script.', 'evalsha'))).toBe(false);
+  });
+
   it('the connection state fails with StoreUnavailableError when Redis is away (an adapter answers 503 on it)', async () => {
     const state = new RedisConnectionState(redis, 'cwtest:unavailable:', 'c');
     await state.set('k', 'v');
@@ -164,7 +195,14 @@ describe('isRedisUnavailable: real Redis errors', () => {
 });
 
 const API_KEY = 'etd-unavailable-test-key-0123456789';
-const YAML = `
+const PEER_SECRET = `whsec_${Buffer.alloc(24, 7).toString('base64')}`;
+/**
+ * The sink is a peer outside the Redis that fails over (the webhook adapter to the test's own HTTP server): a recorder
+ * peer keeps its records in that very Redis, and a failover that drops its last writes makes a delivered application
+ * look undelivered (seen: the job completed, the case traced delivered, the recorder's record gone with the writes
+ * the demoted primary took after the replica's promotion).
+ */
+const yamlFor = (peerUrl: string) => `
 hub: { shutdownTimeoutMs: 5000, redis: { minReplicas: 1, minReplicasTimeoutMs: 2000 } }
 connections:
   etd-form:
@@ -172,11 +210,14 @@ connections:
     settings:
       inbound:
         apiKeys: [{ name: form, key: "${API_KEY}", allowIps: ["127.0.0.1", "::1"] }]
-  sink: { adapter: recorder, delivery: { attempts: 20, backoffMs: 200 } }
+  sink:
+    adapter: webhook
+    settings: { url: "${peerUrl}", secret: "${PEER_SECRET}" }
+    delivery: { attempts: 20, backoffMs: 200 }
 routes:
   - name: etd
     from: { connection: etd-form, source: application }
-    to: [{ connection: sink, action: record }]
+    to: [{ connection: sink, action: post }]
 `;
 
 interface Answer {
@@ -206,6 +247,13 @@ async function deliveryJobsOf(t: { redis: Redis; prefix: string }, hubIds: strin
   return out;
 }
 
+/** Application `i` of the load (or 'probe'): valid, and unique by its e-mail address. */
+function appFor(i: string): { etdApp: JsonObject } {
+  const app = validBody() as { etdApp: { appDetails: { email: string } } };
+  app.etdApp.appDetails.email = `unavailable.${i}@example.org`;
+  return app as unknown as { etdApp: JsonObject };
+}
+
 function post(baseUrl: string, body: string, agent: http.Agent, idempotencyKey?: string): Promise<Answer> {
   const url = new URL('/etd/application', baseUrl);
   return new Promise((resolve, reject) => {
@@ -231,13 +279,27 @@ describe('intake while Redis is demoted, promoted back, stopped and restarted', 
   // jest worker alive after the test had failed).
   let hub: { stop: () => Promise<void> } | undefined;
 
+  // The peer: every hub id it received (the body is the canonical case, with its hubId).
+  const received = new Map<string, number>();
+  const peer = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const hubId = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { hubId: string }).hubId;
+      received.set(hubId, (received.get(hubId) ?? 0) + 1);
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
+    });
+  });
+
   beforeAll(async () => {
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', () => resolve()));
     mkdirSync(path.join(dir, 'b'), { recursive: true });
     a = await startPrivateRedis(path.join(dir, 'a'), [...NOW, '--repl-diskless-sync-delay', '0']);
     b = await startPrivateRedis(path.join(dir, 'b'), [...NOW, '--repl-diskless-sync-delay', '0', '--replicaof', '127.0.0.1', new URL(a.url).port]);
   });
   afterAll(async () => {
     await hub?.stop();
+    await new Promise<void>((resolve) => peer.close(() => resolve()));
     await b?.stop();
     await a.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -256,7 +318,7 @@ describe('intake while Redis is demoted, promoted back, stopped and restarted', 
       }
     };
     await eventually(async () => (await onlineReplicas(a.url)) === 1, 20000, 'the replica to sync');
-    const t = await startTestHub({ yaml: YAML, redisUrl: a.url });
+    const t = await startTestHub({ yaml: yamlFor(`http://127.0.0.1:${(peer.address() as AddressInfo).port}/peer`), redisUrl: a.url });
     hub = t;
     // The hub keeps idle connections longer than it asks callers to wait: a retry after Retry-After finds its
     // kept-alive connection open (Node's default of 5 s closed it as the retry arrived: ECONNRESET, no answer).
@@ -273,9 +335,7 @@ describe('intake while Redis is demoted, promoted back, stopped and restarted', 
     let next = 0;
     let stop = false;
     const one = async (i: number) => {
-      const app = validBody() as { etdApp: { appDetails: { email: string } } };
-      app.etdApp.appDetails.email = `unavailable.${i}@example.org`;
-      const body = JSON.stringify(app);
+      const body = JSON.stringify(appFor(String(i)));
       const key = i % 10 === 0 ? `unavailable-${i}` : undefined;
       while (!stop) {
         const answer = await post(t.baseUrl, body, agent, key);
@@ -303,10 +363,8 @@ describe('intake while Redis is demoted, promoted back, stopped and restarted', 
     let adminB = control(b!.url);
     // One more application, posted by the wait itself: on a fast machine the load can have had all its applications
     // acknowledged before Redis goes away, and then nothing of the load would ever meet the outage.
-    const probeApp = validBody() as { etdApp: { appDetails: { email: string } } };
-    probeApp.etdApp.appDetails.email = 'unavailable.probe@example.org';
     const probe = async (): Promise<number> => {
-      const answer = await post(t.baseUrl, JSON.stringify(probeApp), agent);
+      const answer = await post(t.baseUrl, JSON.stringify(appFor('probe')), agent);
       answers[answer.status] = (answers[answer.status] ?? 0) + 1;
       if (answer.status === 200) acked.set('probe', (JSON.parse(answer.body) as { appRefNumber: string }).appRefNumber);
       else if (answer.status === 503) expect(answer.retryAfter).toBe(String(RETRY_AFTER_SECONDS));
@@ -365,18 +423,28 @@ describe('intake while Redis is demoted, promoted back, stopped and restarted', 
       expect(Object.keys(answers).sort()).toEqual(expect.arrayContaining(['200', '503']));
       expect(Object.keys(answers).filter((s) => !['200', '503', '409'].includes(s))).toEqual([]);
       expect(Array.from({ length: total }, (_, i) => String(i)).filter((i) => !acked.has(i))).toEqual([]);
-      // Every acknowledged application reaches the sink.
-      const state = new RedisConnectionState(t.redis, t.prefix, 'sink');
-      const hubIdOf = async (appRef: string) => {
-        const res = await fetch(`${t.baseUrl}/api/cases/${encodeURIComponent(appRef)}`);
-        return res.status === 200 ? ((await res.json()) as { hubId: string }).hubId : undefined;
-      };
-      const hubIds = await Promise.all([...acked.values()].map(hubIdOf));
-      expect(hubIds.filter((h) => !h)).toEqual([]);
-      const undelivered = async () => {
-        const delivered = new Set(Object.values(await state.hashGetAll('deliveries')).map((v) => (JSON.parse(v) as { hubId: string }).hubId));
-        return hubIds.filter((h) => !delivered.has(h!)) as string[];
-      };
+      // Every acknowledged application is stored (found by its appRefNumber) ...
+      const looked = await Promise.all(
+        [...acked].map(async ([i, appRef]) => {
+          const res = await fetch(`${t.baseUrl}/api/cases/${encodeURIComponent(appRef)}`);
+          return { i, appRef, status: res.status, hubId: res.status === 200 ? ((await res.json()) as { hubId: string }).hubId : undefined };
+        }),
+      );
+      const notFound = looked.filter((l) => !l.hubId);
+      if (notFound.length) {
+        // What the store holds for each: the event (its claimed hub id, accepted or not) and the appRefNumber's reference.
+        const held = await Promise.all(
+          notFound.map(async (l) => {
+            const eventKey = eventKeyOf('etd-form', 'application', applicationDigest(appFor(l.i).etdApp as JsonObject));
+            const keys = new Keys(t.prefix);
+            return { ...l, event: await t.redis.hgetall(keys.event(eventKey)), xref: await t.redis.get(keys.xref('etd', l.appRef)) };
+          }),
+        );
+        throw new Error(`acknowledged applications not found: ${JSON.stringify(held)}; outage steps: ${JSON.stringify(phases)}`);
+      }
+      const hubIds = looked.map((l) => l.hubId!);
+      // ... and reaches the peer.
+      const undelivered = async () => hubIds.filter((h) => !received.has(h));
       try {
         await eventually(async () => (await undelivered()).length === 0, 60000, 'every acknowledged application delivered');
       } catch (err) {
