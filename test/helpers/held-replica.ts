@@ -83,6 +83,10 @@ export async function startHeldReplica(primaryPort: number): Promise<HeldReplica
         if (full) {
           offset = acked = Number(full[1]);
           phase = 'rdb-header';
+        } else {
+          // One handshake command at a time: PSYNC with a reply still unsent is refused ("pending output").
+          const next = handshake.shift();
+          if (next) send(...next);
         }
       } else if (phase === 'rdb-header') {
         // Newlines keep the link alive while the primary writes its RDB; then $<length>\r\n.
@@ -118,13 +122,13 @@ export async function startHeldReplica(primaryPort: number): Promise<HeldReplica
     consume();
   });
   socket.on('error', (err) => failed(err));
-  socket.once('connect', () => {
-    // Not announcing "capa eof": the primary then sends its RDB with a length, never the diskless EOF-marked form.
-    send('PING');
-    send('REPLCONF', 'listening-port', '0');
-    send('REPLCONF', 'capa', 'psync2');
-    send('PSYNC', '?', '-1');
-  });
+  // Not announcing "capa eof": the primary then sends its RDB with a length, never the diskless EOF-marked form.
+  const handshake = [
+    ['REPLCONF', 'listening-port', '0'],
+    ['REPLCONF', 'capa', 'psync2'],
+    ['PSYNC', '?', '-1'],
+  ];
+  socket.once('connect', () => send('PING'));
   const beat = setInterval(ack, 1000);
   beat.unref();
   try {

@@ -167,6 +167,9 @@ export class Intake {
     const system = conn.adapter.name;
     const join = joinModeOf(this.rt, connectionName, sourceName);
     const lookups = events.map((e) => forLookup(e, join, system, connectionName));
+    const where = { connection: connectionName, source: sourceName };
+    // Read before the first write of this flush (the claim), to tell afterwards whether WAIT counted in the same history.
+    const history = await this.replicationHistory(where);
     // prepare() sees the look-up copy (the join rule); everything stored is the event as the source sent it.
     const prepared = (await this.prepare(connectionName, system, sourceName, lookups)).map((p, i) => ({ ...p, event: events[i], lookup: lookups[i] }));
     const now = new Date();
@@ -264,12 +267,11 @@ export class Intake {
     counts.writeTo(tx);
     for (const [hubId, entries] of traces) this.rt.traces.appendMany(tx, hubId, entries);
     indexCases(tx, this.rt, indexed, now);
-    const where = { connection: connectionName, source: sourceName };
     await execTransaction(tx, 'storing the cases', where);
     // Job ids are deterministic, so re-adding after a crash between these steps adds nothing twice.
     await storeCall('queueing the deliveries', () => Promise.all([...jobsByQueue].map(([queue, jobs]) => this.rt.queues.get(queue).addBulk(jobs))), where);
     // The jobs went over the queues' own connection: WAIT counts only the writes of the connection it is sent on.
-    await this.awaitReplicas(where, jobsByQueue.size ? [this.rt.redis, this.rt.queues.connection] : [this.rt.redis]);
+    await this.awaitReplicas(where, jobsByQueue.size ? [this.rt.redis, this.rt.queues.connection] : [this.rt.redis], history);
     const accept = this.rt.redis.pipeline();
     for (const p of prepared) {
       if (!p.duplicate) accept.hset(this.rt.keys.event(p.eventKey), 'accepted', nowIso);
@@ -285,12 +287,28 @@ export class Intake {
    * the store's alone acknowledged cases whose jobs a failover could still lose (issue 18: found stored, never
    * delivered). The fewest replicas any of them reached is what the flush reached.
    */
-  private async awaitReplicas(where: Record<string, string>, wrote: Redis[]): Promise<void> {
+  private async awaitReplicas(where: Record<string, string>, wrote: Redis[], history: string | undefined): Promise<void> {
     const wanted = this.rt.config.hub?.redis?.minReplicas ?? 0;
     if (wanted <= 0) return;
     const timeout = this.rt.config.hub?.redis?.minReplicasTimeoutMs ?? 1000;
     const reached = Math.min(...(await storeCall('waiting for replicas', () => Promise.all(wrote.map((c) => c.wait(wanted, timeout))), where)));
     if (reached < wanted) throw new StoreUnavailableError('waiting for replicas', `${reached} of ${wanted} replicas acknowledged within ${timeout} ms`, { ...where, replicas: reached, minReplicas: wanted });
+    // WAIT compares replica offsets with the offset of the connection's last write. A primary demoted in between (its
+    // data set replaced by a new primary's: these writes gone) and promoted again counts offsets afresh from the other
+    // history, and the replicas soon pass the old offset: WAIT then counts writes that no longer exist (seen in the
+    // Redis outage test: applications acknowledged, nothing of them stored but the accepted mark). A promotion always
+    // gives the primary a new replication id, so an unchanged id says the offsets are of one history.
+    const after = await this.replicationHistory(where);
+    if (after !== history) throw new StoreUnavailableError('waiting for replicas', 'the Redis primary changed while the writes waited for replicas', { ...where, minReplicas: wanted });
+  }
+
+  /** The primary's replication id (master_replid), when hub.redis.minReplicas asks for replicas; else undefined. */
+  private async replicationHistory(where: Record<string, string>): Promise<string | undefined> {
+    if ((this.rt.config.hub?.redis?.minReplicas ?? 0) <= 0) return undefined;
+    const info = await storeCall('reading the replication id', () => this.rt.redis.info('replication'), where);
+    const id = /^master_replid:(\w+)/m.exec(info)?.[1];
+    if (!id) throw new StoreUnavailableError('reading the replication id', 'INFO replication gave no master_replid', where);
+    return id;
   }
 
   /**
