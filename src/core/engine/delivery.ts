@@ -38,7 +38,7 @@ export class DeliveryProcessor {
         this.rt.metrics.delivery(routeName, this.conn.name, 'skipped', 0);
         return { status: 'skipped' };
       }
-      if (!kase) throw new PermanentError('the stored case has expired or was removed', { route: routeName, hubId });
+      if (!kase) throw this.missingCase(job, routeName, hubId);
       const action = this.conn.adapter.actions[target.action];
       if (!action) throw new PermanentError(`adapter "${this.conn.adapter.name}" has no action "${target.action}"`, { route: routeName, hubId });
       // The case was just decrypted for this job alone: the mapping rewrites it in place, no copy of the whole case.
@@ -82,6 +82,22 @@ export class DeliveryProcessor {
       if (!isRetryable(err)) throw new UnrecoverableError(safeMessage(err));
       throw new Error(safeMessage(err));
     }
+  }
+
+  /**
+   * No stored case for a job. Older than the retention period: the case expired, and no attempt can change that. Younger:
+   * it cannot have expired, so its writes were lost or are not there yet (a failover can drop a flush's stored case and
+   * keep its job, added on another connection moments later; intake then answered 503, and the source's retry stores
+   * the case again, under the same job id, which BullMQ does not add twice): retryable, so the job delivers once the
+   * retry has stored it, instead of becoming a dead letter that the retry's 200 hides.
+   */
+  private missingCase(job: Job<DeliveryJobData>, route: string, hubId: string): CasewayError {
+    if (Date.now() - job.timestamp >= this.rt.retentionSeconds * 1000) return new PermanentError('the stored case has expired', { route, hubId });
+    return new CasewayError('the stored case is not there (lost with a Redis failover, or not stored yet); the source\'s retry stores it again', {
+      code: 'CASE_NOT_STORED',
+      retryable: true,
+      context: { route, hubId },
+    });
   }
 
   /**

@@ -1,0 +1,76 @@
+/**
+ * A delivery job whose stored case is not there (issue 18: found by the Redis outage test under load). A failover can
+ * drop a flush's stored case and keep its delivery job (added on the queues' connection moments later); intake
+ * answers 503, the source retries, intake stores the case again, and BullMQ keeps the job it already has under that
+ * id. The job must wait for the case (retryable), not become a dead letter that the retry's 200 hides. A job older
+ * than the retention period is another matter: its case expired, and that is permanent.
+ */
+import type { Job } from 'bullmq';
+import { PayloadCipher } from '../../src/core/store/payload-cipher';
+import { deliveryQueueName, type DeliveryJobData } from '../../src/core/queues';
+import { RedisConnectionState } from '../../src/core/store/connection-state';
+import { eventually, startTestHub, type TestHub } from '../helpers/hub';
+
+const YAML = `
+hub: { retentionDays: 1 }
+connections:
+  inbox: { adapter: recorder }
+  sink: { adapter: recorder, delivery: { attempts: 8, backoffMs: 100 } }
+routes:
+  - name: lost
+    from: { connection: inbox, source: inbox }
+    to: [{ connection: sink, action: record }]
+`;
+
+describe('a delivery job whose stored case is not there', () => {
+  const dataKey = PayloadCipher.generateKey();
+  let api: TestHub;
+  let workers: TestHub | undefined;
+
+  beforeAll(async () => {
+    api = await startTestHub({ yaml: YAML, roles: { api: true, workers: false }, dataKey });
+  });
+  afterAll(async () => {
+    await workers?.stopKeepingState();
+    await api.stop();
+  });
+
+  /** Ingests one event and removes what a failover would have lost: its stored case and its accepted mark. */
+  const ingestAndLoseTheCase = async (id: string) => {
+    const event = { eventId: id, case: { type: 'complaint', source: { system: 'recorder', id }, parties: [] } };
+    const [result] = await api.hub.intake.ingest('inbox', 'inbox', [event]);
+    const keys = await api.redis.keys(`${api.prefix}payload:*`);
+    for (const key of keys) await api.redis.del(key);
+    for (const key of await api.redis.keys(`${api.prefix}event:*`)) await api.redis.hdel(key, 'accepted');
+    return { event, hubId: result.hubId };
+  };
+  const queue = () => api.hub.runtime.queues.get(deliveryQueueName('sink'));
+  const jobOf = async (hubId: string) => ((await queue().getJobs(['wait', 'delayed', 'active', 'failed', 'completed'])) as Array<Job<DeliveryJobData>>).find((j) => j.data.hubId === hubId);
+
+  it('waits for the case (retrying, not dead) and delivers once the source sends it again', async () => {
+    const { event, hubId } = await ingestAndLoseTheCase('lost-1');
+    workers = await startTestHub({ yaml: YAML, roles: { api: false, workers: true }, dataKey, prefix: api.prefix });
+    await eventually(async () => (await api.hub.runtime.traces.read(hubId)).some((e) => e.stage === 'retrying'), 15000, 'an attempt without the case');
+    const retrying = (await api.hub.runtime.traces.read(hubId)).find((e) => e.stage === 'retrying');
+    expect(retrying).toMatchObject({ error: { code: 'CASE_NOT_STORED', retryable: true } });
+    // The source's retry stores the case again; the job it already has delivers it.
+    await api.hub.intake.ingest('inbox', 'inbox', [event]);
+    const sink = new RedisConnectionState(api.redis, api.prefix, 'sink');
+    await eventually(async () => Object.values(await sink.hashGetAll('deliveries')).some((v) => (JSON.parse(v) as { hubId: string }).hubId === hubId), 30000, 'the case delivered');
+    expect((await api.hub.runtime.traces.read(hubId)).some((e) => e.stage === 'dead')).toBe(false);
+    expect(await (await jobOf(hubId))?.getState()).toBe('completed');
+  });
+
+  it('the negative: a job older than the retention period finds its case expired, and that is a dead letter', async () => {
+    await workers?.stopKeepingState();
+    workers = undefined;
+    const { hubId } = await ingestAndLoseTheCase('lost-2');
+    const job = await jobOf(hubId);
+    // Created two days ago (retentionDays: 1).
+    await api.redis.hset(`${api.hub.runtime.keys.queuePrefix}:${deliveryQueueName('sink')}:${job!.id}`, 'timestamp', String(Date.now() - 2 * 86_400_000));
+    workers = await startTestHub({ yaml: YAML, roles: { api: false, workers: true }, dataKey, prefix: api.prefix });
+    await eventually(async () => (await api.hub.runtime.traces.read(hubId)).some((e) => e.stage === 'dead'), 15000, 'the dead letter');
+    expect((await api.hub.runtime.traces.read(hubId)).find((e) => e.stage === 'dead')).toMatchObject({ error: { code: 'PERMANENT', message: 'the stored case has expired', retryable: false } });
+    expect(await (await jobOf(hubId))?.getState()).toBe('failed');
+  });
+});
