@@ -226,23 +226,26 @@ interface Answer {
   body: string;
 }
 
-/** The BullMQ state of each hub id's job in the sink's delivery queue: its hash, and every list or set holding its id. */
-async function deliveryJobsOf(t: { redis: Redis; prefix: string }, hubIds: string[]): Promise<Record<string, unknown>> {
+/**
+ * Where each hub id's delivery job is: by the delivery id its trace's `routed` entries name, the job's hash (all
+ * fields but the data), every list or set holding its id, its lock, and any other key of the job.
+ */
+async function deliveryJobsOf(t: { redis: Redis; prefix: string; hub: { runtime: { traces: { read(h: string): Promise<Array<{ stage: string; deliveryId?: string }>> } } } }, hubIds: string[]): Promise<Record<string, unknown>> {
   const base = `${new Keys(t.prefix).queuePrefix}:${deliveryQueueName('sink')}:`;
-  const out: Record<string, unknown> = Object.fromEntries(hubIds.map((h) => [h, 'no job hash']));
-  const keys = await t.redis.keys(`${base}d-*`);
-  for (const key of keys) {
-    const id = key.slice(base.length);
-    if (id.includes(':')) continue;
-    const job = await t.redis.hgetall(key);
-    const hubId = (JSON.parse(job.data ?? '{}') as { hubId?: string }).hubId;
-    if (!hubId || !hubIds.includes(hubId)) continue;
-    const where: string[] = [];
-    for (const list of ['active', 'wait', 'paused']) if ((await t.redis.lpos(`${base}${list}`, id)) !== null) where.push(list);
-    for (const zset of ['delayed', 'prioritized', 'failed', 'completed']) if ((await t.redis.zscore(`${base}${zset}`, id)) !== null) where.push(zset);
-    if (await t.redis.sismember(`${base}stalled`, id)) where.push('stalled-set');
-    const { data: _data, opts: _opts, ...fields } = job;
-    out[hubId] = { id, where, lock: await t.redis.exists(`${key}:lock`), ...fields, now: Date.now() };
+  const out: Record<string, unknown> = {};
+  for (const hubId of hubIds) {
+    const ids = [...new Set((await t.hub.runtime.traces.read(hubId)).filter((e) => e.stage === 'routed' && e.deliveryId).map((e) => e.deliveryId!))];
+    out[hubId] = await Promise.all(
+      ids.map(async (id) => {
+        const key = `${base}${id}`;
+        const where: string[] = [];
+        for (const list of ['active', 'wait']) if ((await t.redis.lpos(`${base}${list}`, id)) !== null) where.push(list);
+        for (const zset of ['delayed', 'prioritized', 'failed', 'completed']) if ((await t.redis.zscore(`${base}${zset}`, id)) !== null) where.push(zset);
+        if (await t.redis.sismember(`${base}stalled`, id)) where.push('stalled-set');
+        const { data: _data, opts: _opts, ...fields } = await t.redis.hgetall(key);
+        return { id, type: await t.redis.type(key), where, keys: await t.redis.keys(`${key}*`), ...fields, now: Date.now() };
+      }),
+    );
   }
   return out;
 }
