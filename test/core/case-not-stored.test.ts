@@ -61,6 +61,27 @@ describe('a delivery job whose stored case is not there', () => {
     expect(await (await jobOf(hubId))?.getState()).toBe('completed');
   });
 
+  it('an event whose every write but its job a failover lost gets the same hub id again, so the job delivers the case the hub knows', async () => {
+    await workers?.stopKeepingState();
+    workers = undefined;
+    const event = { eventId: 'lost-claim', case: { type: 'complaint', source: { system: 'recorder', id: 'lost-claim' }, parties: [] } };
+    const [first] = await api.hub.intake.ingest('inbox', 'inbox', [event]);
+    const job = await jobOf(first.hubId);
+    expect(job).toBeDefined();
+    // Everything of the event but its delivery job is gone: the claim (event key, the source id's reference), the case.
+    const keep = new Set(await api.redis.keys(`${api.hub.runtime.keys.queuePrefix}:*`));
+    for (const key of await api.redis.keys(`${api.prefix}*`)) if (!keep.has(key)) await api.redis.del(key);
+    const [again] = await api.hub.intake.ingest('inbox', 'inbox', [event]);
+    expect(again).toMatchObject({ hubId: first.hubId, duplicate: false });
+    // The negative: another event is another case.
+    const [other] = await api.hub.intake.ingest('inbox', 'inbox', [{ ...event, eventId: 'lost-claim-other', case: { ...event.case, source: { system: 'recorder', id: 'lost-claim-other' } } }]);
+    expect(other.hubId).not.toBe(first.hubId);
+    workers = await startTestHub({ yaml: YAML, roles: { api: false, workers: true }, dataKey, prefix: api.prefix });
+    const sink = new RedisConnectionState(api.redis, api.prefix, 'sink');
+    await eventually(async () => Object.values(await sink.hashGetAll('deliveries')).some((v) => (JSON.parse(v) as { hubId: string }).hubId === first.hubId), 30000, 'the case delivered under the hub id the hub knows');
+    await eventually(async () => (await api.hub.runtime.traces.read(first.hubId)).some((e) => e.stage === 'delivered'), 10000, 'the delivery traced on the case');
+  });
+
   it('the negative: a job older than the retention period finds its case expired, and that is a dead letter', async () => {
     await workers?.stopKeepingState();
     workers = undefined;

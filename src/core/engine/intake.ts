@@ -20,7 +20,7 @@ import { CachedScript } from '../store/scripts';
 import { asStoreFailure, execChecked, execTransaction, isRedisUnavailable, storeCall, StoreUnavailableError } from '../store/replies';
 import { dayOf, StatsTally } from '../store/stats-store';
 import { assessEvents } from './case-views';
-import { deliveryIdOf, eventKeyOf, newHubId } from './ids';
+import { deliveryIdOf, eventKeyOf, hubIdFor } from './ids';
 import { indexCases } from '../store/case-index';
 import type { TraceEntry } from '../store/trace-store';
 import { GroupCommit } from './intake-batcher';
@@ -367,7 +367,7 @@ export class Intake {
       // Peer references are claimed by the event that brings them; "external" look-up keys stay read-only.
       const refs = xrefKeys.get(index) ?? { claim: [], look: [] };
       const fixed = explicit.get(index);
-      const candidate = fixed ?? newHubId();
+      const candidate = fixed ?? hubIdFor(k.eventKey);
       keys.push(this.rt.keys.event(k.eventKey), ...refs.claim, ...refs.look);
       args.push(refs.claim.length, refs.look.length, candidate, fixed ? 1 : 0);
       claimed.push(index);
@@ -392,7 +392,8 @@ export class Intake {
       if (!settled) throw new StoreUnavailableError('claiming hub ids', 'an event was left without a hub id', where);
       const { hubId } = settled;
       const duplicate = first !== index || settled.before === 'accepted';
-      // A random id minted here and chosen back by the claim: no other event, process or delivery can know it yet.
+      // The id minted here for this very event and chosen back by the claim: no other event can hold it (only an earlier
+      // attempt of this event whose claim a failover lost, and whatever of it survived belongs to this case).
       const newCase = !duplicate && settled.before === 'none' && minted.get(index) === hubId;
       return { event: k.event, eventKey: k.eventKey, hubId, duplicate, newCase, claimed: new Set(duplicate ? [] : (xrefKeys.get(index)?.claim ?? [])) };
     });
