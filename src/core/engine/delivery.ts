@@ -108,7 +108,7 @@ export class DeliveryProcessor {
    */
   async recordStalledOut(job: Job<DeliveryJobData>): Promise<void> {
     const { hubId, route, target } = job.data;
-    const err = new CasewayError(`the delivery stalled more often than hub.worker.maxStalledCount allows (its worker stopped or lost Redis mid-delivery); replay it once the workers are steady`, {
+    const err = new CasewayError('the delivery stalled more often than hub.worker.maxStalledCount allows (its worker stopped or lost Redis mid-delivery); replay it once the workers are steady', {
       code: 'DELIVERY_STALLED',
       retryable: false,
       context: { route, hubId, connection: this.conn.name },
