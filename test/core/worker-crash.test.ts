@@ -5,39 +5,18 @@
  */
 import { RedisConnectionState } from '../../src/core/store/connection-state';
 import { deliveryQueueName } from '../../src/core/queues';
-import { cliSetup, spawnCaseway } from '../helpers/cli';
-import { eventually, startTestHub, type TestHub } from '../helpers/hub';
+import { crashBed, crashBedYaml } from '../helpers/crash-bed';
+import { eventually } from '../helpers/hub';
 
-const YAML = `
-hub:
-  worker: { lockDurationMs: 1500, stalledIntervalMs: 1000 }
-connections:
-  inbox: { adapter: recorder }
-  sink:
-    adapter: recorder
-    settings: { delayMs: 600 }
-    delivery: { concurrency: 3, attempts: 3, backoffMs: 100 }
-routes:
-  - name: crashy
-    from: { connection: inbox, source: inbox }
-    to: [{ connection: sink, action: record }]
-`;
+const YAML = crashBedYaml('crashy');
 const TOTAL = 12;
 
 describe('worker crash (SIGKILL)', () => {
-  let t: TestHub;
-  const cli = cliSetup(YAML);
-  const worker = () => spawnCaseway(cli, t.prefix, ['--log-level', 'error', 'worker']);
-
-  beforeAll(async () => {
-    t = await startTestHub({ yaml: YAML, roles: { api: false, workers: false }, dataKey: cli.dataKey });
-  });
-  afterAll(async () => {
-    await t.stop();
-    cli.cleanup();
-  });
+  const bed = crashBed(YAML);
+  const worker = bed.worker;
 
   it('loses nothing and delivers nothing twice when a worker is killed mid-delivery', async () => {
+    const t = bed.hub();
     const events = Array.from({ length: TOTAL }, (_, i) => ({ eventId: `k-${i}`, case: { type: 'complaint', source: { system: 'recorder', id: `k-${i}` }, parties: [] } }));
     await t.hub.intake.ingest('inbox', 'inbox', events);
     const sink = new RedisConnectionState(t.redis, t.prefix, 'sink');

@@ -8,39 +8,18 @@ import type { Job } from 'bullmq';
 import { deliveryQueueName } from '../../src/core/queues';
 import { RedisConnectionState } from '../../src/core/store/connection-state';
 import { dayOf } from '../../src/core/store/stats-store';
-import { cliSetup, spawnCaseway } from '../helpers/cli';
-import { eventually, startTestHub, type TestHub } from '../helpers/hub';
+import { crashBed, crashBedYaml } from '../helpers/crash-bed';
+import { eventually } from '../helpers/hub';
 
-const YAML = `
-hub:
-  worker: { lockDurationMs: 1500, stalledIntervalMs: 1000, maxStalledCount: 1 }
-connections:
-  inbox: { adapter: recorder }
-  sink:
-    adapter: recorder
-    settings: { delayMs: 600 }
-    delivery: { concurrency: 3, attempts: 3, backoffMs: 100 }
-routes:
-  - name: stally
-    from: { connection: inbox, source: inbox }
-    to: [{ connection: sink, action: record }]
-`;
+const YAML = crashBedYaml('stally', ', maxStalledCount: 1');
 const TOTAL = 6;
 
 describe('a delivery stalled out (maxStalledCount exceeded)', () => {
-  let t: TestHub;
-  const cli = cliSetup(YAML);
-  const worker = () => spawnCaseway(cli, t.prefix, ['--log-level', 'error', 'worker']);
-
-  beforeAll(async () => {
-    t = await startTestHub({ yaml: YAML, roles: { api: false, workers: false }, dataKey: cli.dataKey });
-  });
-  afterAll(async () => {
-    await t.stop();
-    cli.cleanup();
-  });
+  const bed = crashBed(YAML);
+  const worker = bed.worker;
 
   it('is a recorded dead letter (trace, counter) that a replay delivers; a delivery that did not stall is not one', async () => {
+    const t = bed.hub();
     const events = Array.from({ length: TOTAL }, (_, i) => ({ eventId: `s-${i}`, case: { type: 'complaint', source: { system: 'recorder', id: `s-${i}` }, parties: [] } }));
     await t.hub.intake.ingest('inbox', 'inbox', events);
     const sink = new RedisConnectionState(t.redis, t.prefix, 'sink');
