@@ -193,6 +193,21 @@ describe('iCasework actions', () => {
       expect(sandbox.requests.slice(origin).filter((r) => r.op === 'createcase')).toHaveLength(1);
     });
 
+    it('reads the notes-sent record only when the case existed before this attempt', async () => {
+      const h = harness();
+      const areMembers = jest.spyOn(h.ctx.state, 'areMembers');
+      const req = deliveryRequest(sampleCase(), 'createCase', { caseType: 'Complaint' }, { hubId: 'hub-108' });
+      // Created now: no note can have been sent to a case whose caseid this createcase just returned.
+      const first = await adapter.actions.createCase.deliver(req, h.ctx);
+      expect(first.summary).toMatchObject({ via: 'createcase', notesAdded: 2 });
+      expect(areMembers).not.toHaveBeenCalled();
+      // The same case again (the connection state holds its caseid): the record is read and every note is skipped.
+      const again = await adapter.actions.createCase.deliver({ ...req, attempt: 2 }, h.ctx);
+      expect(again.summary).toMatchObject({ via: 'state', notesAdded: 0 });
+      expect(areMembers).toHaveBeenCalledTimes(1);
+      expect(sandbox.notes(first.references![0].id)).toHaveLength(2);
+    });
+
     it('an unknown case type is a permanent failure and nothing is remembered', async () => {
       const h = harness();
       const err = (await adapter.actions.createCase
