@@ -6,7 +6,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import type { CanonicalCase, CrossReference } from '../model/canonical.generated';
 import type { Keys } from './keys';
 import type { PayloadCipher } from './payload-cipher';
-import { assertHubId, execChecked } from './replies';
+import { assertHubId, storeCall } from './replies';
 
 export interface CaseMeta {
   hubId: string;
@@ -58,13 +58,21 @@ export class CaseStore {
     return sealed === null ? null : (JSON.parse(this.cipher.decrypt(sealed)) as CanonicalCase);
   }
 
-  /** What a delivery needs, in one round trip: its delivery record (if already delivered), the case and its references. */
+  /**
+   * What a delivery needs, in one round trip: its delivery record (if already delivered), the case and its references.
+   * Three plain commands issued together, not a pipeline of their own: the store connection auto-pipelines, so they
+   * leave in the same socket write as the other deliveries' commands of this event-loop turn (an explicit pipeline is
+   * always a write of its own). Any failed reply fails the read, as a checked pipeline would.
+   */
   async forDelivery(deliveryKey: string, payloadRef: string, hubId: string): Promise<{ delivered: boolean; kase: CanonicalCase | null; references: CrossReference[] }> {
-    const replies = await execChecked(this.redis.pipeline().exists(deliveryKey).get(this.keys.payload(payloadRef)).hgetall(this.keys.caseRefs(hubId)), 'reading a case for delivery', { hubId });
-    const refs = (replies[2] ?? {}) as Record<string, string>;
+    const [delivered, sealed, refs] = await storeCall(
+      'reading a case for delivery',
+      () => Promise.all([this.redis.exists(deliveryKey), this.redis.get(this.keys.payload(payloadRef)), this.redis.hgetall(this.keys.caseRefs(hubId))]),
+      { hubId },
+    );
     return {
-      delivered: replies[0] === 1,
-      kase: this.openPayload((replies[1] as string | null) ?? null),
+      delivered: delivered === 1,
+      kase: this.openPayload(sealed),
       references: Object.values(refs).map((v) => JSON.parse(v) as CrossReference),
     };
   }
