@@ -11,7 +11,7 @@ import { DEFAULT_DELIVERY, deliveryQueueName, workerTakeover, type DeliveryJobDa
 import { applyMappingInPlace } from '../routing/mapping';
 import { withLogContext } from '../logger';
 import { snapshotFailedTarget } from '../store/failure-snapshot';
-import { execTransaction } from '../store/replies';
+import { storeCall } from '../store/replies';
 import { findRoute, findTarget, type ConnectionRuntime, type HubRuntime } from '../runtime';
 
 export interface DeliveryOutcome {
@@ -44,7 +44,7 @@ export class DeliveryProcessor {
       // The case was just decrypted for this job alone: the mapping rewrites it in place, no copy of the whole case.
       const sent = applyMappingInPlace(kase, target.mapping);
       // Recorded before the peer hears of it, so a poll racing this delivery still recognises the echo; the
-      // attempt record goes in the same transaction (one round trip before the peer call).
+      // attempt record goes in the same round trip, before the peer call.
       const earlier = await this.recordAttemptStart(deliveryId, hubId, sent);
       const result = await action.deliver(
         {
@@ -120,15 +120,21 @@ export class DeliveryProcessor {
   /**
    * Records that an attempt of this delivery is about to call the peer, before it does; returns what earlier
    * attempts left (how many started, whether one ended uncertain). A failure here fails the attempt unsent.
+   * The echo expectation and the attempt record are plain commands issued together, not a transaction: the store
+   * connection auto-pipelines them (one socket write shared with the other deliveries of this event-loop turn, where
+   * a MULTI is always a write of its own). Neither needs the other to be atomic: an echo expectation written for an
+   * attempt that then fails is rewritten by the retry (same field), and an attempt counted whose echo write failed
+   * only makes the retry more careful (it assumes an earlier attempt may have reached the peer).
    */
   private async recordAttemptStart(deliveryId: string, hubId: string, sent: CanonicalCase): Promise<{ started: number; uncertain: boolean }> {
     const key = this.rt.keys.attempts(deliveryId);
-    const tx = this.rt.redis.multi();
-    this.rt.echoes.expectIn(tx, hubId, this.conn.name, deliveryId, sent);
-    const first = tx.length - 1; // replies of the commands queued so far (MULTI itself has none)
-    tx.hincrby(key, 'started', 1).hget(key, 'uncertain').expire(key, this.rt.retentionSeconds);
-    const replies = await execTransaction(tx, 'recording a delivery attempt', { hubId, connection: this.conn.name, deliveryId });
-    return { started: Number(replies[first]) - 1, uncertain: replies[first + 1] === '1' };
+    const redis = this.rt.redis;
+    const [, started, uncertain] = await storeCall(
+      'recording a delivery attempt',
+      () => Promise.all([this.rt.echoes.expect(hubId, this.conn.name, deliveryId, sent), redis.hincrby(key, 'started', 1), redis.hget(key, 'uncertain'), redis.expire(key, this.rt.retentionSeconds)]),
+      { hubId, connection: this.conn.name, deliveryId },
+    );
+    return { started: started - 1, uncertain: uncertain === '1' };
   }
 
   private async recordFailure(job: Job<DeliveryJobData>, err: unknown, base: Record<string, unknown> & { attempt: number }, started: number): Promise<void> {

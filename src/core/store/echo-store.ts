@@ -13,7 +13,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import type { CanonicalCase, Party } from '../model/canonical.generated';
 import type { Keys } from './keys';
 import type { PayloadCipher } from './payload-cipher';
-import { execChecked, execTransaction } from './replies';
+import { execChecked } from './replies';
 
 /** Identifying fields of one party as sent, normalised. */
 interface PartyPrint {
@@ -109,23 +109,20 @@ export class EchoStore {
     private readonly ttlSeconds: number,
   ) {}
 
-  /** Before a delivery: what it sends (written first, so a peer poll racing the delivery still finds it). */
-  async expect(hubId: string, connection: string, deliveryId: string, sent: CanonicalCase): Promise<void> {
-    const tx = this.redis.multi();
-    this.expectIn(tx, hubId, connection, deliveryId, sent);
-    await execTransaction(tx, 'recording what a delivery sends', { hubId, connection });
-  }
-
-  /** The same, queued in the caller's transaction (a delivery records it with its attempt record, one round trip). */
-  expectIn(tx: ChainableCommander, hubId: string, connection: string, deliveryId: string, sent: CanonicalCase): void {
+  /**
+   * Before a delivery: what it sends (written before the peer call, so a peer poll racing the delivery still finds it).
+   * Plain commands, not a transaction: the store connection auto-pipelines them with the delivery's attempt record and
+   * the other deliveries' commands of this event-loop turn (one socket write). The caller awaits them (with
+   * storeCall) before calling the peer; nothing here needs to be atomic (a retry rewrites the same field).
+   */
+  expect(hubId: string, connection: string, deliveryId: string, sent: CanonicalCase): Promise<[number, number]> {
     const key = this.keys.echo(hubId, connection);
-    tx.hset(key, `sent:${deliveryId}`, this.cipher.encrypt(JSON.stringify(printOf(sent))));
-    tx.expire(key, this.ttlSeconds);
+    return Promise.all([this.redis.hset(key, `sent:${deliveryId}`, this.cipher.encrypt(JSON.stringify(printOf(sent)))), this.redis.expire(key, this.ttlSeconds)]);
   }
 
   /**
-   * After a delivery: the peer ids it got back. Only after `expectIn` in the same attempt: that transaction gave the
-   * key its expiry moments before (before the peer call), and HSET keeps it, so no second EXPIRE here.
+   * After a delivery: the peer ids it got back. Only after `expect` in the same attempt: that gave the key its expiry
+   * moments before (before the peer call), and HSET keeps it, so no second EXPIRE here.
    */
   recordPeers(tx: ChainableCommander, hubId: string, connection: string, peerIds: string[]): void {
     if (peerIds.length === 0) return;
