@@ -8,6 +8,8 @@
  *   COST_CASES=2000 COST_CONNECTIONS=50 COST_CPU_PROF=/tmp/prof   (a --cpu-prof of the hub process, optional)
  *   COST_HUB_ARGS="--workers 0"   (extra `caseway` flags; CPU is summed over the hub process and its delivery processes)
  *   COST_TARGETS=icasework   (the same route to iCasework alone: one delivery per case)
+ *   COST_PEER_PROXY=1   (the peers behind the counting proxy, as before 2026-11-30; default: called directly, the calls
+ *                        recorded in the peer process)
  *   COST_MONITOR=1   (also tallies the measured run's commands by command and key shape, from MONITOR: Lua's own
  *                     commands included; slows Redis, so its CPU figures are not comparable)
  */
@@ -24,6 +26,8 @@ const ROUTE = 'etd-applications';
 /** COST_TARGETS=icasework: the ETD route to iCasework alone (one delivery per case) instead of iCasework + IIZUKA. */
 const TARGETS = process.env.COST_TARGETS === 'icasework' ? 'icasework' : 'both';
 const PER_CASE = TARGETS === 'icasework' ? 1 : 2;
+/** The peers without the forwarding proxy (no extra HTTP hop); COST_PEER_PROXY=1 puts it back. */
+const DIRECT = { direct: process.env.COST_PEER_PROXY !== '1' };
 
 /** utime + stime of a process, ms. */
 function cpuMs(pid: number): number {
@@ -104,7 +108,7 @@ async function monitorShapes(url: string, prefix: string): Promise<{ stop: (case
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-cost-'));
   const redis = await startRedis(path.join(dir, 'redis'));
-  const [icasework, iizuka] = await Promise.all([startPeer('icasework'), startPeer('etd')]);
+  const [icasework, iizuka] = await Promise.all([startPeer('icasework', DIRECT), startPeer('etd', DIRECT)]);
   const prefix = 'cost:';
   const env = newHubEnv(path.join(dir, 'hub'), hubConfig(icasework, iizuka, { deliveryConcurrency: 16, attempts: 8, backoffMs: 1000, targets: TARGETS }), redis.url, prefix);
   const port = await freePort();
@@ -153,6 +157,7 @@ async function main(): Promise<void> {
         {
           cases: CASES,
           targets: TARGETS,
+          peers: DIRECT.direct ? 'direct (calls recorded in the peer process)' : 'behind the counting proxy',
           connections: CONNECTIONS,
           loadAverage: os.loadavg().map((l) => l.toFixed(1)).join(' '),
           hubProcesses: pids.length,
@@ -164,8 +169,8 @@ async function main(): Promise<void> {
           hubBytesWrittenPerCaseEach: sysEach('bytesWritten').map((w) => (w / CASES).toFixed(0)).join(' + '),
           hubReadSyscallsPerCase: (sysDelta('reads') / CASES).toFixed(1),
           redisCpuMsPerCase: (redisCpu / CASES).toFixed(2),
-          // The rest of the bed on the same cores: the two peers behind their counting proxies, and this process
-          // (autocannon posting the applications, the polls of the delivered counter).
+          // The rest of the bed on the same cores: the two peers (each with its counting proxy under COST_PEER_PROXY=1),
+          // and this process (autocannon posting the applications, the polls of the delivered counter).
           peersCpuMsPerCase: (peerCpu / CASES).toFixed(2),
           loadGeneratorCpuMsPerCase: (ownCpu / CASES).toFixed(2),
           bedCpuMsPerCase: ((cpu + redisCpu + peerCpu + ownCpu) / CASES).toFixed(2),

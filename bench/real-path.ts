@@ -2,13 +2,14 @@
  * The real path (`npm run bench`): `POST /etd/application` over HTTP with unique applications (autocannon, 50
  * connections) into the hub as a user starts it (one `caseway start`, then `caseway api` + N `caseway worker`), a
  * route to iCasework (createCase, signed HTTP) and IIZUKA (submitApplication), both sandbox peers as separate
- * processes on loopback, and a private Redis with AOF `everysec`; again for the same route to iCasework alone. In the same run: raw BullMQ (no-op jobs, bulk-added,
+ * processes on loopback, called directly (their calls recorded in the peer process), and a private Redis with AOF `everysec`; again for the same route to iCasework alone. In the same run: raw BullMQ (no-op jobs, bulk-added,
  * concurrency 100) on the same Redis, a steady-rate run, the old in-process intake figure (bench/pipeline.ts) and the
  * iSupport export line (bench/isupport-export.ts, ISUPPORT_BENCH_CASES=50000 cases of 20 members). Prints one table and writes it into docs/performance.md.
  *   BENCH_CASES=5000 BENCH_CONNECTIONS=50 BENCH_WORKERS=2 BENCH_STEADY_RATE=200 BENCH_STEADY_SECONDS=60 npm run bench
  *   BENCH_SKIP=steady,pipeline,isupport,split,icasework      leave parts out (icasework: the ETD → iCasework-only lines;
  *                                                   steady-both: the steady run of the default two-peer route only)
  *   BENCH_OUT=docs/performance.md                  where the "last run" section goes ('' for nowhere)
+ *   BENCH_PEER_PROXY=1                             the peers behind the counting proxy instead (the extra hop of before 2026-11-30)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -54,6 +55,8 @@ const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 60);
 const RAW_JOBS = Number(process.env.BENCH_RAW_JOBS ?? 50000);
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').map((s) => s.trim()));
 const ROUTE = 'etd-applications';
+/** The peers without the forwarding proxy (no extra HTTP hop): the calls are recorded in the peer process. */
+const DIRECT = { direct: process.env.BENCH_PEER_PROXY !== '1' };
 /** Deliveries per case: the default route has two targets (iCasework, IIZUKA); the iCasework-only line one. */
 const targetCount = (targets: 'both' | 'icasework') => (targets === 'icasework' ? 1 : 2);
 const TARGET_COUNT = targetCount('both');
@@ -101,7 +104,7 @@ function describeCalls(icw: ProxyRecord[], etd: ProxyRecord[], tokens: string[])
 
 async function measureHub(label: string, redis: PrivateRedis, topology: 'start' | 'split', run: number, targets: 'both' | 'icasework' = 'both', startArgs: string[] = []): Promise<Row> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-bench-hub-'));
-  const [icasework, iizuka] = await Promise.all([startPeer('icasework'), startPeer('etd')]);
+  const [icasework, iizuka] = await Promise.all([startPeer('icasework', DIRECT), startPeer('etd', DIRECT)]);
   const prefix = `cwb${run}:`;
   const env = newHubEnv(dir, hubConfig(icasework, iizuka, { deliveryConcurrency: DELIVERY_CONCURRENCY, attempts: 8, backoffMs: 1000, targets }), redis.url, prefix);
   const perCase = targetCount(targets);
@@ -171,7 +174,7 @@ async function rawBullmq(redis: PrivateRedis): Promise<Row> {
 /** A steady rate into `caseway start`: ack p99 and intake → delivered (both peers acted) p99. */
 async function steady(redis: PrivateRedis, run: number, targets: 'both' | 'icasework' = 'both'): Promise<Row> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-bench-steady-'));
-  const [icasework, iizuka] = await Promise.all([startPeer('icasework'), startPeer('etd')]);
+  const [icasework, iizuka] = await Promise.all([startPeer('icasework', DIRECT), startPeer('etd', DIRECT)]);
   const prefix = `cwb${run}:`;
   const env = newHubEnv(dir, hubConfig(icasework, iizuka, { deliveryConcurrency: DELIVERY_CONCURRENCY, attempts: 8, backoffMs: 1000, targets }), redis.url, prefix);
   const port = await freePort();

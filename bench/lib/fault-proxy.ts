@@ -10,7 +10,7 @@
  * Every request is recorded with what the peer answered, so the caller can count at the peer what it did: how many
  * times it acted (2xx) per application token, per iCasework case, per note.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeHttpServer, TimerSet } from '../../src/core/util';
 
@@ -98,6 +98,45 @@ function hash(text: string): string {
   let h = 2166136261;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619) >>> 0;
   return h.toString(36);
+}
+
+/**
+ * The record of one request as it arrived, from what the caller sent (URL, body text, headers): op, token,
+ * idempotencyKey, webhookId, caseId (CaseId parameter) and the note's fingerprint; not yet forwarded, no reply.
+ */
+export function requestRecord(url: URL, body: string, headers: IncomingHttpHeaders): ProxyRecord {
+  const params = paramsOf(url, body, headers['content-type']);
+  return recordOf(url, headers, body.match(TOKEN_PATTERN)?.[0], (name) => params.get(name));
+}
+
+/**
+ * The same from its parts, for a caller that has the body parsed (the direct recorder, peer-recorder.ts): the token
+ * found in the body, if any, and the request's parameters (query, then form body; the first value of a repeated one,
+ * null when absent, as URLSearchParams.get answers).
+ */
+export function recordOf(url: URL, headers: IncomingHttpHeaders, bodyToken: string | undefined, param: (name: string) => string | null): ProxyRecord {
+  const op = (url.pathname.split('/').filter(Boolean).pop() ?? '').toLowerCase();
+  const header = headers['idempotency-key'];
+  const webhookId = headers['webhook-id'];
+  return {
+    op,
+    token: bodyToken ?? url.search.match(TOKEN_PATTERN)?.[0],
+    idempotencyKey: typeof header === 'string' ? header : undefined,
+    webhookId: typeof webhookId === 'string' ? webhookId : undefined,
+    caseId: param('CaseId') ?? undefined,
+    note: op === 'addcasenotes' ? hash(`${param('CaseId') ?? param('ExternalId')}|${param('Type')}|${param('Notes')}`) : undefined,
+    forwarded: false,
+    status: 0,
+    replyLost: false,
+  };
+}
+
+/** Operations whose record takes something from the peer's reply body (see replyCaseId). */
+export const READS_REPLY = new Set(['createcase']);
+
+/** createcase: the caseid the peer answered (XML or JSON reply). */
+export function replyCaseId(reply: string): string | undefined {
+  return reply.match(/caseid"?\s*[:>]\s*"?([A-Za-z0-9-]+)/i)?.[1];
 }
 
 function readAll(stream: IncomingMessage): Promise<Buffer> {
@@ -194,28 +233,14 @@ export class FaultProxy {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://proxy');
-    const op = (url.pathname.split('/').filter(Boolean).pop() ?? '').toLowerCase();
     let body: Buffer;
     try {
       body = await readAll(req);
     } catch {
       return;
     }
-    const text = body.toString('utf8');
-    const params = paramsOf(url, text, req.headers['content-type']);
-    const header = req.headers['idempotency-key'];
-    const webhookId = req.headers['webhook-id'];
-    const record: ProxyRecord = {
-      op,
-      token: (text.match(TOKEN_PATTERN) ?? url.search.match(TOKEN_PATTERN))?.[0],
-      idempotencyKey: typeof header === 'string' ? header : undefined,
-      webhookId: typeof webhookId === 'string' ? webhookId : undefined,
-      caseId: params.get('CaseId') ?? undefined,
-      note: op === 'addcasenotes' ? hash(`${params.get('CaseId') ?? params.get('ExternalId')}|${params.get('Type')}|${params.get('Notes')}`) : undefined,
-      forwarded: false,
-      status: 0,
-      replyLost: false,
-    };
+    const record = requestRecord(url, body.toString('utf8'), req.headers);
+    const op = record.op;
     this.records.push(record);
     if (this.refusing) {
       req.socket.destroy();
@@ -240,7 +265,7 @@ export class FaultProxy {
         async (replyBody) => {
           record.status = reply.statusCode ?? 0;
           record.at = Date.now();
-          if (op === 'createcase') record.caseId = replyBody.toString('utf8').match(/caseid"?\s*[:>]\s*"?([A-Za-z0-9-]+)/i)?.[1];
+          if (READS_REPLY.has(op)) record.caseId = replyCaseId(replyBody.toString('utf8'));
           if (this.plan.replyDelayMs) await this.timers.sleep(this.plan.replyDelayMs);
           if (rule?.kind === 'hold') {
             record.held = true;

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 /**
  * What the fault suite and the real-path benchmark share: a private Redis with AOF, sandbox peers as separate
- * processes behind the fault proxy, a hub config pointing at them (sandbox: false), hub processes started as a user
- * starts them (`caseway start` / `api` / `worker`), unique ETD applications, a poster that retries until acknowledged,
- * queue drain from outside, and the accounting at the peers.
+ * processes behind the fault proxy (the benchmarks: called directly, their calls recorded in the peer process), a hub
+ * config pointing at them (sandbox: false), hub processes started as a user starts them (`caseway start` / `api` /
+ * `worker`), unique ETD applications, a poster that retries until acknowledged, queue drain from outside, and the
+ * accounting at the peers.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -123,9 +124,13 @@ export type PeerKind = 'etd' | 'icasework' | 'webhook';
 export interface Peer {
   kind: PeerKind;
   child: ChildProcess;
-  proxyUrl: string;
+  /** Where the hub reaches the peer: its fault proxy, or in direct mode the sandbox itself. */
+  url: string;
+  /** No fault proxy: the calls are recorded in the peer process (plan and down throw). */
+  direct: boolean;
   controlUrl: string;
   settings: Record<string, unknown>;
+  /** Fault injection at the proxy; throws in direct mode (no proxy) or when the peer refuses the plan. */
   plan(plan: FaultPlan): Promise<void>;
   down(ms: number): Promise<void>;
   records(): Promise<ProxyRecord[]>;
@@ -152,8 +157,22 @@ export function httpJson<T>(method: string, url: string, body?: unknown): Promis
   });
 }
 
-export async function startPeer(kind: PeerKind): Promise<Peer> {
-  const child = spawn(process.execPath, [PEER_MAIN, kind], { stdio: ['ignore', 'pipe', 'inherit'] });
+export interface PeerOptions {
+  /**
+   * No fault proxy in front of the peer (the benchmarks): the hub calls the sandbox's own URL and the same records are
+   * taken in the peer process by observing its server (bench/lib/peer-recorder.ts), without an extra HTTP hop.
+   */
+  direct?: boolean;
+}
+
+/** POSTs to a peer's control endpoint; throws unless it answered 200 (e.g. /plan in direct mode: 409). */
+async function control(kind: PeerKind, url: string, body: unknown): Promise<void> {
+  const r = await httpJson<{ error?: string } | undefined>('POST', url, body);
+  if (r.status !== 200) throw new Error(`peer ${kind}: ${new URL(url).pathname} answered HTTP ${r.status}: ${r.body?.error ?? ''}`);
+}
+
+export async function startPeer(kind: PeerKind, options: PeerOptions = {}): Promise<Peer> {
+  const child = spawn(process.execPath, [PEER_MAIN, kind, ...(options.direct ? ['--direct'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -163,13 +182,13 @@ export async function startPeer(kind: PeerKind): Promise<Peer> {
     });
     child.once('exit', (code) => reject(new Error(`peer ${kind} exited (${code}) before it was ready`)));
   });
-  const ready = JSON.parse(line) as { proxyUrl: string; controlUrl: string; settings: Record<string, unknown> };
+  const ready = JSON.parse(line) as { url: string; controlUrl: string; settings: Record<string, unknown>; direct: boolean };
   return {
     kind,
     child,
     ...ready,
-    plan: async (plan) => void (await httpJson('POST', `${ready.controlUrl}/plan`, plan)),
-    down: async (ms) => void (await httpJson('POST', `${ready.controlUrl}/down`, { ms })),
+    plan: (plan) => control(kind, `${ready.controlUrl}/plan`, plan),
+    down: (ms) => control(kind, `${ready.controlUrl}/down`, { ms }),
     records: async () => (await httpJson<ProxyRecord[]>('GET', `${ready.controlUrl}/records`)).body,
     receiver: async () => {
       const r = await httpJson<ReceiverReport>('GET', `${ready.controlUrl}/receiver`);
@@ -205,9 +224,9 @@ export const WEBHOOK_EXPRESSION = `{
 }`;
 
 /**
- * The default config's ETD route, with both targets as real (non-sandbox) connections reached through the proxies;
- * with `webhook`, also the default config's route to "any system": every ETD case posted, signed and shaped by the
- * same JSONata expression, to the webhook receiver behind its proxy.
+ * The default config's ETD route, with both targets as real (non-sandbox) connections reached at the peers' URLs
+ * (their proxies, or the sandboxes themselves in direct mode); with `webhook`, also the default config's route to
+ * "any system": every ETD case posted, signed and shaped by the same JSONata expression, to the webhook receiver.
  */
 export function hubConfig(icasework: Peer, iizuka: Peer, o: HubOptions, webhook?: Peer): string {
   const delivery = JSON.stringify({ concurrency: o.deliveryConcurrency, attempts: o.attempts, backoffMs: o.backoffMs });
