@@ -17,6 +17,8 @@ declare module 'autocannon' {
     method?: string;
     headers?: Record<string, string>;
     timeout?: number;
+    /** Sampling tick, ms (default 1000): an `amount` reached is noticed on the next tick. */
+    sampleInt?: number;
     requests?: Array<RequestParams & { setupRequest?: (req: RequestParams) => RequestParams }>;
   }
 
