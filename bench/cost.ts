@@ -6,6 +6,7 @@
  * figures are printed too, for what they are worth on a shared machine. Used to compare before/after a change:
  *   npx tsc -p tsconfig.build.json && bash scripts/node24.sh node dist/bench/cost.js
  *   COST_CASES=2000 COST_CONNECTIONS=50 COST_CPU_PROF=/tmp/prof   (a --cpu-prof of the hub process, optional)
+ *   COST_DELIVERY_CONCURRENCY=64   (the route's delivery concurrency, as `npm run bench` sets it)
  *   COST_HUB_ARGS="--workers 0"   (extra `caseway` flags; CPU is summed over the hub process and its delivery processes)
  *   COST_TARGETS=icasework   (the same route to iCasework alone: one delivery per case)
  *   COST_PEER_PROXY=1   (the peers behind the counting proxy, as before 2026-11-30; default: called directly, the calls
@@ -22,6 +23,8 @@ import { freePort, loadApplications, hubConfig, newHubEnv, percentile, startHub,
 
 const CASES = Number(process.env.COST_CASES ?? 2000);
 const CONNECTIONS = Number(process.env.COST_CONNECTIONS ?? 50);
+/** The route's delivery concurrency (COST_DELIVERY_CONCURRENCY; 64 as in `npm run bench`). */
+const DELIVERY_CONCURRENCY = Number(process.env.COST_DELIVERY_CONCURRENCY ?? 64);
 const ROUTE = 'etd-applications';
 /** COST_TARGETS=icasework: the ETD route to iCasework alone (one delivery per case) instead of iCasework + IIZUKA. */
 const TARGETS = process.env.COST_TARGETS === 'icasework' ? 'icasework' : 'both';
@@ -110,7 +113,7 @@ async function main(): Promise<void> {
   const redis = await startRedis(path.join(dir, 'redis'));
   const [icasework, iizuka] = await Promise.all([startPeer('icasework', DIRECT), startPeer('etd', DIRECT)]);
   const prefix = 'cost:';
-  const env = newHubEnv(path.join(dir, 'hub'), hubConfig(icasework, iizuka, { deliveryConcurrency: 16, attempts: 8, backoffMs: 1000, targets: TARGETS }), redis.url, prefix);
+  const env = newHubEnv(path.join(dir, 'hub'), hubConfig(icasework, iizuka, { deliveryConcurrency: DELIVERY_CONCURRENCY, attempts: 8, backoffMs: 1000, targets: TARGETS }), redis.url, prefix);
   const port = await freePort();
   const saved = process.env.NODE_OPTIONS;
   if (process.env.COST_CPU_PROF) process.env.NODE_OPTIONS = `${saved ?? ''} --cpu-prof --cpu-prof-dir=${process.env.COST_CPU_PROF}`.trim();
@@ -161,6 +164,7 @@ async function main(): Promise<void> {
           targets: TARGETS,
           peers: DIRECT.direct ? 'direct (calls recorded in the peer process)' : 'behind the counting proxy',
           connections: CONNECTIONS,
+          deliveryConcurrency: DELIVERY_CONCURRENCY,
           loadAverage: os.loadavg().map((l) => l.toFixed(1)).join(' '),
           hubProcesses: pids.length,
           hubCpuMsPerCase: (cpu / CASES).toFixed(2),

@@ -50,7 +50,7 @@ import type { ProxyRecord } from './lib/fault-proxy';
 const CASES = Number(process.env.BENCH_CASES ?? 5000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
-const DELIVERY_CONCURRENCY = Number(process.env.BENCH_DELIVERY_CONCURRENCY ?? 16);
+const DELIVERY_CONCURRENCY = Number(process.env.BENCH_DELIVERY_CONCURRENCY ?? 64);
 const STEADY_RATE = Number(process.env.BENCH_STEADY_RATE ?? 200);
 const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 60);
 const RAW_JOBS = Number(process.env.BENCH_RAW_JOBS ?? 50000);
