@@ -6,9 +6,8 @@
  */
 import type { Job } from 'bullmq';
 import { deliveryQueueName, type DeliveryJobData } from '../../src/core/queues';
-import { PayloadCipher } from '../../src/core/store/payload-cipher';
 import { RedisConnectionState } from '../../src/core/store/connection-state';
-import { eventually, startTestHub, type TestHub } from '../helpers/hub';
+import { apiThenWorkers, eventually } from '../helpers/hub';
 
 const YAML = `
 connections:
@@ -21,28 +20,18 @@ routes:
 `;
 
 describe('the record a delivery writes before calling its peer', () => {
-  const dataKey = PayloadCipher.generateKey();
-  let api: TestHub;
-  let workers: TestHub | undefined;
+  const bed = apiThenWorkers(YAML);
 
-  beforeAll(async () => {
-    api = await startTestHub({ yaml: YAML, roles: { api: true, workers: false }, dataKey });
-  });
-  afterAll(async () => {
-    await workers?.stopKeepingState();
-    await api.stop();
-  });
-
-  const sink = () => new RedisConnectionState(api.redis, api.prefix, 'sink');
-  const queue = () => api.hub.runtime.queues.get(deliveryQueueName('sink'));
+  const sink = () => new RedisConnectionState(bed.api.redis, bed.api.prefix, 'sink');
+  const queue = () => bed.api.hub.runtime.queues.get(deliveryQueueName('sink'));
   /** Ingests one case (no workers run yet) and returns its hub id and delivery id. */
   const ingest = async (id: string) => {
-    const [result] = await api.hub.intake.ingest('inbox', 'inbox', [{ eventId: id, case: { type: 'complaint', source: { system: 'recorder', id }, parties: [] } }]);
+    const [result] = await bed.api.hub.intake.ingest('inbox', 'inbox', [{ eventId: id, case: { type: 'complaint', source: { system: 'recorder', id }, parties: [] } }]);
     const job = ((await queue().getJobs(['wait', 'delayed'])) as Array<Job<DeliveryJobData>>).find((j) => j.data.hubId === result.hubId);
     if (!job?.id) throw new Error(`no delivery job for ${id}`);
     return { hubId: result.hubId, deliveryId: job.id };
   };
-  const retried = async (hubId: string) => (await api.hub.runtime.traces.read(hubId)).filter((e) => e.stage === 'retrying');
+  const retried = async (hubId: string) => (await bed.api.hub.runtime.traces.read(hubId)).filter((e) => e.stage === 'retrying');
   const delivered = async (deliveryId: string) => {
     const raw = (await sink().hashGetAll('deliveries'))[deliveryId];
     return raw === undefined ? undefined : (JSON.parse(raw) as { earlierAttempts: number | null });
@@ -52,11 +41,11 @@ describe('the record a delivery writes before calling its peer', () => {
     const a = await ingest('attempt-refused');
     const e = await ingest('echo-refused');
     // Keys of the wrong type: HINCRBY (attempt record) and HSET (echo expectation) answer WRONGTYPE.
-    const attemptsKey = api.hub.runtime.keys.attempts(a.deliveryId);
-    const echoKey = api.hub.runtime.keys.echo(e.hubId, 'sink');
-    await api.redis.set(attemptsKey, 'not a hash');
-    await api.redis.set(echoKey, 'not a hash');
-    workers = await startTestHub({ yaml: YAML, roles: { api: false, workers: true }, dataKey, prefix: api.prefix });
+    const attemptsKey = bed.api.hub.runtime.keys.attempts(a.deliveryId);
+    const echoKey = bed.api.hub.runtime.keys.echo(e.hubId, 'sink');
+    await bed.api.redis.set(attemptsKey, 'not a hash');
+    await bed.api.redis.set(echoKey, 'not a hash');
+    await bed.startWorkers();
     await eventually(async () => (await retried(a.hubId)).length >= 2 && (await retried(e.hubId)).length >= 2, 20000, 'both deliveries retrying');
     for (const hubId of [a.hubId, e.hubId]) {
       expect((await retried(hubId))[0]).toMatchObject({ error: { code: 'STORE_UNAVAILABLE', retryable: true } });
@@ -64,7 +53,7 @@ describe('the record a delivery writes before calling its peer', () => {
     // The peer never heard of either.
     expect(await sink().areMembers('started', [a.deliveryId, e.deliveryId])).toEqual([false, false]);
 
-    await api.redis.del(attemptsKey, echoKey);
+    await bed.api.redis.del(attemptsKey, echoKey);
     await eventually(async () => (await delivered(a.deliveryId)) !== undefined && (await delivered(e.deliveryId)) !== undefined, 20000, 'both delivered');
     // The refused attempt record counted nothing; the refused echo write's attempt was counted (a started attempt).
     expect((await delivered(a.deliveryId))?.earlierAttempts).toBe(0);

@@ -89,6 +89,40 @@ export async function startTestHub(opts: {
  * cores are busy with other work (issue 18: the suite must stay green under `stress-ng --cpu 2`) a process start or
  * a delivery can take many times its quiet duration. A passing test is no slower for it.
  */
+/**
+ * An api-only hub and, once the test says so, a workers-only hub on the same Redis prefix and data key: the delivery
+ * jobs the api queues wait until the test has arranged what it needs (a record broken, a stored case removed).
+ * Registers its own beforeAll/afterAll (call it inside a describe).
+ */
+export function apiThenWorkers(yaml: string): { readonly api: TestHub; startWorkers(): Promise<TestHub>; stopWorkers(): Promise<void> } {
+  const dataKey = PayloadCipher.generateKey();
+  let api: TestHub | undefined;
+  let workers: TestHub | undefined;
+  const stopWorkers = async (): Promise<void> => {
+    await workers?.stopKeepingState();
+    workers = undefined;
+  };
+  beforeAll(async () => {
+    api = await startTestHub({ yaml, roles: { api: true, workers: false }, dataKey });
+  });
+  afterAll(async () => {
+    await stopWorkers();
+    await api?.stop();
+  });
+  return {
+    get api(): TestHub {
+      if (!api) throw new Error('apiThenWorkers: the api hub is not started yet (use it inside a test)');
+      return api;
+    },
+    async startWorkers(): Promise<TestHub> {
+      if (!api) throw new Error('apiThenWorkers: start the workers inside a test');
+      workers = await startTestHub({ yaml, roles: { api: false, workers: true }, dataKey, prefix: api.prefix });
+      return workers;
+    },
+    stopWorkers,
+  };
+}
+
 export const MIN_WAIT_MS = 45000;
 
 /**
