@@ -252,6 +252,11 @@ describe('GET /api/programs/{programId}/metrics/export-list/registrations with a
   it('filters created to [from, to) from N days ago, then from the last run', async () => {
     const h = env.harness();
     const source = poll('exportList');
+    // The seed's registrations were created at the reset (beforeEach), to the millisecond; a window ending in that same
+    // millisecond ([from, to) leaves `to` out) would not hold them, which a fast machine can reach: poll once the
+    // clock has passed the reset (a wait for the condition, a millisecond at most).
+    const resetDone = Date.now();
+    while (Date.now() <= resetDone) await new Promise((resolve) => setImmediate(resolve));
     await source.poll(h.ctx, h.emit, { exportType: 'registrations', window: { from: 'lastRun', days: 7 } });
     const first = env.sb.apiRequests({ path: '/metrics/export-list/registrations' })[0];
     const bounds = first.query['filter.created'];
