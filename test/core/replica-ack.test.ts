@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../../src/cli/private-redis';
+import { deliveryQueueName } from '../../src/core/queues';
 import { RedisConnectionState } from '../../src/core/store/connection-state';
 import { validBody } from '../../adapters/etd/test/support';
 import { startHeldReplica, type HeldReplica } from '../helpers/held-replica';
@@ -69,6 +70,16 @@ describe('hub.redis.minReplicas waits for the replica to have the delivery job, 
     const entry = Object.entries(await sink().hashGetAll('deliveries')).find(([, v]) => (JSON.parse(v) as { hubId: string }).hubId === hubId);
     return entry ? Number(await sink().get(`count:${entry[0]}`)) : 0;
   };
+  /**
+   * Before a test holds the replica at a write: every earlier delivery finished, its job completed. The recorder
+   * counts a delivery before BullMQ marks its job completed, and that completion writes the job's keys: had it come
+   * after hold(jobWrite), the hold would start there, before this test's own writes.
+   */
+  const settled = () =>
+    eventually(async () => {
+      const counts = await hub.hub.runtime.queues.get(deliveryQueueName('sink')).getJobCounts('active', 'wait', 'delayed', 'prioritized');
+      return Object.values(counts).every((n) => n === 0);
+    }, 10000, 'earlier deliveries finished');
   const hubIdOf = async (appRef: string) => ((await (await fetch(`${hub.baseUrl}/api/cases/${encodeURIComponent(appRef)}`)).json()) as { hubId: string }).hubId;
 
   beforeAll(async () => {
@@ -98,6 +109,7 @@ describe('hub.redis.minReplicas waits for the replica to have the delivery job, 
   });
 
   it('answers 503 while the replica has the case but not its delivery job; the retry, once it has, is 200 and delivered once', async () => {
+    await settled();
     replica.hold(jobWrite);
     const body = await post();
     const refused = await send(body);
@@ -115,6 +127,7 @@ describe('hub.redis.minReplicas waits for the replica to have the delivery job, 
   });
 
   it('answers 503 while the replica has not the case itself', async () => {
+    await settled();
     replica.hold(caseWrite);
     const refused = await send(await post());
     expect(replica.held.some(caseWrite)).toBe(true);
