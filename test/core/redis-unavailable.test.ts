@@ -197,13 +197,18 @@ describe('isRedisUnavailable: real Redis errors', () => {
 const API_KEY = 'etd-unavailable-test-key-0123456789';
 const PEER_SECRET = `whsec_${Buffer.alloc(24, 7).toString('base64')}`;
 /**
+ * A job a worker fetched as Redis went down can be active under a lock no worker holds (Redis ran the fetch, its reply
+ * was lost): BullMQ's stalled-job check brings it back once the lock lapses, within lockDuration + 2 × stalledInterval
+ * (90 s with the defaults, longer than this test waits; seen once in seven runs: a job fetched 7 ms before Redis
+ * stopped, never processed, still active 62 s later). The hub here uses 10 s and 5 s, so that recovery takes ≤ 20 s.
+ *
  * The sink is a peer outside the Redis that fails over (the webhook adapter to the test's own HTTP server): a recorder
  * peer keeps its records in that very Redis, and a failover that drops its last writes makes a delivered application
  * look undelivered (seen: the job completed, the case traced delivered, the recorder's record gone with the writes
  * the demoted primary took after the replica's promotion).
  */
 const yamlFor = (peerUrl: string) => `
-hub: { shutdownTimeoutMs: 5000, redis: { minReplicas: 1, minReplicasTimeoutMs: 2000 } }
+hub: { shutdownTimeoutMs: 5000, redis: { minReplicas: 1, minReplicasTimeoutMs: 2000 }, worker: { lockDurationMs: 10000, stalledIntervalMs: 5000 } }
 connections:
   etd-form:
     adapter: etd
