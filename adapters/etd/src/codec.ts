@@ -237,17 +237,54 @@ export interface CaseMeta {
   receivedAt: string;
 }
 
+/** A key path as one string (steps joined by NUL, which JSON keys from a form never hold in practice). */
 function pathKey(path: readonly string[]): string {
   return path.join('\u0000');
 }
 
+/** The keys of a path's proper prefixes, shortest first: ['a','b','c'] -> 'a', 'a\0b'. */
+function prefixKeys(path: readonly string[], includeSelf: boolean): string[] {
+  const out: string[] = [];
+  for (let i = 1; i < path.length + (includeSelf ? 1 : 0); i++) out.push(pathKey(path.slice(0, i)));
+  return out;
+}
+
+/**
+ * The party maps with the keys intake needs computed once: each field's own key and the keys of the objects it sits
+ * in (an object emptied by moving fields out is dropped only when a moved field or a party's block was in it).
+ */
+const INDEXED_MAPS = PARTY_MAPS.map((map) => ({
+  map,
+  blockKeys: map.block ? prefixKeys(map.block, true) : [],
+  fields: map.fields.map((field) => ({ field, key: pathKey(field.etd), parents: prefixKeys(field.etd, false) })),
+}));
+const OTHER_NAMES_PARENTS = prefixKeys(OTHER_NAMES_PATH, false);
+
+/**
+ * A copy of JSON data without the string leaves whose key paths are in `moved` (what became party fields). Object
+ * paths are tracked down to the first array; moved fields never sit inside one. Replaces clone-then-delete: deleting
+ * keys turns V8 objects into slow dictionaries that every later serialisation of the case paid for.
+ */
+function copyWithout(value: JsonValue, key: string | null, moved: ReadonlySet<string>): JsonValue {
+  if (Array.isArray(value)) return value.map((item) => copyWithout(item, null, moved));
+  if (!isPlainObject(value)) return value;
+  const out: JsonObject = {};
+  for (const k of Object.keys(value)) {
+    const childKey = key === null ? null : key === '' ? k : `${key}\u0000${k}`;
+    if (childKey !== null && moved.has(childKey)) continue;
+    defineKey(out, k, copyWithout(value[k], childKey, moved));
+  }
+  return out;
+}
+
 /** Removes objects that became empty because their fields moved into parties (the reverse recreates them). */
-function pruneMoved(node: JsonObject, path: string[], touched: Set<string>): void {
-  for (const [key, value] of Object.entries(node)) {
+function pruneMoved(node: JsonObject, key: string, touched: ReadonlySet<string>): void {
+  for (const k of Object.keys(node)) {
+    const value = node[k];
     if (!isPlainObject(value)) continue;
-    const childPath = [...path, key];
-    pruneMoved(value, childPath, touched);
-    if (Object.keys(value).length === 0 && touched.has(pathKey(childPath))) delete node[key];
+    const childKey = key === '' ? k : `${key}\u0000${k}`;
+    pruneMoved(value, childKey, touched);
+    if (touched.has(childKey) && Object.keys(value).length === 0) delete node[k];
   }
 }
 
@@ -258,32 +295,38 @@ function yesNo(value: JsonValue | undefined): boolean | undefined {
 }
 
 export function etdAppToCase(etdApp: JsonObject, meta: CaseMeta): CanonicalCase {
-  const rest = deepClone(etdApp);
+  // Which string fields move into which party (a path claimed by an earlier map stays with it), then the rest of the
+  // application, copied without them, is the extension.
+  const moved = new Set<string>();
   const touched = new Set<string>();
-  const touch = (path: readonly string[], includeSelf: boolean): void => {
-    for (let i = 1; i < path.length + (includeSelf ? 1 : 0); i++) touched.add(pathKey(path.slice(0, i)));
-  };
-  const parties: Party[] = [];
-  for (const map of PARTY_MAPS) {
+  const plans: Array<{ roles: readonly string[]; hasBlock: boolean; fields: Array<{ slot: Slot; value: string }> }> = [];
+  for (const { map, blockKeys, fields: indexed } of INDEXED_MAPS) {
     if (map.block && !isPlainObject(getPath(etdApp, map.block))) continue;
-    const party: Party = { roles: [...map.roles] };
-    let moved = false;
-    for (const field of map.fields) {
-      const value = getPath(rest, field.etd);
+    const fieldsToMove: Array<{ slot: Slot; value: string }> = [];
+    for (const { field, key, parents } of indexed) {
+      if (moved.has(key)) continue;
+      const value = getPath(etdApp, field.etd);
       if (typeof value !== 'string') continue;
-      setSlot(party, field.slot, value);
-      deletePath(rest, field.etd);
-      touch(field.etd, false);
-      moved = true;
+      fieldsToMove.push({ slot: field.slot, value });
+      moved.add(key);
+      for (const k of parents) touched.add(k);
     }
-    if (map.roles[0] === 'applicant' && moveOtherNames(rest, party)) {
-      touch(OTHER_NAMES_PATH, false);
-      moved = true;
-    }
-    if (map.block) touch(map.block, true);
-    if (map.block || moved) parties.push(party);
+    for (const k of blockKeys) touched.add(k);
+    plans.push({ roles: map.roles, hasBlock: map.block !== undefined, fields: fieldsToMove });
   }
-  pruneMoved(rest, [], touched);
+  const rest = copyWithout(etdApp, '', moved) as JsonObject;
+  const parties: Party[] = [];
+  for (const plan of plans) {
+    const party: Party = { roles: [...plan.roles] };
+    for (const { slot, value } of plan.fields) setSlot(party, slot, value);
+    let hasFields = plan.fields.length > 0;
+    if (plan.roles[0] === 'applicant' && moveOtherNames(rest, party)) {
+      for (const k of OTHER_NAMES_PARENTS) touched.add(k);
+      hasFields = true;
+    }
+    if (plan.hasBlock || hasFields) parties.push(party);
+  }
+  pruneMoved(rest, '', touched);
 
   const applicant = parties.find((p) => p.roles.includes('applicant'));
   const passport = getPath(etdApp, ['passportDetails']);

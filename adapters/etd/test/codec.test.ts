@@ -67,6 +67,19 @@ describe('ETD codec: etdApp -> canonical case', () => {
     });
   });
 
+  test('the application it maps is left as it was (the note and the digest are made from it after)', () => {
+    const app = validApp();
+    const before = JSON.stringify(app);
+    const mapped = etdAppToCase(app, meta);
+    expect(JSON.stringify(app)).toBe(before);
+    // The extension is a copy, down to the arrays: changing it does not reach the application.
+    const ext = mapped.extensions?.etd as JsonObject;
+    (ext.journeyDetails as JsonObject).otherTransportMode = 'changed';
+    ((app.appDetails as JsonObject).other as JsonObject[]).push({ surname: 'Extra' });
+    expect((app.journeyDetails as JsonObject).otherTransportMode).toBe('Ferry');
+    expect(mapped.parties[0].person?.otherNames).toEqual([{ forenames: 'Alice', surname: 'Sample' }]);
+  });
+
   test('passport applicant, father, mother and countersignatory become parties', () => {
     expect(kase.parties.map((p) => p.roles)).toEqual([['applicant'], ['passport-applicant'], ['father', 'parent'], ['mother', 'parent'], ['countersignatory']]);
     expect(party('passport-applicant')?.relationship).toBe('Self');
