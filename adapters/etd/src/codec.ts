@@ -237,54 +237,66 @@ export interface CaseMeta {
   receivedAt: string;
 }
 
-/** A key path as one string (steps joined by NUL, which JSON keys from a form never hold in practice). */
-function pathKey(path: readonly string[]): string {
-  return path.join('\u0000');
+/** A node of the tree of the key paths the party maps name (real keys, so any key, "" or one holding NUL included). */
+interface PathNode {
+  children: Map<string, PathNode>;
 }
 
-/** The keys of a path's proper prefixes, shortest first: ['a','b','c'] -> 'a', 'a\0b'. */
-function prefixKeys(path: readonly string[], includeSelf: boolean): string[] {
-  const out: string[] = [];
-  for (let i = 1; i < path.length + (includeSelf ? 1 : 0); i++) out.push(pathKey(path.slice(0, i)));
+const PATH_ROOT: PathNode = { children: new Map() };
+
+/** The nodes along a path, from its first key; created at load time only. */
+function nodesAlong(path: readonly string[]): PathNode[] {
+  const out: PathNode[] = [];
+  let node = PATH_ROOT;
+  for (const key of path) {
+    let child = node.children.get(key);
+    if (!child) node.children.set(key, (child = { children: new Map() }));
+    out.push(child);
+    node = child;
+  }
   return out;
 }
 
 /**
- * The party maps with the keys intake needs computed once: each field's own key and the keys of the objects it sits
- * in (an object emptied by moving fields out is dropped only when a moved field or a party's block was in it).
+ * The party maps with what intake needs looked up once: each field's node and the nodes of the objects it sits in
+ * (an object emptied by moving fields out is dropped only when a moved field or a party's block was in it).
  */
 const INDEXED_MAPS = PARTY_MAPS.map((map) => ({
   map,
-  blockKeys: map.block ? prefixKeys(map.block, true) : [],
-  fields: map.fields.map((field) => ({ field, key: pathKey(field.etd), parents: prefixKeys(field.etd, false) })),
+  blockNodes: map.block ? nodesAlong(map.block) : [],
+  fields: map.fields.map((field) => {
+    const nodes = nodesAlong(field.etd);
+    return { field, node: nodes[nodes.length - 1], parents: nodes.slice(0, -1) };
+  }),
 }));
-const OTHER_NAMES_PARENTS = prefixKeys(OTHER_NAMES_PATH, false);
+const OTHER_NAMES_PARENTS = nodesAlong(OTHER_NAMES_PATH).slice(0, -1);
 
 /**
- * A copy of JSON data without the string leaves whose key paths are in `moved` (what became party fields). Object
- * paths are tracked down to the first array; moved fields never sit inside one. Replaces clone-then-delete: deleting
- * keys turns V8 objects into slow dictionaries that every later serialisation of the case paid for.
+ * A copy of JSON data without the string leaves whose path nodes are in `moved` (what became party fields); `node`
+ * is the path tree's node for `value` (undefined off the tree and inside arrays, where no moved field sits).
+ * Replaces clone-then-delete, which cost about a third of the mapping.
  */
-function copyWithout(value: JsonValue, key: string | null, moved: ReadonlySet<string>): JsonValue {
-  if (Array.isArray(value)) return value.map((item) => copyWithout(item, null, moved));
+function copyWithout(value: JsonValue, node: PathNode | undefined, moved: ReadonlySet<PathNode>): JsonValue {
+  if (Array.isArray(value)) return value.map((item) => copyWithout(item, undefined, moved));
   if (!isPlainObject(value)) return value;
   const out: JsonObject = {};
   for (const k of Object.keys(value)) {
-    const childKey = key === null ? null : key === '' ? k : `${key}\u0000${k}`;
-    if (childKey !== null && moved.has(childKey)) continue;
-    defineKey(out, k, copyWithout(value[k], childKey, moved));
+    const child = node?.children.get(k);
+    if (child && moved.has(child)) continue;
+    defineKey(out, k, copyWithout(value[k], child, moved));
   }
   return out;
 }
 
 /** Removes objects that became empty because their fields moved into parties (the reverse recreates them). */
-function pruneMoved(node: JsonObject, key: string, touched: ReadonlySet<string>): void {
-  for (const k of Object.keys(node)) {
-    const value = node[k];
-    if (!isPlainObject(value)) continue;
-    const childKey = key === '' ? k : `${key}\u0000${k}`;
-    pruneMoved(value, childKey, touched);
-    if (touched.has(childKey) && Object.keys(value).length === 0) delete node[k];
+function pruneMoved(value: JsonObject, node: PathNode, touched: ReadonlySet<PathNode>): void {
+  for (const k of Object.keys(value)) {
+    const child = node.children.get(k);
+    const item = value[k];
+    // Off the path tree nothing moved, so nothing there can have been emptied.
+    if (!child || !isPlainObject(item)) continue;
+    pruneMoved(item, child, touched);
+    if (touched.has(child) && Object.keys(item).length === 0) delete value[k];
   }
 }
 
@@ -297,36 +309,36 @@ function yesNo(value: JsonValue | undefined): boolean | undefined {
 export function etdAppToCase(etdApp: JsonObject, meta: CaseMeta): CanonicalCase {
   // Which string fields move into which party (a path claimed by an earlier map stays with it), then the rest of the
   // application, copied without them, is the extension.
-  const moved = new Set<string>();
-  const touched = new Set<string>();
+  const moved = new Set<PathNode>();
+  const touched = new Set<PathNode>();
   const plans: Array<{ roles: readonly string[]; hasBlock: boolean; fields: Array<{ slot: Slot; value: string }> }> = [];
-  for (const { map, blockKeys, fields: indexed } of INDEXED_MAPS) {
+  for (const { map, blockNodes, fields: indexed } of INDEXED_MAPS) {
     if (map.block && !isPlainObject(getPath(etdApp, map.block))) continue;
     const fieldsToMove: Array<{ slot: Slot; value: string }> = [];
-    for (const { field, key, parents } of indexed) {
-      if (moved.has(key)) continue;
+    for (const { field, node, parents } of indexed) {
+      if (moved.has(node)) continue;
       const value = getPath(etdApp, field.etd);
       if (typeof value !== 'string') continue;
       fieldsToMove.push({ slot: field.slot, value });
-      moved.add(key);
-      for (const k of parents) touched.add(k);
+      moved.add(node);
+      for (const n of parents) touched.add(n);
     }
-    for (const k of blockKeys) touched.add(k);
+    for (const n of blockNodes) touched.add(n);
     plans.push({ roles: map.roles, hasBlock: map.block !== undefined, fields: fieldsToMove });
   }
-  const rest = copyWithout(etdApp, '', moved) as JsonObject;
+  const rest = copyWithout(etdApp, PATH_ROOT, moved) as JsonObject;
   const parties: Party[] = [];
   for (const plan of plans) {
     const party: Party = { roles: [...plan.roles] };
     for (const { slot, value } of plan.fields) setSlot(party, slot, value);
     let hasFields = plan.fields.length > 0;
     if (plan.roles[0] === 'applicant' && moveOtherNames(rest, party)) {
-      for (const k of OTHER_NAMES_PARENTS) touched.add(k);
+      for (const n of OTHER_NAMES_PARENTS) touched.add(n);
       hasFields = true;
     }
     if (plan.hasBlock || hasFields) parties.push(party);
   }
-  pruneMoved(rest, '', touched);
+  pruneMoved(rest, PATH_ROOT, touched);
 
   const applicant = parties.find((p) => p.roles.includes('applicant'));
   const passport = getPath(etdApp, ['passportDetails']);

@@ -80,6 +80,22 @@ describe('ETD codec: etdApp -> canonical case', () => {
     expect(mapped.parties[0].person?.otherNames).toEqual([{ forenames: 'Alice', surname: 'Sample' }]);
   });
 
+  test('unknown keys that spell a moved field\'s path another way ("" or a NUL inside a key) stay in the extension', () => {
+    const app = validApp();
+    defineKey(app, '', { appDetails: { surname: 'Kept' }, passportDetails: {} });
+    defineKey(app, 'appDetails\u0000surname', 'Kept too');
+    defineKey(app.appDetails as JsonObject, 'address\u0000town', 'And this');
+    defineKey(app, 'appDetails\u0000address', {});
+    const input = JSON.parse(JSON.stringify(app)) as JsonObject;
+    const { kase, back } = roundTrip(input);
+    const ext = kase.extensions?.etd as JsonObject;
+    expect(ext['']).toEqual({ appDetails: { surname: 'Kept' }, passportDetails: {} });
+    expect(ext['appDetails\u0000surname']).toBe('Kept too');
+    expect((ext.appDetails as JsonObject)['address\u0000town']).toBe('And this');
+    expect(ext['appDetails\u0000address']).toEqual({});
+    expect(back).toEqual(input);
+  });
+
   test('passport applicant, father, mother and countersignatory become parties', () => {
     expect(kase.parties.map((p) => p.roles)).toEqual([['applicant'], ['passport-applicant'], ['father', 'parent'], ['mother', 'parent'], ['countersignatory']]);
     expect(party('passport-applicant')?.relationship).toBe('Self');
