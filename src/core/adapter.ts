@@ -78,7 +78,12 @@ export interface ConnectionState {
   hashSet(key: string, field: string, value: string): Promise<void>;
   hashGet(key: string, field: string): Promise<string | null>;
   hashGetAll(key: string): Promise<Record<string, string>>;
-  /** A best-effort mutual-exclusion lock across processes; returns a release function, or null if held elsewhere. */
+  /**
+   * A best-effort mutual-exclusion lock across processes; returns a release function, or null if held elsewhere. A
+   * release that Redis does not answer (unavailable) rejects and is sent again in the background until Redis takes it
+   * or the lock has expired; so is the release of a take that failed that way (Redis may have set the lock): a Redis
+   * restart does not leave the lock held by nobody for its whole TTL.
+   */
   lock(key: string, ttlMs: number): Promise<(() => Promise<void>) | null>;
 }
 

@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ConnectionState } from '../adapter';
-import { storeCall } from './replies';
+import { isRedisUnavailable, storeCall } from './replies';
 import { CachedScript } from './scripts';
 
 const RELEASE_LOCK = new CachedScript(`if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`);
+
+/** First wait before a lock release that met an unavailable Redis is sent again; doubled each time, up to the cap. */
+const RELEASE_RETRY_FIRST_MS = 100;
+const RELEASE_RETRY_MAX_MS = 2000;
 
 /**
  * ConnectionState kept in Redis under `<prefix>state:<connection>:`. Every call that Redis does not answer fails with
@@ -95,10 +99,52 @@ export class RedisConnectionState implements ConnectionState {
   async lock(key: string, ttlMs: number): Promise<(() => Promise<void>) | null> {
     const token = randomUUID();
     const lockKey = this.k(`lock:${key}`);
-    const ok = await this.redis.set(lockKey, token, 'PX', ttlMs, 'NX');
-    if (ok !== 'OK') return null;
+    const expiresAt = Date.now() + ttlMs;
+    let ok: string | null;
+    try {
+      ok = await this.redis.set(lockKey, token, 'PX', ttlMs, 'NX');
+    } catch (err) {
+      // Redis may have taken the SET and lost only its reply (it stopped right after): the lock would then be held,
+      // by nobody, until its TTL. The caller never got it, so it is released in the background like a failed release.
+      if (isRedisUnavailable(err)) this.releaseLater(lockKey, token, expiresAt, RELEASE_RETRY_FIRST_MS);
+      throw err;
+    }
+    if (ok !== 'OK') {
+      // Not taken, or taken by this very call: ioredis sends a command again after a reconnect when its reply never
+      // came (a Redis restart), and the second SET NX finds the key the first one set. Holding its own token, the
+      // caller holds the lock; anything else is another holder's.
+      let holder: string | null;
+      try {
+        holder = await this.redis.get(lockKey);
+      } catch (err) {
+        if (isRedisUnavailable(err)) this.releaseLater(lockKey, token, expiresAt, RELEASE_RETRY_FIRST_MS);
+        throw err;
+      }
+      if (holder !== token) return null;
+    }
     return async () => {
-      await storeCall('connection state lock release', () => RELEASE_LOCK.run(this.raw, [lockKey], [token]), { connection: this.connection });
+      try {
+        await storeCall('connection state lock release', () => RELEASE_LOCK.run(this.raw, [lockKey], [token]), { connection: this.connection });
+      } catch (err) {
+        // The holder is done with the lock whatever happens next; a release Redis did not take (down, restarting,
+        // failing over) would keep every other process out until the lock's TTL (the iCasework create lock: 60 s
+        // of a case's deliveries waiting after a 2 s Redis restart). So it is sent again in the background until
+        // Redis takes it or the lock has expired anyway. Safe at any time: the script deletes the key only while
+        // it still holds this holder's token. The caller still gets the failure.
+        if (isRedisUnavailable(err)) this.releaseLater(lockKey, token, expiresAt, RELEASE_RETRY_FIRST_MS);
+        throw err;
+      }
     };
+  }
+
+  private releaseLater(lockKey: string, token: string, expiresAt: number, delayMs: number): void {
+    if (Date.now() + delayMs >= expiresAt) return;
+    // unref: a pending retry never holds a process open; a connection closed on purpose ends the retries.
+    setTimeout(() => {
+      if (this.raw.status === 'end') return;
+      RELEASE_LOCK.run(this.raw, [lockKey], [token]).catch((err: unknown) => {
+        if (isRedisUnavailable(err)) this.releaseLater(lockKey, token, expiresAt, Math.min(delayMs * 2, RELEASE_RETRY_MAX_MS));
+      });
+    }, delayMs).unref();
   }
 }
