@@ -332,7 +332,15 @@ const createCase: ActionDefinition<IcaseworkSettings, typeof createCaseOptionsSc
     const stateKey = onExisting === 'create-linked' ? routeKey : `created:${request.hubId}`;
     // The record is read in the same round trip as the lock is taken: the state's commands run in the order they are
     // issued, so the read sees the record as it is once the lock is held (and is ignored when the lock is not).
-    const [release, held] = await Promise.all([ctx.state.lock(stateKey, Math.max(60000, client.settings.timeoutMs * 4)), ctx.state.get(stateKey)]);
+    const [locked, read] = await Promise.allSettled([ctx.state.lock(stateKey, Math.max(60000, client.settings.timeoutMs * 4)), ctx.state.get(stateKey)]);
+    if (read.status === 'rejected') {
+      // The lock taken, the record not read (Redis went away between the two replies): give the lock back, or the
+      // case's next attempts would wait out its TTL.
+      if (locked.status === 'fulfilled') await locked.value?.().catch(() => undefined);
+      throw read.reason;
+    }
+    if (locked.status === 'rejected') throw locked.reason;
+    const [release, held] = [locked.value, read.value];
     if (!release) throw new RetryableError('icasework: another delivery is creating this case', { hubId: request.hubId, connection: ctx.connection.name });
     try {
       // created:<hubId> holds the caseid once a createcase answered, or PENDING while one is under way: a PENDING

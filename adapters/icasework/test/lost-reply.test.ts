@@ -6,6 +6,7 @@
  */
 import type { DeliveryRequest } from '../../../src/core/adapter';
 import { CasewayError } from '../../../src/core/errors';
+import { StoreUnavailableError } from '../../../src/core/store/replies';
 import type { IcaseworkSandbox } from '../sandbox';
 import { adapter, deliveryRequest, sampleCase, settingsFor, startSandbox, testEnv } from './fixtures';
 
@@ -183,6 +184,30 @@ describe('iCasework: lost replies, calls per case, bounded replies', () => {
       const err = await failure(adapter.actions.createCase.deliver({ ...first('hub-big-3', {}, []), earlierAttempts: 1 }, h.ctx));
       expect([err.retryable, err.code]).toEqual([false, 'REPLY_TOO_LARGE']);
       expect(opsSince(from)).toEqual(['getcasedetails']);
+    });
+  });
+
+  describe('the create lock when Redis goes away between its replies', () => {
+    it('is given back when the record read beside it fails, so the next attempt creates at once', async () => {
+      const h = harness();
+      const real = h.ctx.state;
+      // The real connection state, except that reading the created-case record fails as when Redis drops the
+      // connection after answering the lock's SET (the two are sent together).
+      const state = new Proxy(real, {
+        get(target, property, receiver) {
+          if (property === 'get') return (key: string) => (key.startsWith('created:') ? Promise.reject(new StoreUnavailableError('connection state get', 'Connection is closed.')) : target.get(key));
+          const value: unknown = Reflect.get(target, property, receiver);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const from = sandbox.requests.length;
+      const err = await failure(adapter.actions.createCase.deliver(first('hub-lock-read', {}, []), { ...h.ctx, state }));
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect(opsSince(from)).toEqual([]);
+      // Not "another delivery is creating this case" for the lock's TTL (60 s).
+      const result = await adapter.actions.createCase.deliver(first('hub-lock-read', {}, []), h.ctx);
+      expect(result.summary).toMatchObject({ created: true, via: 'createcase' });
+      expect(casesWith('hub-lock-read')).toHaveLength(1);
     });
   });
 });
