@@ -104,7 +104,7 @@ function hash(text: string): string {
  * The record of one request as it arrived, from what the caller sent (URL, body text, headers): op, token,
  * idempotencyKey, webhookId, caseId (CaseId parameter) and the note's fingerprint; not yet forwarded, no reply.
  */
-export function requestRecord(url: URL, body: string, headers: IncomingHttpHeaders): ProxyRecord {
+function requestRecord(url: URL, body: string, headers: IncomingHttpHeaders): ProxyRecord {
   const params = paramsOf(url, body, headers['content-type']);
   return recordOf(url, headers, body.match(TOKEN_PATTERN)?.[0], (name) => params.get(name));
 }

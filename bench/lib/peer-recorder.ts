@@ -10,7 +10,7 @@
  * it takes the body the parser left in `req.body` (express: parsed JSON, parsed form fields or a raw Buffer), the
  * status the peer answered and, for the operations whose record needs it (createcase: the caseid), the reply body,
  * copied as the peer writes it (res.write/res.end are wrapped for those requests only). The fields are built by the
- * proxy's own code (requestRecord, replyCaseId), with forwarded = true and replyLost = false: nothing is in between.
+ * proxy's own code (recordOf, replyCaseId), with forwarded = true and replyLost = false: nothing is in between.
  *
  * Differences from the proxy, none of which a benchmark meets: a request the peer refused before reading its body
  * (e.g. IIZUKA's 401 for a wrong key) or whose body its parser refused (400, not JSON) has only the query's token
