@@ -100,14 +100,20 @@ export class RedisConnectionState implements ConnectionState {
     const token = randomUUID();
     const lockKey = this.k(`lock:${key}`);
     const expiresAt = Date.now() + ttlMs;
+    // A call that met an unavailable Redis may have left this token in the key (a SET whose reply was lost, a release
+    // not taken): it is released in the background until Redis takes it or the lock has expired anyway. Safe at any
+    // time: the script deletes the key only while it still holds this token. The caller still gets the failure.
+    const releasingLater = (err: unknown): unknown => {
+      if (isRedisUnavailable(err)) this.releaseLater(lockKey, token, expiresAt, RELEASE_RETRY_FIRST_MS);
+      return err;
+    };
     let ok: string | null;
     try {
       ok = await this.redis.set(lockKey, token, 'PX', ttlMs, 'NX');
     } catch (err) {
       // Redis may have taken the SET and lost only its reply (it stopped right after): the lock would then be held,
-      // by nobody, until its TTL. The caller never got it, so it is released in the background like a failed release.
-      if (isRedisUnavailable(err)) this.releaseLater(lockKey, token, expiresAt, RELEASE_RETRY_FIRST_MS);
-      throw err;
+      // by nobody, until its TTL. The caller never got it.
+      throw releasingLater(err);
     }
     if (ok !== 'OK') {
       // Not taken, or taken by this very call: ioredis sends a command again after a reconnect when its reply never
@@ -117,8 +123,7 @@ export class RedisConnectionState implements ConnectionState {
       try {
         holder = await this.redis.get(lockKey);
       } catch (err) {
-        if (isRedisUnavailable(err)) this.releaseLater(lockKey, token, expiresAt, RELEASE_RETRY_FIRST_MS);
-        throw err;
+        throw releasingLater(err);
       }
       if (holder !== token) return null;
     }
@@ -128,11 +133,8 @@ export class RedisConnectionState implements ConnectionState {
       } catch (err) {
         // The holder is done with the lock whatever happens next; a release Redis did not take (down, restarting,
         // failing over) would keep every other process out until the lock's TTL (the iCasework create lock: 60 s
-        // of a case's deliveries waiting after a 2 s Redis restart). So it is sent again in the background until
-        // Redis takes it or the lock has expired anyway. Safe at any time: the script deletes the key only while
-        // it still holds this holder's token. The caller still gets the failure.
-        if (isRedisUnavailable(err)) this.releaseLater(lockKey, token, expiresAt, RELEASE_RETRY_FIRST_MS);
-        throw err;
+        // of a case's deliveries waiting after a 2 s Redis restart).
+        throw releasingLater(err);
       }
     };
   }
