@@ -77,11 +77,11 @@ export interface CasewayConfig {
      */
     worker?: {
       /**
-       * A worker renews its lock on a job this often; a dead worker's lock lapses after it (default 30000).
+       * How long a worker's lock on a job lasts; the worker renews it every half of this while it runs the job, and a dead worker's lock lapses after it (default 30000).
        */
       lockDurationMs?: number;
       /**
-       * How often workers look for jobs whose lock lapsed (default 30000).
+       * How often workers look for jobs whose lock lapsed (default 5000; BullMQ's own default is 30000). Only a job whose lock is gone is taken over, so a shorter interval takes no running job away; it shortens the wait of a job no worker runs any more.
        */
       stalledIntervalMs?: number;
       /**
