@@ -14,9 +14,6 @@ export const IDEMPOTENCY_KEY_REUSED = 'Idempotency-Key is already used';
 export const IDEMPOTENCY_KEY_IN_FLIGHT = 'A request is outstanding for this Idempotency-Key';
 export const IDEMPOTENCY_KEY_MALFORMED = 'Idempotency-Key is malformed';
 
-/** How long a claimed key may stay "in flight" before a crashed holder's claim lapses. */
-const IN_FLIGHT_SECONDS = 120;
-
 /** An answer the intake sends as it is (problem+json for the refusals, the first 200 for a repeat). */
 export interface IdempotencyAnswer {
   status: number;
@@ -71,14 +68,16 @@ interface Held {
 }
 
 /**
- * The guard over the connection's durable state (Redis), shared by every api process. A failed request frees its
- * key; when it cannot (Redis went away mid-request, so the delete failed too), the claim it left would answer 409
- * until it lapses (IN_FLIGHT_SECONDS), although the 503 told the caller to retry after a few seconds. Each guard (one
- * per process and connection) therefore knows its own requests in flight: a claim by this guard that none of them
- * holds any more was left by a failure, and a repeat with the same body takes it over. A claim by another process
- * keeps answering 409 until it lapses (that process may still be storing it).
+ * The guard over the connection's durable state (Redis), shared by every api process. A request holds its key for at
+ * most `inFlightSeconds` (inbound.idempotencyInFlightSeconds, default 15) while it stores the application; a repeat
+ * meanwhile gets 409. A failed request frees its key; when it cannot (Redis went away mid-request, so the delete
+ * failed too, or its process died), the claim it left lapses after that time, and the repeat is then processed.
+ * Taking over a claim whose request is in fact still running is safe: both store the same body, which the content
+ * digest turns into one appRefNumber and one hub event. Each guard (one per process and connection) also knows its
+ * own requests in flight: a claim by this guard that none of them holds any more was left by a failure, and a
+ * repeat with the same body takes it over at once instead of waiting for the lapse.
  */
-export function stateIdempotencyGuard(state: ConnectionState, ttlSeconds: number): IdempotencyGuard {
+export function stateIdempotencyGuard(state: ConnectionState, { ttlSeconds, inFlightSeconds }: { ttlSeconds: number; inFlightSeconds: number }): IdempotencyGuard {
   const guard = randomUUID();
   let next = 0;
   const inFlight = new Set<string>();
@@ -90,7 +89,7 @@ export function stateIdempotencyGuard(state: ConnectionState, ttlSeconds: number
         inFlight.add(by);
         let claimed = false;
         try {
-          claimed = await state.setIfAbsent(stateKey, JSON.stringify({ fp: fingerprint, by } satisfies Held), IN_FLIGHT_SECONDS);
+          claimed = await state.setIfAbsent(stateKey, JSON.stringify({ fp: fingerprint, by } satisfies Held), inFlightSeconds);
         } finally {
           if (!claimed) inFlight.delete(by);
         }
@@ -117,6 +116,7 @@ export function stateIdempotencyGuard(state: ConnectionState, ttlSeconds: number
           await state.del(stateKey);
           continue;
         }
+        // Held by a request of another process: still storing it, or gone with its process (then it lapses).
         return { answer: idempotencyProblem(409, IDEMPOTENCY_KEY_IN_FLIGHT) };
       }
       return { answer: idempotencyProblem(409, IDEMPOTENCY_KEY_IN_FLIGHT) };

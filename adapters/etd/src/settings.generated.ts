@@ -72,6 +72,10 @@ export interface EtdSettings {
      */
     idempotencyKeyTtlSeconds?: number;
     /**
+     * How long a request holds its Idempotency-Key while it stores the application: a repeat meanwhile gets 409. A claim whose request died with its process (or could not free it) lapses after this, and the repeat is then processed (the content digest still files one application).
+     */
+    idempotencyInFlightSeconds?: number;
+    /**
      * Tunables for what the spec leaves TBD. The sandbox peer applies the same block.
      */
     validation?: {

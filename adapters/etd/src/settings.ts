@@ -15,6 +15,7 @@ export const DEFAULT_API_KEY_HEADER = 'X-API-Key';
 export const DEFAULT_BODY_LIMIT_BYTES = 102400;
 export const DEFAULT_TIMEOUT_MS = 15000;
 export const DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS = 86400;
+export const DEFAULT_IDEMPOTENCY_IN_FLIGHT_SECONDS = 15;
 
 export function inboundPath(settings: EtdSettings, options: { path?: string }): string {
   const fromOptions = options.path || undefined;

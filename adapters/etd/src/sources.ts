@@ -10,7 +10,7 @@ import { appRefNumberFor, applicationDigest } from './ids';
 import { createIntakeHandler, methodNotAllowed } from './intake';
 import type { JsonObject } from './json';
 import { stateIdempotencyGuard } from './idempotency';
-import { DEFAULT_API_KEY_HEADER, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS, inboundPath, type EtdSettings } from './settings';
+import { DEFAULT_API_KEY_HEADER, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_IDEMPOTENCY_IN_FLIGHT_SECONDS, DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS, inboundPath, type EtdSettings } from './settings';
 import applicationSchema from '../../../schemas/etd-application.schema.json';
 import { createValidator } from './validator';
 import seedExample from '../test/fixtures/seed-example.json';
@@ -89,7 +89,10 @@ export const applicationSource: WebhookSourceDefinition<EtdSettings, typeof appl
       validator: createValidator(inbound.validation),
       log: ctx.log,
       accept: (etdApp) => intakeApplication(ctx, emit, etdApp),
-      idempotency: stateIdempotencyGuard(ctx.state, inbound.idempotencyKeyTtlSeconds ?? DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS),
+      idempotency: stateIdempotencyGuard(ctx.state, {
+        ttlSeconds: inbound.idempotencyKeyTtlSeconds ?? DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS,
+        inFlightSeconds: inbound.idempotencyInFlightSeconds ?? DEFAULT_IDEMPOTENCY_IN_FLIGHT_SECONDS,
+      }),
     });
     router.post(path, handler);
     router.all(path, methodNotAllowed);

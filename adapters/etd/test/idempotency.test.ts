@@ -19,6 +19,7 @@ import { etdAppToCase } from '../src/codec';
 import { IDEMPOTENCY_KEY_IN_FLIGHT, IDEMPOTENCY_KEY_REUSED, parseIdempotencyKey } from '../src/idempotency';
 import type { JsonObject } from '../src/json';
 import type { EtdSettings } from '../src/settings';
+import { eventually } from '../../../test/helpers/hub';
 import { edit, postJson, validBody, type RawReply } from './support';
 
 const KEY = 'etd-form-key-0123456789';
@@ -40,8 +41,9 @@ function source(): WebhookSourceDefinition<unknown> {
 }
 
 let connections = 0;
-async function startIntake(wrapEmit?: (emit: Emit) => Emit): Promise<Intake> {
-  const harness = adapterHarness<unknown>({ adapter, settings: SETTINGS, redis: redisHandle.redis, prefix: redisHandle.prefix, connectionName: `etd-in-${++connections}` });
+/** An intake on its own connection, or on `connectionName` (two intakes on one connection are two api processes). */
+async function startIntake(wrapEmit?: (emit: Emit) => Emit, settings: EtdSettings = SETTINGS, connectionName = `etd-in-${++connections}`): Promise<Intake> {
+  const harness = adapterHarness<unknown>({ adapter, settings, redis: redisHandle.redis, prefix: redisHandle.prefix, connectionName });
   const app = express();
   const router = express.Router();
   source().mount(router, harness.ctx, wrapEmit ? wrapEmit(harness.emit) : harness.emit, {});
@@ -138,6 +140,67 @@ describe("Caseway's ETD intake honours Idempotency-Key", () => {
     expect([after.status, after.json]).toEqual([200, done.json]);
   });
 
+  /** An intake whose store waits at a gate the test opens (`entered` resolves once a request is inside). */
+  async function gatedIntake(settings: EtdSettings = SETTINGS, connectionName?: string) {
+    let release: () => void = () => undefined;
+    let entered: () => void = () => undefined;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const intake = await startIntake((emit) => async (events) => {
+      entered();
+      await gate;
+      return emit(events);
+    }, settings, connectionName);
+    return { intake, inside, release };
+  }
+
+  test('a request holds its key for 15 s by default (inbound.idempotencyInFlightSeconds), not longer', async () => {
+    const { intake, inside, release } = await gatedIntake();
+    const first = post(intake, validBody(), '"key-in-flight-default"');
+    try {
+      await inside;
+      const keys = await redisHandle.redis.keys(`${redisHandle.prefix}*${intake.harness.ctx.connection.name}*idempotency*`);
+      expect(keys).toHaveLength(1);
+      const ttl = await redisHandle.redis.pttl(keys[0]);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(15000);
+      release();
+      expect((await first).status).toBe(200);
+      // Answered: the key is remembered for idempotencyKeyTtlSeconds (24 h by default) from now on.
+      expect(await redisHandle.redis.pttl(keys[0])).toBeGreaterThan(15000);
+    } finally {
+      release();
+      await first;
+    }
+  });
+
+  test('a claim whose request never finished (its process died) lapses: another process answers 409 until then, then processes the repeat; one appRefNumber', async () => {
+    const settings: EtdSettings = { inbound: { ...SETTINGS.inbound, idempotencyInFlightSeconds: 5 } };
+    const elsewhere = await startIntake(undefined, settings, 'etd-dead-holder');
+    // The first process: its request claimed the key and stops inside the store, as if its process had died there.
+    const dead = await gatedIntake(settings, 'etd-dead-holder');
+    const first = post(dead.intake, validBody(), '"key-dead-holder"');
+    try {
+      await dead.inside;
+      // Another process cannot tell a dead holder from a slow one: 409 while the claim lasts ...
+      expect((await post(elsewhere, validBody(), '"key-dead-holder"')).status).toBe(409);
+      // ... and processes the repeat once the claim has lapsed.
+      const retried = await eventually(async () => {
+        const reply = await post(elsewhere, validBody(), '"key-dead-holder"');
+        return reply.status === 200 ? reply : undefined;
+      }, 20000, 'the repeat processed after the claim lapsed');
+      expect(elsewhere.harness.emitted).toHaveLength(1);
+      // Had the first request been alive after all, it files the same application: the content digest gives one number.
+      dead.release();
+      const late = await first;
+      expect([late.status, late.json]).toEqual([200, retried.json]);
+      expect([(await post(elsewhere, validBody(), '"key-dead-holder"')).json]).toEqual([retried.json]);
+    } finally {
+      dead.release();
+      await first;
+    }
+  });
+
   test('a failure storing the application frees the key, so the retry is processed', async () => {
     let failures = 1;
     const intake = await startIntake((emit) => async (events) => {
@@ -181,7 +244,7 @@ describe("Caseway's ETD intake honours Idempotency-Key", () => {
     }
   });
 
-  test('a key its request could not free (Redis went away mid-request) is taken over by the retry in this process; another process still answers 409', async () => {
+  test('a key its request could not free (Redis went away mid-request) is taken over by the retry in this process at once; another process answers 409 meanwhile', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-etd-orphan-'));
     const server = await startPrivateRedis(dir, ['--shutdown-on-sigterm', 'now']);
     const redis = quietRedis(new Redis(server.url, { maxRetriesPerRequest: 1 }));
@@ -214,9 +277,9 @@ describe("Caseway's ETD intake honours Idempotency-Key", () => {
       const refused = await post(here, validBody(), '"key-orphan"');
       expect([refused.status, refused.headers['retry-after']]).toEqual([503, '5']);
       await redis.replicaof('NO', 'ONE');
-      // The claim is still there (it would lapse only after two minutes) ...
+      // The claim is still there (it would lapse only after inbound.idempotencyInFlightSeconds, 15 s) ...
       expect(await redis.keys(`${prefix}*idempotency*`)).toHaveLength(1);
-      // ... and another process cannot know its holder is gone: 409 ...
+      // ... and another process cannot know its holder is gone: 409 until it lapses ...
       expect((await post(elsewhere, validBody(), '"key-orphan"')).status).toBe(409);
       // ... while this process knows none of its requests holds it: the retry is processed, once.
       const retried = await post(here, validBody(), '"key-orphan"');
