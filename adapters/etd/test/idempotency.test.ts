@@ -117,29 +117,6 @@ describe("Caseway's ETD intake honours Idempotency-Key", () => {
     expect(intake.harness.emitted).toHaveLength(2);
   });
 
-  test('a repeat while the first is still being stored gets 409 with Retry-After; afterwards the first answer', async () => {
-    let release: () => void = () => undefined;
-    let entered: () => void = () => undefined;
-    const inside = new Promise<void>((resolve) => (entered = resolve));
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const intake = await startIntake((emit) => async (events) => {
-      entered();
-      await gate;
-      return emit(events);
-    });
-    const first = post(intake, validBody(), '"key-3"');
-    await inside;
-    const during = await post(intake, validBody(), '"key-3"');
-    expect(during.status).toBe(409);
-    expect(during.headers['retry-after']).toBe('1');
-    expect(during.json).toMatchObject({ title: IDEMPOTENCY_KEY_IN_FLIGHT, status: 409 });
-    release();
-    const done = await first;
-    expect(done.status).toBe(200);
-    const after = await post(intake, validBody(), '"key-3"');
-    expect([after.status, after.json]).toEqual([200, done.json]);
-  });
-
   /** An intake whose store waits at a gate the test opens (`entered` resolves once a request is inside). */
   async function gatedIntake(settings: EtdSettings = SETTINGS, connectionName?: string) {
     let release: () => void = () => undefined;
@@ -153,6 +130,21 @@ describe("Caseway's ETD intake honours Idempotency-Key", () => {
     }, settings, connectionName);
     return { intake, inside, release };
   }
+
+  test('a repeat while the first is still being stored gets 409 with Retry-After; afterwards the first answer', async () => {
+    const { intake, inside, release } = await gatedIntake();
+    const first = post(intake, validBody(), '"key-3"');
+    await inside;
+    const during = await post(intake, validBody(), '"key-3"');
+    expect(during.status).toBe(409);
+    expect(during.headers['retry-after']).toBe('1');
+    expect(during.json).toMatchObject({ title: IDEMPOTENCY_KEY_IN_FLIGHT, status: 409 });
+    release();
+    const done = await first;
+    expect(done.status).toBe(200);
+    const after = await post(intake, validBody(), '"key-3"');
+    expect([after.status, after.json]).toEqual([200, done.json]);
+  });
 
   test('a request holds its key for 15 s by default (inbound.idempotencyInFlightSeconds), not longer', async () => {
     const { intake, inside, release } = await gatedIntake();
