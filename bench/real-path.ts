@@ -194,6 +194,7 @@ async function steady(redis: PrivateRedis, run: number, targets: 'both' | 'icase
     await Promise.all([httpJson('POST', `${icasework.controlUrl}/clear`), httpJson('POST', `${iizuka.controlUrl}/clear`)]);
     const base = await deliveredCount(r, prefix);
     const tailBefore = await hubTail(port);
+    const redisBefore = await redisReading(r);
     const total = STEADY_RATE * STEADY_SECONDS;
     const sentAt = new Map<string, number>();
     const ackMs: number[] = [];
@@ -244,7 +245,7 @@ async function steady(redis: PrivateRedis, run: number, targets: 'both' | 'icase
     // What lengthens the tail: peer exchanges that did not succeed, and deliveries the hub retried (after a back-off).
     const failedCalls = new Map<string, number>();
     for (const rec of [...icw, ...etd]) if (!(rec.status >= 200 && rec.status < 300)) failedCalls.set(`${rec.op} ${rec.status}`, (failedCalls.get(`${rec.op} ${rec.status}`) ?? 0) + 1);
-    const tail = `${tailBetween(tailBefore, await hubTail(port))}; ${await queueWait(r, prefix, started)}`;
+    const tail = `${tailBetween(tailBefore, await hubTail(port))}; ${await queueWait(r, prefix, started)}; ${await redisDuring(r, redisBefore)}`;
     return {
       label: `Caseway, steady ${STEADY_RATE}/s for ${STEADY_SECONDS} s (caseway start${targets === 'icasework' ? ', route ETD → iCasework only' : ''})`,
       ackedPerS: ackMs.length / ((Date.now() - started) / 1000),
@@ -321,6 +322,37 @@ async function queueWait(r: Redis, prefix: string, since: number): Promise<strin
     parts.push(`${target} jobs (${rows.length}): queued p50 ${fmt(percentile(waited, 50))} / p99 ${fmt(percentile(waited, 99))} ms, processing p50 ${fmt(percentile(ran, 50))} / p99 ${fmt(percentile(ran, 99))} ms`);
   }
   return parts.join('; ') || 'no completed jobs kept';
+}
+
+interface RedisReading {
+  forks: number;
+  aofRewrites: number;
+  usedMb: number;
+  keys: number;
+}
+
+const infoField = (info: string, name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
+
+/** Redis's own state before a line; also resets its latency monitor (events of 10 ms or more) for the line. */
+async function redisReading(r: Redis): Promise<RedisReading> {
+  await r.config('SET', 'latency-monitor-threshold', '10');
+  await r.call('LATENCY', 'RESET');
+  const info = await r.info();
+  return { forks: infoField(info, 'total_forks'), aofRewrites: infoField(info, 'aof_rewrites'), usedMb: infoField(info, 'used_memory') / 1048576, keys: await r.dbsize() };
+}
+
+/**
+ * What Redis itself did during a line: the dataset it held at the start, forks (AOF rewrites) and the latency
+ * events of >= 10 ms its monitor saw (LATENCY LATEST: each event's worst), so a slow tail can be told apart from the hub's own.
+ */
+async function redisDuring(r: Redis, before: RedisReading): Promise<string> {
+  const info = await r.info();
+  const events = ((await r.call('LATENCY', 'LATEST')) as Array<[string, number, number, number]>).map(([name, , , max]) => `${name} max ${max} ms`);
+  await r.config('SET', 'latency-monitor-threshold', '0');
+  return (
+    `Redis at the start: ${before.keys} keys, ${fmt(before.usedMb)} MB; during the line: ${infoField(info, 'aof_rewrites') - before.aofRewrites} AOF rewrite(s), ` +
+    `${infoField(info, 'total_forks') - before.forks} fork(s), latency events >= 10 ms: ${events.join(', ') || 'none'}`
+  );
 }
 
 /** The old in-process figure: bench/pipeline.ts (Intake.ingest() in batches of 500 to a sink adapter). */
