@@ -2,8 +2,7 @@ import { Writable } from 'node:stream';
 import Ajv from 'ajv';
 import { createLogger } from '../../../src/core/logger';
 import { CasewayError } from '../../../src/core/errors';
-import type { IcaseworkSandbox } from '../sandbox';
-import { adapter, deliveryRequest, sampleCase, settingsFor, startSandbox, testEnv } from './fixtures';
+import { adapter, deliveryRequest, sampleCase, sandboxSuite, settingsFor } from './fixtures';
 
 /** A note's text without the hub's marker line ("\n[caseway:<16 hex>]"), asserting the marker is there. */
 function unmarked(text: string): string {
@@ -13,18 +12,8 @@ function unmarked(text: string): string {
 }
 
 describe('iCasework actions', () => {
-  const env = testEnv();
-  let sandbox: IcaseworkSandbox;
-
-  beforeAll(async () => {
-    sandbox = await startSandbox();
-  });
-  afterAll(async () => {
-    await sandbox.stop();
-    await env.redis.cleanup();
-  });
-
-  const harness = (extra: Parameters<typeof settingsFor>[1] = {}, name?: string) => env.harness(settingsFor(sandbox, extra), undefined, name);
+  const suite = sandboxSuite();
+  const { env, harness } = suite;
 
   it('exposes exactly the agreed action and source names, with options schemas ajv accepts', () => {
     expect(Object.keys(adapter.actions).sort()).toEqual(['addNote', 'createCase', 'linkExternalId', 'updateCase', 'updateCustomer', 'uploadDocuments']);
@@ -49,7 +38,7 @@ describe('iCasework actions', () => {
       expect(result.references).toEqual([{ system: 'icasework', connection: 'icasework', id: caseId, kind: 'caseid' }]);
       expect(result.summary).toMatchObject({ caseid: caseId, created: true, via: 'createcase', externalIdLinked: true, notesAdded: 2, documents: 2 });
 
-      const create = sandbox.requests.filter((r) => r.op === 'createcase').pop()!;
+      const create = suite.sandbox.requests.filter((r) => r.op === 'createcase').pop()!;
       expect(create.params).toMatchObject({
         Type: 'CrossBorderRecovery',
         ExternalId: 'hub-100',
@@ -90,18 +79,18 @@ describe('iCasework actions', () => {
       expect(create.params['Customer.Id']).toBeUndefined(); // the party's foreign id is not sent unless asked
       expect(create.params['Document3.Name']).toBeUndefined();
 
-      const held = sandbox.getCase(caseId)!;
+      const held = suite.sandbox.getCase(caseId)!;
       expect(held.type).toBe('CrossBorderRecovery');
       expect(held.externalId).toBe('hub-100');
       expect(held.documents.map((d) => d.name)).toEqual(['order.pdf', 'photo.jpg']);
-      expect(sandbox.notes(caseId).map((n) => [unmarked(n.text), n.type, n.selfServiceAccess])).toEqual([
+      expect(suite.sandbox.notes(caseId).map((n) => [unmarked(n.text), n.type, n.selfServiceAccess])).toEqual([
         ['First contact made', 'Contact', true],
         ['Awaiting documents', 'Note', false],
       ]);
       // The create carried the ExternalId: no separate updateexternalid.
-      expect(sandbox.requests.filter((r) => r.op === 'updateexternalid' && r.params.ExternalId === 'hub-100')).toHaveLength(0);
+      expect(suite.sandbox.requests.filter((r) => r.op === 'updateexternalid' && r.params.ExternalId === 'hub-100')).toHaveLength(0);
       // Without the hub's attempt record (earlierAttempts unknown) it looked for an existing case by ExternalId first.
-      const lookups = sandbox.requests.filter((r) => r.op === 'getcasedetails' && r.params.ExternalId === 'hub-100');
+      const lookups = suite.sandbox.requests.filter((r) => r.op === 'getcasedetails' && r.params.ExternalId === 'hub-100');
       expect(lookups).toHaveLength(1);
     });
 
@@ -112,11 +101,11 @@ describe('iCasework actions', () => {
         deliveryRequest(c, 'createCase', { caseType: 'CrossBorderRecovery', externalId: 'source', customerRole: 'debtor', notes: false, documents: false }, { hubId: 'hub-101' }),
         h.ctx,
       );
-      const held = sandbox.getCase(result.references![0].id)!;
+      const held = suite.sandbox.getCase(result.references![0].id)!;
       expect(held.externalId).toBe('US-UK-2024-0077');
       expect(held.documents).toEqual([]);
       expect(held.notes).toEqual([]);
-      const create = sandbox.requests.filter((r) => r.op === 'createcase').pop()!;
+      const create = suite.sandbox.requests.filter((r) => r.op === 'createcase').pop()!;
       expect(create.params['Customer.Surname']).toBe('Debtor');
       expect(create.params['Customer.FirstName']).toBe('Dan');
     });
@@ -125,15 +114,15 @@ describe('iCasework actions', () => {
       const h = harness();
       const c = sampleCase({ extensions: { icasework: { fields: { Details: 'override', Reason: 'Lost', Type: 'Complaint', Signature: 'x', Format: 'csv' } } } });
       const r = await adapter.actions.createCase.deliver(deliveryRequest(c, 'createCase', { caseType: 'EmergencyTravelDocument', notes: false }, { hubId: 'hub-109' }), h.ctx);
-      const create = sandbox.requests.filter((x) => x.op === 'createcase').pop()!;
+      const create = suite.sandbox.requests.filter((x) => x.op === 'createcase').pop()!;
       expect(create.params).toMatchObject({ Type: 'EmergencyTravelDocument', Details: 'override', Reason: 'Lost', Format: 'xml' });
       expect(create.status).toBe(200);
-      expect(sandbox.getCase(r.references![0].id)!.fields).toEqual({ Details: 'override', Reason: 'Lost' });
+      expect(suite.sandbox.getCase(r.references![0].id)!.fields).toEqual({ Details: 'override', Reason: 'Lost' });
     });
 
     it('does not create a second case when the hub already holds an icasework caseid for this connection', async () => {
       const h = harness();
-      const n = sandbox.cases().length;
+      const n = suite.sandbox.cases().length;
       const result = await adapter.actions.createCase.deliver(
         deliveryRequest(sampleCase(), 'createCase', { caseType: 'Complaint' }, {
           hubId: 'hub-102',
@@ -146,7 +135,7 @@ describe('iCasework actions', () => {
       );
       expect(result.references![0].id).toBe('777');
       expect(result.summary).toMatchObject({ created: false, via: 'reference' });
-      expect(sandbox.cases().length).toBe(n);
+      expect(suite.sandbox.cases().length).toBe(n);
     });
 
     it('finds a case created before a crash by its ExternalId instead of creating another', async () => {
@@ -154,26 +143,26 @@ describe('iCasework actions', () => {
       // A case created and linked by an earlier attempt whose result never reached the hub (and whose state is gone).
       const first = await adapter.actions.createCase.deliver(deliveryRequest(sampleCase(), 'createCase', { caseType: 'Complaint', notes: false }, { hubId: 'hub-103' }), h.ctx);
       await h.ctx.state.del('created:hub-103');
-      const n = sandbox.cases().length;
+      const n = suite.sandbox.cases().length;
       const again = await adapter.actions.createCase.deliver(deliveryRequest(sampleCase(), 'createCase', { caseType: 'Complaint', notes: false }, { hubId: 'hub-103', attempt: 2 }), h.ctx);
       expect(again.references![0].id).toBe(first.references![0].id);
       expect(again.summary).toMatchObject({ created: false, via: 'lookup' });
-      expect(sandbox.cases().length).toBe(n);
+      expect(suite.sandbox.cases().length).toBe(n);
     });
 
     it('externalIdOnCreate false: create then updateexternalid; a failure linking is retried with the same case, not a new one', async () => {
       const h = harness();
-      sandbox.failNext('updateexternalid', { status: 503, body: 'down' });
+      suite.sandbox.failNext('updateexternalid', { status: 503, body: 'down' });
       const req = deliveryRequest(sampleCase(), 'createCase', { caseType: 'Complaint', externalIdOnCreate: false }, { hubId: 'hub-104' });
       const err = await adapter.actions.createCase.deliver(req, h.ctx).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CasewayError);
       expect((err as CasewayError).retryable).toBe(true);
-      const n = sandbox.cases().length;
+      const n = suite.sandbox.cases().length;
       const retry = await adapter.actions.createCase.deliver({ ...req, attempt: 2 }, h.ctx);
       expect(retry.summary).toMatchObject({ via: 'state', externalIdLinked: true, notesAdded: 2 });
-      expect(sandbox.cases().length).toBe(n);
-      expect(sandbox.getCase(retry.references![0].id)!.externalId).toBe('hub-104');
-      expect(sandbox.requests.filter((r) => r.op === 'createcase' && r.params.ExternalId === 'hub-104')).toHaveLength(0);
+      expect(suite.sandbox.cases().length).toBe(n);
+      expect(suite.sandbox.getCase(retry.references![0].id)!.externalId).toBe('hub-104');
+      expect(suite.sandbox.requests.filter((r) => r.op === 'createcase' && r.params.ExternalId === 'hub-104')).toHaveLength(0);
     });
 
     it('a note failing half way is not added twice on retry', async () => {
@@ -181,16 +170,16 @@ describe('iCasework actions', () => {
       const req = deliveryRequest(sampleCase(), 'createCase', { caseType: 'Complaint' }, { hubId: 'hub-105' });
       // First note succeeds, the second fails.
       let calls = 0;
-      const origin = sandbox.requests.length;
-      sandbox.failNext('addcasenotes', { delayMs: 0 });
-      sandbox.failNext('addcasenotes', { status: 500, body: 'oops' });
+      const origin = suite.sandbox.requests.length;
+      suite.sandbox.failNext('addcasenotes', { delayMs: 0 });
+      suite.sandbox.failNext('addcasenotes', { status: 500, body: 'oops' });
       await adapter.actions.createCase.deliver(req, h.ctx).catch(() => calls++);
       expect(calls).toBe(1);
       const retry = await adapter.actions.createCase.deliver({ ...req, attempt: 2 }, h.ctx);
       const caseId = retry.references![0].id;
-      expect(sandbox.notes(caseId).map((n) => unmarked(n.text))).toEqual(['First contact made', 'Awaiting documents']);
+      expect(suite.sandbox.notes(caseId).map((n) => unmarked(n.text))).toEqual(['First contact made', 'Awaiting documents']);
       expect(retry.summary).toMatchObject({ notesAdded: 1 });
-      expect(sandbox.requests.slice(origin).filter((r) => r.op === 'createcase')).toHaveLength(1);
+      expect(suite.sandbox.requests.slice(origin).filter((r) => r.op === 'createcase')).toHaveLength(1);
     });
 
     it('reads the notes-sent record only when the case existed before this attempt', async () => {
@@ -205,7 +194,7 @@ describe('iCasework actions', () => {
       const again = await adapter.actions.createCase.deliver({ ...req, attempt: 2 }, h.ctx);
       expect(again.summary).toMatchObject({ via: 'state', notesAdded: 0 });
       expect(areMembers).toHaveBeenCalledTimes(1);
-      expect(sandbox.notes(first.references![0].id)).toHaveLength(2);
+      expect(suite.sandbox.notes(first.references![0].id)).toHaveLength(2);
     });
 
     it('an unknown case type is a permanent failure and nothing is remembered', async () => {
@@ -219,13 +208,13 @@ describe('iCasework actions', () => {
 
     it('externalId naming a missing reference system fails permanently before calling the peer', async () => {
       const h = harness();
-      const n = sandbox.requests.length;
+      const n = suite.sandbox.requests.length;
       const err = (await adapter.actions.createCase
         .deliver(deliveryRequest(sampleCase(), 'createCase', { caseType: 'Complaint', externalId: 'etd' }), h.ctx)
         .catch((e: unknown) => e)) as CasewayError;
       expect(err.retryable).toBe(false);
       expect(err.message).toContain('externalId');
-      expect(sandbox.requests.length).toBe(n);
+      expect(suite.sandbox.requests.length).toBe(n);
     });
 
     it('never logs or reports personal data', async () => {
@@ -237,8 +226,8 @@ describe('iCasework actions', () => {
         },
       });
       const log = createLogger({ level: 'debug', destination: sink });
-      const h = env.harness(settingsFor(sandbox), log);
-      sandbox.failNext('addcasenotes', { status: 400, headers: { 'X-Application-Error-Code': '1003', 'X-Application-Error-Info': 'bad note for carla@example.com' }, body: 'x' });
+      const h = env.harness(settingsFor(suite.sandbox), log);
+      suite.sandbox.failNext('addcasenotes', { status: 400, headers: { 'X-Application-Error-Code': '1003', 'X-Application-Error-Info': 'bad note for carla@example.com' }, body: 'x' });
       const err = (await adapter.actions.createCase
         .deliver(deliveryRequest(sampleCase(), 'createCase', { caseType: 'Complaint' }, { hubId: 'hub-107' }), h.ctx)
         .catch((e: unknown) => e)) as CasewayError;
@@ -261,14 +250,14 @@ describe('iCasework actions', () => {
       const c = sampleCase({ notes: [{ text: 'caseworker update', type: 'Update', visibleToCustomer: false, createdAt: '2024-06-01T10:00:00Z' }] });
       const r1 = await adapter.actions.addNote.deliver(deliveryRequest(c, 'addNote', { selfServiceAccess: true }, { hubId: 'hub-200', references }), h.ctx);
       expect(r1.summary).toMatchObject({ caseid: references[0].id, notesAdded: 1 });
-      const req = sandbox.requests.filter((r) => r.op === 'addcasenotes').pop()!;
+      const req = suite.sandbox.requests.filter((r) => r.op === 'addcasenotes').pop()!;
       expect(req.params).toMatchObject({ Type: 'Update', SelfServiceAccess: 'false', CaseId: references[0].id });
       expect(unmarked(req.params.Notes)).toBe('caseworker update');
       // The same note again (a replay) is not added twice; a new one is.
       c.notes!.push({ text: 'second', createdAt: '2024-06-02T10:00:00Z' });
       const r2 = await adapter.actions.addNote.deliver(deliveryRequest(c, 'addNote', { selfServiceAccess: true, noteType: 'Hub' }, { hubId: 'hub-200', references }), h.ctx);
       expect(r2.summary).toMatchObject({ notesAdded: 1 });
-      expect(sandbox.notes(references[0].id).map((n) => [unmarked(n.text), n.type, n.selfServiceAccess])).toEqual([
+      expect(suite.sandbox.notes(references[0].id).map((n) => [unmarked(n.text), n.type, n.selfServiceAccess])).toEqual([
         ['caseworker update', 'Update', false],
         ['second', 'Hub', true],
       ]);
@@ -280,10 +269,10 @@ describe('iCasework actions', () => {
       const c = sampleCase({ notes: [{ text: 'by external id' }] });
       const r = await adapter.actions.addNote.deliver(deliveryRequest(c, 'addNote', { notes: 'last' }, { hubId: 'hub-201' }), h.ctx);
       expect(r.summary).toMatchObject({ byExternalId: true, notesAdded: 1 });
-      const req = sandbox.requests.filter((x) => x.op === 'addcasenotes').pop()!;
+      const req = suite.sandbox.requests.filter((x) => x.op === 'addcasenotes').pop()!;
       expect(req.params.ExternalId).toBe('hub-201');
       expect(req.params.CaseId).toBeUndefined();
-      expect(sandbox.notes(created.references![0].id).map((n) => unmarked(n.text))).toEqual(['by external id']);
+      expect(suite.sandbox.notes(created.references![0].id).map((n) => unmarked(n.text))).toEqual(['by external id']);
     });
   });
 
@@ -292,10 +281,10 @@ describe('iCasework actions', () => {
       const h = harness();
       const r = await adapter.actions.updateCustomer.deliver(deliveryRequest(sampleCase(), 'updateCustomer', {}), h.ctx);
       expect(r.summary).toMatchObject({ customerUpdated: true });
-      const req = sandbox.requests.filter((x) => x.op === 'updatecustomer').pop()!;
+      const req = suite.sandbox.requests.filter((x) => x.op === 'updatecustomer').pop()!;
       expect(req.params).toMatchObject({ Id: 'P-17', Title: 'Ms', FirstName: 'Carla', Surname: 'Creditor', Address: 'Flat B\nCanterbury Court\nPeel Street', Email: 'carla@example.com', Disability2: 'Hearing' });
       expect(Object.keys(req.params).some((k) => k.startsWith('Customer.'))).toBe(false);
-      expect(sandbox.customers().find((c) => c.ref === 'P-17')!.fields.Surname).toBe('Creditor');
+      expect(suite.sandbox.customers().find((c) => c.ref === 'P-17')!.fields.Surname).toBe('Creditor');
     });
 
     it('fails permanently when the party has no id', async () => {
@@ -315,13 +304,13 @@ describe('iCasework actions', () => {
         deliveryRequest(sampleCase({ notes: [] }), 'createCase', { caseType: 'Complaint', externalId: 'none' }, { hubId: 'hub-300' }),
         h.ctx,
       );
-      expect(sandbox.getCase(created.references![0].id)!.externalId).toBe('');
+      expect(suite.sandbox.getCase(created.references![0].id)!.externalId).toBe('');
       const r = await adapter.actions.linkExternalId.deliver(
         deliveryRequest(sampleCase(), 'linkExternalId', { externalId: 'source' }, { hubId: 'hub-300', references: created.references }),
         h.ctx,
       );
       expect(r.summary).toMatchObject({ caseid: created.references![0].id, externalIdLinked: true });
-      expect(sandbox.getCase(created.references![0].id)!.externalId).toBe('US-UK-2024-0001');
+      expect(suite.sandbox.getCase(created.references![0].id)!.externalId).toBe('US-UK-2024-0001');
     });
 
     it('fails permanently without an icasework reference', async () => {

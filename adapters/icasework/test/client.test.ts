@@ -1,8 +1,8 @@
 import { IcaseworkClient } from '../src/client';
 import { IcaseworkApplicationError, IcaseworkEmptyReplyError, IcaseworkReplyError } from '../src/errors';
 import { operationUrl, resolveSettings } from '../src/settings';
-import { SANDBOX_ERRORS, type IcaseworkSandbox } from '../sandbox';
-import { settingsFor, startSandbox, testEnv } from './fixtures';
+import { SANDBOX_ERRORS } from '../sandbox';
+import { sandboxSuite, settingsFor } from './fixtures';
 
 const BILLION_LAUGHS = `<?xml version="1.0"?>
 <!DOCTYPE lolz [
@@ -24,19 +24,11 @@ const XXE = `<?xml version="1.0" encoding="UTF-8"?>
 <createcaseresponse><caseid>&xxe;</caseid></createcaseresponse>`;
 
 describe('iCasework client against the sandbox', () => {
-  const env = testEnv();
-  let sandbox: IcaseworkSandbox;
-
-  beforeAll(async () => {
-    sandbox = await startSandbox();
-  });
-  afterAll(async () => {
-    await sandbox.stop();
-    await env.redis.cleanup();
-  });
+  const suite = sandboxSuite();
+  const { env } = suite;
 
   function client(extra: Parameters<typeof settingsFor>[1] = {}) {
-    const settings = settingsFor(sandbox, extra);
+    const settings = settingsFor(suite.sandbox, extra);
     const h = env.harness(settings);
     return { client: new IcaseworkClient(h.ctx, settings), h };
   }
@@ -61,17 +53,17 @@ describe('iCasework client against the sandbox', () => {
       const { caseId } = await c.createCase({ Type: 'Complaint', 'Customer.Surname': 'Smith' });
       const rows = await c.getReport('CASEWAY-ALL');
       expect(rows.map((r) => r['CaseDetails.CaseId'])).toContain(caseId);
-      const create = sandbox.requests.filter((r) => r.op === 'createcase').pop()!;
-      const report = sandbox.requests.filter((r) => r.op === 'getreport').pop()!;
+      const create = suite.sandbox.requests.filter((r) => r.op === 'createcase').pop()!;
+      const report = suite.sandbox.requests.filter((r) => r.op === 'getreport').pop()!;
       expect(create.style).toBe(urlStyle);
       expect(create.host).toBe('api');
       expect(report.host).toBe(urlStyle === 'legacy' ? 'api' : 'reports');
-      if (urlStyle === 'legacy') expect(create.path).toBe(`/services/${sandbox.account}/createcase`);
+      if (urlStyle === 'legacy') expect(create.path).toBe(`/services/${suite.sandbox.account}/createcase`);
       else expect(create.path).toBe('/createcase');
     });
 
     it('getreport on the main host (current shape) is an error, as in the reference', async () => {
-      const { client: c } = client({ urlStyle: 'subdomain', reportsBaseUrl: sandbox.apiUrl });
+      const { client: c } = client({ urlStyle: 'subdomain', reportsBaseUrl: suite.sandbox.apiUrl });
       const err = await c.getReport('CASEWAY-ALL').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(IcaseworkApplicationError);
       expect((err as IcaseworkApplicationError).status).toBe(400);
@@ -84,15 +76,15 @@ describe('iCasework client against the sandbox', () => {
       const out = await c.createCase({ Type: 'CrossBorderRecovery', 'Customer.FirstName': 'Fred', 'Customer.Surname': 'Bloggs', Details: 'x & y <z>' });
       expect(out.caseId).toMatch(/^\d+$/);
       expect(out.team).toBe('INBOXCBR');
-      const req = sandbox.requests.filter((r) => r.op === 'createcase').pop()!;
+      const req = suite.sandbox.requests.filter((r) => r.op === 'createcase').pop()!;
       expect(req.method).toBe('POST');
       expect(req.params.Format).toBe(format);
       expect(req.params.Type).toBe('CrossBorderRecovery');
       expect(req.params['Customer.Surname']).toBe('Bloggs');
       expect(req.params.Details).toBe('x & y <z>');
-      const held = sandbox.getCase(out.caseId)!;
+      const held = suite.sandbox.getCase(out.caseId)!;
       expect(held.fields.Details).toBe('x & y <z>');
-      expect(sandbox.customers().find((cu) => cu.ref === held.customerRef)!.fields).toMatchObject({ FirstName: 'Fred', Surname: 'Bloggs' });
+      expect(suite.sandbox.customers().find((cu) => cu.ref === held.customerRef)!.fields).toMatchObject({ FirstName: 'Fred', Surname: 'Bloggs' });
     });
 
     it.each(['xml', 'json'] as const)('getcasedetails (%s) returns the flat dotted record, with XML escapes decoded', async (format) => {
@@ -106,7 +98,7 @@ describe('iCasework client against the sandbox', () => {
       expect(rows[0]['MainParty.FullName']).toBe('Bloggs, Fred');
       expect(rows[0]['MainParty.Address']).toBe('Flat B\nPeel Street');
       expect(rows[0]['CaseDetails.ExternalId']).toBe('');
-      const req = sandbox.requests.filter((r) => r.op === 'getcasedetails').pop()!;
+      const req = suite.sandbox.requests.filter((r) => r.op === 'getcasedetails').pop()!;
       expect(req.method).toBe('GET');
       expect(req.params.CaseId).toBe(caseId);
       expect(req.params.Format).toBe(format);
@@ -136,10 +128,10 @@ describe('iCasework client against the sandbox', () => {
       const { client: c } = client();
       const { caseId } = await c.createCase({ Type: 'Complaint' });
       await c.addCaseNotes({ Notes: 'hello', Type: 'Contact', SelfServiceAccess: 'true', CaseId: caseId });
-      const req = sandbox.requests.filter((r) => r.op === 'addcasenotes').pop()!;
+      const req = suite.sandbox.requests.filter((r) => r.op === 'addcasenotes').pop()!;
       expect(req.params).toMatchObject({ Notes: 'hello', Type: 'Contact', SelfServiceAccess: 'true', CaseId: caseId });
       expect(req.params.RequestDate).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/);
-      expect(sandbox.notes(caseId)).toEqual([expect.objectContaining({ text: 'hello', type: 'Contact', selfServiceAccess: true })]);
+      expect(suite.sandbox.notes(caseId)).toEqual([expect.objectContaining({ text: 'hello', type: 'Contact', selfServiceAccess: true })]);
     });
 
     it('updatecustomer sends every customer parameter and the sandbox stores it', async () => {
@@ -147,10 +139,10 @@ describe('iCasework client against the sandbox', () => {
       const params: Record<string, string> = { Id: 'CUST-1', Title: 'Mr', FirstName: 'Fred', Surname: 'Bloggs', Disability9: 'x', ContactLanguage: 'fr' };
       const reply = await c.updateCustomer(params);
       expect(reply.docs[0]).toEqual({ updatecustomerresponse: { id: 'CUST-1' } });
-      const req = sandbox.requests.filter((r) => r.op === 'updatecustomer').pop()!;
+      const req = suite.sandbox.requests.filter((r) => r.op === 'updatecustomer').pop()!;
       expect(req.params).toMatchObject(params);
       expect(req.params.RequestDate).toBeDefined();
-      expect(sandbox.customers().find((cu) => cu.ref === 'CUST-1')!.fields).toMatchObject({ Title: 'Mr', Disability9: 'x', ContactLanguage: 'fr' });
+      expect(suite.sandbox.customers().find((cu) => cu.ref === 'CUST-1')!.fields).toMatchObject({ Title: 'Mr', Disability9: 'x', ContactLanguage: 'fr' });
     });
 
     it.each(['xml', 'json', 'csv'] as const)('getreport parses the %s report', async (format) => {
@@ -163,14 +155,14 @@ describe('iCasework client against the sandbox', () => {
       expect(row['CaseDetailsCrossBorderRecovery.Details']).toBe('line1, "quoted"\nline2');
       expect(row['CaseNote1.Text']).toBe('a note, with comma');
       expect(row['CaseStatusTouchTimes.LastUpdatedTime']).toMatch(/^\d{4}-\d{2}-\d{2}T/);
-      const req = sandbox.requests.filter((r) => r.op === 'getreport').pop()!;
+      const req = suite.sandbox.requests.filter((r) => r.op === 'getreport').pop()!;
       expect(req.params.ReportId).toBe('CASEWAY-ALL');
       expect(req.params.Format).toBe(format);
       if (format === 'csv') expect(req.params.CSVHeader).toBe('true');
     });
 
     it('an empty report is <Cases /> (xml), [] (json) or a header line (csv)', async () => {
-      sandbox.setReport('EMPTY', { caseTypes: ['Compliment'] });
+      suite.sandbox.setReport('EMPTY', { caseTypes: ['Compliment'] });
       const { client: c } = client();
       for (const f of ['xml', 'json', 'csv'] as const) expect(await c.getReport('EMPTY', f)).toEqual([]);
     });
@@ -179,7 +171,7 @@ describe('iCasework client against the sandbox', () => {
   describe('errors', () => {
     it('maps HTTP 400 + X-Application-Error-Code/Info to a permanent typed error carrying both', async () => {
       const { client: c } = client();
-      sandbox.failNext('updateexternalid', {
+      suite.sandbox.failNext('updateexternalid', {
         status: 400,
         headers: { 'X-Application-Error-Code': '11000', 'X-Application-Error-Info': 'Invalid HTTP method' },
         contentType: 'text/html;charset=UTF-8',
@@ -205,35 +197,35 @@ describe('iCasework client against the sandbox', () => {
 
     it('a code listed in retryableErrorCodes is retryable', async () => {
       const { client: c } = client({ retryableErrorCodes: ['10002'] });
-      sandbox.failNext('updateexternalid', { status: 400, headers: { 'X-Application-Error-Code': '10002' }, body: 'x' });
+      suite.sandbox.failNext('updateexternalid', { status: 400, headers: { 'X-Application-Error-Code': '10002' }, body: 'x' });
       const err = (await c.updateExternalId({ CaseId: '1', ExternalId: 'e' }).catch((e: unknown) => e)) as IcaseworkApplicationError;
       expect(err.retryable).toBe(true);
     });
 
     it('a 200 with an empty body (wrong db) is an error, not success', async () => {
       const { client: c } = client({ account: 'not-my-db' });
-      const before = sandbox.cases().length;
+      const before = suite.sandbox.cases().length;
       const err = await c.createCase({ Type: 'Complaint' }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(IcaseworkEmptyReplyError);
       expect((err as IcaseworkEmptyReplyError).retryable).toBe(false);
-      expect(sandbox.requests.filter((r) => r.op === 'createcase').pop()!.status).toBe(200);
-      expect(sandbox.cases().length).toBe(before);
+      expect(suite.sandbox.requests.filter((r) => r.op === 'createcase').pop()!.status).toBe(200);
+      expect(suite.sandbox.cases().length).toBe(before);
     });
 
     it('retries a read after a 5xx and succeeds', async () => {
       const { client: c } = client();
       const { caseId } = await c.createCase({ Type: 'Complaint' });
-      sandbox.failNext('getcasedetails', { status: 503, body: 'busy', times: 2 });
-      const n = sandbox.requests.length;
+      suite.sandbox.failNext('getcasedetails', { status: 503, body: 'busy', times: 2 });
+      const n = suite.sandbox.requests.length;
       const rows = await c.getCaseDetails({ CaseId: caseId });
       expect(rows[0]['CaseDetails.CaseId']).toBe(caseId);
-      expect(sandbox.requests.slice(n).map((r) => r.status)).toEqual([503, 503, 200]);
+      expect(suite.sandbox.requests.slice(n).map((r) => r.status)).toEqual([503, 503, 200]);
     });
 
     it('retries a read after a timeout', async () => {
       const { client: c } = client({ timeoutMs: 200 });
       const { caseId } = await c.createCase({ Type: 'Complaint' });
-      sandbox.failNext('getcasedetails', { delayMs: 600 });
+      suite.sandbox.failNext('getcasedetails', { delayMs: 600 });
       const started = Date.now();
       const rows = await c.getCaseDetails({ CaseId: caseId });
       expect(rows[0]['CaseDetails.CaseId']).toBe(caseId);
@@ -242,32 +234,32 @@ describe('iCasework client against the sandbox', () => {
 
     it('a write answered 5xx is not repeated inside the call but fails retryable for the hub to retry', async () => {
       const { client: c, h } = client();
-      sandbox.failNext('createcase', { status: 502, body: 'bad gateway' });
-      const n = sandbox.requests.length;
+      suite.sandbox.failNext('createcase', { status: 502, body: 'bad gateway' });
+      const n = suite.sandbox.requests.length;
       const err = (await c.createCase({ Type: 'Complaint' }).catch((e: unknown) => e)) as IcaseworkApplicationError;
       expect(err.retryable).toBe(true);
       expect(err.status).toBe(502);
-      expect(sandbox.requests.slice(n).filter((r) => r.op === 'createcase')).toHaveLength(1);
+      expect(suite.sandbox.requests.slice(n).filter((r) => r.op === 'createcase')).toHaveLength(1);
       expect(h.peerCalls.pop()).toEqual({ operation: 'POST /createcase', status: 502 });
     });
 
     it('a write that times out fails retryable', async () => {
       const { client: c } = client({ timeoutMs: 150 });
-      sandbox.failNext('addcasenotes', { delayMs: 500, status: 200, body: '<x/>' });
+      suite.sandbox.failNext('addcasenotes', { delayMs: 500, status: 200, body: '<x/>' });
       const err = (await c.addCaseNotes({ Notes: 'n', CaseId: '1' }).catch((e: unknown) => e)) as IcaseworkApplicationError;
       expect(err.retryable).toBe(true);
       expect(err.code).toBe('PEER_UNREACHABLE');
     });
 
     it('a key restricted to another IP address is refused', async () => {
-      sandbox.addKey({ key: 'restricted', secret: 'restricted-secret', allowedIps: ['10.20.30.40'] });
+      suite.sandbox.addKey({ key: 'restricted', secret: 'restricted-secret', allowedIps: ['10.20.30.40'] });
       const { client: c } = client({ keyName: 'restricted' });
       const err = (await c.createCase({ Type: 'Complaint' }).catch((e: unknown) => e)) as IcaseworkApplicationError;
       expect(err).toBeInstanceOf(IcaseworkApplicationError);
       expect(err.applicationErrorCode).toBe(SANDBOX_ERRORS.ipDenied.code);
       expect(err.retryable).toBe(false);
       // The same key allowed from loopback works.
-      sandbox.addKey({ key: 'loopback-only', secret: 'lb-secret', allowedIps: ['127.0.0.1'] });
+      suite.sandbox.addKey({ key: 'loopback-only', secret: 'lb-secret', allowedIps: ['127.0.0.1'] });
       const { client: ok } = client({ keyName: 'loopback-only' });
       await expect(ok.createCase({ Type: 'Complaint' })).resolves.toEqual(expect.objectContaining({ caseId: expect.any(String) }));
     });
@@ -276,7 +268,7 @@ describe('iCasework client against the sandbox', () => {
   describe('XML safety', () => {
     it('rejects a billion-laughs reply quickly, without expanding it', async () => {
       const { client: c } = client();
-      sandbox.failNext('getcasedetails', { status: 200, contentType: 'text/xml;charset=UTF-8', body: BILLION_LAUGHS });
+      suite.sandbox.failNext('getcasedetails', { status: 200, contentType: 'text/xml;charset=UTF-8', body: BILLION_LAUGHS });
       const err = (await c.getCaseDetails({ CaseId: '1' }).catch((e: unknown) => e)) as IcaseworkReplyError;
       expect(err).toBeInstanceOf(IcaseworkReplyError);
       expect(err.message).toMatch(/DOCTYPE|entit/i);
@@ -285,14 +277,14 @@ describe('iCasework client against the sandbox', () => {
 
     it('rejects an external-entity reply and never yields the entity', async () => {
       const { client: c } = client();
-      sandbox.failNext('createcase', { status: 200, contentType: 'text/xml', body: XXE });
+      suite.sandbox.failNext('createcase', { status: 200, contentType: 'text/xml', body: XXE });
       const err = await c.createCase({ Type: 'Complaint' }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(IcaseworkReplyError);
     });
 
     it('rejects an HTML page answered with 200', async () => {
       const { client: c } = client();
-      sandbox.failNext('getreport', { status: 200, contentType: 'text/html', body: '<!DOCTYPE html><html><body>login</body></html>' });
+      suite.sandbox.failNext('getreport', { status: 200, contentType: 'text/html', body: '<!DOCTYPE html><html><body>login</body></html>' });
       await expect(c.getReport('CASEWAY-ALL')).rejects.toBeInstanceOf(IcaseworkReplyError);
     });
   });

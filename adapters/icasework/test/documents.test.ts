@@ -9,8 +9,7 @@ import type { PollOutcome } from '../../../src/core/adapter';
 import { CasewayError } from '../../../src/core/errors';
 import type { CanonicalCase } from '../../../src/core/model/canonical.generated';
 import { IcaseworkClient } from '../src/client';
-import type { IcaseworkSandbox } from '../sandbox';
-import { adapter, deliveryRequest, sampleCase, settingsFor, startSandbox, testEnv } from './fixtures';
+import { adapter, deliveryRequest, sampleCase, sandboxSuite, settingsFor } from './fixtures';
 
 async function failure(promise: Promise<unknown>): Promise<CasewayError> {
   const err = await promise.then(
@@ -28,17 +27,9 @@ const DOCS: NonNullable<CanonicalCase['documents']> = [
 ];
 
 describe('iCasework documents', () => {
-  const env = testEnv();
-  let sandbox: IcaseworkSandbox;
-  beforeAll(async () => {
-    sandbox = await startSandbox();
-  });
-  afterAll(async () => {
-    await sandbox.stop();
-    await env.redis.cleanup();
-  });
-  const harness = (name?: string) => env.harness(settingsFor(sandbox), undefined, name);
-  const opsSince = (from: number) => sandbox.requests.slice(from).map((r) => r.op);
+  const suite = sandboxSuite();
+  const harness = (name?: string) => suite.harness({}, name);
+  const { opsSince } = suite;
 
   /** A case created in iCasework without documents; returns its caseid reference. */
   async function bareCase(hubId: string, h = harness()) {
@@ -50,11 +41,11 @@ describe('iCasework documents', () => {
 
   it('uploads each document with a URL in its own uploaddocuments (CaseId, DocumentN.*, URLLoadContent), once', async () => {
     const { references, caseId, h } = await bareCase('hub-doc-1');
-    const from = sandbox.requests.length;
+    const from = suite.sandbox.requests.length;
     const r = await adapter.actions.uploadDocuments.deliver(upload('hub-doc-1', references), h.ctx);
     expect(r.summary).toMatchObject({ caseid: caseId, documents: 2, uploaded: 2, alreadySent: 0 });
     expect(opsSince(from)).toEqual(['uploaddocuments', 'uploaddocuments']);
-    expect(sandbox.requests[from].params).toMatchObject({
+    expect(suite.sandbox.requests[from].params).toMatchObject({
       CaseId: caseId,
       'Document1.Name': 'order.pdf',
       'Document1.MimeType': 'application/pdf',
@@ -62,17 +53,17 @@ describe('iCasework documents', () => {
       'Document1.URLPublic': 'false',
       'Document1.URLLoadContent': 'true',
     });
-    expect(sandbox.getCase(caseId)!.documents.map((d) => d.name)).toEqual(['order.pdf', 'photo.jpg']);
+    expect(suite.sandbox.getCase(caseId)!.documents.map((d) => d.name)).toEqual(['order.pdf', 'photo.jpg']);
     // A second delivery of the same case sends nothing.
     const again = await adapter.actions.uploadDocuments.deliver(upload('hub-doc-1', references, { deliveryId: 'd-up-again' }), h.ctx);
     expect(again.summary).toMatchObject({ uploaded: 0, alreadySent: 2 });
-    expect(sandbox.getCase(caseId)!.documents).toHaveLength(2);
+    expect(suite.sandbox.getCase(caseId)!.documents).toHaveLength(2);
   });
 
   it('documents that went with createcase are not uploaded again', async () => {
     const h = harness();
     const created = await adapter.actions.createCase.deliver(deliveryRequest(sampleCase({ notes: [], documents: DOCS }), 'createCase', { caseType: 'Complaint' }, { hubId: 'hub-doc-2', earlierAttempts: 0 }), h.ctx);
-    const from = sandbox.requests.length;
+    const from = suite.sandbox.requests.length;
     const r = await adapter.actions.uploadDocuments.deliver(upload('hub-doc-2', created.references), h.ctx);
     expect(r.summary).toMatchObject({ uploaded: 0, alreadySent: 2 });
     expect(opsSince(from)).toEqual([]);
@@ -80,58 +71,58 @@ describe('iCasework documents', () => {
 
   it('documents of a createcase whose reply was lost (case found by ExternalId on the retry) are not uploaded again', async () => {
     const h = harness();
-    sandbox.failNext('createcase', { dropReply: true });
+    suite.sandbox.failNext('createcase', { dropReply: true });
     const req = deliveryRequest(sampleCase({ notes: [], documents: DOCS }), 'createCase', { caseType: 'Complaint' }, { hubId: 'hub-doc-2b', earlierAttempts: 0 });
     await failure(adapter.actions.createCase.deliver(req, h.ctx));
     const retry = await adapter.actions.createCase.deliver({ ...req, attempt: 2, earlierAttempts: 1, earlierUncertain: true }, h.ctx);
     expect(retry.summary).toMatchObject({ via: 'lookup' });
-    const from = sandbox.requests.length;
+    const from = suite.sandbox.requests.length;
     const r = await adapter.actions.uploadDocuments.deliver(upload('hub-doc-2b', retry.references), h.ctx);
     expect(r.summary).toMatchObject({ uploaded: 0, alreadySent: 2 });
     expect(opsSince(from)).toEqual([]);
-    expect(sandbox.getCase(retry.references![0].id)!.documents).toHaveLength(2);
+    expect(suite.sandbox.getCase(retry.references![0].id)!.documents).toHaveLength(2);
   });
 
   it('a lost uploaddocuments reply: the retry reads the case back and does not upload the document twice', async () => {
     const { references, caseId, h } = await bareCase('hub-doc-3');
-    sandbox.failNext('uploaddocuments', { dropReply: true });
+    suite.sandbox.failNext('uploaddocuments', { dropReply: true });
     const req = upload('hub-doc-3', references);
     const err = await failure(adapter.actions.uploadDocuments.deliver(req, h.ctx));
     expect([err.retryable, err.context.outcome]).toEqual([true, 'uncertain']);
-    expect(sandbox.getCase(caseId)!.documents.map((d) => d.name)).toEqual(['order.pdf']); // the peer did it
-    const from = sandbox.requests.length;
+    expect(suite.sandbox.getCase(caseId)!.documents.map((d) => d.name)).toEqual(['order.pdf']); // the peer did it
+    const from = suite.sandbox.requests.length;
     const retry = await adapter.actions.uploadDocuments.deliver({ ...req, attempt: 2, earlierAttempts: 1, earlierUncertain: true }, h.ctx);
     expect(retry.summary).toMatchObject({ documentsReadBack: true, documentsFoundOnCase: 1, uploaded: 1 });
     expect(opsSince(from)).toEqual(['getcasedocuments', 'uploaddocuments']);
-    expect(sandbox.getCase(caseId)!.documents.map((d) => d.name)).toEqual(['order.pdf', 'photo.jpg']);
+    expect(suite.sandbox.getCase(caseId)!.documents.map((d) => d.name)).toEqual(['order.pdf', 'photo.jpg']);
   });
 
   it("even when the hub claims a first attempt, the adapter's pending mark makes the retry read back", async () => {
     const { references, caseId, h } = await bareCase('hub-doc-4');
-    sandbox.failNext('uploaddocuments', { dropReply: true });
+    suite.sandbox.failNext('uploaddocuments', { dropReply: true });
     const req = upload('hub-doc-4', references);
     await failure(adapter.actions.uploadDocuments.deliver(req, h.ctx));
     const retry = await adapter.actions.uploadDocuments.deliver(req, h.ctx);
     expect(retry.summary).toMatchObject({ documentsReadBack: true, documentsFoundOnCase: 1 });
-    expect(sandbox.getCase(caseId)!.documents).toHaveLength(2);
+    expect(suite.sandbox.getCase(caseId)!.documents).toHaveLength(2);
   });
 
   it('the negative: with readBack false the retry cannot tell, and the document is doubled', async () => {
     const { references, caseId, h } = await bareCase('hub-doc-5');
-    sandbox.failNext('uploaddocuments', { dropReply: true });
+    suite.sandbox.failNext('uploaddocuments', { dropReply: true });
     const req = upload('hub-doc-5', references, {}, { readBack: false });
     await failure(adapter.actions.uploadDocuments.deliver(req, h.ctx));
     await adapter.actions.uploadDocuments.deliver({ ...req, attempt: 2, earlierAttempts: 1, earlierUncertain: true }, h.ctx);
-    expect(sandbox.getCase(caseId)!.documents.map((d) => d.name)).toEqual(['order.pdf', 'order.pdf', 'photo.jpg']);
+    expect(suite.sandbox.getCase(caseId)!.documents.map((d) => d.name)).toEqual(['order.pdf', 'order.pdf', 'photo.jpg']);
   });
 
   it('a refused upload (400) leaves no pending mark: the retry does not read back', async () => {
     const { references, h } = await bareCase('hub-doc-6');
-    sandbox.failNext('uploaddocuments', { status: 400, headers: { 'X-Application-Error-Code': '1999' }, body: 'no' });
+    suite.sandbox.failNext('uploaddocuments', { status: 400, headers: { 'X-Application-Error-Code': '1999' }, body: 'no' });
     const req = upload('hub-doc-6', references);
     const err = await failure(adapter.actions.uploadDocuments.deliver(req, h.ctx));
     expect(err.retryable).toBe(false);
-    const from = sandbox.requests.length;
+    const from = suite.sandbox.requests.length;
     await adapter.actions.uploadDocuments.deliver(req, h.ctx);
     expect(opsSince(from)).toEqual(['uploaddocuments', 'uploaddocuments']);
   });
@@ -141,7 +132,7 @@ describe('iCasework documents', () => {
     const longUrl = `https://files.example/${'secret-path-'.repeat(45)}.pdf`;
     expect(longUrl.length).toBeGreaterThan(500);
     const c = sampleCase({ documents: [DOCS[0], { name: 'long.pdf', url: longUrl }] });
-    const from = sandbox.requests.length;
+    const from = suite.sandbox.requests.length;
     const err = await failure(adapter.actions.uploadDocuments.deliver(deliveryRequest(c, 'uploadDocuments', {}, { hubId: 'hub-doc-7', references }), h.ctx));
     expect(err.retryable).toBe(false);
     expect(err.message).toContain('Document2.URL');
@@ -149,7 +140,7 @@ describe('iCasework documents', () => {
     expect(JSON.stringify(err.toJSON())).not.toContain('secret-path');
     expect(err.message).not.toContain('secret-path');
     expect(opsSince(from)).toEqual([]);
-    expect(sandbox.getCase(caseId)!.documents).toHaveLength(0);
+    expect(suite.sandbox.getCase(caseId)!.documents).toHaveLength(0);
     // The same on createcase.
     const err2 = await failure(adapter.actions.createCase.deliver(deliveryRequest(c, 'createCase', { caseType: 'Complaint' }, { hubId: 'hub-doc-7b' }), h.ctx));
     expect(err2.context.field).toBe('Document2.URL');
@@ -159,14 +150,14 @@ describe('iCasework documents', () => {
     const ok = await adapter.actions.uploadDocuments.deliver(deliveryRequest(sampleCase({ documents: [{ name: 'edge.pdf', url: at500 }] }), 'uploadDocuments', {}, { hubId: 'hub-doc-7', references }), h.ctx);
     expect(ok.summary).toMatchObject({ uploaded: 1 });
     // ... and the sandbox itself refuses 501 (so a missing check in the adapter would show as a peer refusal).
-    const client = new IcaseworkClient(h.ctx, settingsFor(sandbox));
+    const client = new IcaseworkClient(h.ctx, settingsFor(suite.sandbox));
     const refused = await failure(client.uploadDocuments({ CaseId: caseId, 'Document1.Name': 'x', 'Document1.URL': `${at500}y` }));
     expect(refused.context.peerCode).toBe('10011');
   });
 
   it('without an icasework caseid reference it fails permanently before any call', async () => {
     const h = harness();
-    const from = sandbox.requests.length;
+    const from = suite.sandbox.requests.length;
     const err = await failure(adapter.actions.uploadDocuments.deliver(upload('hub-doc-8', []), h.ctx));
     expect(err.retryable).toBe(false);
     expect(opsSince(from)).toEqual([]);
@@ -180,7 +171,7 @@ describe('iCasework documents', () => {
       const { caseId } = await bareCase('hub-doc-9');
       await adapter.actions.uploadDocuments.deliver(upload('hub-doc-9', [{ system: 'icasework', connection: 'icasework', id: caseId, kind: 'caseid' }]), harness().ctx);
       const h = harness('icw-docs-off');
-      const from = sandbox.requests.length;
+      const from = suite.sandbox.requests.length;
       await source.poll(h.ctx, h.emit, { reportId: 'CASEWAY-ALL' });
       expect(opsSince(from)).not.toContain('getcasedocuments');
       expect(h.emitted.find((e) => e.case.source.id === caseId)!.case.documents).toBeUndefined();
@@ -215,9 +206,9 @@ describe('iCasework documents', () => {
     it('getcasedocuments for an unknown case is an empty list (XML <Documents />) and JSON replies are read too', async () => {
       const { caseId, references } = await bareCase('hub-doc-11');
       await adapter.actions.uploadDocuments.deliver(upload('hub-doc-11', references), harness().ctx);
-      const client = new IcaseworkClient(harness().ctx, settingsFor(sandbox));
+      const client = new IcaseworkClient(harness().ctx, settingsFor(suite.sandbox));
       expect(await client.getCaseDocuments('999999999')).toEqual([]);
-      const json = new IcaseworkClient(harness().ctx, settingsFor(sandbox, { format: 'json' }));
+      const json = new IcaseworkClient(harness().ctx, settingsFor(suite.sandbox, { format: 'json' }));
       expect((await json.getCaseDocuments(caseId)).map((d) => d.name)).toEqual(['order.pdf', 'photo.jpg']);
       expect((await client.getCaseDocuments(caseId)).map((d) => d.name)).toEqual(['order.pdf', 'photo.jpg']);
     });

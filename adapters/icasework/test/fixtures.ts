@@ -33,6 +33,41 @@ export function testEnv(): TestEnv {
   };
 }
 
+/** A describe block's sandbox and Redis: started in its beforeAll, stopped and cleaned in its afterAll. */
+export interface SandboxSuite {
+  env: TestEnv;
+  /** The running sandbox (from beforeAll on). */
+  readonly sandbox: IcaseworkSandbox;
+  /** A harness on the sandbox: its connection settings with `extra` over them. */
+  harness(extra?: Parameters<typeof settingsFor>[1], connectionName?: string): Harness<IcaseworkSettings>;
+  /** The operations of the requests the sandbox received since request number `from`. */
+  opsSince(from: number): string[];
+}
+
+export function sandboxSuite(opts: IcaseworkSandboxOptions = {}): SandboxSuite {
+  const env = testEnv();
+  let running: IcaseworkSandbox | undefined;
+  beforeAll(async () => {
+    running = await startSandbox(opts);
+  });
+  afterAll(async () => {
+    await running?.stop();
+    await env.redis.cleanup();
+  });
+  const sandbox = (): IcaseworkSandbox => {
+    if (!running) throw new Error('the suite sandbox starts in beforeAll');
+    return running;
+  };
+  return {
+    env,
+    get sandbox() {
+      return sandbox();
+    },
+    harness: (extra = {}, connectionName) => env.harness(settingsFor(sandbox(), extra), undefined, connectionName),
+    opsSince: (from) => sandbox().requests.slice(from).map((r) => r.op),
+  };
+}
+
 export function sampleCase(overrides: Partial<CanonicalCase> = {}): CanonicalCase {
   return {
     type: 'maintenance',

@@ -7,8 +7,7 @@
 import type { DeliveryRequest } from '../../../src/core/adapter';
 import { CasewayError } from '../../../src/core/errors';
 import { StoreUnavailableError } from '../../../src/core/store/replies';
-import type { IcaseworkSandbox } from '../sandbox';
-import { adapter, deliveryRequest, sampleCase, settingsFor, startSandbox, testEnv } from './fixtures';
+import { adapter, deliveryRequest, sampleCase, sandboxSuite } from './fixtures';
 
 async function failure(promise: Promise<unknown>): Promise<CasewayError> {
   const err = await promise.then(
@@ -20,21 +19,10 @@ async function failure(promise: Promise<unknown>): Promise<CasewayError> {
 }
 
 describe('iCasework: lost replies, calls per case, bounded replies', () => {
-  const env = testEnv();
-  let sandbox: IcaseworkSandbox;
+  const suite = sandboxSuite();
 
-  beforeAll(async () => {
-    sandbox = await startSandbox();
-  });
-  afterAll(async () => {
-    await sandbox.stop();
-    await env.redis.cleanup();
-  });
-
-  const harness = (extra: Parameters<typeof settingsFor>[1] = {}) => env.harness(settingsFor(sandbox, extra));
-  const casesWith = (externalId: string) => sandbox.cases().filter((c) => c.externalId === externalId);
-  /** The requests made since `from` (the sandbox records every one). */
-  const opsSince = (from: number) => sandbox.requests.slice(from).map((r) => r.op);
+  const { harness, opsSince } = suite;
+  const casesWith = (externalId: string) => suite.sandbox.cases().filter((c) => c.externalId === externalId);
 
   function first(hubId: string, options: Record<string, unknown>, notes = sampleCase().notes ?? []): DeliveryRequest {
     return deliveryRequest(sampleCase({ notes }), 'createCase', { caseType: 'Complaint', ...options }, { hubId, deliveryId: `d-${hubId}`, earlierAttempts: 0, earlierUncertain: false });
@@ -43,7 +31,7 @@ describe('iCasework: lost replies, calls per case, bounded replies', () => {
   describe('calls per case on a proven first attempt', () => {
     it('a case without notes costs exactly one call: createcase (no look-up, no updateexternalid, no addcasenotes)', async () => {
       const h = harness();
-      const from = sandbox.requests.length;
+      const from = suite.sandbox.requests.length;
       const result = await adapter.actions.createCase.deliver(first('hub-calls-1', {}, []), h.ctx);
       expect(opsSince(from)).toEqual(['createcase']);
       expect(result.summary).toMatchObject({ created: true, via: 'createcase', lookedUp: false, externalIdLinked: true, notesAdded: 0 });
@@ -52,14 +40,14 @@ describe('iCasework: lost replies, calls per case, bounded replies', () => {
 
     it('a case with one note costs two calls: createcase and one addcasenotes', async () => {
       const h = harness();
-      const from = sandbox.requests.length;
+      const from = suite.sandbox.requests.length;
       await adapter.actions.createCase.deliver(first('hub-calls-2', {}, [{ text: 'only note' }]), h.ctx);
       expect(opsSince(from)).toEqual(['createcase', 'addcasenotes']);
     });
 
     it('the negative: when the hub cannot prove a first attempt (an earlier one started) it looks the case up first', async () => {
       const h = harness();
-      const from = sandbox.requests.length;
+      const from = suite.sandbox.requests.length;
       const req = { ...first('hub-calls-3', {}, []), attempt: 2, earlierAttempts: 1 };
       await adapter.actions.createCase.deliver(req, h.ctx);
       expect(opsSince(from)).toEqual(['getcasedetails', 'createcase']);
@@ -67,7 +55,7 @@ describe('iCasework: lost replies, calls per case, bounded replies', () => {
 
     it('externalIdOnCreate false costs the old extra updateexternalid call', async () => {
       const h = harness();
-      const from = sandbox.requests.length;
+      const from = suite.sandbox.requests.length;
       await adapter.actions.createCase.deliver(first('hub-calls-4', { externalIdOnCreate: false }, []), h.ctx);
       expect(opsSince(from)).toEqual(['createcase', 'updateexternalid']);
       expect(casesWith('hub-calls-4')).toHaveLength(1);
@@ -77,14 +65,14 @@ describe('iCasework: lost replies, calls per case, bounded replies', () => {
   describe('a createcase whose reply is lost', () => {
     it('is marked uncertain, and the retry finds the case by ExternalId instead of creating a second one', async () => {
       const h = harness();
-      sandbox.failNext('createcase', { dropReply: true });
+      suite.sandbox.failNext('createcase', { dropReply: true });
       const req = first('hub-lost-1', {}, []);
       const err = await failure(adapter.actions.createCase.deliver(req, h.ctx));
       expect(err.retryable).toBe(true);
       expect(err.context.outcome).toBe('uncertain');
       // The peer did act: the case exists, carrying the hub id as its ExternalId.
       expect(casesWith('hub-lost-1')).toHaveLength(1);
-      const from = sandbox.requests.length;
+      const from = suite.sandbox.requests.length;
       const retry = await adapter.actions.createCase.deliver({ ...req, attempt: 2, earlierAttempts: 1, earlierUncertain: true }, h.ctx);
       expect(retry.summary).toMatchObject({ created: false, via: 'lookup', lookedUp: true });
       expect(retry.references![0].id).toBe(casesWith('hub-lost-1')[0].caseId);
@@ -94,7 +82,7 @@ describe('iCasework: lost replies, calls per case, bounded replies', () => {
 
     it('even when the hub lost its attempt record, the adapter\'s own pending mark makes the retry look first', async () => {
       const h = harness();
-      sandbox.failNext('createcase', { dropReply: true });
+      suite.sandbox.failNext('createcase', { dropReply: true });
       const req = first('hub-lost-2', {}, []);
       await failure(adapter.actions.createCase.deliver(req, h.ctx));
       expect(await h.ctx.state.get('created:hub-lost-2')).toBe('pending:d-hub-lost-2');
@@ -105,12 +93,12 @@ describe('iCasework: lost replies, calls per case, bounded replies', () => {
 
     it('the negative: with externalIdOnCreate false the lost case cannot be found, and a second case is created', async () => {
       const h = harness();
-      sandbox.failNext('createcase', { dropReply: true });
+      suite.sandbox.failNext('createcase', { dropReply: true });
       const req = first('hub-lost-3', { externalIdOnCreate: false }, []);
       await failure(adapter.actions.createCase.deliver(req, h.ctx));
       const retry = await adapter.actions.createCase.deliver({ ...req, attempt: 2, earlierAttempts: 1, earlierUncertain: true }, h.ctx);
       expect(retry.summary).toMatchObject({ via: 'createcase', lookedUp: true });
-      expect(sandbox.cases().filter((c) => c.fields.Details === sampleCase().summary && c.type === 'Complaint').length).toBeGreaterThan(0);
+      expect(suite.sandbox.cases().filter((c) => c.fields.Details === sampleCase().summary && c.type === 'Complaint').length).toBeGreaterThan(0);
       expect(casesWith('hub-lost-3')).toHaveLength(1); // only the second got linked; the first is an orphan
     });
 
@@ -125,34 +113,34 @@ describe('iCasework: lost replies, calls per case, bounded replies', () => {
     it('the retry reads the case back, finds the note by its marker and does not add it again', async () => {
       const h = harness();
       const notes = [{ text: 'first note' }, { text: 'second note' }];
-      sandbox.failNext('addcasenotes', { dropReply: true });
+      suite.sandbox.failNext('addcasenotes', { dropReply: true });
       const req = first('hub-note-1', {}, notes);
       const err = await failure(adapter.actions.createCase.deliver(req, h.ctx));
       expect(err.context.outcome).toBe('uncertain');
       const caseId = casesWith('hub-note-1')[0].caseId;
-      expect(sandbox.notes(caseId)).toHaveLength(1); // the peer added it; the hub never heard
+      expect(suite.sandbox.notes(caseId)).toHaveLength(1); // the peer added it; the hub never heard
       const retry = await adapter.actions.createCase.deliver({ ...req, attempt: 2, earlierAttempts: 1, earlierUncertain: true }, h.ctx);
       expect(retry.summary).toMatchObject({ via: 'state', notesReadBack: true, notesFoundOnCase: 1, notesAdded: 1 });
-      expect(sandbox.notes(caseId).map((n) => n.text.split('\n')[0])).toEqual(['first note', 'second note']);
+      expect(suite.sandbox.notes(caseId).map((n) => n.text.split('\n')[0])).toEqual(['first note', 'second note']);
     });
 
     it('the negative: with noteMarker none the retry cannot tell, and the note is doubled', async () => {
       const h = harness();
-      sandbox.failNext('addcasenotes', { dropReply: true });
+      suite.sandbox.failNext('addcasenotes', { dropReply: true });
       const req = first('hub-note-2', { noteMarker: 'none' }, [{ text: 'unmarked note' }]);
       await failure(adapter.actions.createCase.deliver(req, h.ctx));
       await adapter.actions.createCase.deliver({ ...req, attempt: 2, earlierAttempts: 1, earlierUncertain: true }, h.ctx);
-      expect(sandbox.notes(casesWith('hub-note-2')[0].caseId).map((n) => n.text)).toEqual(['unmarked note', 'unmarked note']);
+      expect(suite.sandbox.notes(casesWith('hub-note-2')[0].caseId).map((n) => n.text)).toEqual(['unmarked note', 'unmarked note']);
     });
 
     it('noteMarker type puts the marker in the note Type and the read-back still finds it', async () => {
       const h = harness();
-      sandbox.failNext('addcasenotes', { dropReply: true });
+      suite.sandbox.failNext('addcasenotes', { dropReply: true });
       const req = first('hub-note-3', { noteMarker: 'type' }, [{ text: 'typed note', type: 'Update' }]);
       await failure(adapter.actions.createCase.deliver(req, h.ctx));
       const retry = await adapter.actions.createCase.deliver({ ...req, attempt: 2, earlierAttempts: 1 }, h.ctx);
       expect(retry.summary).toMatchObject({ notesFoundOnCase: 1, notesAdded: 0 });
-      const held = sandbox.notes(casesWith('hub-note-3')[0].caseId);
+      const held = suite.sandbox.notes(casesWith('hub-note-3')[0].caseId);
       expect(held.map((n) => n.text)).toEqual(['typed note']);
       expect(held[0].type).toMatch(/^Update \[caseway:[0-9a-f]{16}\]$/);
     });
@@ -161,8 +149,8 @@ describe('iCasework: lost replies, calls per case, bounded replies', () => {
   describe('bounded replies', () => {
     it('a reply over maxResponseBytes fails permanently as "reply too large" after one request', async () => {
       const h = harness({ maxResponseBytes: 64 * 1024 });
-      sandbox.failNext('createcase', { status: 200, contentType: 'text/xml', body: `<createcaseresponse><caseid>1</caseid>${' '.repeat(256 * 1024)}</createcaseresponse>` });
-      const from = sandbox.requests.length;
+      suite.sandbox.failNext('createcase', { status: 200, contentType: 'text/xml', body: `<createcaseresponse><caseid>1</caseid>${' '.repeat(256 * 1024)}</createcaseresponse>` });
+      const from = suite.sandbox.requests.length;
       const err = await failure(adapter.actions.createCase.deliver(first('hub-big-1', {}, []), h.ctx));
       expect(err.retryable).toBe(false);
       expect(err.code).toBe('REPLY_TOO_LARGE');
@@ -172,15 +160,15 @@ describe('iCasework: lost replies, calls per case, bounded replies', () => {
 
     it('the negative: the same reply under the limit is read', async () => {
       const h = harness({ maxResponseBytes: 1024 * 1024 });
-      sandbox.failNext('createcase', { status: 200, contentType: 'text/xml', body: `<createcaseresponse><caseid>777001</caseid>${' '.repeat(256 * 1024)}</createcaseresponse>` });
+      suite.sandbox.failNext('createcase', { status: 200, contentType: 'text/xml', body: `<createcaseresponse><caseid>777001</caseid>${' '.repeat(256 * 1024)}</createcaseresponse>` });
       const result = await adapter.actions.createCase.deliver(first('hub-big-2', {}, []), h.ctx);
       expect(result.references![0].id).toBe('777001');
     });
 
     it('a read (getcasedetails) over the limit is not retried inside the call either', async () => {
       const h = harness({ maxResponseBytes: 64 * 1024 });
-      sandbox.failNext('getcasedetails', { status: 200, contentType: 'text/xml', body: `<Cases>${' '.repeat(256 * 1024)}</Cases>`, times: 3 });
-      const from = sandbox.requests.length;
+      suite.sandbox.failNext('getcasedetails', { status: 200, contentType: 'text/xml', body: `<Cases>${' '.repeat(256 * 1024)}</Cases>`, times: 3 });
+      const from = suite.sandbox.requests.length;
       const err = await failure(adapter.actions.createCase.deliver({ ...first('hub-big-3', {}, []), earlierAttempts: 1 }, h.ctx));
       expect([err.retryable, err.code]).toEqual([false, 'REPLY_TOO_LARGE']);
       expect(opsSince(from)).toEqual(['getcasedetails']);
@@ -200,7 +188,7 @@ describe('iCasework: lost replies, calls per case, bounded replies', () => {
           return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
         },
       });
-      const from = sandbox.requests.length;
+      const from = suite.sandbox.requests.length;
       const err = await failure(adapter.actions.createCase.deliver(first('hub-lock-read', {}, []), { ...h.ctx, state }));
       expect(err).toBeInstanceOf(StoreUnavailableError);
       expect(opsSince(from)).toEqual([]);

@@ -1,25 +1,16 @@
 import { IcaseworkClient } from '../src/client';
-import type { IcaseworkSandbox } from '../sandbox';
-import { adapter, deliveryRequest, sampleCase, settingsFor, startSandbox, testEnv } from './fixtures';
+import { adapter, deliveryRequest, sampleCase, sandboxSuite, settingsFor, startSandbox } from './fixtures';
 import type { PollOutcome } from '../../../src/core/adapter';
 
 describe('iCasework report poll source', () => {
-  const env = testEnv();
-  let sandbox: IcaseworkSandbox;
-
-  beforeAll(async () => {
-    sandbox = await startSandbox();
-  });
-  afterAll(async () => {
-    await sandbox.stop();
-    await env.redis.cleanup();
-  });
+  const suite = sandboxSuite();
+  const { env } = suite;
 
   const source = adapter.sources.report;
   if (source.kind !== 'poll') throw new Error('report must be a poll source');
 
   it('emits each new or changed case once, with only the new notes, and not again after a restart', async () => {
-    const settings = settingsFor(sandbox);
+    const settings = settingsFor(suite.sandbox);
     const conn = 'icw-poll-1';
     const h1 = env.harness(settings, undefined, conn);
     const client = new IcaseworkClient(h1.ctx, settings);
@@ -67,7 +58,7 @@ describe('iCasework report poll source', () => {
     expect(h1.emitted).toHaveLength(2);
 
     // A caseworker adds a note: that case alone is emitted again, with just the new note.
-    sandbox.addCaseworkerNote(hubCase, 'Called the creditor', { author: 'Jo Caseworker' });
+    suite.sandbox.addCaseworkerNote(hubCase, 'Called the creditor', { author: 'Jo Caseworker' });
     await source.poll(h1.ctx, h1.emit, { reportId: 'CASEWAY-ALL' });
     expect(h1.emitted).toHaveLength(3);
     const third = h1.emitted[2];
@@ -80,7 +71,7 @@ describe('iCasework report poll source', () => {
     expect(((await source.poll(h2.ctx, h2.emit, { reportId: 'CASEWAY-ALL' })) as PollOutcome).emitted).toBe(0);
     expect(h2.emitted).toHaveLength(0);
     // ... but does emit what changed while it was down.
-    sandbox.updateCase(direct, { status: 'Closed', closed: true });
+    suite.sandbox.updateCase(direct, { status: 'Closed', closed: true });
     await source.poll(h2.ctx, h2.emit, { reportId: 'CASEWAY-ALL' });
     expect(h2.emitted.map((e) => e.case.source.id)).toEqual([direct]);
     expect(h2.emitted[0].case.status).toBe('Closed');

@@ -10,8 +10,7 @@ import { caseFromFlat } from '../src/canonical';
 import { IcaseworkClient } from '../src/client';
 import { createCaseParamsFor, updateCaseParams } from '../src/actions';
 import { ISO_639_1 } from '../src/rules';
-import type { IcaseworkSandbox } from '../sandbox';
-import { adapter, deliveryRequest, settingsFor, startSandbox, testEnv } from './fixtures';
+import { adapter, deliveryRequest, sandboxSuite, settingsFor } from './fixtures';
 
 /** Parameters a type field may not be named (the client, the case's identity, the customer and document blocks). */
 const RESERVED = new Set(['Type', 'Key', 'Signature', 'Format', 'db', 'access_token', 'ExternalId', 'CaseId', 'Attribute', 'Value', 'RequestMethod', 'RequestDate', 'Details', 'CSVHeader']);
@@ -105,24 +104,16 @@ describe('iCasework round trip', () => {
   });
 
   describe('over loopback', () => {
-    const env = testEnv();
-    let sandbox: IcaseworkSandbox;
-    beforeAll(async () => {
-      sandbox = await startSandbox({ caseTypes: '*' });
-    });
-    afterAll(async () => {
-      await sandbox.stop();
-      await env.redis.cleanup();
-    });
+    const suite = sandboxSuite({ caseTypes: '*' });
 
     it('property: a case opened in iCasework, read back and created again through createCase, then updated with updateCase, keeps its fields and customer', async () => {
       let n = 0;
       await fc.assert(
         fc.asyncProperty(generatedCase, async (g) => {
           n++;
-          const h = env.harness(settingsFor(sandbox));
+          const h = suite.harness();
           // A caseworker opens the case in iCasework.
-          const original = sandbox.insertCase({
+          const original = suite.sandbox.insertCase({
             Type: g.type,
             Details: g.details,
             ...g.fields,
@@ -131,19 +122,19 @@ describe('iCasework round trip', () => {
             'Customer.Surname': g.surname,
             'Customer.ContactLanguage': g.language,
           })!;
-          const client = new IcaseworkClient(h.ctx, settingsFor(sandbox));
+          const client = new IcaseworkClient(h.ctx, settingsFor(suite.sandbox));
           const [flat] = await client.getCaseDetails({ CaseId: original.caseId });
           const canonical = caseFromFlat(flat, { connection: 'icw' });
           // Back into iCasework as a new case.
           const hubId = `hub-rt-${n}`;
           const created = await adapter.actions.createCase.deliver(deliveryRequest(canonical, 'createCase', {}, { hubId, earlierAttempts: 0 }), h.ctx);
-          const copy = sandbox.getCase(created.references![0].id)!;
+          const copy = suite.sandbox.getCase(created.references![0].id)!;
           expect(copy.type).toBe(g.type);
           expect(copy.fields).toEqual(original.fields);
           expect(copy.customerRef).toBe(original.customerRef);
           // updatecase of the copy with the same canonical case leaves the same fields.
           await adapter.actions.updateCase.deliver(deliveryRequest(canonical, 'updateCase', {}, { hubId, references: created.references! }), h.ctx);
-          expect(sandbox.getCase(copy.caseId)!.fields).toEqual(original.fields);
+          expect(suite.sandbox.getCase(copy.caseId)!.fields).toEqual(original.fields);
         }),
         { numRuns: 25 },
       );

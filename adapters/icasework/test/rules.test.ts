@@ -5,9 +5,8 @@
  */
 import { CasewayError } from '../../../src/core/errors';
 import { isIso6391 } from '../sandbox/server';
-import type { IcaseworkSandbox } from '../sandbox';
 import { ISO_639_1, ruleViolations, toContactLanguage } from '../src/rules';
-import { adapter, deliveryRequest, sampleCase, settingsFor, startSandbox, testEnv } from './fixtures';
+import { adapter, deliveryRequest, sampleCase, sandboxSuite, settingsFor } from './fixtures';
 
 async function failure(promise: Promise<unknown>): Promise<CasewayError> {
   const err = await promise.then(
@@ -25,17 +24,9 @@ function withLanguage(language: string) {
 }
 
 describe('ContactLanguage: ISO 639-1', () => {
-  const env = testEnv();
-  let sandbox: IcaseworkSandbox;
-  beforeAll(async () => {
-    sandbox = await startSandbox();
-  });
-  afterAll(async () => {
-    await sandbox.stop();
-    await env.redis.cleanup();
-  });
-  const harness = () => env.harness(settingsFor(sandbox));
-  const lastCreate = () => sandbox.requests.filter((r) => r.op === 'createcase').pop()!;
+  const suite = sandboxSuite();
+  const harness = () => suite.harness();
+  const lastCreate = () => suite.sandbox.requests.filter((r) => r.op === 'createcase').pop()!;
 
   it("the adapter's list and the sandbox's ICU check agree on every two-letter combination", () => {
     expect(ISO_639_1.size).toBe(184);
@@ -68,7 +59,7 @@ describe('ContactLanguage: ISO 639-1', () => {
     ['f', 5],
   ])('%s is a permanent error naming Customer.ContactLanguage, and nothing is sent', async (given, n) => {
     const h = harness();
-    const from = sandbox.requests.length;
+    const from = suite.sandbox.requests.length;
     const err = await failure(adapter.actions.createCase.deliver(deliveryRequest(withLanguage(given), 'createCase', { caseType: 'Complaint' }, { hubId: `hub-badlang-${n}` }), h.ctx));
     expect(err.retryable).toBe(false);
     expect(err.context.field).toBe('Customer.ContactLanguage');
@@ -79,7 +70,7 @@ describe('ContactLanguage: ISO 639-1', () => {
       expect(err.message).not.toContain(given);
       expect(JSON.stringify(err.toJSON())).not.toContain(given);
     }
-    expect(sandbox.requests.length).toBe(from);
+    expect(suite.sandbox.requests.length).toBe(from);
     expect(await h.ctx.state.get(`created:hub-badlang-${n}`)).toBeNull();
   });
 
@@ -87,14 +78,14 @@ describe('ContactLanguage: ISO 639-1', () => {
     const h = harness();
     const c = sampleCase();
     c.parties[1].extensions = { icasework: { ContactLanguage: 'Nederlands' } };
-    const from = sandbox.requests.length;
+    const from = suite.sandbox.requests.length;
     const err = await failure(adapter.actions.updateCustomer.deliver(deliveryRequest(c, 'updateCustomer', {}), h.ctx));
     expect([err.retryable, err.context.field]).toEqual([false, 'ContactLanguage']);
     expect(err.message).not.toContain('Nederlands');
-    expect(sandbox.requests.length).toBe(from);
+    expect(suite.sandbox.requests.length).toBe(from);
     c.parties[1].extensions = { icasework: { ContactLanguage: 'nl-BE' } };
     await adapter.actions.updateCustomer.deliver(deliveryRequest(c, 'updateCustomer', {}), h.ctx);
-    expect(sandbox.requests.filter((r) => r.op === 'updatecustomer').pop()!.params.ContactLanguage).toBe('nl');
+    expect(suite.sandbox.requests.filter((r) => r.op === 'updatecustomer').pop()!.params.ContactLanguage).toBe('nl');
   });
 
   it('the negative: the sandbox itself refuses a bad language, so a missing check in the adapter would show', async () => {
@@ -103,7 +94,7 @@ describe('ContactLanguage: ISO 639-1', () => {
     expect(toContactLanguage('French')).toBe('French');
     const h = harness();
     const { IcaseworkClient } = await import('../src/client');
-    const client = new IcaseworkClient(h.ctx, settingsFor(sandbox));
+    const client = new IcaseworkClient(h.ctx, settingsFor(suite.sandbox));
     const err = await failure(client.createCase({ Type: 'Complaint', 'Customer.Surname': 'X', 'Customer.ContactLanguage': 'French' }));
     expect(err.context.peerCode).toBe('10012');
   });
