@@ -90,7 +90,8 @@ function mountApi(app: Express, hub: Hub): void {
   hub.mountWebhooks(webhooks, answerRetryableIntakeFailure);
   app.use(webhooks);
 
-  const api = express.Router();
+  // Case-sensitive, so `/API/cases/1` is not an alias of `/api/cases/1` (requireApiToken also treats it as /api).
+  const api = express.Router({ caseSensitive: true });
   api.use(requireApiToken);
   api.use(express.json({ limit: '1mb' }));
   api.use(apiInput(hub));

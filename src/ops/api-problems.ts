@@ -7,6 +7,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { STATUS_CODES } from 'node:http';
 import type { Hub } from '../core/hub';
+import { isApiPath } from '../http/auth';
 import { coreEndpoints, validated } from './api-spec';
 
 export const PROBLEM_TYPE = 'application/problem+json';
@@ -25,7 +26,7 @@ export function problem(status: number, detail: string | undefined, instance: st
 
 /** Rewrites {"error": "..."} answers of status >= 400 into problem details, for /api paths. */
 function problemAnswers(req: Request, res: Response, next: NextFunction): void {
-  if (!req.path.startsWith('/api/')) return next();
+  if (!isApiPath(req.path)) return next();
   const json = res.json.bind(res);
   res.json = (body?: unknown) => {
     if (res.statusCode >= 400 && body && typeof body === 'object' && 'error' in body) {
@@ -40,7 +41,7 @@ function problemAnswers(req: Request, res: Response, next: NextFunction): void {
 
 /** Middleware for the /api router: problem answers, then input validation and known connections, per endpoint. */
 export function apiInput(hub: Hub): Router {
-  const router = express.Router();
+  const router = express.Router({ caseSensitive: true });
   router.use(problemAnswers);
   for (const spec of coreEndpoints().filter((s) => s.path.startsWith('/api/'))) {
     router[spec.method](spec.path, validated(spec), (req: Request, res: Response, next: NextFunction) => {

@@ -113,6 +113,16 @@ describe('caseway start with real peers (closed by default)', () => {
       expect(wrong.status).toBe(401);
       const right = await axios.get(`${hub.url}/api/cases/nope`, { headers: { Authorization: `Bearer ${token}` }, validateStatus: () => true });
       expect(right.status).toBe(404);
+      // express matches paths case-insensitively by default: another spelling of /api must not skip the token
+      // (before the fix, GET /API/dead-letters answered 200 with no token).
+      for (const [method, path] of [['get', '/API/dead-letters'], ['get', '/Api/Cases/nope'], ['delete', '/API/dead-letters/icasework/x'], ['post', '/aPi/dead-letters/icasework/x/replay']] as const) {
+        const variant = await axios.request({ method, url: `${hub.url}${path}`, validateStatus: () => true });
+        expect(`${method} ${path} ${variant.status}`).toBe(`${method} ${path} 401`);
+      }
+      // With the token, another spelling is simply no route (the /api routers are case-sensitive).
+      const spelled = await axios.get(`${hub.url}/API/dead-letters`, { headers: { Authorization: `Bearer ${token}` }, validateStatus: () => true });
+      expect(spelled.status).toBe(404);
+      expect((await axios.get(`${hub.url}/api/dead-letters`, { headers: { Authorization: `Bearer ${token}` }, validateStatus: () => true })).status).toBe(200);
       expect(hub.output()).not.toContain('insecure');
     } finally {
       expect(await hub.stop()).toBe(0);
