@@ -100,11 +100,13 @@ describe('intake integrity', () => {
     expect(await t.redis.get(`${t.prefix}xref:peer:retry-shared`)).toBe(earlier);
     expect(await t.redis.hget(`${t.prefix}case:${earlier}`, 'latestPayload')).toBe(eventKeyOf('inbox', 'inbox', 'retry-1'));
     expect(await t.redis.hget(eventKey, 'accepted')).toBeTruthy();
-    // Accepted now: the same event again is a duplicate of that case, and its event key is left as it was.
-    await t.redis.persist(eventKey);
+    // Accepted now: the same event again is a duplicate of that case, and its event key's expiry starts again (a
+    // source re-sending an unchanged record every poll must not see it become new once the first expiry passes).
+    await t.redis.expire(eventKey, 5);
     const [again] = await t.hub.intake.ingest('inbox', 'inbox', [eventFor('retry-1', 'retry-shared')]);
     expect(again).toMatchObject({ hubId: earlier, duplicate: true });
-    expect(await t.redis.ttl(eventKey)).toBe(-1);
+    expect(await t.redis.ttl(eventKey)).toBeGreaterThan(86400);
+    expect(await t.redis.hget(eventKey, 'hubId')).toBe(earlier);
   });
 
   it('gives events of one batch that share a reference one hub id, in any order (property)', async () => {

@@ -35,6 +35,7 @@ import { GroupCommit } from './intake-batcher';
  * KEYS: per event, its event key, the xref keys it claims, then xref keys it only looks at.
  * ARGV: ttl of event keys, ttl of xrefs, then per event <claimed> <looked at> <candidate> <fixed: 1 = candidate wins>.
  * Returns per event: the hub id, then '1' if the event was accepted before, '2' if it had a hub id (not accepted), else '0'.
+ * An accepted event seen again has its key's expiry renewed (a sliding window, see the script).
  */
 const CLAIM_SCRIPT = new CachedScript(`
 local eventTtl, refTtl = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -53,6 +54,9 @@ while a <= #ARGV do
   local prior = priors[n]
   local chosen = prior[1]
   if chosen and prior[2] then
+    -- Sliding: a source that re-sends an unchanged record on every poll (a content-hash event id) keeps it a duplicate;
+    -- a fixed expiry made every such record new again once per retention period, and delivered it again.
+    redis.call('EXPIRE', eventKey, eventTtl)
     out[#out + 1] = chosen
     out[#out + 1] = '1'
   else
