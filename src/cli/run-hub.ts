@@ -182,7 +182,9 @@ export async function runHub(roles: HubRoles, opts: GlobalOptions, command: 'sta
   try {
     hub = await build();
   } catch (err) {
-    if (err instanceof RedisUnavailableError && !opts.redisFromUser && !child && redisServerInstalled()) {
+    // Only a sandbox run falls back to a private redis-server. A hub with real peers that quietly took one would
+    // accept cases where no other process (and no later start, once the real Redis answers) would ever see them.
+    if (err instanceof RedisUnavailableError && sandboxRun && !opts.redisFromUser && !child && redisServerInstalled()) {
       const privateRedis = await startPrivateRedis(workDir);
       stopPrivateRedis = privateRedis.stop;
       say(`caseway: ${err.message}; started a private redis-server at ${privateRedis.url} (data in ${path.relative(process.cwd(), path.join(workDir, 'redis'))}, stops with the hub).`);

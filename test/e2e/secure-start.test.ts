@@ -3,7 +3,7 @@
  * line naming the fix; with a token, own ops hashes and an own data key it starts and /api wants the token.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
@@ -136,6 +136,76 @@ describe('caseway start with real peers (closed by default)', () => {
       expect(hub.output()).toMatch(/"insecureOpenApi":true.*\/api is open \(--insecure-open-api\)/);
     } finally {
       expect(await hub.stop()).toBe(0);
+    }
+  });
+});
+
+/**
+ * No REDIS_URL and nothing answering at the default 127.0.0.1:6379: a sandbox run starts a private redis-server (so
+ * `npm start` works on a bare machine), a hub with real peers must not (it would accept cases into a Redis no other
+ * process, and no later start, ever reads). The machine's own Redis is on 6379, so each start runs in a network
+ * namespace of its own, where loopback has nothing listening. Needs root and iproute2, as CI has.
+ */
+const netnsUsable = process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
+(netnsUsable ? describe : describe.skip)('no Redis at the default address (own network namespace)', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-no-redis-'));
+  const ns = `cwnoredis${process.pid}`;
+  const dataKey = PayloadCipher.generateKey();
+  const sandboxYaml = path.join(dir, 'sandbox.yaml');
+  const realYaml = path.join(dir, 'real.yaml');
+  let ownHash = '';
+
+  beforeAll(async () => {
+    ownHash = await hashPassword('a-real-operator-password', { N: 1024 });
+    writeFileSync(realYaml, yaml(ownHash));
+    writeFileSync(sandboxYaml, yaml(ownHash).replace('inbox: { adapter: recorder }', 'inbox: { adapter: recorder, sandbox: true }'));
+    expect(spawnSync('ip', ['netns', 'add', ns]).status).toBe(0);
+    expect(spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']).status).toBe(0);
+  });
+  afterAll(() => {
+    spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).forEach((pid) => {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    });
+    spawnSync('ip', ['netns', 'delete', ns]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const env = (): NodeJS.ProcessEnv => {
+    const e: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', CASEWAY_API_TOKEN: 'test-token-0123456789abcdef', CASEWAY_DATA_KEY: dataKey };
+    delete e.REDIS_URL;
+    return e;
+  };
+  const inNamespace = (config: string, args: string[], cwd: string) =>
+    spawn('ip', ['netns', 'exec', ns, process.execPath, CLI, '--config', config, '--adapter-dir', FIXTURE_ADAPTER_DIR, ...args], { cwd, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+
+  it('a hub with real peers exits 1 naming the address and REDIS_URL, and starts no redis-server of its own', () => {
+    const cwd = path.join(dir, 'real');
+    mkdirSync(cwd);
+    const out = spawnSync('ip', ['netns', 'exec', ns, process.execPath, CLI, '--config', realYaml, '--adapter-dir', FIXTURE_ADAPTER_DIR, '--sandbox=false', 'start'], { cwd, env: env(), encoding: 'utf8', timeout: 90000 });
+    expect(out.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^caseway: Redis is not reachable at redis:\/\/127\.0\.0\.1:6379 .*point REDIS_URL at one\.$/)]);
+    expect(out.status).toBe(1);
+    expect(out.stdout + out.stderr).not.toContain('private redis-server');
+    expect(existsSync(path.join(cwd, '.caseway', 'redis'))).toBe(false);
+  });
+
+  it('the negative: a sandbox run in the same place starts its private redis-server and serves', async () => {
+    const cwd = path.join(dir, 'sandbox');
+    mkdirSync(cwd);
+    const child = inNamespace(sandboxYaml, ['start'], cwd);
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await eventually(async () => /API\s+http:\/\/127\.0\.0\.1:\d+/.test(output), 60000, 'the banner');
+      expect(output).toMatch(/started a private redis-server at redis:\/\/127\.0\.0\.1:\d+/);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
     }
   });
 });
