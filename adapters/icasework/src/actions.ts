@@ -209,6 +209,7 @@ interface CreateCaseOptions {
   documents: boolean;
   fields: Record<string, string>;
   lookupExisting: boolean;
+  requestDate: NonNullable<OptionsOf<typeof createCaseOptionsSchema>['requestDate']>;
 }
 
 function createCaseOptions(o: OptionsOf<typeof createCaseOptionsSchema>): CreateCaseOptions {
@@ -225,6 +226,7 @@ function createCaseOptions(o: OptionsOf<typeof createCaseOptionsSchema>): Create
     documents: o.documents ?? true,
     fields: o.fields ?? { Details: 'summary' },
     lookupExisting: o.lookupExisting ?? true,
+    requestDate: o.requestDate ?? 'now',
   };
 }
 
@@ -248,8 +250,6 @@ function buildCreateCaseParams(request: DeliveryRequest, opts: CreateCaseOptions
   const type = opts.caseType ?? (c.extensions?.icasework?.Type as string | undefined) ?? c.type;
   params.Type = type;
   if (opts.requestMethod) params.RequestMethod = opts.requestMethod;
-  const received = toIcaseworkDateTime(c.receivedAt);
-  if (received) params.RequestDate = received;
   Object.assign(params, caseFieldParams(c, opts.fields));
   const party = pickCustomer(c, opts.customerRole);
   if (party) {
@@ -262,6 +262,10 @@ function buildCreateCaseParams(request: DeliveryRequest, opts: CreateCaseOptions
   if (opts.documents) Object.assign(params, documentParams(c));
   params.Type = type; // a passthrough field may not override the configured Type
   if (externalId !== undefined) params.ExternalId = externalId; // nor the ExternalId the retry looks the case up by
+  // RequestDate follows the requestDate option only (the client signs its date; 'now' is added by the client itself).
+  delete params.RequestDate;
+  const received = opts.requestDate === 'received' ? toIcaseworkDateTime(c.receivedAt) : undefined;
+  if (received) params.RequestDate = received;
   return params;
 }
 
@@ -295,6 +299,12 @@ const createCaseOptionsSchema = {
       type: 'boolean',
       default: true,
       description: "Before creating, look the case up by ExternalId (getcasedetails) whenever an earlier attempt may have called createcase. Skipped when the hub's records prove none did.",
+    },
+    requestDate: {
+      enum: ['now', 'received', 'omit'],
+      default: 'now',
+      description:
+        "createcase RequestDate. now: the time of the call, the same instant whose UTC date is signed (right whether iCasework signs RequestDate's date or the day of the call). received: the case's receivedAt, and its date is signed (only for a peer known to sign RequestDate's date: one that signs the day of the call refuses a case received on another day). omit: not sent (as the Home Office clients do).",
     },
     ...NOTE_OPTIONS,
   },
@@ -371,7 +381,7 @@ const createCase: ActionDefinition<IcaseworkSettings, typeof createCaseOptionsSc
         documents = Object.keys(params).filter((k) => /^Document\d+\.URL$/.test(k)).length;
         await ctx.state.set(stateKey, `${PENDING}${request.deliveryId}`, 90 * 24 * 3600);
         try {
-          caseId = (await client.createCase(params)).caseId;
+          caseId = (await client.createCase(params, { requestDateNow: opts.requestDate === 'now' })).caseId;
         } catch (err) {
           // Refused or never sent: no case can exist, so the retry need not look one up.
           if (!(err instanceof CasewayError && err.context.outcome === 'uncertain')) await ctx.state.del(stateKey);

@@ -11,7 +11,7 @@ import { ReplyDecodeError, decodeBody, documentsOf, findResponseField, rowsOf, t
 import { IcaseworkApplicationError, IcaseworkEmptyReplyError, IcaseworkReplyError, errorForStatus } from './errors';
 import { JWT_BEARER_GRANT, TokenCache, signJwtHs256, type BearerToken } from './oauth';
 import { operationUrl, resolveSettings, type IcaseworkSettings, type ResolvedSettings } from './settings';
-import { computeSignature, signedValueFor, utcDate } from './signature';
+import { computeSignature, signatureDate, signedValueFor } from './signature';
 
 export type Params = Record<string, string | undefined>;
 type HttpMethod = 'GET' | 'POST';
@@ -23,6 +23,13 @@ export interface ClientOptions {
   tokenCache?: TokenCache;
 }
 
+export interface CallOptions {
+  method: HttpMethod;
+  format?: 'xml' | 'json' | 'csv';
+  /** Send RequestDate = the instant whose UTC date is signed (done for REQUEST_DATE_NOW operations anyway). */
+  requestDateNow?: boolean;
+}
+
 export interface Reply {
   status: number;
   contentType: string;
@@ -31,7 +38,7 @@ export interface Reply {
 
 /** Which operations only read (and so may be retried inside one call). */
 const READ_OPERATIONS = new Set(['getcasedetails', 'getreport', 'getcasedocuments', 'getcases', 'token']);
-/** Operations whose RequestDate means "now" (the seed lists it for these); createcase's means "date received". */
+/** Operations the legacy page lists RequestDate for ("The current date and time"): it is always sent, as now. */
 const REQUEST_DATE_NOW = new Set(['addcasenotes', 'updateexternalid', 'updatecustomer', 'getreport']);
 
 /** XML date-time without zone (the docs' example shape, 1980-03-23T10:20:15), in UTC. */
@@ -80,17 +87,26 @@ export class IcaseworkClient<S = unknown> {
     });
   }
 
-  /** Adds Format, RequestDate and the Key/Signature pair to one call's parameters. */
-  private prepare(op: string, params: Params, format: string | undefined): Record<string, string> {
+  /**
+   * Adds Format, RequestDate and the Key/Signature pair to one call's parameters. Whether iCasework signs the date part
+   * of RequestDate or the day of the call is UNKNOWN, so the Signature carries RequestDate's date whenever one is sent;
+   * RequestDate "now" is taken from the same instant, so both readings agree. A RequestDate in another shape than
+   * YYYY-MM-DDTHH:MM:SS is refused before sending.
+   */
+  private prepare(op: string, params: Params, format: string | undefined, requestDateNow: boolean): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') out[k] = v;
     const now = new Date(this.clock());
     if (format && out.Format === undefined) out.Format = format;
-    if (REQUEST_DATE_NOW.has(op) && out.RequestDate === undefined) out.RequestDate = xmlDateTime(now);
+    if ((requestDateNow || REQUEST_DATE_NOW.has(op)) && out.RequestDate === undefined) out.RequestDate = xmlDateTime(now);
     if (this.settings.authMode === 'signature') {
+      const date = signatureDate(out.RequestDate, now);
+      if (date === undefined) {
+        throw new PeerError(`icasework: ${op} RequestDate is not YYYY-MM-DDTHH:MM:SS`, { retryable: false, code: 'ICASEWORK_BAD_REQUEST', context: { connection: this.ctx.connection.name, action: op, field: 'RequestDate' } });
+      }
       const signed = signedValueFor(this.settings.signedParameters[op] ?? [], out);
       out.Key = this.settings.key;
-      out.Signature = computeSignature(signed.value, utcDate(now), this.settings.secret);
+      out.Signature = computeSignature(signed.value, date, this.settings.secret);
     }
     return out;
   }
@@ -111,13 +127,13 @@ export class IcaseworkClient<S = unknown> {
    * One operation: sign, send, map errors, decode. Reads are retried on retryable faults (5xx, timeouts) up to
    * readRetries times; an OAuth2 401 drops the cached token and tries once more with a new one.
    */
-  async call(op: string, params: Params, opts: { method: HttpMethod; format?: 'xml' | 'json' | 'csv' } = { method: 'POST' }): Promise<Reply> {
+  async call(op: string, params: Params, opts: CallOptions = { method: 'POST' }): Promise<Reply> {
     const format = opts.format ?? this.settings.format;
     const attempts = READ_OPERATIONS.has(op) ? this.settings.readRetries + 1 : 1;
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        return await this.callOnce(op, params, opts.method, format);
+        return await this.callOnce(op, params, opts.method, format, opts.requestDateNow === true);
       } catch (err) {
         lastError = err;
         const retryable = err instanceof PeerError && err.retryable;
@@ -129,7 +145,7 @@ export class IcaseworkClient<S = unknown> {
     throw lastError;
   }
 
-  private async callOnce(op: string, params: Params, method: HttpMethod, format: 'xml' | 'json' | 'csv'): Promise<Reply> {
+  private async callOnce(op: string, params: Params, method: HttpMethod, format: 'xml' | 'json' | 'csv', requestDateNow: boolean): Promise<Reply> {
     const url = operationUrl(this.settings, op);
     for (let authTry = 1; ; authTry++) {
       const headers: Record<string, string> = {};
@@ -138,13 +154,14 @@ export class IcaseworkClient<S = unknown> {
         token = await this.tokens.get(() => this.fetchToken());
         headers.Authorization = `Bearer ${token}`;
       }
-      const response = await this.send(method, url, this.prepare(op, params, format), headers);
+      const sent = this.prepare(op, params, format, requestDateNow);
+      const response = await this.send(method, url, sent, headers);
       if (response.status === 401 && this.tokens && authTry === 1) {
         this.tokens.invalidate(token);
         continue;
       }
       if (response.status < 200 || response.status >= 300) {
-        const err = errorForStatus(this.ctx, op, response.status, response.headers as Record<string, unknown>, this.settings.retryableErrorCodes);
+        const err = errorForStatus(this.ctx, op, response.status, response.headers as Record<string, unknown>, this.settings.retryableErrorCodes, Object.keys(sent));
         // A write answered 5xx may have been done before the peer failed.
         throw !READ_OPERATIONS.has(op) && statusOutcome(response.status) ? markUncertain(err) : err;
       }
@@ -179,10 +196,10 @@ export class IcaseworkClient<S = unknown> {
 
   // ---- operations ----
 
-  /** createcase: returns the new case's caseid (<createcaseresponse><caseid>). */
-  async createCase(params: Params): Promise<{ caseId: string; team?: string }> {
+  /** createcase: returns the new case's caseid (<createcaseresponse><caseid>). `requestDateNow`: send RequestDate = now. */
+  async createCase(params: Params, opts: { requestDateNow?: boolean } = {}): Promise<{ caseId: string; team?: string }> {
     if (!params.Type) throw new PeerError('icasework: createcase needs Type', { retryable: false, code: 'ICASEWORK_BAD_REQUEST', context: { connection: this.ctx.connection.name, field: 'Type' } });
-    const reply = await this.call('createcase', params, { method: 'POST' });
+    const reply = await this.call('createcase', params, { method: 'POST', requestDateNow: opts.requestDateNow });
     const caseId = findResponseField(reply.docs, 'createcaseresponse', 'caseid');
     if (!caseId) throw new IcaseworkReplyError(this.ctx.connection.name, 'createcase', 'no caseid in the reply', reply.status);
     return { caseId, team: findResponseField(reply.docs, 'createcaseresponse', 'team') };

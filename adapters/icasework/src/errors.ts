@@ -7,45 +7,61 @@
  * - A body that cannot be decoded or is unsafe (DOCTYPE/ENTITY): IcaseworkReplyError, permanent.
  * - 5xx, 408, 429 and transport faults: retryable (peer-http / unexpectedStatus).
  * Messages name the operation and the code, never a parameter value or a body. The X-Application-Error-Info text may
- * echo personal data: it goes only into `peerDetail`, which the core keeps encrypted for operators.
+ * echo personal data: no property of the error holds it; it leaves the error only through sensitiveDetail(), which
+ * the engine keeps encrypted for operators.
  */
-import type { AdapterContext } from 'caseway/core';
+import type { AdapterContext, SensitiveErrorDetail } from 'caseway/core';
 import { PeerError, isRetryableStatus } from 'caseway/core';
 
-/** Trims the peer's error info and masks anything that looks like an e-mail address or a phone/id number. */
-export function sanitizeInfo(info: string | undefined): string | undefined {
-  if (info === undefined) return undefined;
-  return info
-    .replace(/[^\s@]+@[^\s@]+/g, '[email]')
-    .replace(/\+?\d[\d\s-]{8,}\d/g, '[number]')
-    .slice(0, 200);
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The parameter names of the refused call that the peer's error text mentions: our own names, never a value. */
+export function parametersNamed(info: string | undefined, sentNames: readonly string[]): string[] {
+  if (!info) return [];
+  return sentNames.filter((name) => new RegExp(`(?<![\\w.])${escapeRegExp(name)}(?![\\w.])`).test(info));
 }
 
 export class IcaseworkApplicationError extends PeerError {
   readonly applicationErrorCode?: string;
-  readonly applicationErrorInfo?: string;
+  /** Characters in the X-Application-Error-Info text (undefined when the peer sent none); its words are not kept here. */
+  readonly applicationErrorInfoLength?: number;
+  /** Parameters of the refused call that the info text names (names we sent, e.g. `Customer.Surname`). */
+  readonly applicationErrorParameters: string[];
   readonly operation: string;
+  /** The info as sent. Private: no enumerable property, JSON, message, stack or inspection shows it. */
+  readonly #info?: string;
 
-  constructor(opts: { connection: string; operation: string; status: number; code?: string; info?: string; retryable: boolean }) {
-    const info = sanitizeInfo(opts.info);
+  constructor(opts: { connection: string; operation: string; status: number; code?: string; info?: string; retryable: boolean; sentNames?: readonly string[] }) {
+    const parameters = parametersNamed(opts.info, opts.sentNames ?? []);
     super(
       `icasework: ${opts.operation} refused with HTTP ${opts.status}${opts.code ? ` (X-Application-Error-Code ${opts.code})` : ' (no application error code)'}`,
       {
         retryable: opts.retryable,
         status: opts.status,
         code: 'ICASEWORK_APPLICATION_ERROR',
+        // Safe scalars only: the safe view (traces, logs, dead letters) copies them.
         context: {
           connection: opts.connection,
           peer: 'icasework',
           action: opts.operation,
           peerCode: opts.code,
-          peerDetail: opts.info,
+          ...(parameters.length ? { peerParameters: parameters.join(',') } : {}),
+          ...(opts.info !== undefined ? { peerDetailLength: opts.info.length } : {}),
         },
       },
     );
     this.applicationErrorCode = opts.code;
-    this.applicationErrorInfo = info;
+    this.applicationErrorInfoLength = opts.info?.length;
+    this.applicationErrorParameters = parameters;
     this.operation = opts.operation;
+    this.#info = opts.info;
+  }
+
+  /** The peer's own words, for the engine to keep encrypted (and to hash with its key for the safe view). */
+  override sensitiveDetail(): SensitiveErrorDetail | undefined {
+    return this.#info ? { ...super.sensitiveDetail(), peerDetail: this.#info } : super.sensitiveDetail();
   }
 }
 
@@ -84,9 +100,10 @@ export function errorForStatus<S>(
   status: number,
   headers: Record<string, unknown>,
   retryableCodes: string[],
+  sentNames: readonly string[] = [],
 ): PeerError {
   const code = header(headers, 'X-Application-Error-Code');
   const info = header(headers, 'X-Application-Error-Info');
   const retryable = isRetryableStatus(status) || (code !== undefined && retryableCodes.includes(code));
-  return new IcaseworkApplicationError({ connection: ctx.connection.name, operation, status, code, info, retryable });
+  return new IcaseworkApplicationError({ connection: ctx.connection.name, operation, status, code, info, retryable, sentNames });
 }

@@ -180,7 +180,9 @@ describe('iCasework client against the sandbox', () => {
       const err = (await c.updateExternalId({ CaseId: '1', ExternalId: 'e' }).catch((e: unknown) => e)) as IcaseworkApplicationError;
       expect(err).toBeInstanceOf(IcaseworkApplicationError);
       expect(err.applicationErrorCode).toBe('11000');
-      expect(err.applicationErrorInfo).toBe('Invalid HTTP method');
+      // The info's words stay out of the error's properties (they may echo personal data); operators get them sealed.
+      expect(err.applicationErrorInfoLength).toBe('Invalid HTTP method'.length);
+      expect(err.sensitiveDetail()?.peerDetail).toBe('Invalid HTTP method');
       expect(err.retryable).toBe(false);
       expect(err.context.peerCode).toBe('11000');
       expect(err.message).toContain('11000');

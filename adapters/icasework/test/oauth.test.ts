@@ -100,7 +100,7 @@ describe('iCasework OAuth2 JWT-bearer', () => {
     const err = (await client.createCase({ Type: 'Complaint' }).catch((e: unknown) => e)) as IcaseworkApplicationError;
     expect(err).toBeInstanceOf(IcaseworkApplicationError);
     expect(err.applicationErrorCode).toBe('19002');
-    expect(err.applicationErrorInfo).toBe('invalid_grant');
+    expect(err.sensitiveDetail()?.peerDetail).toBe('invalid_grant');
     expect(err.retryable).toBe(false);
   });
 
