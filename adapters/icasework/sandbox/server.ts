@@ -6,6 +6,9 @@
  * refused), per-key IP allowlists, OAuth2 JWT-bearer /token, lower-case <createcaseresponse><caseid>, flat dotted
  * <Cases><Case>, the empty <Cases />, back-to-back JSON objects, HTTP 400 + X-Application-Error-* + HTML error page,
  * HTML 400 without headers for an unknown Type / case, and a 200 with an empty body for a wrong db.
+ * Parameters come from the query string, a form body or a flat JSON body (extra-peer-facts.md A0: "A fake should accept
+ * query, form and JSON input"). Document content is pull-only (A1): with DocumentN.URLLoadContent=true the sandbox GETs
+ * DocumentN.URL before answering and records what came back (status, bytes, content type; never the content).
  * What the real service answers for a bad key/signature/IP or an expired bearer token is UNKNOWN; the choices are
  * listed in SANDBOX_ERRORS and the README.
  */
@@ -31,6 +34,8 @@ export const SANDBOX_ERRORS = {
   invalidToken: { status: 401, code: '19003', info: 'invalid_token' },
   tooLong: { status: 400, code: '10011', info: 'Parameter too long' },
   invalidLanguage: { status: 400, code: '10012', info: 'Invalid ContactLanguage' },
+  malformedBody: { status: 400, code: '10013', info: 'Malformed request body' },
+  documentNotRetrieved: { status: 400, code: '10014', info: 'Document could not be retrieved' },
 } as const;
 
 /** ISO 639-1 codes withdrawn from the standard (ICU still names them). */
@@ -85,6 +90,50 @@ export interface RecordedRequest {
   at: string;
 }
 
+/**
+ * How the sandbox pulls DocumentN.URL (extra-peer-facts.md A1: "Pull only: iCasework GETs the URL you pass";
+ * URLLoadContent appears only in client code and is read there, as Inferred, as "fetch the content now").
+ */
+export interface DocumentFetchOptions {
+  /**
+   * Which documents are fetched: 'load-content' (default) those sent with DocumentN.URLLoadContent=true, before the
+   * reply; 'always' every document with a URL; 'never' none (the URL is only kept).
+   */
+  when?: 'load-content' | 'always' | 'never';
+  /**
+   * The answer when a fetch fails (HTTP status not 2xx, unreachable, timeout, too large): UNKNOWN in the reference.
+   * 'accept' (default): the call succeeds and the document is kept with the failed fetch recorded (the legacy doc has
+   * "a callback will try to retrieve the document", i.e. retrieval apart from the reply). 'refuse': HTTP 400
+   * X-Application-Error-Code 10014 "Document could not be retrieved: DocumentN.URL", and nothing is created or attached.
+   */
+  onFailure?: 'accept' | 'refuse';
+  /** Bound on one fetch, connection to last byte (default 5000 ms). */
+  timeoutMs?: number;
+  /** Largest body read (default 10 MiB); a larger one stops there and counts as a failed fetch. */
+  maxBytes?: number;
+}
+
+/** One GET of a DocumentN.URL by the sandbox: what came back, never the content. */
+export interface DocumentFetch {
+  op: string;
+  /** N of DocumentN. */
+  document: number;
+  /** The URL without its query string or fragment (clients put tokens there, e.g. firearms' &token=). */
+  url: string;
+  outcome: 'loaded' | 'failed';
+  status?: number;
+  /** Bytes of the body read (up to maxBytes + one chunk when it was too large). */
+  bytes?: number;
+  contentType?: string;
+  /** Why it failed: `HTTP 404`, a network code (ECONNREFUSED, ENOTFOUND), `timeout after N ms`, `larger than N bytes`. */
+  error?: string;
+  /** Where the document went; absent when the call was refused. */
+  caseId?: string;
+  documentId?: string;
+}
+
+export const DEFAULT_DOCUMENT_FETCH: Required<DocumentFetchOptions> = { when: 'load-content', onFailure: 'accept', timeoutMs: 5000, maxBytes: 10 * 1024 * 1024 };
+
 export interface IcaseworkSandboxOptions {
   host?: string;
   port?: number;
@@ -99,6 +148,8 @@ export interface IcaseworkSandboxOptions {
   tokenLifetimeSeconds?: number;
   reports?: Record<string, SandboxReport>;
   firstCaseId?: number;
+  /** Pulling DocumentN.URL (see DocumentFetchOptions; defaults DEFAULT_DOCUMENT_FETCH). */
+  documentFetch?: DocumentFetchOptions;
   log?: Logger;
 }
 
@@ -115,7 +166,12 @@ const CUSTOMER_FIELD_NAMES = new Set([
 // ExternalId is a documented createcase parameter ("An external identifier for the created case"; not unique).
 const CONTROL_PARAMS = new Set(['Key', 'Signature', 'Format', 'db', 'access_token', 'CSVHeader', 'Type', 'RequestMethod', 'RequestDate', 'ExternalId']);
 
-function paramsOf(req: Request): Record<string, string> {
+/**
+ * The call's parameters: the query string, then the body over it (form-encoded, or a JSON object whose values are
+ * strings, numbers or booleans, e.g. HMCTS's flat dotted keys). `problem` says why a JSON body cannot be read as
+ * parameters (not an object, a nested value).
+ */
+function paramsOf(req: Request): { params: Record<string, string>; problem?: string } {
   const out: Record<string, string> = {};
   const add = (src: unknown) => {
     if (!src || typeof src !== 'object') return;
@@ -125,8 +181,37 @@ function paramsOf(req: Request): Record<string, string> {
     }
   };
   add(req.query);
-  add(req.body);
-  return out;
+  const body: unknown = req.body;
+  if (body !== undefined && req.is('application/json')) {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) return { params: out, problem: 'the JSON body is not an object' };
+    for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+      if (typeof v === 'string') out[k] = v;
+      else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+      else return { params: out, problem: `${k} is not a string, number or boolean` };
+    }
+  } else add(body);
+  return { params: out };
+}
+
+/** A DocumentN.* group as given, before it is stored. */
+interface GivenDocument {
+  n: number;
+  doc: Omit<SandboxDocument, 'id'>;
+  fetch?: DocumentFetch;
+}
+
+/** The URL as recorded and logged: origin and path only. */
+function withoutQuery(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+/** Why a fetch threw: the network code when there is one (undici puts it on the cause), else the error's name. */
+function fetchErrorOf(err: unknown): string {
+  // Duck-typed: the error may come from another realm (e.g. under a test runner's VM), where instanceof fails.
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { name?: unknown; cause?: unknown };
+  const cause = (typeof e.cause === 'object' && e.cause !== null ? e.cause : {}) as { code?: unknown };
+  if (typeof cause.code === 'string') return cause.code;
+  return typeof e.name === 'string' ? e.name : 'fetch failed';
 }
 
 interface Token {
@@ -151,11 +236,16 @@ export class IcaseworkSandbox {
   private nextCustomerRef = 214641;
   private nextNoteId = 1;
   private nextDocumentId = 225851;
+  private documentFetch: Required<DocumentFetchOptions>;
+  /** Aborts the document fetches in flight when the sandbox stops. */
+  private fetchesAbort = new AbortController();
   private clockOffsetMs = 0;
   private apiServer?: Server;
   private reportsServer?: Server;
   /** Every request received, in order (tests assert on parameters). */
   readonly requests: RecordedRequest[] = [];
+  /** Every GET of a DocumentN.URL, in order (status, bytes, content type; never the content). */
+  readonly documentFetches: DocumentFetch[] = [];
   tokensIssued = 0;
   apiUrl = '';
   reportsUrl = '';
@@ -172,11 +262,13 @@ export class IcaseworkSandbox {
     this.tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3600;
     for (const [id, r] of Object.entries(options.reports ?? { [DEFAULT_REPORT_ID]: {} })) this.reports.set(id, r);
     this.nextCaseId = options.firstCaseId ?? 500001;
+    this.documentFetch = { ...DEFAULT_DOCUMENT_FETCH, ...(options.documentFetch ?? {}) };
   }
 
   // ------------------------------------------------------------ lifecycle
 
   async start(): Promise<this> {
+    this.fetchesAbort = new AbortController();
     const host = this.options.host ?? '127.0.0.1';
     this.apiServer = await this.listen(this.app('api'), host, this.options.port ?? 0);
     this.reportsServer = await this.listen(this.app('reports'), host, this.options.reportsPort ?? 0);
@@ -196,6 +288,7 @@ export class IcaseworkSandbox {
   async stop(): Promise<void> {
     // A request still held by a fault delay is never answered (its connection is closed below).
     this.timers.clear();
+    this.fetchesAbort.abort();
     const close = async (s?: Server) => (s ? closeHttpServer(s) : undefined);
     await Promise.all([close(this.apiServer), close(this.reportsServer)]);
   }
@@ -233,6 +326,16 @@ export class IcaseworkSandbox {
 
   setReport(id: string, report: SandboxReport): void {
     this.reports.set(id, report);
+  }
+
+  /** Changes how DocumentN.URL is pulled from now on (unset fields keep their current values). */
+  setDocumentFetch(options: DocumentFetchOptions): void {
+    this.documentFetch = { ...this.documentFetch, ...options };
+  }
+
+  /** The document-fetch settings in force. */
+  documentFetchSettings(): Required<DocumentFetchOptions> {
+    return { ...this.documentFetch };
   }
 
   /** The next `times` requests for `op` ('token' included) get this fault. */
@@ -305,6 +408,8 @@ export class IcaseworkSandbox {
     app.disable('x-powered-by');
     app.set('trust proxy', false);
     app.use(express.urlencoded({ extended: false, limit: '2mb' }));
+    // A JSON body (Content-Type: application/json), as HMCTS's Optics client sends createcase (extra-peer-facts.md A0).
+    app.use(express.json({ limit: '2mb' }));
     const handler = (style: RecordedRequest['style'] | 'path') => async (req: Request, res: Response, next: NextFunction) => {
       try {
         await this.handle(hostKind, style, req, res);
@@ -318,7 +423,13 @@ export class IcaseworkSandbox {
     app.all('/services/:account/:op', handler('legacy'));
     app.all('/:op', handler('path'));
     app.use((req: Request, res: Response) => sendErrorPage(res, 404));
-    app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+      // A body that is not JSON although it says so: the usual application-error answer (or JSON on the control API).
+      if ((err as { type?: unknown } | null)?.type === 'entity.parse.failed' && !res.headersSent) {
+        if (req.path.startsWith('/_sandbox/')) res.status(400).json({ error: 'malformed JSON' });
+        else this.appError(res, { ...SANDBOX_ERRORS.malformedBody, info: `${SANDBOX_ERRORS.malformedBody.info}: not valid JSON` });
+        return;
+      }
       this.options.log?.error({ err: (err as Error)?.name }, 'icasework sandbox fault');
       if (!res.headersSent) sendErrorPage(res, 500);
     });
@@ -382,7 +493,7 @@ export class IcaseworkSandbox {
 
   private async handle(hostKind: 'api' | 'reports', routeStyle: RecordedRequest['style'] | 'path', req: Request, res: Response): Promise<void> {
     const op = String(req.params.op).toLowerCase();
-    const params = paramsOf(req);
+    const { params, problem } = paramsOf(req);
     const style: RecordedRequest['style'] = routeStyle === 'legacy' ? 'legacy' : params.db !== undefined ? 'db' : 'subdomain';
     const record: RecordedRequest = {
       op,
@@ -399,6 +510,7 @@ export class IcaseworkSandbox {
     res.on('finish', () => {
       record.status = res.statusCode;
     });
+    if (problem) return this.appError(res, { ...SANDBOX_ERRORS.malformedBody, info: `${SANDBOX_ERRORS.malformedBody.info}: ${problem}` });
 
     const faults = this.faults.get(op);
     const fault = faults?.shift();
@@ -453,7 +565,7 @@ export class IcaseworkSandbox {
 
     switch (op) {
       case 'createcase':
-        return this.createCase(res, params);
+        return this.createCase(res, params, op);
       case 'addcasenotes':
         return this.addCaseNotes(res, params);
       case 'updateexternalid':
@@ -465,7 +577,7 @@ export class IcaseworkSandbox {
       case 'getreport':
         return this.getReport(res, params);
       case 'uploaddocuments':
-        return this.uploadDocuments(res, params);
+        return this.uploadDocuments(res, params, op);
       case 'getcasedocuments':
         return this.getCaseDocuments(res, params);
       case 'updatecase':
@@ -586,13 +698,13 @@ export class IcaseworkSandbox {
   }
 
   /** DocumentN.Name/.MimeType/.URL/.URLPublic/.URLLoadContent, in N order. */
-  private documentsOf(p: Record<string, string>): SandboxDocument[] {
-    const documents = new Map<number, SandboxDocument>();
+  private documentsGiven(p: Record<string, string>): GivenDocument[] {
+    const documents = new Map<number, Omit<SandboxDocument, 'id'>>();
     for (const [k, v] of Object.entries(p)) {
       const doc = /^Document(\d+)\.(Name|MimeType|URL|URLPublic|URLLoadContent)$/.exec(k);
       if (!doc) continue;
       const n = Number(doc[1]);
-      const d = documents.get(n) ?? { id: '', name: '' };
+      const d = documents.get(n) ?? { name: '' };
       if (doc[2] === 'Name') d.name = v;
       if (doc[2] === 'MimeType') d.mimeType = v;
       if (doc[2] === 'URL') d.url = v;
@@ -600,23 +712,115 @@ export class IcaseworkSandbox {
       if (doc[2] === 'URLLoadContent') d.urlLoadContent = v;
       documents.set(n, d);
     }
-    const date = localDateTime(this.now());
-    return [...documents.entries()]
-      .sort((a, b) => a[0] - b[0])
-      .map(([, d]) => ({ ...d, id: `D${this.nextDocumentId++}`, category: 'General upload', source: 'Document', documentDate: date }));
+    return [...documents.entries()].sort((a, b) => a[0] - b[0]).map(([n, doc]) => ({ n, doc }));
   }
 
-  private createCase(res: Response, p: Record<string, string>): void {
+  /** Gives the documents their D ids and date; links their fetch records to where they went. */
+  private storeDocuments(given: GivenDocument[], caseId: string): SandboxDocument[] {
+    const date = localDateTime(this.now());
+    return given.map(({ doc, fetch }) => {
+      const d: SandboxDocument = { ...doc, id: `D${this.nextDocumentId++}`, category: 'General upload', source: 'Document', documentDate: date };
+      if (fetch) {
+        fetch.caseId = caseId;
+        fetch.documentId = d.id;
+        d.fetched = { outcome: fetch.outcome, status: fetch.status, bytes: fetch.bytes, contentType: fetch.contentType, error: fetch.error };
+      }
+      return d;
+    });
+  }
+
+  /**
+   * Pulls the documents that are to be fetched now (DocumentFetchOptions.when), one after another, each bounded by
+   * timeoutMs and maxBytes. Returns the first that failed, if any.
+   */
+  private async pullDocuments(op: string, given: GivenDocument[]): Promise<GivenDocument | undefined> {
+    const { when } = this.documentFetch;
+    let firstFailed: GivenDocument | undefined;
+    for (const g of given) {
+      if (!g.doc.url || when === 'never' || (when === 'load-content' && !/^true$/i.test(g.doc.urlLoadContent ?? ''))) continue;
+      g.fetch = await this.pull(op, g.n, g.doc.url);
+      if (g.fetch.outcome === 'failed') firstFailed ??= g;
+    }
+    return firstFailed;
+  }
+
+  /** One GET of a document URL: status, length and content type recorded and logged; the content is read and dropped. */
+  private async pull(op: string, n: number, href: string): Promise<DocumentFetch> {
+    const { timeoutMs, maxBytes } = this.documentFetch;
+    let url: URL | undefined;
+    try {
+      url = new URL(href);
+    } catch {
+      url = undefined;
+    }
+    const record: DocumentFetch = { op, document: n, url: url ? withoutQuery(url) : '(not a URL)', outcome: 'failed' };
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) record.error = 'not an http(s) URL';
+    else {
+      const timeout = AbortSignal.timeout(timeoutMs);
+      try {
+        const reply = await fetch(url, { redirect: 'follow', signal: AbortSignal.any([timeout, this.fetchesAbort.signal]) });
+        record.status = reply.status;
+        const contentType = reply.headers.get('content-type');
+        if (contentType !== null) record.contentType = contentType;
+        let bytes = 0;
+        let tooLarge = false;
+        if (reply.body) {
+          const reader = reply.body.getReader();
+          for (;;) {
+            const chunk = await reader.read();
+            if (chunk.done) break;
+            bytes += chunk.value.byteLength;
+            if (bytes > maxBytes) {
+              tooLarge = true;
+              await reader.cancel();
+              break;
+            }
+          }
+        }
+        record.bytes = bytes;
+        if (tooLarge) record.error = `larger than ${maxBytes} bytes`;
+        else if (!reply.ok) record.error = `HTTP ${reply.status}`;
+        else record.outcome = 'loaded';
+      } catch (err) {
+        record.error = timeout.aborted ? `timeout after ${timeoutMs} ms` : this.fetchesAbort.signal.aborted ? 'sandbox stopped' : fetchErrorOf(err);
+      }
+    }
+    this.documentFetches.push(record);
+    const { url: shown, outcome, status, bytes, contentType, error } = record;
+    this.options.log?.info({ op, document: n, url: shown, outcome, status, bytes, contentType, error }, 'icasework sandbox: document fetched');
+    return record;
+  }
+
+  /** The refusal for a failed fetch when onFailure is 'refuse'; false when the call may go on. */
+  private refusedForFetch(res: Response, failed: GivenDocument | undefined): boolean {
+    if (!failed || this.documentFetch.onFailure !== 'refuse') return false;
+    const e = SANDBOX_ERRORS.documentNotRetrieved;
+    this.appError(res, { ...e, info: `${e.info}: Document${failed.n}.URL` });
+    return true;
+  }
+
+  private typeAccepted(type: string | undefined): type is string {
+    return !!type && (this.caseTypes === '*' || this.caseTypes.includes(type));
+  }
+
+  private async createCase(res: Response, p: Record<string, string>, op: string): Promise<void> {
     if (!this.paramsValid(res, p)) return;
-    const c = this.insertCase(p);
+    if (!this.typeAccepted(p.Type)) return sendErrorPage(res, 400);
+    const given = this.documentsGiven(p);
+    if (this.refusedForFetch(res, await this.pullDocuments(op, given))) return;
+    const c = this.insertCaseWith(p, given);
     if (!c) return sendErrorPage(res, 400);
     this.reply(res, p, 'createcaseresponse', { caseid: c.caseId, team: c.team });
   }
 
   /** A case as createcase (or a caseworker in the iCasework UI) makes it; null when the Type is not configured. */
   insertCase(p: Record<string, string>): SandboxCase | null {
+    return this.insertCaseWith(p, this.documentsGiven(p));
+  }
+
+  private insertCaseWith(p: Record<string, string>, documents: GivenDocument[]): SandboxCase | null {
     const type = p.Type;
-    if (!type || (this.caseTypes !== '*' && !this.caseTypes.includes(type))) return null;
+    if (!this.typeAccepted(type)) return null;
     const customerFields: Record<string, string> = {};
     const fields: Record<string, string> = {};
     for (const [k, v] of Object.entries(p)) {
@@ -649,7 +853,7 @@ export class IcaseworkSandbox {
       dateClosed: '',
       customerRef,
       fields,
-      documents: this.documentsOf(p),
+      documents: this.storeDocuments(documents, caseId),
       notes: [],
     };
     this.store.set(caseId, c);
@@ -685,14 +889,15 @@ export class IcaseworkSandbox {
   }
 
   /** uploaddocuments (firearms): CaseId and Document1..N.*; the reply root is uploaddocumentsresponse (caseid inferred). */
-  private uploadDocuments(res: Response, p: Record<string, string>): void {
+  private async uploadDocuments(res: Response, p: Record<string, string>, op: string): Promise<void> {
     if (!p.CaseId) return this.missing(res, 'CaseId');
     const c = this.store.get(p.CaseId);
     if (!c) return sendErrorPage(res, 400);
     if (!this.paramsValid(res, p)) return;
-    const docs = this.documentsOf(p);
-    if (docs.length === 0 || docs.some((d) => !d.url)) return this.missing(res, 'Document1.URL');
-    c.documents.push(...docs);
+    const given = this.documentsGiven(p);
+    if (given.length === 0 || given.some((g) => !g.doc.url)) return this.missing(res, 'Document1.URL');
+    if (this.refusedForFetch(res, await this.pullDocuments(op, given))) return;
+    c.documents.push(...this.storeDocuments(given, c.caseId));
     c.lastUpdated = localDateTime(this.now());
     this.reply(res, p, 'uploaddocumentsresponse', { caseid: c.caseId });
   }

@@ -20,6 +20,8 @@ export interface SandboxDocument {
   url?: string;
   urlPublic?: string;
   urlLoadContent?: string;
+  /** What the sandbox got when it pulled `url` (absent: not fetched). Never the content. */
+  fetched?: { outcome: 'loaded' | 'failed'; status?: number; bytes?: number; contentType?: string; error?: string };
   category?: string;
   source?: string;
   documentDate?: string;
