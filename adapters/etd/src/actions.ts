@@ -1,12 +1,12 @@
 /** Action submitApplication: canonical case -> etdApp -> POST {baseUrl}/application; 200 stores the appRefNumber. */
-import type { ActionDefinition, DeliveryResult, ConstOptionsSchema, OptionsOf } from 'caseway/core';
+import type { ActionDefinition, CanonicalCase, ConstOptionsSchema, DeliveryResult, OptionsOf } from 'caseway/core';
 import { PeerError } from 'caseway/core';
 import { unexpectedStatus } from 'caseway/core';
 import { OPERATION, postApplication } from './client';
 import { ADAPTER, REF_KIND, caseToEtdApp } from './codec';
 import { IDEMPOTENCY_KEY_REUSED } from './idempotency';
-import { isPlainObject } from './json';
-import type { EtdSettings } from './settings';
+import { isPlainObject, type JsonObject } from './json';
+import { DEFAULT_PASSPORT_ISSUED_IN_UK_FIELD, type EtdSettings } from './settings';
 
 const MAX_MESSAGE = 200;
 
@@ -27,6 +27,11 @@ export function fieldErrorsOf(body: unknown): Array<Record<string, string>> {
   return out;
 }
 
+/** The etdApp this connection's peer gets: the spelling of passportIssuedInUK is the connection's (spec versions differ). */
+function etdAppFor(kase: CanonicalCase, settings: EtdSettings): JsonObject {
+  return caseToEtdApp(kase, { passportIssuedInUKField: settings.passportIssuedInUKField ?? DEFAULT_PASSPORT_ISSUED_IN_UK_FIELD });
+}
+
 const submitApplicationOptionsSchema = { type: 'object', additionalProperties: false, properties: {} } as const satisfies ConstOptionsSchema;
 
 export const submitApplication: ActionDefinition<EtdSettings, typeof submitApplicationOptionsSchema> = {
@@ -35,12 +40,12 @@ export const submitApplication: ActionDefinition<EtdSettings, typeof submitAppli
     '200 records the appRefNumber as a cross-reference; 422 fails permanently with the field errors; 5xx and timeouts retry. ' +
     'Every attempt of one delivery carries the same Idempotency-Key (the delivery id).',
   optionsSchema: submitApplicationOptionsSchema,
-  async preview(request) {
-    return [{ operation: OPERATION, body: { etdApp: caseToEtdApp(request.case) } }];
+  async preview(request, ctx) {
+    return [{ operation: OPERATION, body: { etdApp: etdAppFor(request.case, ctx.connection.settings) } }];
   },
   async deliver(request, ctx): Promise<DeliveryResult> {
     const where = { connection: ctx.connection.name, peer: ADAPTER, action: request.action, route: request.route, hubId: request.hubId };
-    const etdApp = caseToEtdApp(request.case);
+    const etdApp = etdAppFor(request.case, ctx.connection.settings);
     const reply = await postApplication(ctx, etdApp, request.deliveryId);
     if (reply.status === 200) {
       const ref = isPlainObject(reply.body) ? reply.body.appRefNumber : undefined;

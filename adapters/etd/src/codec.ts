@@ -5,11 +5,13 @@
  * their names, birth data, addresses, contacts and identity documents in the standard fields. Every other field,
  * and every empty block, stays where it was in extensions.etd (the etdApp minus what moved into parties), so
  * caseToEtdApp(etdAppToCase(app)) deep-equals app. A field moves only when it holds a string; anything else stays
- * in the extension untouched.
+ * in the extension untouched. The representative block's field names are TBD (the spec gives it no field list): text in
+ * a field it does not declare is that person's data too, so it goes to the party's person.attributes.
  */
 import type { Address, CanonicalCase, Contact, IdentityDocument, Party, Person } from 'caseway/core';
 import { deepClone, defineKey, deletePath, ensureObject, getPath, isPlainObject, setPath, type JsonObject, type JsonValue } from './json';
-import { BASE_SCHEMA, canonicalEnumValue, schemaNodeAt } from './validator';
+import type { PassportIssuedInUKField } from './settings';
+import { BASE_SCHEMA, canonicalEnumValue, REPRESENTATIVE_PATH, schemaNodeAt } from './validator';
 
 export const ADAPTER = 'etd';
 export const CASE_TYPE = 'etd-application';
@@ -153,6 +155,9 @@ export const PARTY_MAPS: readonly PartyMap[] = [
 ];
 
 const OTHER_NAMES_PATH = ['appDetails', 'other'];
+/** The representative fields the schema declares (our guesses); any other name in the block is the form's own. */
+const REPRESENTATIVE_DECLARED = new Set(Object.keys(schemaNodeAt(BASE_SCHEMA, ['etdApp', ...REPRESENTATIVE_PATH])?.properties ?? {}));
+const ISSUED_IN_UK_NAMES: readonly PassportIssuedInUKField[] = ['passportIssuedInUK', 'passwordIssuedInUK'];
 
 // ---- slots: reading and writing one standard field of a party ----
 
@@ -336,6 +341,7 @@ export function etdAppToCase(etdApp: JsonObject, meta: CaseMeta): CanonicalCase 
       for (const n of OTHER_NAMES_PARENTS) touched.add(n);
       hasFields = true;
     }
+    if (plan.roles[0] === 'representative') moveRepresentativeAttributes(rest, party);
     if (plan.hasBlock || hasFields) parties.push(party);
   }
   pruneMoved(rest, PATH_ROOT, touched);
@@ -393,10 +399,34 @@ function moveOtherNames(rest: JsonObject, applicant: Party): boolean {
   return true;
 }
 
+/**
+ * Text in representative fields the schema does not declare (kept under unknownFields: keep) -> the representative's
+ * person.attributes, so it is masked and handled as that person's data; any other value stays in the extension.
+ */
+function moveRepresentativeAttributes(rest: JsonObject, representative: Party): void {
+  const block = getPath(rest, REPRESENTATIVE_PATH);
+  if (!isPlainObject(block)) return;
+  for (const key of Object.keys(block)) {
+    const value = block[key];
+    if (typeof value !== 'string' || REPRESENTATIVE_DECLARED.has(key)) continue;
+    defineKey((personOf(representative).attributes ??= {}), key, value);
+    delete block[key];
+  }
+}
+
 // ---- canonical -> etdApp ----
 
+export interface EtdAppOptions {
+  /**
+   * The name passportDetails' issued-in-the-UK y/n goes out under; the other spelling is dropped (its value moves when
+   * the chosen one is absent). Absent: whichever name the case holds is kept, and a value from `issuedInUK` goes
+   * out as passportIssuedInUK (so caseToEtdApp(etdAppToCase(app)) deep-equals app).
+   */
+  passportIssuedInUKField?: PassportIssuedInUKField;
+}
+
 /** Builds the etdApp for a canonical case: the extension first, then every standard field that maps back. */
-export function caseToEtdApp(kase: CanonicalCase): JsonObject {
+export function caseToEtdApp(kase: CanonicalCase, options: EtdAppOptions = {}): JsonObject {
   const ext = kase.extensions?.[ADAPTER];
   const app: JsonObject = isPlainObject(ext) ? deepClone(ext as JsonObject) : {};
   for (const map of PARTY_MAPS) {
@@ -408,12 +438,20 @@ export function caseToEtdApp(kase: CanonicalCase): JsonObject {
       if (value !== undefined) setPath(app, field.etd, value);
     }
     if (map.roles[0] === 'applicant') restoreOtherNames(app, party);
+    if (map.roles[0] === 'representative') restoreRepresentativeAttributes(app, party);
   }
   const applicant = kase.parties.find((p) => p.roles.includes('applicant'));
   const passport = getPath(app, ['passportDetails']);
   const issuedInUK = applicant ? identityDocument(applicant, 'passport', false)?.issuedInUK : undefined;
   const hasIssuedKey = isPlainObject(passport) && (passport.passportIssuedInUK !== undefined || passport.passwordIssuedInUK !== undefined);
-  if (issuedInUK !== undefined && !hasIssuedKey) setPath(app, ['passportDetails', 'passportIssuedInUK'], issuedInUK ? 'y' : 'n');
+  const issuedName = options.passportIssuedInUKField;
+  if (issuedInUK !== undefined && !hasIssuedKey) setPath(app, ['passportDetails', issuedName ?? 'passportIssuedInUK'], issuedInUK ? 'y' : 'n');
+  if (issuedName && isPlainObject(passport)) {
+    for (const other of ISSUED_IN_UK_NAMES.filter((name) => name !== issuedName && Object.hasOwn(passport, name))) {
+      if (!Object.hasOwn(passport, issuedName)) passport[issuedName] = passport[other];
+      delete passport[other];
+    }
+  }
   if (getPath(app, ['etdReason', 'reason']) === undefined && kase.subtype && kase.type === CASE_TYPE) {
     setPath(app, ['etdReason', 'reason'], kase.subtype);
   }
@@ -433,6 +471,13 @@ function restoreOtherNames(app: JsonObject, applicant: Party): void {
   });
   merged.push(...base.slice(names.length));
   setPath(app, OTHER_NAMES_PATH, merged);
+}
+
+/** The representative's attributes back into its block (not over a field the schema declares: those are standard fields). */
+function restoreRepresentativeAttributes(app: JsonObject, representative: Party): void {
+  for (const [key, value] of Object.entries(representative.person?.attributes ?? {})) {
+    if (!REPRESENTATIVE_DECLARED.has(key)) setPath(app, [...REPRESENTATIVE_PATH, key], value);
+  }
 }
 
 /** Orders object keys as the spec's tables do (unknown keys after, in their own order), for readable output. */

@@ -31,6 +31,10 @@ export interface EtdSettings {
    */
   maxResponseBytes?: number;
   /**
+   * Outbound: the name passportDetails' 'issued in the UK' y/n is sent under. The spec's 2015-05-27 version spells it passwordIssuedInUK (renamed passportIssuedInUK on 2015-07-03); a peer built on that version needs the old name. The value goes out under this name only, whichever name the case came in with.
+   */
+  passportIssuedInUKField?: 'passportIssuedInUK' | 'passwordIssuedInUK';
+  /**
    * Caseway as the Case Manager: the POST /etd/application endpoint the ETD web form calls.
    */
   inbound?: {
@@ -104,6 +108,10 @@ export interface EtdSettings {
         phone?: string;
         passportNumber?: string;
       };
+      /**
+       * Fields of the representative block that must be given (a missing or "" one answers Required). The spec (2016 revision) gives the block no field list; each name must be one the block declares in schemas/etd-application.schema.json (our guesses; another name stops the connection at start-up). Default none: the block is accepted with any of them, and properties it does not declare follow unknownFields.
+       */
+      representativeRequired?: string[];
       /**
        * Maximum lengths by dotted field path without indexes, e.g. {"appDetails.forenames": 50, "appDetails.other.surname": 50}. For a list (transitCountries) it is the maximum number of items.
        */

@@ -38,6 +38,9 @@ export const TITLE_PATHS: readonly string[][] = [
   ['passportDetails', 'passportApplicant', 'title'],
 ];
 
+/** The 2016 revision's block whose field names the spec leaves undefined in our copy. */
+export const REPRESENTATIVE_PATH: readonly string[] = ['representative'];
+
 function appSchema(schema: JsonObject): JsonObject {
   const props = schema.properties as JsonObject;
   return props.etdApp as JsonObject;
@@ -50,7 +53,8 @@ export function schemaNodeAt(root: JsonObject, path: readonly string[]): JsonObj
     if (!node) return undefined;
     if (node.type === 'array' && isPlainObject(node.items)) node = node.items;
     const props: JsonValue | undefined = node.properties;
-    const next: JsonValue | undefined = isPlainObject(props) ? props[segment] : undefined;
+    // Own properties only: a name such as "__proto__" or "toString" (from settings) is not a field.
+    const next: JsonValue | undefined = isPlainObject(props) && Object.hasOwn(props, segment) ? props[segment] : undefined;
     node = isPlainObject(next) ? next : undefined;
   }
   return node;
@@ -96,6 +100,14 @@ export function effectiveSchema(settings: ValidationSettings = {}): JsonObject {
     if (node.type === 'array') node.maxItems = max;
     else if (node.type === 'string') node.maxLength = max;
     else throw new Error(`etd validation.maxLengths: "${dotted}" is not a text field or a list`);
+  }
+  // The representative block's field names are TBD (our guesses): none is required unless configured.
+  const representative = schemaNodeAt(app, REPRESENTATIVE_PATH) as JsonObject;
+  for (const name of settings.representativeRequired ?? []) {
+    const node = schemaNodeAt(representative, [name]);
+    if (!node) throw new Error(`etd validation.representativeRequired: unknown field "${name}"`);
+    node.minLength = 1; // "" counts as not given, so it is Required too
+    representative.required = [...(Array.isArray(representative.required) ? representative.required : []), name];
   }
   if (settings.unknownFields === 'keep') stripAdditionalProperties(schema);
   return schema;

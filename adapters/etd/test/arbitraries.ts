@@ -42,14 +42,15 @@ const appDetails = rec({
   email: maybe(email),
 });
 
+/** The spec gives no field list: every field we guessed is optional (absent, "" or a value). */
 const representative = rec({
-  title,
-  forenames: text(),
-  surname: text(),
-  dateOfBirth: date,
-  cityOfBirth: text(),
-  countryOfBirth: text(),
-  relationshipToApplicant: text(),
+  title: maybe(title),
+  forenames: maybe(text()),
+  surname: maybe(text()),
+  dateOfBirth: maybe(date),
+  cityOfBirth: maybe(text()),
+  countryOfBirth: maybe(text()),
+  relationshipToApplicant: maybe(text()),
 });
 
 const etdReason = fc.constantFrom('Lost', 'Stolen', 'Expired', 'Defaced/Damaged', 'Other', 'stolen', 'other').chain((reason) =>

@@ -5,6 +5,7 @@ import type { CanonicalCase } from '../../../src/core/model/canonical.generated'
 import { caseToEtdApp, etdAppToCase } from '../src/codec';
 import { defineKey, isPlainObject, type JsonObject, type JsonValue } from '../src/json';
 import { BASE_SCHEMA, createValidator } from '../src/validator';
+import { maskCase } from '../../../src/ops/masking';
 import { anyJson, validEtdApp } from './arbitraries';
 import { seedBody, validApp } from './support';
 
@@ -124,6 +125,36 @@ describe('ETD codec: etdApp -> canonical case', () => {
     });
   });
 
+  test("a representative block with the form's own field names (kept under unknownFields: keep): text goes to the party, as personal data", () => {
+    const app = validApp();
+    const block: JsonObject = { surname: 'Example', agentName: 'Zebedee Agentson', agentPhone: '+351 912 000 111', agentRef: 42, office: { town: 'Porto' }, title: 7 };
+    app.representative = block;
+    const mapped = etdAppToCase(JSON.parse(JSON.stringify(app)) as JsonObject, meta);
+    const rep = mapped.parties.find((p) => p.roles.includes('representative'));
+    expect(rep).toEqual({ roles: ['representative'], person: { surname: 'Example', attributes: { agentName: 'Zebedee Agentson', agentPhone: '+351 912 000 111' } } });
+    expect(validateCanonical(mapped)).toBe(true);
+    // Only what is not text stays in the extension, as sent (a declared field holding a non-string too).
+    expect((mapped.extensions?.etd as JsonObject).representative).toEqual({ agentRef: 42, office: { town: 'Porto' }, title: 7 });
+    // Masked for viewers by its position in the case, like every person field; the extension has no text of it left.
+    const masked = JSON.stringify(maskCase(mapped));
+    for (const personal of ['Zebedee Agentson', '+351 912 000 111', 'Example']) expect(masked).not.toContain(personal);
+    // And back: the block as it came (round trip).
+    expect(caseToEtdApp(JSON.parse(JSON.stringify(mapped)) as CanonicalCase).representative).toEqual(block);
+    expect(roundTrip(JSON.parse(JSON.stringify(app)) as JsonObject).back).toEqual(app);
+    // Any key, "__proto__" and "" included, is an own attribute and comes back as one.
+    const odd = JSON.parse('{"etdApp":{"representative":{"__proto__":"Proto Agent","":"Blank Key"}}}') as { etdApp: JsonObject };
+    const oddCase = roundTrip(odd.etdApp);
+    expect(Object.keys(oddCase.kase.parties.find((p) => p.roles.includes('representative'))?.person?.attributes ?? {})).toEqual(['__proto__', '']);
+    expect(JSON.stringify(oddCase.back)).toBe('{"representative":{"__proto__":"Proto Agent","":"Blank Key"}}');
+  });
+
+  test('the negative: without a representative block there is no representative party, and attributes of other parties stay theirs', () => {
+    expect(kase.parties.some((p) => p.roles.includes('representative'))).toBe(false);
+    const other: CanonicalCase = { type: 'etd-application', source: { system: 'x', id: '1' }, parties: [{ roles: ['applicant'], person: { surname: 'Example', attributes: { agentName: 'Not a representative' } } }] };
+    expect(caseToEtdApp(other).representative).toBeUndefined();
+    expect(JSON.stringify(caseToEtdApp(other))).not.toContain('Not a representative');
+  });
+
   test('everything else stays in extensions.etd, and no moved personal field is left there', () => {
     const ext = kase.extensions?.etd as JsonObject;
     expect(Object.keys(ext)).toEqual(['etdReason', 'passportDetails', 'lostStolenDetails', 'journeyDetails', 'furtherInformation', 'firstTimeApp']);
@@ -188,6 +219,45 @@ describe('ETD codec: canonical case -> etdApp', () => {
       etdReason: { reason: 'Lost' },
       passportDetails: { passportIssuedInUK: 'y', docNumber: '999999999' },
     });
+  });
+});
+
+describe('ETD codec: the name passportIssuedInUK goes out under (spec 2015-05-27: passwordIssuedInUK)', () => {
+  const issuedKeys = (app: JsonObject): JsonObject => {
+    const passport = app.passportDetails as JsonObject;
+    return Object.fromEntries(Object.entries(passport).filter(([k]) => k.endsWith('IssuedInUK')));
+  };
+  const sample = etdAppToCase(validApp(), meta); // sent as passportIssuedInUK: 'n'
+  const legacy = etdAppToCase(seedBody().etdApp as JsonObject, meta); // sent as passwordIssuedInUK: 'y'
+
+  test('passwordIssuedInUK: sent under the old name only, whichever name the case came with', () => {
+    expect(issuedKeys(caseToEtdApp(sample, { passportIssuedInUKField: 'passwordIssuedInUK' }))).toEqual({ passwordIssuedInUK: 'n' });
+    expect(issuedKeys(caseToEtdApp(legacy, { passportIssuedInUKField: 'passwordIssuedInUK' }))).toEqual({ passwordIssuedInUK: 'y' });
+  });
+
+  test('passportIssuedInUK (the default of the action): sent under the current name only, whichever name the case came with', () => {
+    expect(issuedKeys(caseToEtdApp(sample, { passportIssuedInUKField: 'passportIssuedInUK' }))).toEqual({ passportIssuedInUK: 'n' });
+    expect(issuedKeys(caseToEtdApp(legacy, { passportIssuedInUKField: 'passportIssuedInUK' }))).toEqual({ passportIssuedInUK: 'y' });
+  });
+
+  test('from issuedInUK of a case from another system, under the chosen name; no option: each case keeps its own name', () => {
+    const foreign: CanonicalCase = {
+      type: 'etd-application',
+      source: { system: 'icasework', id: '42' },
+      parties: [{ roles: ['applicant'], person: { identityDocuments: [{ type: 'passport', issuedInUK: true }] } }],
+    };
+    expect(issuedKeys(caseToEtdApp(foreign, { passportIssuedInUKField: 'passwordIssuedInUK' }))).toEqual({ passwordIssuedInUK: 'y' });
+    expect(issuedKeys(caseToEtdApp(foreign))).toEqual({ passportIssuedInUK: 'y' });
+    expect(issuedKeys(caseToEtdApp(legacy))).toEqual({ passwordIssuedInUK: 'y' });
+    expect(issuedKeys(caseToEtdApp(sample))).toEqual({ passportIssuedInUK: 'n' });
+  });
+
+  test('both names in one application: the chosen name keeps its own value and the other is dropped', () => {
+    const both = validApp();
+    (both.passportDetails as JsonObject).passwordIssuedInUK = 'y';
+    const kase = etdAppToCase(both, meta);
+    expect(issuedKeys(caseToEtdApp(kase, { passportIssuedInUKField: 'passwordIssuedInUK' }))).toEqual({ passwordIssuedInUK: 'y' });
+    expect(issuedKeys(caseToEtdApp(kase, { passportIssuedInUKField: 'passportIssuedInUK' }))).toEqual({ passportIssuedInUK: 'n' });
   });
 });
 

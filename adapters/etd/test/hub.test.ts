@@ -2,7 +2,11 @@
  * End to end through a real hub: the ETD form posts to Caseway's /etd/application, the case is stored and visible
  * at /api/cases/:appRefNumber, and the route delivers it to the sandbox IIZUKA Case Manager.
  */
+import { createLogger } from '../../../src/core/logger';
 import { deliveryQueueName } from '../../../src/core/queues';
+import { keysWithPrefix } from '../../../src/core/redis';
+import { metricsPlugin } from '../../../src/ops';
+import { PrometheusMetrics } from '../../../src/ops/metrics';
 import { eventually, startTestHub, type TestHub } from '../../../test/helpers/hub';
 import type { JsonObject } from '../src/json';
 import { edit, postJson, request, SEED_ERRORS, seedBody, validBody } from './support';
@@ -143,3 +147,91 @@ describe('ETD through the hub', () => {
     expect((await trace(hubId)).filter((e) => e.connection === 'iizuka' && e.stage === 'retrying')).toEqual([]);
   });
 });
+
+describe('ETD through the hub: a representative block with the form\'s own field names, to a peer on the 2015 spec', () => {
+  const FORM_KEY = 'etd-hub-keep-key-0123456789';
+  // Values that appear nowhere else, so finding one anywhere means it leaked.
+  const PERSONAL = ['Zebedeequoll', 'Agentsonwick', '+351 934 567 890', 'Rua Quollinha 7'];
+  const lines: string[] = [];
+  const metrics = new PrometheusMetrics({ defaultMetrics: false, stateCacheMs: 0 });
+  let t: TestHub;
+
+  beforeAll(async () => {
+    t = await startTestHub({
+      yaml: `
+connections:
+  etd-form:
+    adapter: etd
+    settings:
+      inbound:
+        apiKeys: [{ name: etd-web-form, key: "${FORM_KEY}" }]
+        validation: { unknownFields: keep, representativeRequired: [surname] }
+  iizuka-2015:
+    adapter: etd
+    sandbox: true
+    settings: { passportIssuedInUKField: passwordIssuedInUK }
+routes:
+  - name: etd-to-iizuka-2015
+    from: { connection: etd-form, source: application }
+    to: [{ connection: iizuka-2015, action: submitApplication }]
+`,
+      log: createLogger({ level: 'trace', destination: { write: (line: string) => void lines.push(line) } }),
+      metrics,
+      httpPlugins: [metricsPlugin(metrics)],
+    });
+  });
+  afterAll(async () => t?.stop());
+
+  test('accepted, stored, delivered with the block as it came and passwordIssuedInUK; its values in no log line, trace, metric or plaintext Redis value', async () => {
+    const body = validBody();
+    const representative = { surname: PERSONAL[1], agentName: PERSONAL[0], agentPhone: PERSONAL[2], agentAddress: PERSONAL[3], agentRef: 4242 };
+    (body.etdApp as JsonObject).representative = representative;
+    const reply = await postJson(`${t.baseUrl}/etd/application`, body, { 'X-API-Key': FORM_KEY });
+    expect(reply.status).toBe(200);
+    const { appRefNumber } = reply.json as { appRefNumber: string };
+    const { hubId } = (await request(`${t.baseUrl}/api/cases/${appRefNumber}`, { method: 'GET' })).json as { hubId: string };
+    const traceOf = async () => ((await request(`${t.baseUrl}/api/cases/${hubId}/trace`, { method: 'GET' })).json as { trace: TraceEntry[] }).trace;
+    await eventually(async () => (await traceOf()).some((e) => e.stage === 'delivered'), 15000, 'delivery to iizuka-2015');
+
+    const sandboxUrl = t.hub.sandboxes.get('iizuka-2015')?.urls.api ?? '';
+    const [held] = (await request(`${sandboxUrl}/_sandbox/applications`, { method: 'GET' })).json as Array<{ etdApp: JsonObject }>;
+    expect(held.etdApp.representative).toEqual(representative);
+    const passport = held.etdApp.passportDetails as JsonObject;
+    expect([passport.passwordIssuedInUK, passport.passportIssuedInUK]).toEqual(['n', undefined]);
+
+    // The negative: a block without the configured required field is refused with the spec's error list.
+    (body.etdApp as JsonObject).representative = { agentName: PERSONAL[0] };
+    const refused = await postJson(`${t.baseUrl}/etd/application`, body, { 'X-API-Key': FORM_KEY });
+    expect([refused.status, refused.text]).toEqual([422, '{"errors":[{"representative.surname":"Required"}]}']);
+
+    const places = {
+      logs: lines.join('\n'),
+      trace: JSON.stringify(await traceOf()),
+      metrics: (await request(`${t.baseUrl}/metrics`, { method: 'GET' })).text,
+      redis: await redisText(t),
+    };
+    expect(places.logs).toContain('etd: application submitted');
+    expect(places.metrics).toContain('iizuka-2015');
+    for (const [place, text] of Object.entries(places)) {
+      for (const personal of PERSONAL) expect({ place, leaked: text.includes(personal) }).toEqual({ place, leaked: false });
+    }
+  });
+});
+
+/** Every key and value under the hub's prefix, as text (payloads are encrypted, so no personal value may show). */
+async function redisText(t: TestHub): Promise<string> {
+  const out: string[] = [];
+  for await (const batch of keysWithPrefix(t.redis, t.prefix)) {
+    for (const key of batch) {
+      const type = await t.redis.type(key);
+      out.push(key);
+      if (type === 'string') out.push((await t.redis.get(key)) ?? '');
+      else if (type === 'list') out.push(...(await t.redis.lrange(key, 0, -1)));
+      else if (type === 'hash') out.push(JSON.stringify(await t.redis.hgetall(key)));
+      else if (type === 'set') out.push(...(await t.redis.smembers(key)));
+      else if (type === 'zset') out.push(...(await t.redis.zrange(key, 0, -1)));
+      else if (type === 'stream') out.push(JSON.stringify(await t.redis.xrange(key, '-', '+')));
+    }
+  }
+  return out.join('\n');
+}

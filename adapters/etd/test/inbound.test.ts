@@ -319,6 +319,44 @@ describe('ETD inbound: POST /etd/application', () => {
     expect(reply.json).toEqual({ error: 'Method Not Allowed' });
   });
 
+  test('a representative block with field names the spec never gave: 422 by default with the exact error list, nothing filed', async () => {
+    const before = main.harness.emitted.length;
+    const body = validBody();
+    (body.etdApp as JsonObject).representative = { surname: 'Agentson', agentName: 'Zebedee Agentson', agentPhone: '+351 912 000 111' };
+    const reply = await postJson(endpoint(), body, AUTH);
+    expect(reply.status).toBe(422);
+    expect(reply.text).toBe('{"errors":[{"representative.agentName":"Invalid format"},{"representative.agentPhone":"Invalid format"}]}');
+    expect(main.harness.emitted.length).toBe(before);
+  });
+
+  test('with unknownFields: keep the same block is accepted, every field of it reaches the case, and none of its values is logged', async () => {
+    const keep = await start({ settings: { inbound: { ...SETTINGS.inbound, validation: { unknownFields: 'keep' } } } });
+    const block: JsonObject = { surname: 'Agentson', agentName: 'Zebedee Agentson', agentPhone: '+351 912 000 111', agentRef: 4242 };
+    const body = validBody();
+    (body.etdApp as JsonObject).representative = block;
+    logLines.length = 0;
+    const reply = await postJson(endpoint(keep), body, AUTH);
+    expect(reply.status).toBe(200);
+    const kase = keep.harness.emitted[keep.harness.emitted.length - 1].case;
+    expect(kase.parties.find((p) => p.roles.includes('representative'))?.person).toEqual({ surname: 'Agentson', attributes: { agentName: 'Zebedee Agentson', agentPhone: '+351 912 000 111' } });
+    expect(caseToEtdApp(kase)).toEqual(body.etdApp);
+    expect(logLines.join('\n')).toContain('etd: application accepted');
+    for (const personal of ['Agentson', 'Zebedee', '912 000 111', '4242']) expect(logLines.join('\n')).not.toContain(personal);
+  });
+
+  test('representativeRequired: a configured field missing answers Required; a name the block does not declare stops the endpoint from mounting', async () => {
+    const strict = await start({ settings: { inbound: { ...SETTINGS.inbound, validation: { representativeRequired: ['surname'] } } } });
+    const body = validBody();
+    (body.etdApp as JsonObject).representative = { forenames: 'Rita' };
+    const reply = await postJson(endpoint(strict), body, AUTH);
+    expect([reply.status, reply.text]).toEqual([422, '{"errors":[{"representative.surname":"Required"}]}']);
+    // The negative: the same block is accepted where nothing is configured.
+    expect((await postJson(endpoint(), body, AUTH)).status).toBe(200);
+    await expect(start({ settings: { inbound: { ...SETTINGS.inbound, validation: { representativeRequired: ['fullName'] } } } })).rejects.toThrow(
+      'etd validation.representativeRequired: unknown field "fullName"',
+    );
+  });
+
   test('no personal data in any log line', async () => {
     await postJson(endpoint(), validBody(), AUTH);
     await postJson(endpoint(), seedBody(), AUTH);

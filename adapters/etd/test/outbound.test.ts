@@ -2,6 +2,7 @@ import type { DeliveryRequest } from '../../../src/core/adapter';
 import { CasewayError, PeerError, PermanentError } from '../../../src/core/errors';
 import type { CanonicalCase } from '../../../src/core/model/canonical.generated';
 import { adapterHarness, type Harness } from '../../../test/helpers/adapter-harness';
+import { createAjv } from '../../../src/core/config/ajv';
 import { eventually } from '../../../test/helpers/hub';
 import { testRedis } from '../../../test/helpers/redis';
 import adapter from '../index';
@@ -181,6 +182,56 @@ describe('ETD outbound: submitApplication against the sandbox case manager', () 
     const settings = gone.connectionSettings();
     await gone.stop();
     await expect(adapter.checkHealth?.(harness(settings).ctx)).rejects.toThrow(PeerError);
+  });
+});
+
+describe('ETD outbound: what the peer gets for the TBD parts of the spec', () => {
+  const passportOf = (held: JsonObject): JsonObject => held.passportDetails as JsonObject;
+  /** The sample as sent in the spec's 2015-05-27 spelling. */
+  function legacyApp(): JsonObject {
+    const app = validApp();
+    const passport = app.passportDetails as JsonObject;
+    passport.passwordIssuedInUK = passport.passportIssuedInUK;
+    delete passport.passportIssuedInUK;
+    return app;
+  }
+
+  test('passportIssuedInUKField: passwordIssuedInUK sends the 2015 name and not the current one (preview says the same)', async () => {
+    const h = harness({ ...sandbox.connectionSettings(), passportIssuedInUKField: 'passwordIssuedInUK' });
+    const result = await action.deliver(delivery(caseOf(validApp())), h.ctx);
+    expect(result.summary).toEqual({ appRefNumber: '12345', status: 200 });
+    const sent = passportOf(sandbox.applications()[0].etdApp);
+    expect(sent.passwordIssuedInUK).toBe('n');
+    expect(sent).not.toHaveProperty('passportIssuedInUK');
+    const [preview] = (await action.preview?.(delivery(caseOf(validApp())), h.ctx)) ?? [];
+    expect(passportOf((preview.body as { etdApp: JsonObject }).etdApp)).toEqual(sent);
+    expect(sandbox.applications()[0].etdApp).toEqual(legacyApp());
+  });
+
+  test('the default sends passportIssuedInUK and not passwordIssuedInUK, even for a case that came in with the 2015 name', async () => {
+    const h = harness();
+    await action.deliver(delivery(caseOf(legacyApp())), h.ctx);
+    const sent = passportOf(sandbox.applications()[0].etdApp);
+    expect(sent.passportIssuedInUK).toBe('n');
+    expect(sent).not.toHaveProperty('passwordIssuedInUK');
+    expect(sandbox.applications()[0].etdApp).toEqual(validApp());
+  });
+
+  test('the setting accepts the two spellings only (config validation refuses any other)', () => {
+    const validate = createAjv().compile(adapter.settingsSchema);
+    expect(validate({ passportIssuedInUKField: 'passwordIssuedInUK' })).toBe(true);
+    expect(validate({ passportIssuedInUKField: 'passportIssuedInUK' })).toBe(true);
+    expect(validate({ passportIssuedInUKField: 'passportIssuedInUk' })).toBe(false);
+    expect(validate.errors?.[0]).toMatchObject({ instancePath: '/passportIssuedInUKField', keyword: 'enum' });
+  });
+
+  test("a representative block kept with the form's own field names goes back to the peer as it came", async () => {
+    const app = validApp();
+    app.representative = { surname: 'Agentson', agentName: 'Zebedee Agentson', agentRef: 4242, office: { town: 'Porto' } };
+    const kase = caseOf(app);
+    expect(kase.parties.find((p) => p.roles.includes('representative'))?.person?.attributes).toEqual({ agentName: 'Zebedee Agentson' });
+    await action.deliver(delivery(kase), harness().ctx);
+    expect(sandbox.applications()[0].etdApp).toEqual(app);
   });
 });
 

@@ -253,13 +253,29 @@ describe('ETD validator: conditional rules, both sides', () => {
     expect(validate(appWith({ 'firstTimeApp.HMPOPassportApp': '' }))).toEqual([{ 'firstTimeApp.HMPOPassportApp': 'Required' }]);
   });
 
-  test('representative (2016 revision), when given, needs every field', () => {
+  test('representative (2016 revision; no field list in the spec): no field is required, the ones we guessed are checked when given', () => {
     const rep = { title: 'Ms', forenames: 'Rita', surname: 'Example', dateOfBirth: '1990-01-01', cityOfBirth: 'Porto', countryOfBirth: 'Portugal', relationshipToApplicant: 'Sister' };
     expect(validate(appWith({ representative: rep }))).toEqual([]);
-    expect(validate(appWith({ representative: { ...rep, cityOfBirth: '', dateOfBirth: '1990-02-30' } }))).toEqual([
+    for (const partial of [{}, { surname: 'Example' }, { forenames: '', dateOfBirth: '', title: '' }]) {
+      expect(validate(appWith({ representative: partial }))).toEqual([]);
+    }
+    // The negative: a field we guessed is still typed when it is sent.
+    expect(validate(appWith({ representative: { dateOfBirth: '1990-02-30', title: 'Sir', surname: 'X'.repeat(101), cityOfBirth: 7 } }))).toEqual([
+      { 'representative.title': 'Invalid format' },
+      { 'representative.surname': 'Maximum length exceeded (100)' },
       { 'representative.dateOfBirth': 'Invalid format' },
-      { 'representative.cityOfBirth': 'Required' },
+      { 'representative.cityOfBirth': 'Invalid format' },
     ]);
+    expect(validate(appWith({ representative: 'Rita' }))).toEqual([{ representative: 'Invalid format' }]);
+  });
+
+  test('representative fields the schema does not declare follow unknownFields: refused by default (the spec message), kept with keep', () => {
+    const rep = { surname: 'Example', agentName: 'Rita Agent', agentRef: 42 };
+    expect(validate(appWith({ representative: rep }))).toEqual([{ 'representative.agentName': 'Invalid format' }, { 'representative.agentRef': 'Invalid format' }]);
+    expect(validate(appWith({ representative: rep }), { unknownFields: 'reject' })).toEqual([{ 'representative.agentName': 'Invalid format' }, { 'representative.agentRef': 'Invalid format' }]);
+    expect(validate(appWith({ representative: rep }), { unknownFields: 'keep' })).toEqual([]);
+    // keep does not switch the guessed fields' types off.
+    expect(validate(appWith({ representative: { ...rep, dateOfBirth: '1990-02-30' } }), { unknownFields: 'keep' })).toEqual([{ 'representative.dateOfBirth': 'Invalid format' }]);
   });
 });
 
@@ -285,6 +301,25 @@ describe('ETD validator: tunables for the TBDs', () => {
       { 'journeyDetails.transitCountries': 'Maximum length exceeded (2)' },
     ]);
     expect(() => createValidator({ maxLengths: { 'appDetails.nope': 3 } })).toThrow('unknown field "appDetails.nope"');
+  });
+
+  test('representativeRequired: a configured field that is missing or "" is Required; the others stay optional', () => {
+    const settings = { representativeRequired: ['surname', 'dateOfBirth'] };
+    expect(validate(appWith({ representative: {} }), settings)).toEqual([{ 'representative.surname': 'Required' }, { 'representative.dateOfBirth': 'Required' }]);
+    expect(validate(appWith({ representative: { surname: '', dateOfBirth: '1990-01-01', forenames: '' } }), settings)).toEqual([{ 'representative.surname': 'Required' }]);
+    expect(validate(appWith({ representative: { surname: 'Example', dateOfBirth: '1990-01-01' } }), settings)).toEqual([]);
+    // Required inside the block only: an application without a representative needs none.
+    expect(validate(validBody(), settings)).toEqual([]);
+    // With keep, the form's own names and the configured ones together.
+    expect(validate(appWith({ representative: { agentName: 'Rita Agent' } }), { ...settings, unknownFields: 'keep' })).toEqual([
+      { 'representative.surname': 'Required' },
+      { 'representative.dateOfBirth': 'Required' },
+    ]);
+    // The negative: only fields the block declares can be required (nothing inherited either).
+    for (const name of ['fullName', '__proto__', 'toString']) {
+      expect(() => createValidator({ representativeRequired: [name] })).toThrow(`etd validation.representativeRequired: unknown field "${name}"`);
+    }
+    expect(Object.prototype).not.toHaveProperty('minLength');
   });
 
   test('regexes for postcode, email, phone and passport number', () => {
