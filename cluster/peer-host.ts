@@ -61,7 +61,8 @@ async function main(): Promise<void> {
         held[marker] = (held[marker] ?? 0) + 1;
       }
       const statuses: Record<string, number> = {};
-      // The sandbox keeps one application per content; the key of the call that filed it is in its headers.
+      // The sandbox files every accepted POST (identicalContent 'file-again', its default): `held` counts the filings
+      // per application; what a peer honouring the key would still file twice is counted from the calls below.
       const acceptedByKey = new Map<string, number>();
       let keyless = 0;
       for (const r of sandbox.requests()) {
@@ -70,8 +71,8 @@ async function main(): Promise<void> {
         if (r.idempotencyKey === undefined) keyless += 1;
         else acceptedByKey.set(r.idempotencyKey, (acceptedByKey.get(r.idempotencyKey) ?? 0) + 1);
       }
-      const unique = Object.values(held).reduce((a, b) => a + b, 0);
-      // Each application is one distinct key; keys beyond one per held application, and keyless calls, are duplicates.
+      const unique = Object.keys(held).length;
+      // Each application is one distinct key; keys beyond one per application held, and keyless calls, are duplicates.
       const distinctCalls = acceptedByKey.size + keyless;
       const repeatedSameKey = [...acceptedByKey.values()].reduce((a, n) => a + n - 1, 0);
       return { peer, held, extraAccepted: Math.max(0, distinctCalls - unique), repeatedSameKey, statuses, delayMs };

@@ -4,13 +4,15 @@
  *   - the spec's headers: `Content-Type: application/json; charset=utf-8` (else 415), `Accept: application/json`
  *     (an Accept that excludes it: 406; none is fine); authentication is TBD in the spec: an API key in a header (401);
  *   - the body `{"etdApp": {...}}` validated by the spec's tables (validate.ts), 422 with the spec's error block;
- *   - 200 `{"appRefNumber": "12345"}`, then "12346", ... (numeric strings like the spec's example); identical content
- *     gets its earlier number again (a real IIZUKA's behaviour here is unknown);
+ *   - 200 `{"appRefNumber": "12345"}`, then "12346", ... (numeric strings like the spec's example); every accepted
+ *     POST files a new application, identical content included, as the spec defines no idempotency and no
+ *     duplicate check (option `identicalContent: 'same-number'` gives identical content its earlier number instead);
  *   - 500 `{"error": "Internal Server Error"}` as the spec prints it; the answers the spec does not print (400, 401,
  *     405, 406, 413, 415) follow the same shape with the HTTP reason phrase.
  *
  * Test hooks: applications() and requests() show what the peer holds and saw; failNext() forces the next
- * replies (e.g. one 500, or a slow answer for timeouts). The same hooks exist over HTTP under /_sandbox/.
+ * replies (e.g. one 500, or a slow answer for timeouts); setIdenticalContent() switches the duplicate handling. The
+ * same hooks exist over HTTP under /_sandbox/.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { STATUS_CODES, type Server } from 'node:http';
@@ -43,7 +45,23 @@ export interface EtdSandboxOptions {
   bodyLimitBytes?: number;
   /** The first appRefNumber issued (default 12345, the spec's example). */
   firstRefNumber?: number;
+  /** What an application identical to one already filed gets (see IdenticalContent; default 'file-again'). */
+  identicalContent?: IdenticalContent;
   log?: Logger;
+}
+
+/**
+ * An accepted application identical (same JSON, any key order or spacing) to one filed before:
+ * - 'file-again' (default, faithful to the spec, which defines no idempotency and no duplicate check): filed as a new
+ *   application with a new appRefNumber, so a client that posts twice sees two filings;
+ * - 'same-number': not filed again; the earlier appRefNumber is answered (a peer that de-duplicates by content: a
+ *   sandbox choice, nothing in the spec says IIZUKA does this).
+ */
+export type IdenticalContent = 'file-again' | 'same-number';
+export const IDENTICAL_CONTENT_MODES: readonly IdenticalContent[] = ['file-again', 'same-number'];
+
+export function isIdenticalContent(v: unknown): v is IdenticalContent {
+  return v === 'file-again' || v === 'same-number';
 }
 
 export interface StoredApplication {
@@ -91,6 +109,7 @@ function jsonUtf8(header: string | undefined): boolean {
 export class EtdSandbox {
   private readonly stored: StoredApplication[] = [];
   private readonly seen: SandboxRequest[] = [];
+  /** The first appRefNumber issued per content digest (used when identicalContent is 'same-number'). */
   private readonly byDigest = new Map<string, string>();
   private readonly forced: Array<Required<Pick<ForcedReply, 'times'>> & ForcedReply> = [];
   private readonly timers = new TimerSet();
@@ -102,12 +121,15 @@ export class EtdSandbox {
     readonly apiKey: string | undefined,
     readonly apiKeyHeader: string,
     private readonly firstRef: number,
+    private identical: IdenticalContent,
   ) {
     this.nextRef = firstRef;
   }
 
   static async start(options: EtdSandboxOptions = {}): Promise<EtdSandbox> {
     const log = options.log ?? silentLogger();
+    const identical = options.identicalContent ?? 'file-again';
+    if (!isIdenticalContent(identical)) throw new Error(`etd sandbox: identicalContent must be one of ${IDENTICAL_CONTENT_MODES.join(', ')}`);
     const apiKey = options.apiKey === null ? undefined : (options.apiKey ?? `etd-sandbox-${randomBytes(12).toString('hex')}`);
     const apiKeyHeader = options.apiKeyHeader ?? DEFAULT_API_KEY_HEADER;
     const validate = createSandboxValidator(options.validation);
@@ -167,6 +189,15 @@ export class EtdSandbox {
       self().failNext((req.body ?? {}) as ForcedReply);
       res.status(204).end();
     });
+    app.get('/_sandbox/options', (_req, res) => {
+      res.json({ identicalContent: self().identicalContent });
+    });
+    app.post('/_sandbox/options', express.json(), (req, res) => {
+      const wanted = ((req.body ?? {}) as { identicalContent?: unknown }).identicalContent;
+      if (wanted !== undefined && !isIdenticalContent(wanted)) return void res.status(400).json({ error: `identicalContent must be one of ${IDENTICAL_CONTENT_MODES.join(', ')}` });
+      if (wanted !== undefined) self().setIdenticalContent(wanted);
+      res.json({ identicalContent: self().identicalContent });
+    });
     app.post('/_sandbox/reset', (_req, res) => {
       self().reset();
       res.status(204).end();
@@ -179,8 +210,8 @@ export class EtdSandbox {
     });
 
     const { server, url } = await serveHttp(app, options.port ?? 0, options.host ?? '127.0.0.1');
-    sandbox = new EtdSandbox(server, url, apiKey, apiKeyHeader, options.firstRefNumber ?? 12345);
-    log.info({ url: sandbox.url }, 'etd sandbox: IIZUKA Case Manager listening');
+    sandbox = new EtdSandbox(server, url, apiKey, apiKeyHeader, options.firstRefNumber ?? 12345, identical);
+    log.info({ url: sandbox.url, identicalContent: identical }, 'etd sandbox: IIZUKA Case Manager listening');
     return sandbox;
   }
 
@@ -197,6 +228,17 @@ export class EtdSandbox {
   /** Every request the peer answered, with its status, oldest first. */
   requests(): SandboxRequest[] {
     return this.seen.map((r) => ({ ...r }));
+  }
+
+  /** What an application identical to one already filed gets now. */
+  get identicalContent(): IdenticalContent {
+    return this.identical;
+  }
+
+  /** Switches the duplicate handling from the next POST on (what is already filed stays; reset() keeps the setting). */
+  setIdenticalContent(mode: IdenticalContent): void {
+    if (!isIdenticalContent(mode)) throw new Error(`etd sandbox: identicalContent must be one of ${IDENTICAL_CONTENT_MODES.join(', ')}`);
+    this.identical = mode;
   }
 
   /** Forces the next reply (or the next `times` replies) to POST /application. Calls queue up in order. */
@@ -238,9 +280,9 @@ export class EtdSandbox {
   private store(etdApp: JsonObject, headers: express.Request['headers'], apiKeyHeader: string): string {
     const digest = contentDigest(etdApp);
     const known = this.byDigest.get(digest);
-    if (known) return known;
+    if (known !== undefined && this.identical === 'same-number') return known;
     const appRefNumber = String(this.nextRef++);
-    this.byDigest.set(digest, appRefNumber);
+    if (known === undefined) this.byDigest.set(digest, appRefNumber);
     this.stored.push({
       appRefNumber,
       etdApp: structuredClone(etdApp),

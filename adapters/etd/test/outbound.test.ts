@@ -114,7 +114,7 @@ describe('ETD outbound: submitApplication against the sandbox case manager', () 
     expect([err.retryable, err.context.status]).toEqual([true, status]);
   });
 
-  test('a timeout is retryable; the peer that processed it late gives the same number on the retry', async () => {
+  test('a timeout is retryable; the peer that processed it late files the retry again (the spec defines no idempotency)', async () => {
     const h = harness({ ...sandbox.connectionSettings(), timeoutMs: 200 });
     sandbox.failNext({ delayMs: 600 });
     const err = await failure(action.deliver(delivery(caseOf(validApp())), h.ctx));
@@ -126,8 +126,14 @@ describe('ETD outbound: submitApplication against the sandbox case manager', () 
     expect(sandbox.applications().map((a) => a.appRefNumber)).toEqual(['12345']);
     // The retry goes out without the short timeout, so a loaded machine does not time it out as well.
     const retry = await action.deliver(delivery(caseOf(validApp()), 2), harness().ctx);
-    expect(retry.summary).toEqual({ appRefNumber: '12345', status: 200 });
-    expect(sandbox.applications()).toHaveLength(1);
+    // A Case Manager that ignores Idempotency-Key (the spec defines none; the sandbox only records it) files the same
+    // application a second time: the window the README describes. Both attempts carried the same key.
+    expect(retry.summary).toEqual({ appRefNumber: '12346', status: 200 });
+    const filed = sandbox.applications();
+    expect(filed.map((a) => a.appRefNumber)).toEqual(['12345', '12346']);
+    expect(filed[1].etdApp).toEqual(filed[0].etdApp);
+    expect(filed[0].headers['idempotency-key']).toBeDefined();
+    expect(filed[1].headers['idempotency-key']).toBe(filed[0].headers['idempotency-key']);
   });
 
   test('an unreachable case manager is retryable', async () => {
