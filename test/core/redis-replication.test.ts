@@ -13,6 +13,7 @@ import { startPrivateRedis } from '../../src/cli/private-redis';
 import { parseConfig } from '../../src/core/config/load';
 import { connectRedis, redisOptionsFor } from '../../src/core/redis';
 import { AdapterRegistry, BUILTIN_ADAPTER_DIR } from '../../src/core/registry';
+import { dayOf } from '../../src/core/store/stats-store';
 import { eventually, FIXTURE_ADAPTER_DIR, startTestHub } from '../helpers/hub';
 
 describe('Redis Sentinel configuration', () => {
@@ -162,6 +163,13 @@ routes:
       }, 30000, 'intake to acknowledge again');
       expect(retried.data.results[0].duplicate).toBe(false);
       expect(retried.data.results[0].hubId).toMatch(/^[0-9a-f-]{36}$/);
+      // Each refused attempt had committed its transaction (the case, its counters, its trace) before the WAIT ran out;
+      // the retries count it once, so reconciliation balances: 2 received, 2 routed, 2 deliveries (before the fix every
+      // attempt counted it again, and the day's gap never closed).
+      const stats = await t.hub.runtime.stats.read(dayOf(new Date()), 'main');
+      expect([stats.received, stats.routed, stats.deliveries]).toEqual([2, 2, 2]);
+      const stages = (await t.hub.runtime.traces.read(retried.data.results[0].hubId)).map((e) => e.stage);
+      expect(stages.filter((st) => st === 'received' || st === 'routed')).toEqual(['received', 'routed']);
     } finally {
       await t.stop();
     }

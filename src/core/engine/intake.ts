@@ -34,7 +34,8 @@ import { GroupCommit } from './intake-batcher';
  * round trip of its own before the script.
  * KEYS: per event, its event key, the xref keys it claims, then xref keys it only looks at.
  * ARGV: ttl of event keys, ttl of xrefs, then per event <claimed> <looked at> <candidate> <fixed: 1 = candidate wins>.
- * Returns per event: the hub id, then '1' if the event was accepted before, '2' if it had a hub id (not accepted), else '0'.
+ * Returns per event: the hub id, then '1' if the event was accepted before, '3' if an earlier attempt stored it (its
+ * transaction committed) but did not get as far as accepting it, '2' if it had a hub id (not stored), else '0'.
  * An accepted event seen again has its key's expiry renewed (a sliding window, see the script).
  */
 const CLAIM_SCRIPT = new CachedScript(`
@@ -42,7 +43,7 @@ local eventTtl, refTtl = tonumber(ARGV[1]), tonumber(ARGV[2])
 -- Every event key is read before anything is written: a key Redis cannot read fails the script with nothing claimed.
 local priors, k, a = {}, 1, 3
 while a <= #ARGV do
-  priors[#priors + 1] = redis.call('HMGET', KEYS[k], 'hubId', 'accepted')
+  priors[#priors + 1] = redis.call('HMGET', KEYS[k], 'hubId', 'accepted', 'stored')
   k, a = k + tonumber(ARGV[a]) + tonumber(ARGV[a + 1]) + 1, a + 4
 end
 local n, out = 0, {}
@@ -71,7 +72,7 @@ while a <= #ARGV do
     redis.call('HSETNX', eventKey, 'hubId', chosen)
     redis.call('EXPIRE', eventKey, eventTtl)
     out[#out + 1] = chosen
-    out[#out + 1] = prior[1] and '2' or '0'
+    out[#out + 1] = prior[3] and '3' or (prior[1] and '2' or '0')
   end
   k, a = k + nClaim + nLook + 1, a + 4
 end
@@ -86,6 +87,11 @@ interface PreparedEvent {
   newCase: boolean;
   /** Xref keys the claim set (NX) for this hub id: intake need not set them again. */
   claimed: ReadonlySet<string>;
+  /**
+   * An earlier attempt's transaction stored this event (and counted and traced it) but the attempt failed before
+   * accepting it (queueing, replicas, the accepted mark): this retry rewrites the same keys but counts nothing again.
+   */
+  storedBefore: boolean;
 }
 
 function linkableReferences(kase: CanonicalCase): CrossReference[] {
@@ -188,22 +194,28 @@ export class Intake {
     const jobsByQueue = new Map<string, Array<{ name: string; data: DeliveryJobData; opts: ReturnType<typeof deliveryJobOptions> }>>();
     const tx = this.rt.redis.multi();
     // Counters are summed over the whole group and written once per (route, field).
-    const counts = new StatsTally(this.rt.stats, day);
+    const allCounts = new StatsTally(this.rt.stats, day);
     // Trace entries are gathered per case (one RPUSH each) and new cases indexed with one ZADD.
     const traces = new Map<string, TraceEntry[]>();
-    const trace = (hubId: string, entry: TraceEntry): void => {
+    const traceEntry = (hubId: string, entry: TraceEntry): void => {
       const list = traces.get(hubId);
       if (list) list.push(entry);
       else traces.set(hubId, [entry]);
     };
     const indexed: string[] = [];
+    // What an earlier attempt's committed transaction already counted and traced is not counted again (reconciliation
+    // would show a gap for good); its writes are redone, being idempotent.
+    const uncounted = { add: () => undefined, caseRouted: () => undefined };
     for (const p of prepared) {
+      const counts = p.storedBefore ? uncounted : allCounts;
+      const metrics = p.storedBefore ? uncounted : this.rt.metrics;
+      const trace = p.storedBefore ? () => undefined : traceEntry;
       if (p.duplicate) {
         trace(p.hubId, { at: nowIso, stage: 'deduplicated', connection: connectionName });
         for (const route of routes) {
           counts.add(route.name, 'received');
           counts.add(route.name, 'deduplicated');
-          this.rt.metrics.caseRouted(route.name, 'deduplicated');
+          metrics.caseRouted(route.name, 'deduplicated');
         }
         continue;
       }
@@ -221,7 +233,7 @@ export class Intake {
         for (const route of routes) {
           counts.add(route.name, 'received');
           counts.add(route.name, 'echo');
-          this.rt.metrics.caseRouted(route.name, 'echo');
+          metrics.caseRouted(route.name, 'echo');
         }
         continue;
       }
@@ -241,11 +253,11 @@ export class Intake {
         if (!matchesFilter(route.filter, kase)) {
           counts.add(route.name, 'filtered');
           trace(p.hubId, { at: nowIso, stage: 'filtered', route: route.name });
-          this.rt.metrics.caseRouted(route.name, 'filtered');
+          metrics.caseRouted(route.name, 'filtered');
           continue;
         }
         counts.add(route.name, 'routed');
-        this.rt.metrics.caseRouted(route.name, 'routed');
+        metrics.caseRouted(route.name, 'routed');
         for (const target of route.to) {
           const deliveryId = deliveryIdOf(route.name, target.id, p.eventKey);
           counts.add(route.name, 'deliveries');
@@ -268,7 +280,8 @@ export class Intake {
     }
     // Every step below is checked and idempotent: a failure leaves the events unaccepted (the source gets a
     // retryable error) and a retry redoes the same writes under the same hub ids and job ids.
-    counts.writeTo(tx);
+    for (const p of prepared) if (!p.duplicate) tx.hset(this.rt.keys.event(p.eventKey), 'stored', nowIso);
+    allCounts.writeTo(tx);
     for (const [hubId, entries] of traces) this.rt.traces.appendMany(tx, hubId, entries);
     indexCases(tx, this.rt, indexed, now);
     await execTransaction(tx, 'storing the cases', where);
@@ -377,7 +390,7 @@ export class Intake {
       claimed.push(index);
       if (!fixed) minted.set(index, candidate);
     });
-    const hubIds = new Map<number, { hubId: string; before: 'accepted' | 'claimed' | 'none' }>();
+    const hubIds = new Map<number, { hubId: string; before: 'accepted' | 'stored' | 'claimed' | 'none' }>();
     if (claimed.length) {
       const chosen = await storeCall('claiming hub ids', () => CLAIM_SCRIPT.run(redis, keys, args), where);
       if (!Array.isArray(chosen) || chosen.length !== 2 * claimed.length) throw new StoreUnavailableError('claiming hub ids', 'an unexpected reply', where);
@@ -385,8 +398,8 @@ export class Intake {
         const id: unknown = chosen[2 * n];
         const flag: unknown = chosen[2 * n + 1];
         if (typeof id !== 'string' || !id) throw new StoreUnavailableError('claiming hub ids', 'no hub id in the reply', where);
-        if (flag !== '0' && flag !== '1' && flag !== '2') throw new StoreUnavailableError('claiming hub ids', 'an unexpected reply', where);
-        hubIds.set(index, { hubId: id, before: flag === '1' ? 'accepted' : flag === '2' ? 'claimed' : 'none' });
+        if (flag !== '0' && flag !== '1' && flag !== '2' && flag !== '3') throw new StoreUnavailableError('claiming hub ids', 'an unexpected reply', where);
+        hubIds.set(index, { hubId: id, before: flag === '1' ? 'accepted' : flag === '3' ? 'stored' : flag === '2' ? 'claimed' : 'none' });
       });
     }
 
@@ -399,7 +412,8 @@ export class Intake {
       // The id minted here for this very event and chosen back by the claim: no other event can hold it (only an earlier
       // attempt of this event whose claim a failover lost, and whatever of it survived belongs to this case).
       const newCase = !duplicate && settled.before === 'none' && minted.get(index) === hubId;
-      return { event: k.event, eventKey: k.eventKey, hubId, duplicate, newCase, claimed: new Set(duplicate ? [] : (xrefKeys.get(index)?.claim ?? [])) };
+      const storedBefore = !duplicate && settled.before === 'stored';
+      return { event: k.event, eventKey: k.eventKey, hubId, duplicate, newCase, storedBefore, claimed: new Set(duplicate ? [] : (xrefKeys.get(index)?.claim ?? [])) };
     });
   }
 }
