@@ -14,7 +14,7 @@ import { serializeError } from '../../../src/core/logger';
 import { eventually, startTestHub, type TestHub } from '../../../test/helpers/hub';
 import type { IcaseworkSandbox } from '../sandbox';
 import { IcaseworkApplicationError } from '../src/errors';
-import { adapter, deliveryRequest, sampleCase, sandboxSuite, startSandbox } from './fixtures';
+import { adapter, deliveryRequest, sampleCase, sandboxSuite, hubToSandbox, startSandbox } from './fixtures';
 
 const SURNAME = 'Okonkwo-Vantreight';
 const STREET = '12 Acacia Avenue';
@@ -94,22 +94,7 @@ describe('an echoed X-Application-Error-Info through the hub', () => {
 
   beforeAll(async () => {
     sandbox = await startSandbox();
-    const s = sandbox.connectionSettings();
-    t = await startTestHub({
-      yaml: `
-connections:
-  inbox: { adapter: recorder }
-  icw:
-    adapter: icasework
-    settings: { urlStyle: db, baseUrl: "${String(s.baseUrl)}", reportsBaseUrl: "${String(s.reportsBaseUrl)}", account: "${String(s.account)}", key: "${String(s.key)}", secret: "${String(s.secret)}" }
-    delivery: { attempts: 1 }
-routes:
-  - name: to-icw
-    from: { connection: inbox, source: inbox }
-    to:
-      - { connection: icw, action: createCase, options: { caseType: Complaint } }
-`,
-    });
+    t = await hubToSandbox(sandbox, { delivery: '{ attempts: 1 }' });
   });
   afterAll(async () => {
     await t?.stop();

@@ -1,6 +1,7 @@
 /** Shared test set-up: a sandbox iCasework, a real AdapterContext on real Redis, and sample canonical cases. */
 import adapter from '../index';
 import { adapterHarness, type Harness } from '../../../test/helpers/adapter-harness';
+import { startTestHub, type TestHub } from '../../../test/helpers/hub';
 import { testRedis } from '../../../test/helpers/redis';
 import type { Logger } from '../../../src/core/logger';
 import type { DeliveryRequest } from '../../../src/core/adapter';
@@ -12,6 +13,31 @@ export { adapter };
 
 export async function startSandbox(opts: IcaseworkSandboxOptions = {}): Promise<IcaseworkSandbox> {
   return new IcaseworkSandbox(opts).start();
+}
+
+/**
+ * A real hub (api and workers) with route to-icw: connection inbox (recorder) -> icw (this sandbox), createCase of
+ * type Complaint. `settings` adds connection settings; `delivery` is the connection's delivery block as YAML.
+ */
+export async function hubToSandbox(sandbox: IcaseworkSandbox, opts: { settings?: Record<string, string | number>; delivery: string }): Promise<TestHub> {
+  const s = sandbox.connectionSettings();
+  const fields: Record<string, unknown> = { urlStyle: 'db', baseUrl: s.baseUrl, reportsBaseUrl: s.reportsBaseUrl, account: s.account, key: s.key, secret: s.secret, ...opts.settings };
+  const settings = `{ ${Object.entries(fields).map(([k, v]) => `${k}: ${JSON.stringify(typeof v === 'number' ? v : String(v))}`).join(', ')} }`;
+  return startTestHub({
+    yaml: `
+connections:
+  inbox: { adapter: recorder }
+  icw:
+    adapter: icasework
+    settings: ${settings}
+    delivery: ${opts.delivery}
+routes:
+  - name: to-icw
+    from: { connection: inbox, source: inbox }
+    to:
+      - { connection: icw, action: createCase, options: { caseType: Complaint } }
+`,
+  });
 }
 
 export function settingsFor(sandbox: IcaseworkSandbox, extra: Partial<IcaseworkSettings> & { keyName?: string } = {}): IcaseworkSettings {

@@ -6,7 +6,7 @@
 import axios from 'axios';
 import { eventually, startTestHub, type TestHub } from '../../../test/helpers/hub';
 import type { IcaseworkSandbox } from '../sandbox';
-import { startSandbox } from './fixtures';
+import { hubToSandbox, startSandbox } from './fixtures';
 
 interface TraceEntry {
   stage: string;
@@ -21,22 +21,7 @@ describe('iCasework through the hub', () => {
 
   beforeAll(async () => {
     sandbox = await startSandbox();
-    const s = sandbox.connectionSettings();
-    t = await startTestHub({
-      yaml: `
-connections:
-  inbox: { adapter: recorder }
-  icw:
-    adapter: icasework
-    settings: { urlStyle: db, baseUrl: "${String(s.baseUrl)}", reportsBaseUrl: "${String(s.reportsBaseUrl)}", account: "${String(s.account)}", key: "${String(s.key)}", secret: "${String(s.secret)}", timeoutMs: 5000 }
-    delivery: { attempts: 3, backoffMs: 50 }
-routes:
-  - name: to-icw
-    from: { connection: inbox, source: inbox }
-    to:
-      - { connection: icw, action: createCase, options: { caseType: Complaint } }
-`,
-    });
+    t = await hubToSandbox(sandbox, { settings: { timeoutMs: 5000 }, delivery: '{ attempts: 3, backoffMs: 50 }' });
   });
   afterAll(async () => {
     await t?.stop();
