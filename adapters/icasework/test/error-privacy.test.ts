@@ -11,7 +11,7 @@ import { inspect } from 'node:util';
 import axios from 'axios';
 import { DetailHasher, safeErrorDetail } from '../../../src/core/errors';
 import { serializeError } from '../../../src/core/logger';
-import { eventually, startTestHub, type TestHub } from '../../../test/helpers/hub';
+import { eventually, type TestHub } from '../../../test/helpers/hub';
 import type { IcaseworkSandbox } from '../sandbox';
 import { IcaseworkApplicationError } from '../src/errors';
 import { adapter, deliveryRequest, sampleCase, sandboxSuite, hubToSandbox, startSandbox } from './fixtures';

@@ -4,7 +4,7 @@
  * finds the case by ExternalId; the trace shows the uncertain attempt and that a look-up decided the retry.
  */
 import axios from 'axios';
-import { eventually, startTestHub, type TestHub } from '../../../test/helpers/hub';
+import { eventually, type TestHub } from '../../../test/helpers/hub';
 import type { IcaseworkSandbox } from '../sandbox';
 import { hubToSandbox, startSandbox } from './fixtures';
 
