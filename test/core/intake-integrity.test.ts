@@ -156,6 +156,40 @@ describe('intake integrity', () => {
     }
   });
 
+  it('two hubs adding a note to one case at once: its view keeps both notes (no lost update)', async () => {
+    const other = await startTestHub({ yaml: YAML, roles: { api: false, workers: false }, prefix: t.prefix, dataKey: DATA_KEY });
+    const withNote = (eventId: string, ref: string, text: string): SourceEvent => ({ ...eventFor(eventId, ref), case: { ...eventFor(eventId, ref).case, notes: [{ text }] } });
+    try {
+      for (let round = 0; round < 20; round += 1) {
+        const ref = `note-race-${round}`;
+        const [base] = await t.hub.intake.ingest('inbox', 'inbox', [withNote(`nb-${round}`, ref, 'first')]);
+        // Both flushes read the view holding "first", then each adds its own note.
+        await Promise.all([
+          t.hub.intake.ingest('inbox', 'inbox', [withNote(`na-${round}`, ref, 'from a')]),
+          other.hub.intake.ingest('inbox', 'inbox', [withNote(`nc-${round}`, ref, 'from b')]),
+        ]);
+        const view = (await t.hub.runtime.views.read(base.hubId)).find((v) => v.connection === 'inbox');
+        expect(`round ${round}: ${(view?.case.notes ?? []).map((n) => n.text).sort().join(', ')}`).toBe(`round ${round}: first, from a, from b`);
+      }
+    } finally {
+      await other.stopKeepingState();
+    }
+  });
+
+  it('a view write finds the view another writer changed since it was read, and is refused (compare-and-set)', async () => {
+    const [first] = await t.hub.intake.ingest('inbox', 'inbox', [eventFor('cas-1', 'cas-shared')]);
+    const [read] = (await t.hub.runtime.views.readMany([first.hubId])).get(first.hubId)!;
+    const stale = { hubId: first.hubId, view: { ...read.view, eventId: 'stale' }, expected: read.version };
+    await t.hub.intake.ingest('inbox', 'inbox', [eventFor('cas-2', 'cas-shared')]);
+    expect(await t.hub.runtime.views.writeIfUnchanged([stale])).toEqual([false]);
+    expect((await t.hub.runtime.views.read(first.hubId))[0].eventId).toBe('cas-2');
+    // The negative: written against the version it read, it is stored; a first view is stored only where none is.
+    const [current] = (await t.hub.runtime.views.readMany([first.hubId])).get(first.hubId)!;
+    expect(await t.hub.runtime.views.writeIfUnchanged([{ ...stale, expected: current.version }])).toEqual([true]);
+    expect((await t.hub.runtime.views.read(first.hubId))[0].eventId).toBe('stale');
+    expect(await t.hub.runtime.views.writeIfUnchanged([{ ...stale, expected: null }])).toEqual([false]);
+  });
+
   // Real peers (the recorder) and no API token: a start with real peers refuses an open /api unless told so.
   const API_ARGS = ['--log-level', 'warn', '--insecure-open-api', 'api'];
 

@@ -9,6 +9,8 @@ import { joinedBy, type JoinedBy } from '../routing/joins';
 import type { HubRuntime } from '../runtime';
 import { baselineOf, isEcho, type EchoRecord } from '../store/echo-store';
 import { updateView, type CaseView } from '../store/merge';
+import { StoreUnavailableError, storeCall } from '../store/replies';
+import type { ViewWrite } from '../store/view-store';
 
 export interface EventAssessment {
   echo: boolean;
@@ -21,18 +23,29 @@ export interface EventAssessment {
   joined?: JoinedBy;
 }
 
+/** A connection's view of one case to store after this flush: its final state, and the events that made it. */
+export interface PendingViewWrite extends ViewWrite {
+  /** This flush's events for that view, in order (as stored): what is applied again if another writer got there first. */
+  cases: CanonicalCase[];
+}
+
 export async function assessEvents(
   rt: HubRuntime,
   where: { connection: string; system: string; source: string; at: string },
   items: Array<{ event: SourceEvent; lookup: SourceEvent; eventKey: string; hubId: string; newCase?: boolean }>,
-): Promise<EventAssessment[]> {
-  if (items.length === 0) return [];
+): Promise<{ assessments: EventAssessment[]; viewWrites: PendingViewWrite[] }> {
+  if (items.length === 0) return { assessments: [], viewWrites: [] };
   // A hub id minted for its event (newCase) has no views and no echo record yet: nothing to read for it.
   const existing = items.filter((i) => !i.newCase);
-  const [viewsByCase, read] = await Promise.all([
+  const [versioned, read] = await Promise.all([
     rt.views.readMany(existing.map((i) => i.hubId)),
     rt.echoes.readMany(existing.map((i) => ({ hubId: i.hubId, connection: where.connection }))),
   ]);
+  const viewsByCase = new Map([...versioned].map(([hubId, list]) => [hubId, list.map((v) => v.view)]));
+  // The version of this connection's view as read: the one the write must still find (later events of this batch
+  // build on the same read, and only the final view of each case is written).
+  const readVersion = new Map([...versioned].map(([hubId, list]) => [hubId, list.find((v) => v.view.connection === where.connection)?.version ?? null]));
+  const writes = new Map<string, PendingViewWrite>();
   const recordOf = new Map(existing.map((item, n) => [item, read[n]]));
   const records = items.map((item) => recordOf.get(item) ?? null);
   // Later events of one batch see what earlier ones did (one hub case may get several events in one poll).
@@ -62,6 +75,10 @@ export async function assessEvents(
     };
     const viewChange = views.length === 0 ? 'origin' : previous ? 'updated' : 'added';
     viewsByCase.set(item.hubId, [...views.filter((v) => v.connection !== where.connection), view]);
+    const write = writes.get(item.hubId) ?? { hubId: item.hubId, view, expected: readVersion.get(item.hubId) ?? null, cases: [] };
+    write.view = view;
+    write.cases.push(kase);
+    writes.set(item.hubId, write);
     return { echo: false, setsBaseline: false, view, viewChange };
   });
   const joins = items.map((item, index) => ({ item, index })).filter(({ index }) => out[index].viewChange === 'added');
@@ -71,5 +88,30 @@ export async function assessEvents(
       out[index].joined = found[n];
     });
   }
-  return out;
+  return { assessments: out, viewWrites: [...writes.values()] };
+}
+
+/** How often a flush re-reads and redoes a view that other writers keep changing before it gives up (retryable). */
+const VIEW_WRITE_ATTEMPTS = 10;
+
+/**
+ * Stores the flush's views, each only if nobody changed it since it was read; one that changed is read again and this
+ * flush's events are applied to it again (lists accumulate, so a note another flush added stays). Giving up after
+ * VIEW_WRITE_ATTEMPTS is a retryable StoreUnavailableError: the events stay unaccepted and their retry redoes it.
+ */
+export async function storeViews(rt: HubRuntime, writes: PendingViewWrite[], where: Record<string, string>): Promise<void> {
+  let pending = writes;
+  for (let attempt = 1; pending.length; attempt++) {
+    const stored = await storeCall('writing case views', () => rt.views.writeIfUnchanged(pending), where);
+    pending = pending.filter((_, i) => !stored[i]);
+    if (!pending.length) return;
+    if (attempt >= VIEW_WRITE_ATTEMPTS) throw new StoreUnavailableError('writing case views', `${pending.length} view(s) kept changing under this flush`, where);
+    const fresh = await storeCall('reading case views', () => rt.views.readMany(pending.map((w) => w.hubId)), where);
+    pending = pending.map((w) => {
+      const current = fresh.get(w.hubId)?.find((v) => v.view.connection === w.view.connection);
+      let kase = current?.view.case;
+      for (const next of w.cases) kase = kase ? updateView(kase, next) : next;
+      return { ...w, view: { ...w.view, case: kase ?? w.view.case }, expected: current?.version ?? null };
+    });
+  }
 }

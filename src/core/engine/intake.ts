@@ -19,7 +19,7 @@ import { forLookup, joinModeOf } from '../routing/joins';
 import { CachedScript } from '../store/scripts';
 import { asStoreFailure, execChecked, execTransaction, isRedisUnavailable, storeCall, StoreUnavailableError } from '../store/replies';
 import { dayOf, StatsTally } from '../store/stats-store';
-import { assessEvents } from './case-views';
+import { assessEvents, storeViews } from './case-views';
 import { deliveryIdOf, eventKeyOf, hubIdFor } from './ids';
 import { indexCases } from '../store/case-index';
 import type { TraceEntry } from '../store/trace-store';
@@ -189,7 +189,7 @@ export class Intake {
       (r) => r.enabled !== false && r.from.connection === connectionName && r.from.source === sourceName,
     );
     const fresh = prepared.filter((p) => !p.duplicate);
-    const assessments = await assessEvents(this.rt, { connection: connectionName, system, source: sourceName, at: nowIso }, fresh);
+    const { assessments, viewWrites } = await assessEvents(this.rt, { connection: connectionName, system, source: sourceName, at: nowIso }, fresh);
     const assessmentOf = new Map(fresh.map((p, i) => [p, assessments[i]]));
     const jobsByQueue = new Map<string, Array<{ name: string; data: DeliveryJobData; opts: ReturnType<typeof deliveryJobOptions> }>>();
     const tx = this.rt.redis.multi();
@@ -240,7 +240,6 @@ export class Intake {
       const payloadRef = p.eventKey;
       this.rt.cases.writePayload(tx, payloadRef, kase);
       this.rt.cases.writeMeta(tx, kase, payloadRef, nowIso, p.newCase);
-      if (assessment.view) this.rt.views.write(tx, p.hubId, assessment.view);
       indexed.push(p.hubId);
       this.rt.cases.writeReferences(tx, p.hubId, linkableReferences(kase).filter((r) => r.system !== 'hub'), p.claimed);
       if (assessment.joined) {
@@ -285,6 +284,9 @@ export class Intake {
     for (const [hubId, entries] of traces) this.rt.traces.appendMany(tx, hubId, entries);
     indexCases(tx, this.rt, indexed, now);
     await execTransaction(tx, 'storing the cases', where);
+    // Views after the cases: compare-and-set, so a flush racing this one on a view cannot drop what this one adds. A
+    // failure here leaves the events unaccepted; their retry (stored before: nothing counted twice) writes them.
+    await storeViews(this.rt, viewWrites, where);
     // Job ids are deterministic, so re-adding after a crash between these steps adds nothing twice.
     await storeCall('queueing the deliveries', () => Promise.all([...jobsByQueue].map(([queue, jobs]) => this.rt.queues.get(queue).addBulk(jobs))), where);
     // The jobs went over the queues' own connection: WAIT counts only the writes of the connection it is sent on.

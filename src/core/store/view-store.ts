@@ -3,14 +3,57 @@
  * (encrypted like a payload, with the event that brought it). The merged case is built from them on read
  * (src/core/store/merge.ts), so changing the merge rules in config applies to every stored case at once.
  */
-import type { ChainableCommander, Redis } from 'ioredis';
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { CrossReference } from '../model/canonical.generated';
 import type { Keys } from './keys';
 import { mergeViews, viewSummary, type CaseView, type MergeRules } from './merge';
 import type { PayloadCipher } from './payload-cipher';
 import { execChecked } from './replies';
+import { CachedScript } from './scripts';
 
 export type ViewInfo = ReturnType<typeof viewSummary>[number];
+
+/** A view as read, with the version a later write must find still stored (the SHA-1 of its sealed value). */
+export interface VersionedView {
+  view: CaseView;
+  version: string;
+}
+
+/** A view to store, if the connection's stored view is still `expected` (its version; null: there was none). */
+export interface ViewWrite {
+  hubId: string;
+  view: CaseView;
+  expected: string | null;
+}
+
+const ABSENT = '-';
+
+/**
+ * Compare-and-set of views: each is written only if the stored one is still the one its writer read (by the SHA-1 of
+ * the sealed value, or absent). Two intake flushes updating one view from the same read would otherwise both write,
+ * and the last one would drop what the other added (a note, a document).
+ * KEYS: views keys. ARGV: ttl, then per key <field> <expected version or '-'> <sealed view>. Returns 1/0 per key.
+ */
+const WRITE_IF_UNCHANGED = new CachedScript(`
+local ttl, out = tonumber(ARGV[1]), {}
+for i = 1, #KEYS do
+  local field, expected, value = ARGV[3 * i - 1], ARGV[3 * i], ARGV[3 * i + 1]
+  local current = redis.call('HGET', KEYS[i], field)
+  local seen = current and redis.sha1hex(current) or '${ABSENT}'
+  if seen == expected then
+    redis.call('HSET', KEYS[i], field, value)
+    redis.call('EXPIRE', KEYS[i], ttl)
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out`);
+
+function versionOf(sealed: string): string {
+  return createHash('sha1').update(sealed).digest('hex');
+}
 
 export class ViewStore {
   constructor(
@@ -20,26 +63,34 @@ export class ViewStore {
     private readonly ttlSeconds: number,
   ) {}
 
-  write(tx: ChainableCommander, hubId: string, view: CaseView): void {
-    const key = this.keys.views(hubId);
-    tx.hset(key, view.connection, this.cipher.encrypt(JSON.stringify(view)));
-    tx.expire(key, this.ttlSeconds);
+  /**
+   * Stores each view whose stored version is still the expected one, in one round trip; says per write whether it was
+   * stored (false: another writer changed that view since it was read; read it again and redo the update).
+   */
+  async writeIfUnchanged(writes: readonly ViewWrite[]): Promise<boolean[]> {
+    if (writes.length === 0) return [];
+    const args: Array<string | number> = [this.ttlSeconds];
+    for (const w of writes) args.push(w.view.connection, w.expected ?? ABSENT, this.cipher.encrypt(JSON.stringify(w.view)));
+    const reply = await WRITE_IF_UNCHANGED.run(this.redis, writes.map((w) => this.keys.views(w.hubId)), args);
+    if (!Array.isArray(reply) || reply.length !== writes.length) throw new Error('writing case views: an unexpected reply');
+    return reply.map((r) => r === 1);
   }
 
   private open(raw: Record<string, string>): CaseView[] {
     return Object.values(raw).map((sealed) => JSON.parse(this.cipher.decrypt(sealed)) as CaseView);
   }
 
-  /** Views of several cases in one round trip (intake reads them to update a view and to tell a join). */
-  async readMany(hubIds: string[]): Promise<Map<string, CaseView[]>> {
+  /** Views of several cases, with their versions, in one round trip (intake reads them to update a view and to tell a join). */
+  async readMany(hubIds: string[]): Promise<Map<string, VersionedView[]>> {
     const unique = [...new Set(hubIds)];
-    const out = new Map<string, CaseView[]>();
+    const out = new Map<string, VersionedView[]>();
     if (unique.length === 0) return out;
     const pipe = this.redis.pipeline();
     for (const id of unique) pipe.hgetall(this.keys.views(id));
     const replies = await execChecked(pipe, 'reading case views');
     unique.forEach((id, i) => {
-      out.set(id, this.open((replies[i] ?? {}) as Record<string, string>));
+      const raw = (replies[i] ?? {}) as Record<string, string>;
+      out.set(id, Object.values(raw).map((sealed) => ({ view: JSON.parse(this.cipher.decrypt(sealed)) as CaseView, version: versionOf(sealed) })));
     });
     return out;
   }
