@@ -264,11 +264,15 @@ export function isRetryable(err: unknown): boolean {
   return true;
 }
 
-/** A message safe to log or show: the error's own message for Caseway errors, its class name otherwise. */
+/**
+ * A message safe to log or show: the error's own message for Caseway errors (written never to hold a value); for
+ * anything else its class and message with double-quoted text masked, because library messages quote their input
+ * (JSON.parse: `Unexpected token 'J', "Jane Doe, 12 High St" is not valid JSON`).
+ */
 export function safeMessage(err: unknown): string {
   if (err instanceof CasewayError) return err.message;
-  if (err instanceof Error) return err.name && err.name !== 'Error' ? `${err.name}: ${err.message}` : err.message;
-  return String(err);
+  const message = err instanceof Error ? (err.name && err.name !== 'Error' ? `${err.name}: ${err.message}` : err.message) : String(err);
+  return message.replace(/"(?:[^"\\]|\\.)*"?/g, '"…"');
 }
 
 /**

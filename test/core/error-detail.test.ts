@@ -1,6 +1,6 @@
 /** The safe view every error gives (traces, logs, dead letters) and the sensitive part the engine keeps encrypted. */
 import { createHash, createHmac } from 'node:crypto';
-import { DetailHasher, PeerError, PermanentError, ValidationError, safeErrorDetail, sensitiveErrorDetail } from '../../src/core/errors';
+import { DetailHasher, PeerError, PermanentError, ValidationError, safeErrorDetail, safeMessage, sensitiveErrorDetail } from '../../src/core/errors';
 import { PayloadCipher } from '../../src/core/store/payload-cipher';
 import { createLogger } from '../../src/core/logger';
 
@@ -94,6 +94,25 @@ describe('error detail', () => {
   it('describes errors that are not Caseway errors by class and message', () => {
     expect(safeErrorDetail(new TypeError('boom'))).toEqual({ name: 'TypeError', code: 'ERROR', message: 'TypeError: boom', retryable: true });
     expect(sensitiveErrorDetail(new Error('x'))).toBeUndefined();
+  });
+
+  it("masks the input a library error quotes (JSON.parse's excerpt), keeping the rest of its message", () => {
+    const parseError = (() => {
+      try {
+        JSON.parse('Jane Doe, 12 High St');
+      } catch (err) {
+        return err;
+      }
+      throw new Error('JSON.parse accepted it');
+    })();
+    expect((parseError as Error).message).toContain('Jane Doe'); // what Node itself says
+    expect(safeMessage(parseError)).toBe(`SyntaxError: Unexpected token 'J', "…" is not valid JSON`);
+    expect(safeErrorDetail(parseError).message).not.toContain('Jane');
+    // Unclosed and escaped quotes are masked to the end; single-quoted names (a property read) are kept.
+    expect(safeMessage(new Error('bad "Jane \\"JD\\" Doe" and "unclosed Smith'))).toBe('bad "…" and "…"');
+    expect(safeMessage(new TypeError("Cannot read properties of undefined (reading 'surname')"))).toBe("TypeError: Cannot read properties of undefined (reading 'surname')");
+    // The negative: a Caseway error's own message is written without values and is kept as it is.
+    expect(safeMessage(new PeerError('icasework: createcase refused with HTTP 400 (X-Application-Error-Code "1008")', { retryable: false }))).toContain('"1008"');
   });
 
   it('keeps validation messages of inbound input out of the safe view too, with the paths', () => {
