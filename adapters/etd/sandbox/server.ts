@@ -61,7 +61,7 @@ export type IdenticalContent = 'file-again' | 'same-number';
 export const IDENTICAL_CONTENT_MODES: readonly IdenticalContent[] = ['file-again', 'same-number'];
 
 export function isIdenticalContent(v: unknown): v is IdenticalContent {
-  return v === 'file-again' || v === 'same-number';
+  return (IDENTICAL_CONTENT_MODES as readonly unknown[]).includes(v);
 }
 
 export interface StoredApplication {
