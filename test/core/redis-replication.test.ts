@@ -4,12 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
 import { Redis } from 'ioredis';
-import { startPrivateRedis } from '../../src/cli/private-redis';
+import { freePort, startPrivateRedis } from '../../src/cli/private-redis';
 import { parseConfig } from '../../src/core/config/load';
 import { connectRedis, redisOptionsFor } from '../../src/core/redis';
 import { AdapterRegistry, BUILTIN_ADAPTER_DIR } from '../../src/core/registry';
@@ -57,13 +56,6 @@ describe('Redis Sentinel configuration', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('Redis with a replica and Sentinel', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-replica-'));

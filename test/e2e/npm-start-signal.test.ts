@@ -5,22 +5,15 @@
  */
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { freePort } from '../../src/cli/private-redis';
 import { SANDBOX_PREFIX } from '../../src/cli/run-hub';
 import { deleteKeys, eventually } from '../helpers/hub';
 import { REDIS_URL } from '../helpers/redis';
 
 const ROOT = path.resolve(__dirname, '../..');
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function alive(pid: number): boolean {
   try {
