@@ -14,7 +14,7 @@ import { RedisConnectionState } from '../../src/core/store/connection-state';
 import { deliveryQueueName } from '../../src/core/queues';
 import { deleteKeysWithPrefix } from '../../src/core/redis';
 import { Keys } from '../../src/core/store/keys';
-import { CLI_TIMEOUT_MS, cliSetup, runCaseway, spawnCaseway, type CliProcess } from '../helpers/cli';
+import { CLI_TIMEOUT_MS, cliSetup, processAlive, runCaseway, spawnCaseway, type CliProcess } from '../helpers/cli';
 import { eventually } from '../helpers/hub';
 import { quietRedis, REDIS_URL } from '../helpers/redis';
 
@@ -37,14 +37,7 @@ routes:
 /** A safety net for a loaded machine (a Node process may take many seconds to start), not a measurement. */
 const START_MS = CLI_TIMEOUT_MS;
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const alive = processAlive;
 
 describe('caseway start with delivery processes', () => {
   const cli = cliSetup(YAML);

@@ -9,20 +9,12 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from '../../src/cli/private-redis';
 import { SANDBOX_PREFIX } from '../../src/cli/run-hub';
+import { processAlive } from '../helpers/cli';
 import { deleteKeys, eventually } from '../helpers/hub';
 import { REDIS_URL } from '../helpers/redis';
 
 const ROOT = path.resolve(__dirname, '../..');
 
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('npm start and signals', () => {
   it('a SIGTERM to `npm start` stops the hub cleanly, leaving no process behind', async () => {
@@ -40,11 +32,11 @@ describe('npm start and signals', () => {
       expect(hubPid).toBeGreaterThan(0);
       expect(hubPid).not.toBe(npm.pid);
       npm.kill('SIGTERM');
-      await eventually(async () => !alive(hubPid), 60000, 'the hub to exit');
+      await eventually(async () => !processAlive(hubPid), 60000, 'the hub to exit');
       await npmExited;
       expect(output).toMatch(/"msg":"hub stopped"/);
     } finally {
-      if (hubPid && alive(hubPid)) process.kill(hubPid, 'SIGKILL');
+      if (hubPid && processAlive(hubPid)) process.kill(hubPid, 'SIGKILL');
       if (npm.exitCode === null && npm.signalCode === null) npm.kill('SIGKILL');
       const redis = new Redis(REDIS_URL);
       await deleteKeys(redis, `${SANDBOX_PREFIX}${instance}:`);

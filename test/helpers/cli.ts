@@ -62,3 +62,13 @@ export const CLI_TIMEOUT_MS = 60_000;
 export function runCaseway(setup: CliSetup, prefix: string, args: string[]): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, argv(setup, prefix, args), { env: env(setup), encoding: 'utf8', timeout: CLI_TIMEOUT_MS });
 }
+
+/** Whether a process with this pid still exists (signal 0 only checks). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
