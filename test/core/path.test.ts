@@ -1,6 +1,6 @@
 /** The canonical path module: read-after-write, selector semantics and the grammar, by property and by example. */
 import fc from 'fast-check';
-import { getPath, parsePath, PathSyntaxError, removePath, setPath } from '../../src/core/path';
+import { getPath, parsePath, PathSyntaxError, removePath, setPath, trySetPath } from '../../src/core/path';
 
 const name = fc.stringMatching(/^[a-z][a-zA-Z0-9_]{0,6}$/);
 const scalar = fc.oneof(fc.string(), fc.integer(), fc.boolean());
@@ -79,9 +79,22 @@ describe('canonical paths (examples)', () => {
     const root: Record<string, unknown> = { status: 'open' };
     expect(() => setPath(root, 'status.code', 'x')).toThrow(PathSyntaxError);
     expect(root).toEqual({ status: 'open' });
+    // trySetPath answers false instead, and writes nothing either (nor on the way: parties[0] stays absent).
+    const nested: Record<string, unknown> = { parties: 'none', person: { name: 'x' } };
+    expect(trySetPath(nested, 'parties[0].id', 'p1')).toBe(false);
+    expect(trySetPath(nested, 'person.name.first', 'y')).toBe(false);
+    expect(nested).toEqual({ parties: 'none', person: { name: 'x' } });
+    expect(trySetPath(nested, 'person.born', '2001')).toBe(true);
+    expect(nested).toEqual({ parties: 'none', person: { name: 'x', born: '2001' } });
     setPath(root, ['__proto__', 'polluted'], true);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(getPath(root, ['__proto__', 'polluted'])).toBe(true);
+    // As the last step too: an own key named __proto__, the prototype untouched (other keys are plain assignments).
+    const other: Record<string, unknown> = {};
+    setPath(other, ['__proto__'], { polluted: true });
+    expect(Object.getPrototypeOf(other)).toBe(Object.prototype);
+    expect(Object.keys(other)).toEqual(['__proto__']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('a key step on an array and a selector on an object read nothing', () => {

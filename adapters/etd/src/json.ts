@@ -1,6 +1,6 @@
 /** Small JSON helpers shared by the codec, the validator and the intake pipeline. */
 import { createHash } from 'node:crypto';
-import { getPath as readPath, PathSyntaxError, removePath, setPath as writePath } from 'caseway/core';
+import { getPath as readPath, removePath, trySetPath } from 'caseway/core';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
 export interface JsonObject {
@@ -49,13 +49,7 @@ export function getPath(root: JsonObject, path: readonly string[]): JsonValue | 
  * on the way holds something that is not an object.
  */
 export function setPath(root: JsonObject, path: readonly string[], value: JsonValue): boolean {
-  try {
-    writePath(root, path, value);
-    return true;
-  } catch (err) {
-    if (err instanceof PathSyntaxError) return false;
-    throw err;
-  }
+  return trySetPath(root, path, value);
 }
 
 /** The object at a key path, created (with its parents) when missing; undefined when a non-object is in the way. */
