@@ -5,7 +5,7 @@
  * If they are not, the join reports it and the caller falls back to a bounded buffered join.
  */
 import type { Readable } from 'node:stream';
-import { readCsvBatches, valuesOf, type ByteTally } from './csv-reader';
+import { readCsvBatches, type ByteTally } from './csv-reader';
 import type { CaseRows, SectionRow } from './export-codec';
 
 export interface SectionFile {
@@ -17,8 +17,8 @@ export interface SectionFile {
 
 export type OpenFile = (remotePath: string) => Readable;
 
-/** The values of a row read without them (first pass). */
-const NO_VALUES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+/** The cells of a row read without them (first pass). */
+const NO_CELLS: string[] = Object.freeze([]) as unknown as string[];
 
 /** Reads the files of one section one after the other, a parsed piece at a time, handing out rows with look-ahead. */
 export class SectionReader {
@@ -34,19 +34,21 @@ export class SectionReader {
   private at = 0;
 
   /**
-   * `withValues` false: rows carry their case id, row number and cell counts but no values (a shared empty object),
-   * for the first pass, which checks order and hashes and builds nothing from the cells.
+   * Rows carry the cells papaparse made (no object by column name: the codec reads them by position). `withCells`
+   * false: rows carry their case id, row number and cell counts but no cells (a shared empty array), for the first
+   * pass, which checks order and hashes and builds nothing; what a row keeps alive counts against V8's young
+   * generation (csv-reader.ts, PARSE_BYTES).
    */
   constructor(
     private readonly open: OpenFile,
     private readonly files: SectionFile[],
     private readonly caseIdColumn: string,
-    private readonly withValues = true,
+    private readonly withCells = true,
   ) {}
 
   private async *batchesOfFile(file: SectionFile): AsyncGenerator<SectionRow[]> {
     const wanted = this.caseIdColumn.toUpperCase();
-    const withValues = this.withValues;
+    const withCells = this.withCells;
     let known: string[] | null = null;
     // Where the case id is: the header positions named like the case id column (the first such name, as written),
     // last first, as a row's values would hold it (a later column of the same name wins).
@@ -70,7 +72,7 @@ export class SectionReader {
       }
       return {
         row,
-        values: withValues ? valuesOf(cells, header) : NO_VALUES,
+        cells: withCells ? cells : NO_CELLS,
         extraCells: Math.max(0, cells.length - header.length),
         missingCells: Math.max(0, header.length - cells.length),
         caseId,

@@ -61,7 +61,7 @@ export interface CsvBatchReader<R = CsvRow> {
 export type RowMaker<R> = (cells: string[], row: number, header: string[]) => R;
 
 /** The cells of a row by column name (a later column of the same name wins; cells beyond the header are left out). */
-export function valuesOf(cells: string[], header: string[]): Record<string, string> {
+function valuesOf(cells: string[], header: string[]): Record<string, string> {
   const values: Record<string, string> = {};
   const width = Math.min(header.length, cells.length);
   for (let i = 0; i < width; i++) values[header[i]] = cells[i];

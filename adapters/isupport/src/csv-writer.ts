@@ -25,6 +25,14 @@ export function quoteField(value: string): string {
   return value;
 }
 
+/** A value as one CSV cell: strings as they are, numbers and booleans printed, anything else empty. */
+export function asCell(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
 export function csvCell(value: string | null | undefined): string {
   if (value === null || value === undefined) return '';
   return quoteField(neutraliseFormula(value));

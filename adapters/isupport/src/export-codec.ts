@@ -4,17 +4,23 @@
  * layout; every other column, and the raw code behind every translated value, goes under extensions.isupport so
  * nothing is dropped. Reasons and warnings name sections, rows and columns, never values.
  */
-import type { CanonicalCase, Party } from 'caseway/core';
-import type { CsvRow } from './csv-reader';
+import { trySetPath, type CanonicalCase, type Party } from 'caseway/core';
 import { toCanonicalDate } from './dates';
 import { exportPaths, type ExportColumn, type ExportLayout, type ExportSection } from './layout';
-import { setPath } from './paths';
 import type { CodeTranslator } from './reference-data';
 
 export type SectionName = 'CaseDetails' | 'MemberDetails' | 'WorkerDetails';
 export const SECTION_NAMES: SectionName[] = ['CaseDetails', 'MemberDetails', 'WorkerDetails'];
 
-export interface SectionRow extends CsvRow {
+/** One data row of an export file, with its cells as papaparse gave them (read by position, see columnPlan). */
+export interface SectionRow {
+  /** 1-based number of the data row (the header is row 0). */
+  row: number;
+  cells: string[];
+  /** Cells beyond the header's width (the row is malformed when > 0). */
+  extraCells: number;
+  /** Header columns the row has no cell for (malformed when > 0). */
+  missingCells: number;
   /** The row's case id; undefined when the file has no case id column (the row belongs to the folder's only case). */
   caseId?: string;
   /** File the row came from, relative to the request folder. */
@@ -84,6 +90,8 @@ function computeMissing(section: ExportSection, header: string[]): string[] {
 interface PlannedColumn {
   header: string;
   key: string;
+  /** Where the row's cell for this name is: the last column of that name (a later column of the same name wins). */
+  index: number;
   col: ExportColumn | undefined;
   /** Where the column's value goes (exportPaths(col)); empty when unmapped. */
   paths: string[];
@@ -92,8 +100,9 @@ interface PlannedColumn {
 const planCache = new WeakMap<string[], Map<ExportSection, PlannedColumn[]>>();
 
 /**
- * The distinct header names in the order Object.entries gives a row's values (cached per header and section), so a
- * row is walked without upper-casing every cell's column name again.
+ * The distinct header names in the order Object.keys gives them (cached per header and section), each with the
+ * position of its cell, so a row is walked by position, without an object by column name per row and without
+ * upper-casing every cell's column name again.
  */
 function columnPlan(section: ExportSection, header: string[]): PlannedColumn[] {
   let bySection = planCache.get(header);
@@ -105,7 +114,7 @@ function columnPlan(section: ExportSection, header: string[]): PlannedColumn[] {
     for (const h of header) order[h] = true;
     plan = Object.keys(order).map((h) => {
       const col = columns.get(h.toUpperCase());
-      return { header: h, key: h.toUpperCase(), col, paths: col ? exportPaths(col) : [] };
+      return { header: h, key: h.toUpperCase(), index: header.lastIndexOf(h), col, paths: col ? exportPaths(col) : [] };
     });
     bySection.set(section, plan);
   }
@@ -125,6 +134,11 @@ interface RowExtras {
 
 const NO_EXTRAS: RowExtras = Object.freeze({ unmapped: undefined, codes: undefined });
 
+/** Names a row in reasons and warnings (a function, not a closure per row: applyRow runs a million times a file). */
+function label(sectionName: SectionName, row: SectionRow): string {
+  return `${sectionName} ${row.file} row ${row.row}`;
+}
+
 /**
  * Applies one row to a target object (case or party) following the section's layout. Allocates only what the case
  * keeps (the per-row label, and the unmapped and codes objects, only when needed): the rows of a big export go
@@ -139,22 +153,24 @@ function applyRow(
   out: RowOutcome,
   roles?: string[],
 ): RowExtras {
-  const label = (): string => `${sectionName} ${row.file} row ${row.row}`;
   let unmapped: Record<string, string> | undefined;
   let codes: Record<string, string> | undefined;
   if (row.extraCells > 0 || row.missingCells > 0) {
-    out.reasons.push(`${label()}: has ${row.header.length + row.extraCells - row.missingCells} cells, the header has ${row.header.length}`);
+    out.reasons.push(`${label(sectionName, row)}: has ${row.header.length + row.extraCells - row.missingCells} cells, the header has ${row.header.length}`);
   }
   const caseIdKey = section.caseIdColumn.toUpperCase();
   for (const c of missingRequiredColumns(section, row.header)) {
     // A file without the case id column belongs to the folder's one case, named by its folder (seed §5.1 c).
     if (row.caseId === undefined && c.toUpperCase() === caseIdKey) continue;
-    out.reasons.push(`${label()}: required column ${c} is missing from the file`);
+    out.reasons.push(`${label(sectionName, row)}: required column ${c} is missing from the file`);
   }
-  for (const { header, key, col, paths } of columnPlan(section, row.header)) {
-    const raw = row.values[header];
-    // A short row has no cell for the later columns (and an inherited name such as "constructor" is no cell).
-    if (typeof raw !== 'string' || !Object.hasOwn(row.values, header)) continue;
+  const { cells } = row;
+  const plan = columnPlan(section, row.header);
+  for (let i = 0; i < plan.length; i++) {
+    const { header, key, index, col, paths } = plan[i];
+    // A short row has no cell for the later columns.
+    if (index >= cells.length) continue;
+    const raw = cells[index];
     const value = raw.trim();
     if (!col) {
       if (key === caseIdKey && sectionName !== 'CaseDetails') continue;
@@ -162,13 +178,13 @@ function applyRow(
       continue;
     }
     if (value === '') {
-      if (col.required) out.reasons.push(`${label()}: required column ${col.column} is empty`);
+      if (col.required) out.reasons.push(`${label(sectionName, row)}: required column ${col.column} is empty`);
       continue;
     }
     let canonical: string | undefined = value;
     if (col.codeList) {
       const t = cx.translator.toCanonical(col.codeList, value);
-      if (!t.known) out.warnings.push(`${label()}: ${col.column} has a code that is not in reference table ${cx.translator.list(col.codeList).referenceTable}`);
+      if (!t.known) out.warnings.push(`${label(sectionName, row)}: ${col.column} has a code that is not in reference table ${cx.translator.list(col.codeList).referenceTable}`);
       canonical = t.value;
       if (canonical !== value) (codes ??= {})[col.column] = value;
     }
@@ -176,8 +192,8 @@ function applyRow(
       const format = col.dateFormat ?? (col.format === 'date' ? cx.layout.dateFormat : cx.layout.dateTimeFormat);
       const date = toCanonicalDate(value, format, col.format === 'datetime') ?? (col.format === 'datetime' ? toCanonicalDate(value, cx.layout.dateFormat, false) : undefined);
       if (!date) {
-        if (col.required) out.reasons.push(`${label()}: ${col.column} is not a date in the format ${format}`);
-        else out.warnings.push(`${label()}: ${col.column} is not a date in the format ${format}; kept under extensions.isupport`);
+        if (col.required) out.reasons.push(`${label(sectionName, row)}: ${col.column} is not a date in the format ${format}`);
+        else out.warnings.push(`${label(sectionName, row)}: ${col.column} is not a date in the format ${format}; kept under extensions.isupport`);
         (unmapped ??= {})[header] = raw;
         continue;
       }
@@ -187,10 +203,15 @@ function applyRow(
       (unmapped ??= {})[header] = raw;
       continue;
     }
-    for (const p of paths) {
+    for (let j = 0; j < paths.length; j++) {
+      const p = paths[j];
       if (p === 'roles' && roles) {
         if (!roles.includes(canonical)) roles.push(canonical);
-      } else setPath(target, p, canonical);
+      } else {
+        // The layout sends two columns to clashing places (one to `person`, another to `person.surname`): the core
+        // path language overwrites nothing, so the case is refused with the columns named, never the values.
+        if (!trySetPath(target, p, canonical)) out.reasons.push(`${label(sectionName, row)}: ${col.column} cannot be written to ${p}: another column of the layout put a value on its way`);
+      }
     }
   }
   return unmapped || codes ? { unmapped, codes } : NO_EXTRAS;

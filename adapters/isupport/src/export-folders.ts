@@ -211,10 +211,10 @@ function fileRefs(tree: FolderTree, files: TreeFile[]): SectionFile[] {
 }
 
 /** The section readers of one case folder; without values for the first pass (it needs only case ids). */
-function readers(env: ExportEnv, tree: FolderTree, unit: CaseUnit, withValues: boolean): { cases: SectionReader; members: SectionReader; workers: SectionReader } {
+function readers(env: ExportEnv, tree: FolderTree, unit: CaseUnit, withCells: boolean): { cases: SectionReader; members: SectionReader; workers: SectionReader } {
   const open = (p: string) => env.sftp.readStream(p);
   const { sections } = env.layout;
-  const make = (n: SectionName) => new SectionReader(open, fileRefs(tree, sectionFiles(tree, sections[n].folder, unit.prefix)), sections[n].caseIdColumn, withValues);
+  const make = (n: SectionName) => new SectionReader(open, fileRefs(tree, sectionFiles(tree, sections[n].folder, unit.prefix)), sections[n].caseIdColumn, withCells);
   return { cases: make('CaseDetails'), members: make('MemberDetails'), workers: make('WorkerDetails') };
 }
 
@@ -241,11 +241,11 @@ interface UnitJoin {
 }
 
 /** Runs a join over each case folder of the request folder; transport faults become retryable errors (the folder stays). */
-async function runJoin(env: ExportEnv, tree: FolderTree, withValues: boolean, fn: (r: Readers, unit: CaseUnit) => Promise<JoinStats>): Promise<{ stats: JoinStats; files: ReturnType<typeof tallies>; units: UnitJoin[] }> {
+async function runJoin(env: ExportEnv, tree: FolderTree, withCells: boolean, fn: (r: Readers, unit: CaseUnit) => Promise<JoinStats>): Promise<{ stats: JoinStats; files: ReturnType<typeof tallies>; units: UnitJoin[] }> {
   const total: JoinStats = { cases: 0, memberRows: 0, workerRows: 0, peakRowsHeld: 0, leftoverRows: 0 };
   const units: UnitJoin[] = [];
   for (const unit of caseUnits(tree, env.layout)) {
-    const r = readers(env, tree, unit, withValues);
+    const r = readers(env, tree, unit, withCells);
     try {
       const stats = await fn(r, unit);
       units.push({ unit, stats, r });

@@ -3,11 +3,11 @@
  * row per creditor, debtor and child), following the import layout. Coded values are translated and, when reference
  * data is loaded, validated. Every problem is collected (file, row, column, what is wrong), never a value.
  */
-import type { CanonicalCase, Party } from 'caseway/core';
+import { getPath, type CanonicalCase, type Party } from 'caseway/core';
+import { asCell } from './csv-writer';
 import { fromCanonicalDate } from './dates';
 import type { ImportColumn, ImportFile, ImportFileName, ImportLayout } from './layout';
 import { IMPORT_FILE_NAMES } from './layout';
-import { asCell, getPath } from './paths';
 import type { CodeTranslator } from './reference-data';
 
 export interface CsvTable {

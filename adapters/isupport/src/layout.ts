@@ -6,9 +6,8 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { ValidateFunction } from 'ajv';
-import { createAjv, describeAjvErrors } from 'caseway/core';
+import { createAjv, describeAjvErrors, parsePath } from 'caseway/core';
 import { ConfigError } from 'caseway/core';
-import { checkPath } from './paths';
 import { layoutPath, type IsupportSettings } from './settings';
 
 export type ValueFormat = 'text' | 'date' | 'datetime';
@@ -262,7 +261,7 @@ function checkPaths(file: string, entries: Array<{ at: string; path: string }>):
     const p = e.path.replace(/^\$case\./, '');
     if (p === '$role') continue;
     try {
-      checkPath(p);
+      parsePath(p);
     } catch (err) {
       throw new ConfigError(file, e.at, (err as Error).message);
     }

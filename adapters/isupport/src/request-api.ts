@@ -4,9 +4,8 @@
  * mails a notice. The acknowledgement's body is not documented: a request id (REQ-...) is taken from it when present.
  */
 import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, ConstOptionsSchema, OptionsOf } from 'caseway/core';
-import { PermanentError } from 'caseway/core';
+import { getPath, PermanentError } from 'caseway/core';
 import { createPeerHttp, unexpectedStatus } from 'caseway/core';
-import { getPath } from './paths';
 import type { IsupportSettings } from './settings';
 
 export type CaseIdEscaping = 'spec' | 'strict';

@@ -139,7 +139,7 @@ const exportArb = fc.record({
 
 function sectionRow(file: string, caseId: string, values: Record<string, string>, row: number): SectionRow {
   const withId = { CASE_ID: caseId, ...values };
-  return { row, values: withId, extraCells: 0, missingCells: 0, caseId, file, header: Object.keys(withId) };
+  return { row, cells: Object.values(withId), extraCells: 0, missingCells: 0, caseId, file, header: Object.keys(withId) };
 }
 
 function rowsOf(table: { header: string[]; rows: string[][] }): Array<Record<string, string>> {
@@ -220,6 +220,36 @@ describe('export -> canonical -> import round trip', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  test('a layout sending two columns to clashing paths refuses the case, naming the columns and never the values', () => {
+    // LAST_NAME goes to person (a string) and FIRST_NAME under it: the path language overwrites nothing.
+    const member = exportLayout.sections.MemberDetails;
+    const clashing = {
+      ...exportLayout,
+      sections: {
+        ...exportLayout.sections,
+        MemberDetails: {
+          ...member,
+          columns: member.columns.map((c) => (c.column === 'LAST_NAME' ? { ...c, path: 'person' } : c.column === 'FIRST_NAME' ? { ...c, path: 'person.forenames' } : c)),
+        },
+      },
+    };
+    const rows: CaseRows = {
+      caseId: 'US-FR-2016-100_0001-US',
+      caseRow: sectionRow('CaseDetails/c.csv', 'US-FR-2016-100_0001-US', { REQUESTING_COUNTRY: 'US', REQUESTED_COUNTRY: 'FR', CASE_OPEN_DATE: '2016-01-02' }, 1),
+      members: [sectionRow('MemberDetails/m.csv', 'US-FR-2016-100_0001-US', { MEMBER_ID: 'M1', MEMBER_ROLE: 'CRED', LAST_NAME: 'Secretname', FIRST_NAME: 'Hiddenfirst' }, 1)],
+      workers: [],
+    };
+    const cx = { translator, connection: 'isupport', folder: 'REQ-1', fingerprint: 'f' };
+    const built = buildCase({ ...cx, layout: clashing }, rows);
+    expect(built.ok).toBe(false);
+    const reasons = built.ok ? [] : built.reasons;
+    expect(reasons).toEqual(['MemberDetails MemberDetails/m.csv row 1: FIRST_NAME cannot be written to person.forenames: another column of the layout put a value on its way']);
+    expect(JSON.stringify(reasons)).not.toMatch(/Secretname|Hiddenfirst/);
+    // The same rows with the shipped layout build a case (the refusal is the clash, not the data).
+    const ok = buildCase({ ...cx, layout: exportLayout }, rows);
+    expect(ok.ok && ok.case.parties[0].person).toEqual({ surname: 'Secretname', forenames: 'Hiddenfirst' });
   });
 
   test('the checks can fail: a case whose RECEIVED_DATE came from the file time would not match', () => {
