@@ -28,7 +28,7 @@ EXPOSE 8080
 # Both roles answer /healthz on PORT (a worker serves only probes and /metrics there).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-ENTRYPOINT ["node", "dist/src/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "dist/src/cli/main.js"]
 # Real peers only; the hub refuses to start without CASEWAY_API_TOKEN, its own ops hashes and CASEWAY_DATA_KEY.
 ENV CASEWAY_CONFIG=/app/config/docker.yaml \
     CASEWAY_SANDBOX=false

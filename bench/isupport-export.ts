@@ -20,6 +20,7 @@ import { startOpenSsh } from '../adapters/isupport/test/helpers/openssh';
 import { runExportScan } from '../adapters/isupport/src/export-source';
 import type { IsupportSettings } from '../adapters/isupport/src/settings';
 import { peakRssMb } from './lib/harness';
+import { withHubNodeFlags } from '../src/cli/node-flags';
 
 const CASES = Number(process.env.ISUPPORT_BENCH_CASES ?? 50000);
 const MEMBERS_PER_CASE = 20;
@@ -150,8 +151,10 @@ interface ChildResult {
   outcome?: string;
 }
 
+/** A child process; the adapter's reader runs with the hub's V8 flags, as a hub worker process would (src/cli/node-flags.ts). */
 function child(args: string[]): ChildResult {
-  const r = spawnSync(process.execPath, [__filename, ...args], { env: process.env, encoding: 'utf8', timeout: 1800000, maxBuffer: 1 << 20 });
+  const flags = args[0] === 'adapter' ? withHubNodeFlags(process.execArgv) : [];
+  const r = spawnSync(process.execPath, [...flags, __filename, ...args], { env: process.env, encoding: 'utf8', timeout: 1800000, maxBuffer: 1 << 20 });
   const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(last) as ChildResult;

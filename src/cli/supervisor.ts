@@ -16,6 +16,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../core/logger';
+import { withHubNodeFlags } from './node-flags';
 
 /** Set in a child's environment by the supervisor: `caseway worker` then talks to its parent over IPC. */
 export const SUPERVISED_ENV = 'CASEWAY_SUPERVISED';
@@ -102,7 +103,9 @@ export class WorkerSupervisor {
     slot.state = 'starting';
     slot.startedAt = Date.now();
     // stdin is the terminal's: never the children's. Their log lines go where the parent's go.
-    const child = fork(modulePath, args, { env: { ...env, [SUPERVISED_ENV]: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // The hub's V8 flags (node-flags.ts) unless the operator set their own.
+    const execArgv = withHubNodeFlags(process.execArgv, env.NODE_OPTIONS ?? '');
+    const child = fork(modulePath, args, { execArgv, env: { ...env, [SUPERVISED_ENV]: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     slot.child = child;
     slot.exited = new Promise((resolve) => {
       let done = false;

@@ -2,11 +2,12 @@
  * `caseway start` on more than one core: the api in the process started, delivery in `--workers` child processes
  * (`caseway worker` forked over IPC), supervised. Real processes, real Redis; every wait is for a condition.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { HUB_NODE_FLAGS, withHubNodeFlags } from '../../src/cli/node-flags';
 import { resolveOptions } from '../../src/cli/options';
 import { workerArgs, workerProcessCount } from '../../src/cli/run-hub';
 import { defaultWorkerProcesses } from '../../src/cli/supervisor';
@@ -89,6 +90,9 @@ describe('caseway start with delivery processes', () => {
       return pids.length === 2 && pids;
     }, START_MS, 'two worker processes in /metrics');
     expect(first).not.toContain(hub.child.pid);
+    // Each worker runs with the hub's V8 flags (src/cli/node-flags.ts); the test's own process was started without them.
+    for (const pid of first) expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining([...HUB_NODE_FLAGS]));
+    expect(readFileSync(`/proc/${hub.child.pid}/cmdline`, 'utf8').split('\0')).not.toEqual(expect.arrayContaining([...HUB_NODE_FLAGS]));
     const before = await metrics(url);
     expect(before).toMatch(new RegExp(`^caseway_process_info\\{host="[^"]*",role="api",version="[^"]*",pid="${hub.child.pid}"\\} 1$`, 'm'));
     expect(metric(before, /caseway_worker_processes\{state="ready"\}/)).toBe(2);
@@ -202,6 +206,16 @@ describe('how many delivery processes caseway start forks', () => {
     expect(workerProcessCount(opts({}, { CASEWAY_WORKERS: '0' }), false, 8)).toBe(0);
     expect(workerProcessCount(opts({ workers: '2' }, { CASEWAY_WORKERS: '5' }), false, 8)).toBe(2);
     expect(workerProcessCount(opts({ workers: '2' }), true, 8)).toBe(0);
+  });
+
+  it('children get the hub\'s V8 flags after the parent\'s own, unless the operator set the same flag', () => {
+    expect(HUB_NODE_FLAGS).toEqual(['--max-semi-space-size=16']);
+    expect(withHubNodeFlags([], '')).toEqual(['--max-semi-space-size=16']);
+    expect(withHubNodeFlags(['--enable-source-maps'], '--trace-warnings')).toEqual(['--enable-source-maps', '--max-semi-space-size=16']);
+    // The operator's value wins, on the command line (either spelling) or in NODE_OPTIONS.
+    expect(withHubNodeFlags(['--max-semi-space-size=64'], '')).toEqual(['--max-semi-space-size=64']);
+    expect(withHubNodeFlags(['--max_semi_space_size=8'], '')).toEqual(['--max_semi_space_size=8']);
+    expect(withHubNodeFlags([], '--inspect --max-semi-space-size=32')).toEqual([]);
   });
 
   it('children get the resolved settings: the Redis actually used, the prefix, extra adapter folders', () => {

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { HUB_NODE_FLAGS } from '../../src/cli/node-flags';
 import { CLI } from '../helpers/cli';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -116,6 +117,12 @@ describe('docker-compose.yml', () => {
 
 describe('Dockerfile', () => {
   const lines = read('Dockerfile').split('\n');
+  it('starts the hub with the hub\'s V8 flags, as npm start does (src/cli/node-flags.ts)', () => {
+    const entrypoint = JSON.parse(lines.find((l) => l.startsWith('ENTRYPOINT '))!.slice('ENTRYPOINT '.length)) as string[];
+    expect(entrypoint).toEqual(['node', ...HUB_NODE_FLAGS, 'dist/src/cli/main.js']);
+    const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start;
+    expect(start).toBe(`exec bash scripts/node24.sh node ${HUB_NODE_FLAGS.join(' ')} dist/src/cli/main.js start`);
+  });
   it('builds and runs on a pinned Node 24 LTS minor and installs exactly the lock', () => {
     const from = lines.filter((l) => l.startsWith('FROM '));
     expect(from).toHaveLength(2);
