@@ -1,28 +1,20 @@
 /**
- * CSV output for iSupport import files: RFC 4180 (comma separated, CRLF line ends, fields with comma, quote, CR or LF
- * quoted, quotes doubled), UTF-8 with an optional byte order mark, and cells neutralised against formula injection.
+ * CSV output for iSupport import files, written by papaparse (the project's one CSV writer, as the 121-platform
+ * adapter's): RFC 4180 (comma separated, CRLF line ends, fields with a comma, quote, CR, LF or an edge space quoted,
+ * quotes doubled), UTF-8 with an optional byte order mark, and cells neutralised against formula injection.
  */
+import Papa from 'papaparse';
 
-/** Characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection). */
-const FORMULA_START = /^[=+\-@\t\r]/;
-/** Plain numbers (e.g. -12.50) are left alone: they cannot carry a formula. */
-const PLAIN_NUMBER = /^[+-]?\d+(\.\d+)?$/;
 /**
- * International phone numbers (+44 28 9000 0000, +1 (916) 555-0100) are left alone too: digits and separators only,
- * no name, reference or function a formula could use, and a quote in front would corrupt the number on import.
+ * A cell a spreadsheet would take for a formula (OWASP CSV injection): it starts with = + - @ tab or CR. Two kinds are
+ * left alone, as they cannot carry a formula and a quote in front would corrupt them on import: plain numbers
+ * (-12.50), and international phone numbers (+44 28 9000 0000, +1 (916) 555-0100: digits and separators only).
  */
-const PHONE_NUMBER = /^\+\d[\d ()./-]*\d$/;
+const FORMULA = /^(?![+-]?\d+(\.\d+)?$)(?!\+\d[\d ()./-]*\d$)[=+\-@\t\r]/;
 
-/** Prefixes a cell that starts like a formula with a single quote, so it is read as text. */
+/** The cell as the file holds it once read back: a single quote in front of a formula-like cell, so it is text. */
 export function neutraliseFormula(value: string): string {
-  if (FORMULA_START.test(value) && !PLAIN_NUMBER.test(value) && !PHONE_NUMBER.test(value)) return `'${value}`;
-  return value;
-}
-
-/** One RFC 4180 field: quoted only when it must be. */
-export function quoteField(value: string): string {
-  if (/[",\r\n]/.test(value)) return `"${value.replace(/"/g, '""')}"`;
-  return value;
+  return FORMULA.test(value) ? `'${value}` : value;
 }
 
 /** A value as one CSV cell: strings as they are, numbers and booleans printed, anything else empty. */
@@ -33,21 +25,18 @@ export function asCell(value: unknown): string | undefined {
   return undefined;
 }
 
-export function csvCell(value: string | null | undefined): string {
-  if (value === null || value === undefined) return '';
-  return quoteField(neutraliseFormula(value));
-}
-
 export interface CsvOptions {
   /** Start the file with a UTF-8 byte order mark (EF BB BF). */
   bom?: boolean;
 }
 
-/** A whole CSV file (header plus rows, each row ended by CRLF) as UTF-8 bytes. */
+/**
+ * A whole CSV file (header plus rows, each row ended by CRLF) as UTF-8 bytes. papaparse quotes a neutralised cell
+ * too ("'=1+1"), which reads back as the same text.
+ */
 export function toCsv(header: string[], rows: Array<Array<string | null | undefined>>, options: CsvOptions = {}): Buffer {
-  const lines = [header.map((h) => quoteField(h)).join(',')];
-  for (const row of rows) lines.push(row.map(csvCell).join(','));
-  const text = `${lines.join('\r\n')}\r\n`;
-  const body = Buffer.from(text, 'utf8');
+  // The header as the first row of arrays (with `fields`, papaparse ends a header-only file with a line break of its own).
+  const text = Papa.unparse([header, ...rows], { newline: '\r\n', escapeFormulae: FORMULA });
+  const body = Buffer.from(`${text}\r\n`, 'utf8');
   return options.bom ? Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), body]) : body;
 }

@@ -6,7 +6,7 @@ import { watch, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, sta
 import path from 'node:path';
 import { ValidationError } from '../../../src/core/errors';
 import adapter from '../index';
-import { csvCell, neutraliseFormula, toCsv } from '../src/csv-writer';
+import { neutraliseFormula, toCsv } from '../src/csv-writer';
 import { loadImportLayout } from '../src/layout';
 import { requestFolderName, safeJoin, safeSegment } from '../src/naming';
 import type { IsupportSettings } from '../src/settings';
@@ -283,11 +283,14 @@ describe('csv writer', () => {
     expect(neutraliseFormula('+1 916 A1')).toBe("'+1 916 A1");
     expect(neutraliseFormula('+cmd|/C calc')).toBe("'+cmd|/C calc");
     expect(neutraliseFormula('+1+SUM(A1)')).toBe("'+1+SUM(A1)");
-    expect(csvCell('a,b')).toBe('"a,b"');
-    expect(csvCell('say "x"')).toBe('"say ""x"""');
-    expect(csvCell('l1\nl2')).toBe('"l1\nl2"');
-    expect(csvCell(undefined)).toBe('');
-    expect(toCsv(['A', 'B'], [['1', '=2']]).toString('utf8')).toBe("A,B\r\n1,'=2\r\n");
+    const file = (rows: Array<Array<string | null | undefined>>) => toCsv(['A', 'B'], rows).toString('utf8');
+    expect(file([['a,b', 'say "x"']])).toBe('A,B\r\n"a,b","say ""x"""\r\n');
+    expect(file([['l1\nl2', undefined]])).toBe('A,B\r\n"l1\nl2",\r\n');
+    expect(file([['plain', null]])).toBe('A,B\r\nplain,\r\n');
+    // A neutralised cell is quoted as well; plain numbers and phone numbers are left as they are.
+    expect(file([['1', '=2']])).toBe(`A,B\r\n1,"'=2"\r\n`);
+    expect(file([['-5', '+44 28 9000 0000']])).toBe('A,B\r\n-5,+44 28 9000 0000\r\n');
+    expect(file([])).toBe('A,B\r\n');
     expect([...toCsv(['A'], [], { bom: true }).subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
   });
 
