@@ -79,8 +79,9 @@ export interface ConnectionState {
   hashGet(key: string, field: string): Promise<string | null>;
   hashGetAll(key: string): Promise<Record<string, string>>;
   /**
-   * A best-effort mutual-exclusion lock across processes; returns a release function, or null if held elsewhere. A
-   * release that Redis does not answer (unavailable) rejects and is sent again in the background until Redis takes it
+   * A best-effort mutual-exclusion lock across processes; returns a release function, or null if held elsewhere. It is
+   * a lease: renewed every ttlMs / 3 while held, so it lasts as long as its holder's work; ttlMs bounds only how long a
+   * holder that died keeps it. A release that Redis does not answer (unavailable) rejects and is sent again in the background until Redis takes it
    * or the lock has expired; so is the release of a take that failed that way (Redis may have set the lock): a Redis
    * restart does not leave the lock held by nobody for its whole TTL.
    */

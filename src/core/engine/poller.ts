@@ -17,6 +17,14 @@ export interface PollSourceRef {
   options: Record<string, unknown>;
 }
 
+/**
+ * The per-source poll lock's TTL. The lock is a lease (ConnectionState.lock): renewed while the poll runs, however long
+ * that is, so this bounds only how long a poll whose process died (SIGKILL, a lost host) keeps the source from being
+ * polled again. Before the lease it had to outlast every poll: max(60 s, 10 × the interval), 10 minutes for iSupport's
+ * default minute, and a poll longer than that was joined by a second one.
+ */
+export const POLL_LOCK_TTL_MS = 60_000;
+
 const schedulerId = (ref: { connection: string; source: string }) => `poll.${ref.connection}.${ref.source}`;
 
 /** Every poll source that an enabled route reads from, with its interval and options. */
@@ -65,7 +73,7 @@ export class PollRunner {
     const def = conn.adapter.sources[source];
     if (!def || def.kind !== 'poll') throw new Error(`connection "${connection}" has no poll source "${source}"`);
     const options = conn.config.sources?.[source]?.options ?? {};
-    const release = await conn.ctx.state.lock(`poll:${source}`, Math.max(60_000, (conn.config.sources?.[source]?.everyMs ?? def.defaultIntervalMs) * 10));
+    const release = await conn.ctx.state.lock(`poll:${source}`, POLL_LOCK_TTL_MS);
     if (!release) {
       this.rt.metrics.pollRun(connection, source, 'locked', 0);
       return 0;

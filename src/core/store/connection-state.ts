@@ -5,6 +5,8 @@ import { isRedisUnavailable, storeCall } from './replies';
 import { CachedScript } from './scripts';
 
 const RELEASE_LOCK = new CachedScript(`if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`);
+/** Extends a lock its holder still holds (1), or answers 0 when it is gone or another's. */
+const RENEW_LOCK = new CachedScript(`if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`);
 
 /** First wait before a lock release that met an unavailable Redis is sent again; doubled each time, up to the cap. */
 const RELEASE_RETRY_FIRST_MS = 100;
@@ -127,7 +129,9 @@ export class RedisConnectionState implements ConnectionState {
       }
       if (holder !== token) return null;
     }
+    const renewal = this.renewWhileHeld(lockKey, token, ttlMs);
     return async () => {
+      clearInterval(renewal);
       try {
         await storeCall('connection state lock release', () => RELEASE_LOCK.run(this.raw, [lockKey], [token]), { connection: this.connection });
       } catch (err) {
@@ -137,6 +141,30 @@ export class RedisConnectionState implements ConnectionState {
         throw releasingLater(err);
       }
     };
+  }
+
+  /**
+   * A lease, not a timer: while its holder runs, the lock's TTL is set back to ttlMs every third of it, so work that
+   * outlasts the TTL (a poll reading a large export over a slow link) keeps others out to its end. The TTL only bounds
+   * how long a holder that died (SIGKILL, a lost host) keeps the lock. A renewal Redis does not answer is tried again at
+   * the next tick; one that finds the lock gone or another's stops renewing (the holder's release is then a no-op).
+   */
+  private renewWhileHeld(lockKey: string, token: string, ttlMs: number): NodeJS.Timeout {
+    const timer = setInterval(() => {
+      if (this.raw.status === 'end') {
+        clearInterval(timer);
+        return;
+      }
+      RENEW_LOCK.run(this.raw, [lockKey], [token, String(ttlMs)]).then(
+        (renewed) => {
+          if (Number(renewed) !== 1) clearInterval(timer);
+        },
+        () => undefined,
+      );
+    }, Math.max(1, Math.floor(ttlMs / 3)));
+    // unref: a lock never holds a process open.
+    timer.unref();
+    return timer;
   }
 
   private releaseLater(lockKey: string, token: string, expiresAt: number, delayMs: number): void {
