@@ -81,7 +81,7 @@ export function resolvePolling(p: PollingSettings | undefined): ResolvedPolling 
     emitBatchRows: p?.emitBatchRows ?? 200,
     maxBufferedRows: p?.maxBufferedRows ?? 200000,
     incompleteTimeoutMs: p?.incompleteTimeoutMs ?? 86400000,
-    folderLockMs: p?.folderLockMs ?? 900000,
+    folderLockMs: p?.folderLockMs ?? 120000,
     tempSuffixes: p?.tempSuffixes ?? ['.part', '.tmp', '.filepart', '.partial'],
   };
 }
