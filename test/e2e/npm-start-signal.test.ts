@@ -32,7 +32,9 @@ describe('npm start and signals', () => {
       expect(hubPid).toBeGreaterThan(0);
       expect(hubPid).not.toBe(npm.pid);
       npm.kill('SIGTERM');
-      await eventually(async () => !processAlive(hubPid), 60000, 'the hub to exit');
+      await eventually(async () => !processAlive(hubPid), 60000, 'the hub to exit').catch((err: Error) => {
+        throw new Error(`${err.message}\n--- output after the banner ---\n${output.slice(output.indexOf('Press Ctrl+C')).slice(-6000)}`);
+      });
       await npmExited;
       expect(output).toMatch(/"msg":"hub stopped"/);
     } finally {
