@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { HUB_NODE_FLAGS } from '../../src/cli/node-flags';
+import { withHubNodeFlags } from '../../src/cli/node-flags';
 import { startPrivateRedis } from '../../src/cli/private-redis';
 import { PayloadCipher } from '../../src/core/store/payload-cipher';
 import { deliveryQueueName } from '../../src/core/queues';
@@ -349,8 +349,8 @@ export async function startHub(env: HubEnv, role: 'start' | 'api' | 'worker', po
   let output = '';
   const child = spawn(
     process.execPath,
-    // As `npm start` and the Dockerfile start it: with the hub's V8 flags (src/cli/node-flags.ts).
-    [...HUB_NODE_FLAGS, CLI, '--config', env.configFile, '--prefix', env.prefix, '--redis', env.redisUrl, '--sandbox', 'false', '--log-level', process.env.FAULTS_LOG_LEVEL ?? 'warn', ...extraArgs, role],
+    // As `npm start` and the Dockerfile start it: with the hub's V8 flags, unless NODE_OPTIONS sets its own (node-flags.ts).
+    [...withHubNodeFlags([]), CLI, '--config', env.configFile, '--prefix', env.prefix, '--redis', env.redisUrl, '--sandbox', 'false', '--log-level', process.env.FAULTS_LOG_LEVEL ?? 'warn', ...extraArgs, role],
     // A hub with real peers starts only closed: its own data key and an API token (the harness never calls /api).
     { cwd: env.cwd, env: { ...process.env, CASEWAY_DATA_KEY: env.dataKey, CASEWAY_API_TOKEN: env.apiToken, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );

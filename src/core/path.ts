@@ -96,7 +96,7 @@ function own(record: Record<string, unknown>, key: string): unknown {
  * is an accessor on Object.prototype; every other key assigns an own, enumerable, writable property as defineProperty
  * would, at a fraction of the cost (the iSupport export reader sets ~10 paths per member row, a million rows a file).
  */
-function putKey(record: Record<string, unknown>, key: string, value: unknown): void {
+export function setOwnKey(record: Record<string, unknown>, key: string, value: unknown): void {
   if (key === '__proto__') Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
   else record[key] = value;
 }
@@ -142,9 +142,9 @@ export function setPath(root: Record<string, unknown>, path: Path, value: unknow
     const last = i === steps.length - 1;
     if (s.kind === 'key') {
       if (!isRecord(current)) throw new PathSyntaxError(`cannot set "${pathText(path)}": "${s.key}" is not inside an object`);
-      if (last) return putKey(current, s.key, value);
+      if (last) return setOwnKey(current, s.key, value);
       let next = own(current, s.key);
-      if (next === undefined || next === null) putKey(current, s.key, (next = containerFor(steps[i + 1])));
+      if (next === undefined || next === null) setOwnKey(current, s.key, (next = containerFor(steps[i + 1])));
       current = next;
       continue;
     }

@@ -51,7 +51,7 @@ export class SectionReader {
     const withCells = this.withCells;
     let known: string[] | null = null;
     // Where the case id is: the header positions named like the case id column (the first such name, as written),
-    // last first, as a row's values would hold it (a later column of the same name wins).
+    // last first (a later column of the same name wins, as in the codec's column plan).
     let idAt: number[] = [];
     const make = (cells: string[], row: number, header: string[]): SectionRow => {
       if (header !== known) {

@@ -210,7 +210,7 @@ function fileRefs(tree: FolderTree, files: TreeFile[]): SectionFile[] {
   return files.map((f) => ({ path: f.path, rel: f.rel }));
 }
 
-/** The section readers of one case folder; without values for the first pass (it needs only case ids). */
+/** The section readers of one case folder; without cells for the first pass (it needs only case ids). */
 function readers(env: ExportEnv, tree: FolderTree, unit: CaseUnit, withCells: boolean): { cases: SectionReader; members: SectionReader; workers: SectionReader } {
   const open = (p: string) => env.sftp.readStream(p);
   const { sections } = env.layout;
