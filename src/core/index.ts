@@ -11,4 +11,5 @@ export * from './peer-http';
 export * from './path';
 export * from './util';
 export { compileOnce, createAjv, describeAjvErrors } from './config/ajv';
+export { SchemaDefaultError, propertySchema, schemaDefaults } from './config/schema-defaults';
 export * from './demo';

@@ -10,7 +10,7 @@ import { appRefNumberFor, applicationDigest } from './ids';
 import { createIntakeHandler, methodNotAllowed } from './intake';
 import type { JsonObject } from './json';
 import { stateIdempotencyGuard } from './idempotency';
-import { DEFAULT_API_KEY_HEADER, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_IDEMPOTENCY_IN_FLIGHT_SECONDS, DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS, inboundPath, type EtdSettings } from './settings';
+import { DEFAULT_INBOUND_API_KEY_HEADER, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_IDEMPOTENCY_IN_FLIGHT_SECONDS, DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS, inboundPath, type EtdSettings } from './settings';
 import applicationSchema from '../../../schemas/etd-application.schema.json';
 import { createValidator } from './validator';
 import seedExample from '../test/fixtures/seed-example.json';
@@ -42,7 +42,7 @@ export const applicationSource: WebhookSourceDefinition<EtdSettings, typeof appl
     requestContentType: 'application/json; charset=utf-8',
     requestSchema: applicationSchema,
     authentication: 'an API key in the X-API-Key header (settings.inbound.apiKeyHeader), optionally limited to IP addresses per key',
-    securityScheme: { type: 'apiKey', in: 'header', name: DEFAULT_API_KEY_HEADER, description: 'ETD intake API key (settings.inbound.apiKeys; the header name is settings.inbound.apiKeyHeader).' },
+    securityScheme: { type: 'apiKey', in: 'header', name: DEFAULT_INBOUND_API_KEY_HEADER, description: 'ETD intake API key (settings.inbound.apiKeys; the header name is settings.inbound.apiKeyHeader).' },
     get examples() {
       // The specification's own example request (several required fields are empty in it) and a valid one, each
       // with the answer this adapter's validator gives.
@@ -76,7 +76,7 @@ export const applicationSource: WebhookSourceDefinition<EtdSettings, typeof appl
   },
   mount(router, ctx, emit, options) {
     const inbound = ctx.connection.settings.inbound ?? {};
-    const apiKeyHeader = inbound.apiKeyHeader ?? DEFAULT_API_KEY_HEADER;
+    const apiKeyHeader = inbound.apiKeyHeader ?? DEFAULT_INBOUND_API_KEY_HEADER;
     const path = inboundPath(ctx.connection.settings, options);
     const apiKeys = inbound.apiKeys ?? [];
     if (!apiKeys.length && !inbound.allowUnauthenticated) {

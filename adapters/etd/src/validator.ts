@@ -6,7 +6,7 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import schemaFile from '../../../schemas/etd-application.schema.json';
 import { canonicalJson, deepClone, defineKey, isPlainObject, type JsonObject, type JsonValue } from './json';
-import type { ValidationPatterns, ValidationSettings } from './settings';
+import { DEFAULT_CASE_INSENSITIVE_ENUMS, type ValidationPatterns, type ValidationSettings } from './settings';
 
 /** The spec's messages, verbatim. */
 export const MESSAGES = {
@@ -245,7 +245,7 @@ function buildValidator(settings: ValidationSettings): EtdValidator {
     ajv.addFormat(format, { type: 'string', validate: (v: string) => v === '' || re.test(v) });
   }
   const fn: ValidateFunction = ajv.compile(schema);
-  const caseInsensitive = settings.caseInsensitiveEnums ?? true;
+  const caseInsensitive = settings.caseInsensitiveEnums ?? DEFAULT_CASE_INSENSITIVE_ENUMS;
   const app = appSchema(schema);
   return {
     schema,

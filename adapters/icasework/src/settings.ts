@@ -5,7 +5,8 @@
  *   db         https://uat.icasework.com/{op}?db={account}   (current UAT)
  * getreport lives on a separate reporting host for the current generations: https://{account}reports.icasework.com.
  */
-import { DEFAULT_MAX_RESPONSE_BYTES } from 'caseway/core';
+import { schemaDefaults } from 'caseway/core';
+import schema from '../configuration-schema.json';
 import type { IcaseworkSettings } from './settings.generated';
 
 /** The settings type is generated from configuration-schema.json (`npm run gen:types`); these name its parts. */
@@ -70,8 +71,11 @@ function fillAccount(url: string, account: string | undefined, field: string): s
   return url.split('{account}').join(encodeURIComponent(account));
 }
 
+/** The defaults configuration-schema.json declares: the values live there only. */
+const defaultOf = schemaDefaults<IcaseworkSettings>(schema, 'icasework configuration-schema.json');
+
 export function resolveSettings(raw: IcaseworkSettings): ResolvedSettings {
-  const urlStyle = raw.urlStyle ?? 'subdomain';
+  const urlStyle = raw.urlStyle ?? defaultOf('urlStyle');
   if ((urlStyle === 'legacy' || urlStyle === 'db') && !raw.account) {
     throw new Error(`icasework settings: account is required for urlStyle ${urlStyle}`);
   }
@@ -83,18 +87,18 @@ export function resolveSettings(raw: IcaseworkSettings): ResolvedSettings {
     baseUrl,
     account: raw.account,
     reportsBaseUrl,
-    authMode: raw.authMode ?? 'signature',
+    authMode: raw.authMode ?? defaultOf('authMode'),
     key: raw.key,
     secret: raw.secret,
     tokenUrl: '',
-    tokenRefreshSkewSeconds: raw.tokenRefreshSkewSeconds ?? 60,
-    format: raw.format ?? 'xml',
+    tokenRefreshSkewSeconds: raw.tokenRefreshSkewSeconds ?? defaultOf('tokenRefreshSkewSeconds'),
+    format: raw.format ?? defaultOf('format'),
     signedParameters: { ...DEFAULT_SIGNED_PARAMETERS, ...(raw.signedParameters ?? {}) },
-    timeoutMs: raw.timeoutMs ?? 15000,
-    readRetries: raw.readRetries ?? 2,
-    retryBaseDelayMs: raw.retryBaseDelayMs ?? 250,
-    retryableErrorCodes: raw.retryableErrorCodes ?? [],
-    maxResponseBytes: raw.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    timeoutMs: raw.timeoutMs ?? defaultOf('timeoutMs'),
+    readRetries: raw.readRetries ?? defaultOf('readRetries'),
+    retryBaseDelayMs: raw.retryBaseDelayMs ?? defaultOf('retryBaseDelayMs'),
+    retryableErrorCodes: raw.retryableErrorCodes ?? defaultOf('retryableErrorCodes'),
+    maxResponseBytes: raw.maxResponseBytes ?? defaultOf('maxResponseBytes'),
     healthReportId: raw.healthReportId,
   };
   resolved.tokenUrl = raw.tokenUrl ? fillAccount(raw.tokenUrl, raw.account, 'tokenUrl') : operationUrl(resolved, 'token');

@@ -11,7 +11,7 @@ import { Client, FileType, FTPError, type FileInfo } from 'basic-ftp';
 import type { ConnectionOptions } from 'node:tls';
 import type { AdapterContext } from 'caseway/core';
 import type { PeerError } from 'caseway/core';
-import type { IsupportSettings } from './settings';
+import { DEFAULT_READY_TIMEOUT_MS, DEFAULT_TLS_REJECT_UNAUTHORIZED, type IsupportSettings } from './settings';
 import { fileModeOf, isNotFound, timed, transportError, type FileTransport, type RemoteEntry } from './transport';
 
 type FtpKind = 'ftp' | 'ftps';
@@ -59,11 +59,11 @@ export class IsupportFtp implements FileTransport {
     if (s.password === undefined) {
       throw transportError(ctx, kind, 'connect', `${s.host}:${port}`, 'CONFIG', new Error('FTP needs sftp.password (a private key is for SFTP only)'));
     }
-    const client = new Client(s.readyTimeoutMs ?? 20000);
+    const client = new Client(s.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
     const secureOptions: ConnectionOptions = {
       ca: s.tls?.ca,
       servername: s.tls?.servername,
-      rejectUnauthorized: s.tls?.rejectUnauthorized ?? true,
+      rejectUnauthorized: s.tls?.rejectUnauthorized ?? DEFAULT_TLS_REJECT_UNAUTHORIZED,
     };
     const started = Date.now();
     try {

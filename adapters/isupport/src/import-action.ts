@@ -12,7 +12,7 @@ import { encodeImport } from './import-codec';
 import { IMPORT_FILE_NAMES, loadCodeLists, loadImportLayout, type ImportFileName } from './layout';
 import { requestFolderName, safeJoin } from './naming';
 import { CodeTranslator, getReferenceData } from './reference-data';
-import { resolveDirs, type IsupportSettings } from './settings';
+import { DEFAULT_BOM, DEFAULT_REQUEST_PREFIX, resolveDirs, type IsupportSettings } from './settings';
 import { withTransport } from './file-server';
 import type { FileTransport } from './transport';
 
@@ -62,11 +62,11 @@ export async function deliverImport(request: DeliveryRequest<ImportOptions>, ctx
       { route: request.route, hubId: request.hubId, connection: ctx.connection.name, action: request.action, missingFields: fields },
     );
   }
-  const bom = request.options.bom ?? s.bom ?? false;
+  const bom = request.options.bom ?? s.bom ?? DEFAULT_BOM;
   const files = {} as Record<ImportFileName, Buffer>;
   for (const name of IMPORT_FILE_NAMES) files[name] = toCsv(encoded.files[name].header, encoded.files[name].rows, { bom });
 
-  const folder = requestFolderName(request.deliveryId, s.requestPrefix ?? 'REQ-CW-');
+  const folder = requestFolderName(request.deliveryId, s.requestPrefix ?? DEFAULT_REQUEST_PREFIX);
   const result: DeliveryResult = {
     references: [{ system: 'isupport', connection: ctx.connection.name, id: folder, kind: 'requestId' }],
     summary: { requestId: folder, files: 2, members: encoded.members },

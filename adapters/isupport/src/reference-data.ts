@@ -6,7 +6,7 @@
  */
 import type { AdapterContext } from 'caseway/core';
 import type { CodeList, CodeLists } from './layout';
-import type { IsupportSettings } from './settings';
+import { DEFAULT_REFERENCE_DATA_REFRESH_MS, type IsupportSettings } from './settings';
 
 export interface ReferenceEntry {
   code: string;
@@ -30,7 +30,7 @@ function cacheKey(ctx: AdapterContext<IsupportSettings>): string {
 
 /** The reference data known for the connection (null before any was loaded). */
 export async function getReferenceData(ctx: AdapterContext<IsupportSettings>): Promise<ReferenceSnapshot | null> {
-  const refreshMs = ctx.connection.settings.referenceDataRefreshMs ?? 30000;
+  const refreshMs = ctx.connection.settings.referenceDataRefreshMs ?? DEFAULT_REFERENCE_DATA_REFRESH_MS;
   const known = cache.get(cacheKey(ctx));
   if (known && Date.now() - known.readAt < refreshMs) return known.snapshot;
   const snapshot = await ctx.state.getJson<ReferenceSnapshot>(STATE_KEY);

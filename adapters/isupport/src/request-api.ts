@@ -6,9 +6,9 @@
 import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { getPath, PermanentError } from 'caseway/core';
 import { createPeerHttp, unexpectedStatus } from 'caseway/core';
-import type { IsupportSettings } from './settings';
+import { DEFAULT_API_MAX_RESPONSE_BYTES, DEFAULT_API_TIMEOUT_MS, DEFAULT_CASE_ID_ESCAPING, type ApiSettings, type IsupportSettings } from './settings';
 
-export type CaseIdEscaping = 'spec' | 'strict';
+export type CaseIdEscaping = NonNullable<ApiSettings['caseIdEscaping']>;
 
 /**
  * The case id as one URL path segment. 'spec' (default) writes it as the seed does
@@ -16,7 +16,7 @@ export type CaseIdEscaping = 'spec' | 'strict';
  * "?", "#", "%", spaces and non-ASCII are percent-encoded so the id stays one segment. 'strict' also encodes
  * `( ) ! ' *`, for a server that wants them escaped.
  */
-export function encodeSegment(value: string, escaping: CaseIdEscaping = 'spec'): string {
+export function encodeSegment(value: string, escaping: CaseIdEscaping = DEFAULT_CASE_ID_ESCAPING): string {
   const encoded = encodeURIComponent(value);
   return escaping === 'strict' ? encoded.replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`) : encoded;
 }
@@ -41,7 +41,7 @@ export interface Ack {
 
 async function get(ctx: AdapterContext<IsupportSettings>, url: string, operation: string): Promise<Ack> {
   const s = ctx.connection.settings.api;
-  const http = createPeerHttp(ctx, { baseURL: s.baseUrl.replace(/\/+$/, ''), timeoutMs: s.timeoutMs, peer: 'isupport', maxResponseBytes: s.maxResponseBytes });
+  const http = createPeerHttp(ctx, { baseURL: s.baseUrl.replace(/\/+$/, ''), timeoutMs: s.timeoutMs ?? DEFAULT_API_TIMEOUT_MS, peer: 'isupport', maxResponseBytes: s.maxResponseBytes ?? DEFAULT_API_MAX_RESPONSE_BYTES });
   const res = await http.get(url, { responseType: 'text', transformResponse: (d: unknown) => d });
   if (res.status < 200 || res.status >= 300) throw unexpectedStatus(ctx, operation, res.status);
   let body: unknown = res.data;

@@ -6,6 +6,8 @@
  */
 import path from 'node:path';
 import { existsSync } from 'node:fs';
+import { propertySchema, schemaDefaults } from 'caseway/core';
+import schema from '../configuration-schema.json';
 import type { IsupportSettings } from './settings.generated';
 
 /** The settings types are generated from configuration-schema.json (`npm run gen:types`); these name their parts. */
@@ -18,6 +20,29 @@ export type SftpSettings = IsupportSettings['sftp'];
 export type FtpsTlsSettings = NonNullable<SftpSettings['tls']>;
 export type SmtpSettings = NonNullable<IsupportSettings['smtp']>;
 export type PollingSettings = NonNullable<IsupportSettings['polling']>;
+export type ApiSettings = IsupportSettings['api'];
+
+// The defaults configuration-schema.json declares: the values live there only. The mail ones are the seed's
+// ApplicationResource.properties values, used where a connection leaves a mail setting out.
+const SCHEMA_FILE = 'isupport configuration-schema.json';
+const defaultOf = schemaDefaults<IsupportSettings>(schema, SCHEMA_FILE);
+const sftpSchema = propertySchema(schema, 'sftp');
+const sftpDefault = schemaDefaults<SftpSettings>(sftpSchema, `${SCHEMA_FILE} sftp`);
+const tlsDefault = schemaDefaults<FtpsTlsSettings>(propertySchema(sftpSchema, 'tls'), `${SCHEMA_FILE} sftp.tls`);
+const apiDefault = schemaDefaults<ApiSettings>(propertySchema(schema, 'api'), `${SCHEMA_FILE} api`);
+const smtpDefault = schemaDefaults<SmtpSettings>(propertySchema(schema, 'smtp'), `${SCHEMA_FILE} smtp`);
+const pollingDefault = schemaDefaults<PollingSettings>(propertySchema(schema, 'polling'), `${SCHEMA_FILE} polling`);
+
+export const DEFAULT_TRANSPORT = defaultOf('transport');
+export const DEFAULT_FILE_MODE = defaultOf('fileMode');
+export const DEFAULT_BOM = defaultOf('bom');
+export const DEFAULT_REQUEST_PREFIX = defaultOf('requestPrefix');
+export const DEFAULT_REFERENCE_DATA_REFRESH_MS = defaultOf('referenceDataRefreshMs');
+export const DEFAULT_READY_TIMEOUT_MS = sftpDefault('readyTimeoutMs');
+export const DEFAULT_TLS_REJECT_UNAUTHORIZED = tlsDefault('rejectUnauthorized');
+export const DEFAULT_API_TIMEOUT_MS = apiDefault('timeoutMs');
+export const DEFAULT_API_MAX_RESPONSE_BYTES = apiDefault('maxResponseBytes');
+export const DEFAULT_CASE_ID_ESCAPING = apiDefault('caseIdEscaping');
 
 export interface ResolvedSmtp {
   host: string;
@@ -34,31 +59,21 @@ export interface ResolvedSmtp {
   timeZone: string;
 }
 
-/** The seed's ApplicationResource.properties values, used where a connection leaves a mail setting out. */
-export const SEED_MAIL_DEFAULTS = {
-  subject: 'Request Status',
-  from: 'no-reply@protechsolutions.com',
-  to: 'helpdesk@protechsoft.com',
-  supportEmail: 'isupport-admin@protechsolutions.com',
-  exportSupportEmail: 'isupport-batch-admin@protechsolutions.com',
-  timeZone: 'America/Chicago',
-} as const;
-
 export function resolveSmtp(smtp: SmtpSettings): ResolvedSmtp {
-  const supportEmail = smtp.supportEmail ?? SEED_MAIL_DEFAULTS.supportEmail;
+  const supportEmail = smtp.supportEmail ?? smtpDefault('supportEmail');
   return {
     host: smtp.host,
-    port: smtp.port ?? 25,
-    secure: smtp.secure ?? false,
+    port: smtp.port ?? smtpDefault('port'),
+    secure: smtp.secure ?? smtpDefault('secure'),
     username: smtp.username,
     password: smtp.password,
-    subject: smtp.subject ?? SEED_MAIL_DEFAULTS.subject,
-    from: smtp.from ?? SEED_MAIL_DEFAULTS.from,
-    to: smtp.to ?? SEED_MAIL_DEFAULTS.to,
+    subject: smtp.subject ?? smtpDefault('subject'),
+    from: smtp.from ?? smtpDefault('from'),
+    to: smtp.to ?? smtpDefault('to'),
     supportEmail,
-    exportSupportEmail: smtp.exportSupportEmail ?? SEED_MAIL_DEFAULTS.exportSupportEmail,
+    exportSupportEmail: smtp.exportSupportEmail ?? smtpDefault('exportSupportEmail'),
     deadLetterTo: smtp.deadLetterTo ?? supportEmail,
-    timeZone: smtp.timeZone ?? SEED_MAIL_DEFAULTS.timeZone,
+    timeZone: smtp.timeZone ?? smtpDefault('timeZone'),
   };
 }
 
@@ -75,14 +90,14 @@ export interface ResolvedPolling {
 
 export function resolvePolling(p: PollingSettings | undefined): ResolvedPolling {
   return {
-    stableWaitMs: p?.stableWaitMs ?? 2000,
-    maxFoldersPerPoll: p?.maxFoldersPerPoll ?? 20,
-    emitBatchSize: p?.emitBatchSize ?? 100,
-    emitBatchRows: p?.emitBatchRows ?? 200,
-    maxBufferedRows: p?.maxBufferedRows ?? 200000,
-    incompleteTimeoutMs: p?.incompleteTimeoutMs ?? 86400000,
-    folderLockMs: p?.folderLockMs ?? 120000,
-    tempSuffixes: p?.tempSuffixes ?? ['.part', '.tmp', '.filepart', '.partial'],
+    stableWaitMs: p?.stableWaitMs ?? pollingDefault('stableWaitMs'),
+    maxFoldersPerPoll: p?.maxFoldersPerPoll ?? pollingDefault('maxFoldersPerPoll'),
+    emitBatchSize: p?.emitBatchSize ?? pollingDefault('emitBatchSize'),
+    emitBatchRows: p?.emitBatchRows ?? pollingDefault('emitBatchRows'),
+    maxBufferedRows: p?.maxBufferedRows ?? pollingDefault('maxBufferedRows'),
+    incompleteTimeoutMs: p?.incompleteTimeoutMs ?? pollingDefault('incompleteTimeoutMs'),
+    folderLockMs: p?.folderLockMs ?? pollingDefault('folderLockMs'),
+    tempSuffixes: p?.tempSuffixes ?? pollingDefault('tempSuffixes'),
   };
 }
 

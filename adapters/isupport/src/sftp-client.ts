@@ -9,7 +9,7 @@ import { Client as SshClient } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import type { AdapterContext } from 'caseway/core';
 import type { PeerError } from 'caseway/core';
-import type { IsupportSettings, SftpSettings } from './settings';
+import { DEFAULT_READY_TIMEOUT_MS, type IsupportSettings, type SftpSettings } from './settings';
 import { fileModeOf, timed, transportError, type FileTransport, type RemoteEntry } from './transport';
 
 function sftpCode(err: unknown): string {
@@ -71,7 +71,7 @@ export class IsupportSftp implements FileTransport {
         password: s.password,
         privateKey: s.privateKey,
         passphrase: s.passphrase,
-        readyTimeout: s.readyTimeoutMs ?? 20000,
+        readyTimeout: s.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
         hostVerifier: hostVerifier(s.hostKeySha256),
         retries: 0,
       } as SftpClient.ConnectOptions);

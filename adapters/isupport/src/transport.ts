@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { AdapterContext } from 'caseway/core';
 import { PeerError } from 'caseway/core';
-import type { IsupportSettings, TransportName } from './settings';
+import { DEFAULT_FILE_MODE, DEFAULT_TRANSPORT, type IsupportSettings, type TransportName } from './settings';
 
 export interface RemoteEntry {
   name: string;
@@ -44,13 +44,13 @@ export interface FileTransport {
 
 /** The file mode written files get: the setting as an octal string ("0600", "640"), or undefined for 'keep'. */
 export function fileModeOf(settings: IsupportSettings): number | undefined {
-  const raw = settings.fileMode ?? '0600';
+  const raw = settings.fileMode ?? DEFAULT_FILE_MODE;
   if (raw === 'keep') return undefined;
   return parseInt(raw, 8);
 }
 
 export function transportOf(settings: IsupportSettings): TransportName {
-  return settings.transport ?? 'sftp';
+  return settings.transport ?? DEFAULT_TRANSPORT;
 }
 
 /** A typed error for one failed file-server operation. Authentication and permission faults cannot heal by retrying. */

@@ -1,6 +1,6 @@
 /** Connection settings of a 121-platform connection (see configuration-schema.json) and their defaults. */
-import { DEFAULT_MAX_RESPONSE_BYTES } from 'caseway/core';
-
+import { propertySchema, schemaDefaults } from 'caseway/core';
+import schema from '../configuration-schema.json';
 import type { Platform121Settings } from './settings.generated';
 
 /** The settings type is generated from configuration-schema.json (`npm run gen:types`). */
@@ -30,7 +30,11 @@ export interface ResolvedSettings {
   updateReason: string;
 }
 
-export const DEFAULT_ATTRIBUTE_MAPPING: Readonly<Record<string, string>> = { 'person.fullName': 'fullName' };
+// The defaults configuration-schema.json declares: the values live there only.
+const SCHEMA_FILE = '121-platform configuration-schema.json';
+const defaultOf = schemaDefaults<Platform121Settings>(schema, SCHEMA_FILE);
+export const DEFAULT_ATTRIBUTE_MAPPING: Readonly<Record<string, string>> = defaultOf('attributeMapping');
+const throttleDefault = schemaDefaults<NonNullable<Platform121Settings['throttle']>>(propertySchema(schema, 'throttle'), `${SCHEMA_FILE} throttle`);
 
 export function resolveSettings(s: Platform121Settings): ResolvedSettings {
   return {
@@ -41,18 +45,18 @@ export function resolveSettings(s: Platform121Settings): ResolvedSettings {
     programFspConfigurationName: s.programFspConfigurationName,
     attributeMapping: { ...(s.attributeMapping ?? DEFAULT_ATTRIBUTE_MAPPING) },
     attributeDefaults: { ...(s.attributeDefaults ?? {}) },
-    requestsPerMinute: s.throttle?.requestsPerMinute ?? 2400,
-    loginsPerMinute: s.throttle?.loginsPerMinute ?? 20,
-    batchSize: Math.min(Math.max(s.batchSize ?? 1000, 1), 1000),
-    batchWaitMs: s.batchWaitMs ?? 200,
-    statusConfirmTimeoutMs: s.statusConfirmTimeoutMs ?? 60_000,
-    statusConfirmIntervalMs: s.statusConfirmIntervalMs ?? 500,
-    timeoutMs: s.timeoutMs ?? 30_000,
-    maxResponseBytes: s.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-    importTimeoutMs: s.importTimeoutMs ?? 300_000,
-    maxRetries: s.maxRetries ?? 3,
-    retryBaseDelayMs: s.retryBaseDelayMs ?? 500,
-    referenceIdPrefix: s.referenceIdPrefix ?? 'cw-',
-    updateReason: s.updateReason ?? 'Updated by Caseway',
+    requestsPerMinute: s.throttle?.requestsPerMinute ?? throttleDefault('requestsPerMinute'),
+    loginsPerMinute: s.throttle?.loginsPerMinute ?? throttleDefault('loginsPerMinute'),
+    batchSize: Math.min(Math.max(s.batchSize ?? defaultOf('batchSize'), 1), 1000),
+    batchWaitMs: s.batchWaitMs ?? defaultOf('batchWaitMs'),
+    statusConfirmTimeoutMs: s.statusConfirmTimeoutMs ?? defaultOf('statusConfirmTimeoutMs'),
+    statusConfirmIntervalMs: s.statusConfirmIntervalMs ?? defaultOf('statusConfirmIntervalMs'),
+    timeoutMs: s.timeoutMs ?? defaultOf('timeoutMs'),
+    maxResponseBytes: s.maxResponseBytes ?? defaultOf('maxResponseBytes'),
+    importTimeoutMs: s.importTimeoutMs ?? defaultOf('importTimeoutMs'),
+    maxRetries: s.maxRetries ?? defaultOf('maxRetries'),
+    retryBaseDelayMs: s.retryBaseDelayMs ?? defaultOf('retryBaseDelayMs'),
+    referenceIdPrefix: s.referenceIdPrefix ?? defaultOf('referenceIdPrefix'),
+    updateReason: s.updateReason ?? defaultOf('updateReason'),
   };
 }

@@ -8,8 +8,7 @@ import type { AxiosInstance } from 'axios';
 import type { AdapterContext } from 'caseway/core';
 import { PeerError, type ErrorContext } from 'caseway/core';
 import { createPeerHttp } from 'caseway/core';
-import { DEFAULT_MAX_RESPONSE_BYTES } from 'caseway/core';
-import { ADAPTER, DEFAULT_TIMEOUT_MS, type WebhookSettings } from './settings';
+import { ADAPTER, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, type WebhookSettings } from './settings';
 
 export interface PeerReply {
   status: number;

@@ -10,7 +10,7 @@ import type { CrossReference } from 'caseway/core';
 import { atPointer, digestOf, retryAfterMs, send } from './client';
 import { loadExpression } from './expression';
 import { signatureHeaders } from './signing';
-import { ADAPTER, DEFAULT_MAX_RETRY_AFTER_MS, type WebhookSettings } from './settings';
+import { ADAPTER, DEFAULT_MAX_RETRY_AFTER_MS, DEFAULT_METHOD, type WebhookSettings } from './settings';
 
 /** The target's options (typed from postOptionsSchema). */
 export type PostOptions = OptionsOf<typeof postOptionsSchema>;
@@ -48,7 +48,7 @@ async function prepare(request: DeliveryRequest<PostOptions>, ctx: AdapterContex
   for (const [name, value] of Object.entries({ ...settings.headers, ...options.headers })) if (!SIGNATURE_HEADERS.has(name.toLowerCase())) headers[name] = value;
   headers['Content-Type'] = 'application/json; charset=utf-8';
   headers.Accept ??= 'application/json';
-  return { url: settings.url, method: settings.method ?? 'POST', headers, body: JSON.stringify(payload), expression: expression?.label };
+  return { url: settings.url, method: settings.method ?? DEFAULT_METHOD, headers, body: JSON.stringify(payload), expression: expression?.label };
 }
 
 function referenceFrom(reply: Buffer, pointer: string, kind: string, connection: string): CrossReference | undefined {

@@ -1,5 +1,7 @@
-/** Connection settings of a webhook connection, and the defaults the adapter fills in. */
+/** Connection settings of a webhook connection, and the defaults the adapter fills in (configuration-schema.json's). */
 
+import { propertySchema, schemaDefaults } from 'caseway/core';
+import schema from '../configuration-schema.json';
 import type { WebhookSettings } from './settings.generated';
 
 /** The settings types are generated from configuration-schema.json (`npm run gen:types`); these name their parts. */
@@ -7,10 +9,17 @@ export type { WebhookSettings };
 export type InboundSettings = NonNullable<WebhookSettings['inbound']>;
 
 export const ADAPTER = 'webhook';
-export const DEFAULT_TIMEOUT_MS = 15000;
-export const DEFAULT_MAX_RETRY_AFTER_MS = 30000;
-export const DEFAULT_TOLERANCE_SECONDS = 300;
-export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+
+// The defaults configuration-schema.json declares: the values live there only.
+const SCHEMA_FILE = 'webhook configuration-schema.json';
+const defaultOf = schemaDefaults<WebhookSettings>(schema, SCHEMA_FILE);
+const inboundDefault = schemaDefaults<InboundSettings>(propertySchema(schema, 'inbound'), `${SCHEMA_FILE} inbound`);
+export const DEFAULT_METHOD = defaultOf('method');
+export const DEFAULT_TIMEOUT_MS = defaultOf('timeoutMs');
+export const DEFAULT_MAX_RESPONSE_BYTES = defaultOf('maxResponseBytes');
+export const DEFAULT_MAX_RETRY_AFTER_MS = defaultOf('maxRetryAfterMs');
+export const DEFAULT_TOLERANCE_SECONDS = inboundDefault('toleranceSeconds');
+export const DEFAULT_BODY_LIMIT_BYTES = inboundDefault('bodyLimitBytes');
 
 export function inboundPath(connection: string, settings: WebhookSettings, options: { path?: string }): string {
   const fromOptions = options.path || undefined;
