@@ -58,10 +58,11 @@ describe('schemaDefaults', () => {
 
   it('refuses a default of another type than its property, or outside its enum', () => {
     const broken = { properties: { count: { type: 'integer', default: '3' }, ratio: { type: 'integer', default: 0.5 }, mode: { enum: ['a', 'b'], default: 'c' } } };
-    const of = schemaDefaults<{ count?: number; ratio?: number; mode?: string }>(broken, 'broken schema');
-    expect(() => of('count')).toThrow('is a string, not of the property\'s type (integer)');
-    expect(() => of('ratio')).toThrow('is a number, not of the property\'s type (integer)');
-    expect(() => of('mode')).toThrow('is not among the property\'s enum');
+    // Refused when the accessor is made (the adapter's module loading), not at the first use of the default.
+    const make = (properties: Record<string, unknown>) => () => schemaDefaults<Record<string, unknown>>({ properties }, 'broken schema');
+    expect(make({ count: broken.properties.count })).toThrow('"count" is a string, not of the property\'s type (integer)');
+    expect(make({ ratio: broken.properties.ratio })).toThrow('"ratio" is a number, not of the property\'s type (integer)');
+    expect(make({ mode: broken.properties.mode })).toThrow('"mode" is not among the property\'s enum');
   });
 
   it('refuses something that is not an object schema', () => {
@@ -100,6 +101,20 @@ describe('the adapters\' configuration schemas', () => {
       const { default: value, ...rest } = node;
       return !ajv.compile(rest)(value);
     });
+    expect(invalid.map((d) => d.at)).toEqual([]);
+  });
+
+  it.each(schemaFiles.map((f) => [path.basename(path.dirname(f)), path.dirname(f)]))('%s: every action and source option default is valid against its own property schema', async (_name, dir) => {
+    const adapter = ((await import(dir)) as { default: { actions: Record<string, { optionsSchema?: unknown }>; sources?: Record<string, { optionsSchema?: unknown }> } }).default;
+    const ajv = createAjv();
+    const schemas = [...Object.entries(adapter.actions), ...Object.entries(adapter.sources ?? {})].filter(([, d]) => d.optionsSchema);
+    expect(schemas.length).toBeGreaterThan(0);
+    const invalid = schemas.flatMap(([name, d]) =>
+      defaultsIn(d.optionsSchema, name).filter(({ schema: node }) => {
+        const { default: value, ...rest } = node;
+        return !ajv.compile(rest)(value);
+      }),
+    );
     expect(invalid.map((d) => d.at)).toEqual([]);
   });
 

@@ -3,7 +3,7 @@
  * Each returns { references, summary }; summaries hold ids and counts only, never personal data.
  */
 import type { ActionDefinition, AdapterContext, DeliveryRequest, DeliveryResult, ConstOptionsSchema, OptionsOf } from 'caseway/core';
-import { CasewayError, PermanentError, RetryableError } from 'caseway/core';
+import { CasewayError, PermanentError, RetryableError, schemaDefaults } from 'caseway/core';
 import type { CrossReference, Note } from 'caseway/core';
 import { DEFAULT_NOTE_PREFIX, noteKey, noteMarker, notesFromFlat } from './canonical';
 import type { IcaseworkClient, Params } from './client';
@@ -19,6 +19,7 @@ type Ctx = AdapterContext<IcaseworkSettings>;
 const EXTERNAL_ID_OPTION = {
   type: 'string',
   minLength: 1,
+  default: 'hubId',
   description:
     "What identifies the case in iCasework's ExternalId: 'hubId' (default), 'source' (the case's source.id), 'none' (do not link), or the system name of one of the case's cross-references.",
 } as const;
@@ -42,12 +43,16 @@ const NOTE_OPTIONS = {
 /** The note options every action that adds notes takes (NOTE_OPTIONS), as typed from their schema. */
 type NoteOptionValues = OptionsOf<{ type: 'object'; properties: typeof NOTE_OPTIONS }>;
 
+// Option defaults are read from the options' schemas (what the console and the docs show), never restated.
+const noteDefault = schemaDefaults<NoteOptionValues>({ type: 'object', properties: NOTE_OPTIONS }, 'icasework note options');
+const DEFAULT_EXTERNAL_ID = EXTERNAL_ID_OPTION.default;
+
 function noteSendOptions(o: NoteOptionValues): NoteSendOptions {
   return {
     noteType: o.noteType,
     selfServiceAccess: o.selfServiceAccess,
-    marker: o.noteMarker ?? 'text',
-    readBack: o.noteReadBack ?? true,
+    marker: o.noteMarker ?? noteDefault('noteMarker'),
+    readBack: o.noteReadBack ?? noteDefault('noteReadBack'),
     notePrefix: o.notePrefix,
   };
 }
@@ -165,7 +170,7 @@ export async function sendNotes(
   const setKey = target.CaseId ? `notes-sent:case:${target.CaseId}` : `notes-sent:ext:${target.ExternalId}`;
   const keys = notes.map((n) => noteKey(n));
   const sent = opts.createdNow ? keys.map(() => false) : await ctx.state.areMembers(setKey, keys);
-  const mode = opts.marker ?? 'text';
+  const mode = opts.marker ?? noteDefault('noteMarker');
   const pending = notes.filter((_, i) => !sent[i]);
   const readBack = pending.length > 0 && mode !== 'none' && opts.readBack === true;
   const onCase = readBack ? await markersOnCase(client, target, opts.notePrefix ?? DEFAULT_NOTE_PREFIX) : '';
@@ -215,18 +220,18 @@ interface CreateCaseOptions {
 function createCaseOptions(o: OptionsOf<typeof createCaseOptionsSchema>): CreateCaseOptions {
   return {
     caseType: o.caseType,
-    externalId: o.externalId ?? 'hubId',
-    externalIdOnCreate: o.externalIdOnCreate ?? true,
+    externalId: o.externalId ?? DEFAULT_EXTERNAL_ID,
+    externalIdOnCreate: o.externalIdOnCreate ?? createCaseDefault('externalIdOnCreate'),
     requestMethod: o.requestMethod,
     customerRole: o.customerRole,
-    customerIdFromParty: o.customerIdFromParty ?? false,
-    customerIdFromExtension: o.customerIdFromExtension ?? true,
-    notes: o.notes ?? true,
+    customerIdFromParty: o.customerIdFromParty ?? createCaseDefault('customerIdFromParty'),
+    customerIdFromExtension: o.customerIdFromExtension ?? createCaseDefault('customerIdFromExtension'),
+    notes: o.notes ?? createCaseDefault('notes'),
     noteOptions: noteSendOptions(o),
-    documents: o.documents ?? true,
-    fields: o.fields ?? { Details: 'summary' },
-    lookupExisting: o.lookupExisting ?? true,
-    requestDate: o.requestDate ?? 'now',
+    documents: o.documents ?? createCaseDefault('documents'),
+    fields: o.fields ?? createCaseDefault('fields'),
+    lookupExisting: o.lookupExisting ?? createCaseDefault('lookupExisting'),
+    requestDate: o.requestDate ?? createCaseDefault('requestDate'),
   };
 }
 
@@ -293,7 +298,8 @@ const createCaseOptionsSchema = {
     fields: {
       type: 'object',
       additionalProperties: { type: 'string', minLength: 1 },
-      description: "createcase parameter -> dotted path in the canonical case (default { Details: 'summary' }).",
+      default: { Details: 'summary' },
+      description: 'createcase parameter -> dotted path in the canonical case.',
     },
     lookupExisting: {
       type: 'boolean',
@@ -309,6 +315,7 @@ const createCaseOptionsSchema = {
     ...NOTE_OPTIONS,
   },
 } as const satisfies ConstOptionsSchema;
+const createCaseDefault = schemaDefaults<OptionsOf<typeof createCaseOptionsSchema>>(createCaseOptionsSchema, 'icasework createCase options');
 
 const createCase: ActionDefinition<IcaseworkSettings, typeof createCaseOptionsSchema> = {
   description:
@@ -438,6 +445,7 @@ const addNoteOptionsSchema = {
     ...NOTE_OPTIONS,
   },
 } as const satisfies ConstOptionsSchema;
+const addNoteDefault = schemaDefaults<OptionsOf<typeof addNoteOptionsSchema>>(addNoteOptionsSchema, 'icasework addNote options');
 
 const addNote: ActionDefinition<IcaseworkSettings, typeof addNoteOptionsSchema> = {
   description:
@@ -445,7 +453,7 @@ const addNote: ActionDefinition<IcaseworkSettings, typeof addNoteOptionsSchema> 
   optionsSchema: addNoteOptionsSchema,
   async deliver(request, ctx): Promise<DeliveryResult> {
     const client = clientFor(ctx);
-    const which = request.options.notes ?? 'unsent';
+    const which = request.options.notes ?? addNoteDefault('notes');
     const target = targetCase(request, ctx);
     if (!target.CaseId && !target.ExternalId) {
       throw new PermanentError('icasework: no iCasework case to add notes to (no caseid reference, externalId none)', { hubId: request.hubId, route: request.route, field: 'references' });
@@ -515,7 +523,7 @@ const linkExternalId: ActionDefinition<IcaseworkSettings, typeof linkExternalIdO
     if (!existing) {
       throw new PermanentError('icasework: no icasework caseid reference to link', { hubId: request.hubId, route: request.route, field: 'references' });
     }
-    const choice = request.options.externalId ?? 'hubId';
+    const choice = request.options.externalId ?? DEFAULT_EXTERNAL_ID;
     if (choice === 'none') throw new PermanentError('icasework: linkExternalId with externalId none does nothing', { route: request.route, field: 'externalId' });
     const externalId = resolveExternalId(request, choice);
     await client.updateExternalId({ CaseId: existing.id, ExternalId: externalId! });
@@ -529,7 +537,7 @@ const linkExternalId: ActionDefinition<IcaseworkSettings, typeof linkExternalIdO
 function targetCase(request: DeliveryRequest<{ externalId?: string }>, ctx: Ctx): { CaseId?: string; ExternalId?: string } {
   const existing = knownCase(request, ctx);
   if (existing) return { CaseId: existing.id };
-  return { ExternalId: resolveExternalId(request, request.options.externalId ?? 'hubId') };
+  return { ExternalId: resolveExternalId(request, request.options.externalId ?? DEFAULT_EXTERNAL_ID) };
 }
 
 const uploadDocumentsOptionsSchema = {
@@ -544,6 +552,7 @@ const uploadDocumentsOptionsSchema = {
     },
   },
 } as const satisfies ConstOptionsSchema;
+const uploadDocumentsDefault = schemaDefaults<OptionsOf<typeof uploadDocumentsOptionsSchema>>(uploadDocumentsOptionsSchema, 'icasework uploadDocuments options');
 
 const uploadDocuments: ActionDefinition<IcaseworkSettings, typeof uploadDocumentsOptionsSchema> = {
   description:
@@ -556,8 +565,8 @@ const uploadDocuments: ActionDefinition<IcaseworkSettings, typeof uploadDocument
       throw new PermanentError('icasework: uploadDocuments needs the icasework caseid reference (uploaddocuments takes CaseId only)', { hubId: request.hubId, route: request.route, connection: ctx.connection.name, field: 'references' });
     }
     const caseId = existing.id;
-    const loadContent = request.options.urlLoadContent ?? true;
-    const readBackOption = request.options.readBack ?? true;
+    const loadContent = request.options.urlLoadContent ?? uploadDocumentsDefault('urlLoadContent');
+    const readBackOption = request.options.readBack ?? uploadDocumentsDefault('readBack');
     // Documents this very connection emitted already live in iCasework.
     const fromHere = request.case.source.system === 'icasework' && request.case.source.connection === ctx.connection.name;
     const docs = fromHere ? [] : (request.case.documents ?? []).filter((d) => d.url);
@@ -618,7 +627,7 @@ const uploadDocuments: ActionDefinition<IcaseworkSettings, typeof uploadDocument
  * parameters (the documented extension); 'attribute-value' one call per attribute with Attribute + Value.
  */
 export function updateCaseParams(request: DeliveryRequest, target: { CaseId?: string; ExternalId?: string }, options: OptionsOf<typeof updateCaseOptionsSchema> = {}): Params[] {
-  const opts = { fields: options.fields ?? {}, style: options.style ?? 'parameters' };
+  const opts = { fields: options.fields ?? {}, style: options.style ?? updateCaseDefault('style') };
   const attributes = caseFieldParams(request.case, opts.fields, ['CaseId', 'ExternalId', 'Attribute', 'Value', 'RequestMethod', 'RequestDate']);
   if (Object.keys(attributes).length === 0) return [];
   const id = target.CaseId ? { CaseId: target.CaseId } : { ExternalId: target.ExternalId };
@@ -643,6 +652,7 @@ const updateCaseOptionsSchema = {
     externalId: { ...EXTERNAL_ID_OPTION, description: 'How to name the case when there is no icasework caseid reference (default hubId).' },
   },
 } as const satisfies ConstOptionsSchema;
+const updateCaseDefault = schemaDefaults<OptionsOf<typeof updateCaseOptionsSchema>>(updateCaseOptionsSchema, 'icasework updateCase options');
 
 const updateCase: ActionDefinition<IcaseworkSettings, typeof updateCaseOptionsSchema> = {
   description:

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AdapterContext, Emit, PollOutcome, PollSourceDefinition, SourceEvent, ConstOptionsSchema, OptionsOf } from 'caseway/core';
-import { PermanentError } from 'caseway/core';
+import { PermanentError, schemaDefaults } from 'caseway/core';
 import { DEFAULT_HUB_ID_PATTERN, DEFAULT_NOTE_PREFIX, caseFromFlat, notesFromFlat } from './canonical';
 import type { Flat } from './codec';
 import { clientFor } from './client-cache';
@@ -35,15 +35,15 @@ export function reportOptions(o: OptionsOf<typeof reportSourceOptionsSchema>): R
   return {
     reportId: o.reportId,
     format: o.format,
-    fetchDetails: o.fetchDetails ?? true,
-    caseIdColumn: o.caseIdColumn ?? 'CaseDetails.CaseId',
-    updatedColumn: o.updatedColumn ?? 'CaseStatusTouchTimes.LastUpdatedTime',
-    notePrefix: o.notePrefix ?? DEFAULT_NOTE_PREFIX,
-    hubIdPattern: o.hubIdPattern ?? DEFAULT_HUB_ID_PATTERN,
-    excludeNoteAuthors: o.excludeNoteAuthors ?? [],
-    maxChangesPerPoll: o.maxChangesPerPoll ?? 500,
-    getCaseDocuments: o.getCaseDocuments ?? false,
-    keepDocumentTokens: o.keepDocumentTokens ?? false,
+    fetchDetails: o.fetchDetails ?? reportDefault('fetchDetails'),
+    caseIdColumn: o.caseIdColumn ?? reportDefault('caseIdColumn'),
+    updatedColumn: o.updatedColumn ?? reportDefault('updatedColumn'),
+    notePrefix: o.notePrefix ?? reportDefault('notePrefix'),
+    hubIdPattern: o.hubIdPattern ?? reportDefault('hubIdPattern'),
+    excludeNoteAuthors: o.excludeNoteAuthors ?? reportDefault('excludeNoteAuthors'),
+    maxChangesPerPoll: o.maxChangesPerPoll ?? reportDefault('maxChangesPerPoll'),
+    getCaseDocuments: o.getCaseDocuments ?? reportDefault('getCaseDocuments'),
+    keepDocumentTokens: o.keepDocumentTokens ?? reportDefault('keepDocumentTokens'),
   };
 }
 
@@ -149,8 +149,8 @@ const reportSourceOptionsSchema = {
     fetchDetails: { type: 'boolean', default: true, description: 'Call getcasedetails for each changed case to get its full record.' },
     caseIdColumn: { type: 'string', minLength: 1, default: 'CaseDetails.CaseId' },
     updatedColumn: { type: 'string', minLength: 1, default: 'CaseStatusTouchTimes.LastUpdatedTime', description: 'Used for the poller-lag metric.' },
-    notePrefix: { type: 'string', minLength: 1, default: 'CaseNote', description: 'Flat note columns are <prefix>N.Text/.Id/.Type/.CreatedBy/.DateCreated.' },
-    hubIdPattern: { type: 'string', minLength: 1, description: 'Regex: an ExternalId matching it becomes a {system:"hub"} reference.' },
+    notePrefix: { type: 'string', minLength: 1, default: DEFAULT_NOTE_PREFIX, description: 'Flat note columns are <prefix>N.Text/.Id/.Type/.CreatedBy/.DateCreated.' },
+    hubIdPattern: { type: 'string', minLength: 1, default: DEFAULT_HUB_ID_PATTERN, description: 'Regex: an ExternalId matching it becomes a {system:"hub"} reference.' },
     excludeNoteAuthors: { type: 'array', items: { type: 'string' }, default: [], description: 'Notes by these authors (CreatedBy) are not emitted.' },
     maxChangesPerPoll: { type: 'integer', minimum: 1, default: 500 },
     getCaseDocuments: {
@@ -165,6 +165,8 @@ const reportSourceOptionsSchema = {
     },
   },
 } as const satisfies ConstOptionsSchema;
+// Option defaults are read from the schema (what the console and the docs show), never restated.
+const reportDefault = schemaDefaults<OptionsOf<typeof reportSourceOptionsSchema>>(reportSourceOptionsSchema, 'icasework report source options');
 
 export const reportSource: PollSourceDefinition<IcaseworkSettings, typeof reportSourceOptionsSchema> = {
   kind: 'poll',

@@ -26,15 +26,18 @@ export class SchemaDefaultError extends Error {
 
 /**
  * Returns `defaultOf(key)`: the `default` the object schema gives its property `key`, typed as the settings type
- * generated from the same schema says. Throws SchemaDefaultError for a property the schema does not have, one without
- * a default, or a default that is not of the property's `type` or not among its `enum` (a default that breaks the
- * rest of its schema is caught by test/core/schema-defaults.test.ts, which validates every adapter's defaults).
+ * generated from the same schema says. Throws SchemaDefaultError at once (when the adapter's module loads) for a
+ * declared default that is not of its property's `type` or not among its `enum`, and from `defaultOf` for a property
+ * the schema does not have or gives no default. A default that breaks the rest of its property schema (a minimum,
+ * say) is caught by test/core/schema-defaults.test.ts, which validates every adapter's defaults with ajv.
  * `where` names the schema in the error, e.g. "icasework configuration-schema.json".
  */
 export function schemaDefaults<S extends object>(schema: unknown, where: string): <K extends keyof S & string>(key: K) => NonNullable<S[K]> {
   const properties = isRecord(schema) && isRecord(schema.properties) ? schema.properties : undefined;
   if (!properties) throw new SchemaDefaultError(where, '*', 'cannot be read: not an object schema with properties');
-  return <K extends keyof S & string>(key: K): NonNullable<S[K]> => {
+  const checked = new Map<string, unknown>();
+  const read = (key: string): unknown => {
+    if (checked.has(key)) return checked.get(key);
     const property = properties[key];
     if (!isRecord(property)) throw new SchemaDefaultError(where, key, 'is missing: the schema has no such property');
     if (!('default' in property) || property.default === undefined || property.default === null) throw new SchemaDefaultError(where, key, 'is missing');
@@ -44,6 +47,13 @@ export function schemaDefaults<S extends object>(schema: unknown, where: string)
       throw new SchemaDefaultError(where, key, `is a ${jsonTypesOf(value)[0]}, not of the property's type (${declared.join(', ')})`);
     }
     if (Array.isArray(property.enum) && !property.enum.includes(value)) throw new SchemaDefaultError(where, key, 'is not among the property\'s enum');
+    checked.set(key, value);
+    return value;
+  };
+  // Every default the schema declares is checked now, when the adapter's module loads, not at its first use.
+  for (const [key, property] of Object.entries(properties)) if (isRecord(property) && property.default !== undefined) read(key);
+  return <K extends keyof S & string>(key: K): NonNullable<S[K]> => {
+    const value = read(key);
     // The generated settings type is the schema's own; the checks above tie this value to it. An array or object is
     // copied: a caller changing its settings must not change the schema's default for every other connection.
     return (typeof value === 'object' ? structuredClone(value) : value) as NonNullable<S[K]>;

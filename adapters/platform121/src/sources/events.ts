@@ -10,6 +10,7 @@
  * - The cursor moves only after emit() has resolved (the hub stored the events).
  */
 import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent, ConstOptionsSchema, OptionsOf } from 'caseway/core';
+import { schemaDefaults } from 'caseway/core';
 import { eventToCase } from '../codec';
 import { runtimeFor } from '../runtime';
 import type { Platform121Settings } from '../settings';
@@ -37,17 +38,19 @@ export const eventsOptionsSchema = {
     eventTypes: {
       type: 'array',
       items: { type: 'string', enum: ['registrationStatusChange', 'registrationDataChange', 'fspChange', 'ignoredDuplicate'] },
-      description: 'Event types to emit; default status, data and FSP changes.',
+      default: ['registrationStatusChange', 'registrationDataChange', 'fspChange'],
+      description: 'Event types to emit.',
     },
-    skipOwnChanges: { type: 'boolean', description: "Skip events made by this connection's own user (default true: no echo loops)." },
+    skipOwnChanges: { type: 'boolean', default: true, description: "Skip events made by this connection's own user (no echo loops)." },
     startAt: { type: 'string', description: '"now" (default), "beginning", or an ISO-8601 instant: where the first poll starts.' },
-    overlapSeconds: { type: 'integer', minimum: 0, description: 'Re-read window for late (asynchronous) events; default 60.' },
-    maxEventsPerPoll: { type: 'integer', minimum: 1, description: 'Default 5000; the rest follows on the next poll.' },
+    overlapSeconds: { type: 'integer', minimum: 0, default: 60, description: 'Re-read window for late (asynchronous) events.' },
+    maxEventsPerPoll: { type: 'integer', minimum: 1, default: 5000, description: 'The rest follows on the next poll.' },
     caseType: { type: 'string', description: 'Canonical case type; default cash-assistance.' },
   },
 } as const satisfies ConstOptionsSchema;
+// Option defaults are read from the schema (what the console and the docs show), never restated.
+const eventsDefault = schemaDefaults<OptionsOf<typeof eventsOptionsSchema>>(eventsOptionsSchema, '121-platform events source options');
 
-const DEFAULT_TYPES = ['registrationStatusChange', 'registrationDataChange', 'fspChange'];
 
 function startInstant(startAt: string | undefined): string {
   if (!startAt || startAt === 'now') return new Date().toISOString();
@@ -58,11 +61,11 @@ function startInstant(startAt: string | undefined): string {
 
 export async function pollEvents(ctx: AdapterContext<Platform121Settings>, emit: Emit, options: EventsOptions): Promise<PollOutcome> {
   const rt = runtimeFor(ctx);
-  const overlapMs = (options.overlapSeconds ?? 60) * 1000;
-  const types = new Set(options.eventTypes ?? DEFAULT_TYPES);
-  const skipOwn = options.skipOwnChanges !== false;
+  const overlapMs = (options.overlapSeconds ?? eventsDefault('overlapSeconds')) * 1000;
+  const types = new Set<string>(options.eventTypes ?? eventsDefault('eventTypes'));
+  const skipOwn = options.skipOwnChanges ?? eventsDefault('skipOwnChanges');
   const ownUser = rt.settings.username.toLowerCase();
-  const maxEvents = options.maxEventsPerPoll ?? 5000;
+  const maxEvents = options.maxEventsPerPoll ?? eventsDefault('maxEventsPerPoll');
 
   let cursor = await ctx.state.getJson<EventsCursor>(EVENTS_CURSOR_KEY);
   if (!cursor) {

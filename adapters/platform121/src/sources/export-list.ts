@@ -11,6 +11,7 @@
  * `extensions.platform121.exportRow`.
  */
 import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent, ConstOptionsSchema, OptionsOf } from 'caseway/core';
+import { schemaDefaults } from 'caseway/core';
 import { registrationToCase } from '../codec';
 import { exportList } from '../endpoints';
 import { runtimeFor } from '../runtime';
@@ -25,19 +26,19 @@ export const exportListOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    exportType: { type: 'string', enum: [...EXPORT_TYPES], description: 'Default registrations.' },
+    exportType: { type: 'string', enum: [...EXPORT_TYPES], default: 'registrations' },
     window: {
       type: 'object',
       additionalProperties: false,
       description: 'Rolling date window; absent = the whole export.',
       properties: {
         from: { type: 'string', enum: ['lastRun', 'daysAgo'], description: 'lastRun (default): from the end of the previous run (the first run: `days` ago); daysAgo: always `days` ago.' },
-        days: { type: 'integer', minimum: 0, description: 'Default 1.' },
-        field: { type: 'string', minLength: 1, description: 'Column filtered on the registrations export; default created.' },
+        days: { type: 'integer', minimum: 0, default: 1 },
+        field: { type: 'string', minLength: 1, default: 'created', description: 'Column filtered on the registrations export.' },
         alignToDay: { type: 'boolean', description: 'Cut both ends to 00:00:00.000Z (UTC); default false.' },
       },
     },
-    dateField: { type: 'string', minLength: 1, description: 'Row field the window is applied to for exports 121 does not filter; default issueDate.' },
+    dateField: { type: 'string', minLength: 1, default: 'issueDate', description: 'Row field the window is applied to for exports 121 does not filter.' },
     filters: {
       type: 'object',
       description: 'nestjs-paginate filters (registrations export only), e.g. {"status": "$in:included"}.',
@@ -47,6 +48,9 @@ export const exportListOptionsSchema = {
     caseType: { type: 'string', minLength: 1 },
   },
 } as const satisfies ConstOptionsSchema;
+// Option defaults are read from the schema (what the console and the docs show), never restated.
+const exportListDefault = schemaDefaults<ExportListOptions>(exportListOptionsSchema, '121-platform exportList source options');
+const windowDefault = schemaDefaults<NonNullable<ExportListOptions['window']>>(exportListOptionsSchema.properties.window, '121-platform exportList source options window');
 
 export function lastRunKey(exportType: string): string {
   return `export-list:${exportType}:lastRun`;
@@ -61,7 +65,7 @@ function dayStart(ms: number): number {
 export async function windowOf(ctx: AdapterContext<Platform121Settings>, exportType: string, options: ExportListOptions, now: number): Promise<{ from: number; to: number } | null> {
   const w = options.window;
   if (!w) return null;
-  const days = w.days ?? 1;
+  const days = w.days ?? windowDefault('days');
   let from = now - days * 86_400_000;
   if ((w.from ?? 'lastRun') === 'lastRun') {
     const last = await ctx.state.get(lastRunKey(exportType));
@@ -77,18 +81,18 @@ export async function windowOf(ctx: AdapterContext<Platform121Settings>, exportT
 
 export async function pollExportList(ctx: AdapterContext<Platform121Settings>, emit: Emit, options: ExportListOptions): Promise<PollOutcome> {
   const rt = runtimeFor(ctx);
-  const exportType = options.exportType ?? 'registrations';
+  const exportType = options.exportType ?? exportListDefault('exportType');
   const window = await windowOf(ctx, exportType, options, Date.now());
   const registrations = exportType === 'registrations';
   const filters: Record<string, string | string[]> = { ...(options.filters ?? {}) };
   if (window && registrations) {
-    const field = options.window?.field ?? 'created';
+    const field = options.window?.field ?? windowDefault('field');
     // [from, to): `$not:$lt:` is ">=", so a row created exactly at a window's end is read by the next window, once.
     filters[field] = [`$not:$lt:${new Date(window.from).toISOString()}`, `$lt:${new Date(window.to).toISOString()}`];
   }
   let rows = await exportList(rt.client, exportType, registrations ? { filters, select: options.select } : {});
   if (window && !registrations) {
-    const field = options.dateField ?? 'issueDate';
+    const field = options.dateField ?? exportListDefault('dateField');
     rows = rows.filter((r) => {
       const t = Date.parse(String(r[field] ?? ''));
       return !Number.isNaN(t) && t >= window.from && t < window.to;

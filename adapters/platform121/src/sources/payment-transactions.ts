@@ -9,6 +9,7 @@
  * (`data:image/png;base64,...`) of the registration's case.
  */
 import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent, ConstOptionsSchema, OptionsOf } from 'caseway/core';
+import { schemaDefaults } from 'caseway/core';
 import type { CanonicalCase, Payment } from 'caseway/core';
 import { registrationToCase } from '../codec';
 import { getPaperVoucherImage, getPaymentTransactions, getPayments, getRegistrationById, type PaymentTransaction } from '../endpoints';
@@ -29,7 +30,7 @@ const filtersSchema = {
 
 const paymentChoice = {
   paymentIds: { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 1, description: 'Payments to read; default the newest latestPayments of GET /payments.' },
-  latestPayments: { type: 'integer', minimum: 1, description: 'How many of the newest payments to read when paymentIds is absent; default 3.' },
+  latestPayments: { type: 'integer', minimum: 1, default: 3, description: 'How many of the newest payments to read when paymentIds is absent.' },
 } as const;
 
 export const paymentTransactionsOptionsSchema = {
@@ -38,16 +39,18 @@ export const paymentTransactionsOptionsSchema = {
   properties: {
     ...paymentChoice,
     filters: filtersSchema,
-    pageSize: { type: 'integer', minimum: 1, maximum: 1000000, description: 'limit per page; default 1000.' },
+    pageSize: { type: 'integer', minimum: 1, maximum: 1000000, default: 1000, description: 'limit per page.' },
     includeRegistration: { type: 'boolean', description: 'Read each registration (GET /registrations/{id}) for the beneficiary party; default false.' },
     caseType: { type: 'string', minLength: 1 },
   },
 } as const satisfies ConstOptionsSchema;
+// Option defaults are read from the schema (what the console and the docs show), never restated.
+const paymentTransactionsDefault = schemaDefaults<OptionsOf<typeof paymentTransactionsOptionsSchema>>(paymentTransactionsOptionsSchema, '121-platform paymentTransactions source options');
 
 async function paymentIdsOf(rt: Runtime, options: { paymentIds?: number[]; latestPayments?: number }): Promise<number[]> {
   if (options.paymentIds?.length) return options.paymentIds;
   const payments = await getPayments(rt.client);
-  return payments.slice(0, options.latestPayments ?? 3).map((p) => p.paymentId);
+  return payments.slice(0, options.latestPayments ?? paymentTransactionsDefault('latestPayments')).map((p) => p.paymentId);
 }
 
 /** Every transaction of one payment matching the filters, page by page. */
@@ -103,7 +106,7 @@ export async function pollPaymentTransactions(ctx: Ctx, emit: Emit, options: Pay
   const registrations = new Map<number, RegistrationView>();
   const events: SourceEvent[] = [];
   for (const paymentId of await paymentIdsOf(rt, options)) {
-    for (const tx of await allPaymentTransactions(rt, paymentId, options.filters, options.pageSize ?? 1000)) {
+    for (const tx of await allPaymentTransactions(rt, paymentId, options.filters, options.pageSize ?? paymentTransactionsDefault('pageSize'))) {
       const eventId = `payment-transaction:${tx.id}:${tx.status ?? ''}`;
       const referenceId = String(tx.registrationReferenceId ?? '');
       let c: CanonicalCase;

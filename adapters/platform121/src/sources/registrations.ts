@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent, ConstOptionsSchema, OptionsOf } from 'caseway/core';
+import { schemaDefaults } from 'caseway/core';
 import { registrationToCase } from '../codec';
 import { runtimeFor } from '../runtime';
 import type { Platform121Settings } from '../settings';
@@ -30,8 +31,8 @@ export const registrationsOptionsSchema = {
   additionalProperties: false,
   properties: {
     via: { type: 'string', enum: ['paginate', 'export-list'] },
-    pageSize: { type: 'integer', minimum: 1, maximum: 10000, description: 'limit per page; default 500.' },
-    maxPagesPerPoll: { type: 'integer', minimum: 1, description: 'Pages read per poll; default 20 (the rest on the next poll).' },
+    pageSize: { type: 'integer', minimum: 1, maximum: 10000, default: 500, description: 'limit per page.' },
+    maxPagesPerPoll: { type: 'integer', minimum: 1, default: 20, description: 'Pages read per poll (the rest on the next poll).' },
     filters: {
       type: 'object',
       description: 'nestjs-paginate filters by column, e.g. {"status": "$in:included,validated"}.',
@@ -41,6 +42,8 @@ export const registrationsOptionsSchema = {
     caseType: { type: 'string' },
   },
 } as const satisfies ConstOptionsSchema;
+// Option defaults are read from the schema (what the console and the docs show), never restated.
+const registrationsDefault = schemaDefaults<OptionsOf<typeof registrationsOptionsSchema>>(registrationsOptionsSchema, '121-platform registrations source options');
 
 function contentHash(reg: RegistrationView): string {
   const sorted = Object.keys(reg)
@@ -51,7 +54,7 @@ function contentHash(reg: RegistrationView): string {
 
 export async function pollRegistrations(ctx: AdapterContext<Platform121Settings>, emit: Emit, options: RegistrationsOptions): Promise<PollOutcome> {
   const rt = runtimeFor(ctx);
-  const pageSize = options.pageSize ?? 500;
+  const pageSize = options.pageSize ?? registrationsDefault('pageSize');
   let cursor = (await ctx.state.getJson<SyncCursor>(SYNC_CURSOR_KEY)) ?? { lastId: 0, done: false, startedAt: new Date().toISOString() };
   if (cursor.done) {
     if (options.mode !== 'repeat') return { emitted: 0 };
@@ -79,7 +82,7 @@ export async function pollRegistrations(ctx: AdapterContext<Platform121Settings>
     return { emitted };
   }
 
-  const maxPages = options.maxPagesPerPoll ?? 20;
+  const maxPages = options.maxPagesPerPoll ?? registrationsDefault('maxPagesPerPoll');
   for (let n = 0; n < maxPages; n++) {
     const page = await rt.client.getRegistrations({
       filters: { ...(options.filters ?? {}), id: `$gt:${cursor.lastId}` },

@@ -5,6 +5,7 @@
  * (id, status) pairs not emitted before; eventId `transaction:<id>:<status>`.
  */
 import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent, ConstOptionsSchema, OptionsOf } from 'caseway/core';
+import { schemaDefaults } from 'caseway/core';
 import { transactionToCase } from '../codec';
 import { runtimeFor } from '../runtime';
 import type { Platform121Settings } from '../settings';
@@ -25,15 +26,17 @@ export const transactionsOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    lookbackHours: { type: 'number', exclusiveMinimum: 0, description: 'Window re-read for status changes; default 48.' },
+    lookbackHours: { type: 'number', exclusiveMinimum: 0, default: 48, description: 'Window re-read for status changes.' },
     startAt: { type: 'string', description: '"now" (default), "beginning", or an ISO-8601 instant.' },
     caseType: { type: 'string' },
   },
 } as const satisfies ConstOptionsSchema;
+// Option defaults are read from the schema (what the console and the docs show), never restated.
+const transactionsDefault = schemaDefaults<OptionsOf<typeof transactionsOptionsSchema>>(transactionsOptionsSchema, '121-platform transactions source options');
 
 export async function pollTransactions(ctx: AdapterContext<Platform121Settings>, emit: Emit, options: TransactionsOptions): Promise<PollOutcome> {
   const rt = runtimeFor(ctx);
-  const lookbackMs = (options.lookbackHours ?? 48) * 3600_000;
+  const lookbackMs = (options.lookbackHours ?? transactionsDefault('lookbackHours')) * 3600_000;
   const now = Date.now();
   const stored = await ctx.state.getJson<TransactionsCursor>(TX_CURSOR_KEY);
   const cursor: TransactionsCursor = stored ?? {
