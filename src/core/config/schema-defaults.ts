@@ -30,7 +30,7 @@ export class SchemaDefaultError extends Error {
  * declared default that is not of its property's `type` or not among its `enum`, and from `defaultOf` for a property
  * the schema does not have or gives no default. A default that breaks the rest of its property schema (a minimum,
  * say) is caught by test/core/schema-defaults.test.ts, which validates every adapter's defaults with ajv.
- * `where` names the schema in the error, e.g. "icasework configuration-schema.json".
+ * `where` names the schema in the error, e.g. "<adapter> configuration-schema.json".
  */
 export function schemaDefaults<S extends object>(schema: unknown, where: string): <K extends keyof S & string>(key: K) => NonNullable<S[K]> {
   const properties = isRecord(schema) && isRecord(schema.properties) ? schema.properties : undefined;
