@@ -77,16 +77,8 @@ export function resolveSmtp(smtp: SmtpSettings): ResolvedSmtp {
   };
 }
 
-export interface ResolvedPolling {
-  stableWaitMs: number;
-  maxFoldersPerPoll: number;
-  emitBatchSize: number;
-  emitBatchRows: number;
-  maxBufferedRows: number;
-  incompleteTimeoutMs: number;
-  folderLockMs: number;
-  tempSuffixes: string[];
-}
+/** Every polling setting has a schema default, so the resolved block is the settings type with none left out. */
+export type ResolvedPolling = Required<PollingSettings>;
 
 export function resolvePolling(p: PollingSettings | undefined): ResolvedPolling {
   return {
