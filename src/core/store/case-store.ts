@@ -34,28 +34,28 @@ export class CaseStore {
 
   writePayload(tx: ChainableCommander, ref: string, kase: CanonicalCase): void {
     if (kase.hubId !== undefined) assertHubId(kase.hubId, 'storing a case payload');
-    tx.set(this.keys.payload(ref), this.cipher.encrypt(JSON.stringify(kase)), 'EX', this.ttlSeconds);
+    tx.set(this.keys.payload(ref), this.cipher.seal(JSON.stringify(kase)), 'EX', this.ttlSeconds);
   }
 
   async readPayload(ref: string): Promise<CanonicalCase | null> {
-    return this.openPayload(await this.redis.get(this.keys.payload(ref)));
+    return this.openPayload(await this.redis.getBuffer(this.keys.payload(ref)));
   }
 
   /** Keeps a peer's own words about a failed attempt (sensitive) encrypted like payloads, for operators only. */
   sealPeerError(tx: ChainableCommander, hubId: string, attemptId: string, detail: object): void {
     const key = this.keys.peerErrors(hubId);
-    tx.hset(key, attemptId, this.cipher.encrypt(JSON.stringify(detail)));
+    tx.hset(key, attemptId, this.cipher.seal(JSON.stringify(detail)));
     tx.expire(key, this.ttlSeconds);
   }
 
   /** The peers' error texts of a case, decrypted, by attempt id (`<deliveryId>#<attempt>`). */
   async peerErrors(hubId: string): Promise<Record<string, unknown>> {
-    const sealed = await this.redis.hgetall(this.keys.peerErrors(hubId));
-    return Object.fromEntries(Object.entries(sealed).map(([id, text]) => [id, JSON.parse(this.cipher.decrypt(text)) as unknown]));
+    const sealed = await this.redis.hgetallBuffer(this.keys.peerErrors(hubId));
+    return Object.fromEntries(Object.entries(sealed).map(([id, value]) => [id, JSON.parse(this.cipher.open(value)) as unknown]));
   }
 
-  openPayload(sealed: string | null): CanonicalCase | null {
-    return sealed === null ? null : (JSON.parse(this.cipher.decrypt(sealed)) as CanonicalCase);
+  openPayload(sealed: Buffer | null): CanonicalCase | null {
+    return sealed === null ? null : (JSON.parse(this.cipher.open(sealed)) as CanonicalCase);
   }
 
   /**
@@ -67,7 +67,7 @@ export class CaseStore {
   async forDelivery(deliveryKey: string, payloadRef: string, hubId: string): Promise<{ delivered: boolean; kase: CanonicalCase | null; references: CrossReference[] }> {
     const [delivered, sealed, refs] = await storeCall(
       'reading a case for delivery',
-      () => Promise.all([this.redis.exists(deliveryKey), this.redis.get(this.keys.payload(payloadRef)), this.redis.hgetall(this.keys.caseRefs(hubId))]),
+      () => Promise.all([this.redis.exists(deliveryKey), this.redis.getBuffer(this.keys.payload(payloadRef)), this.redis.hgetall(this.keys.caseRefs(hubId))]),
       { hubId },
     );
     return {

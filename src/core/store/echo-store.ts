@@ -117,7 +117,7 @@ export class EchoStore {
    */
   expect(hubId: string, connection: string, deliveryId: string, sent: CanonicalCase): Promise<[number, number]> {
     const key = this.keys.echo(hubId, connection);
-    return Promise.all([this.redis.hset(key, `sent:${deliveryId}`, this.cipher.encrypt(JSON.stringify(printOf(sent)))), this.redis.expire(key, this.ttlSeconds)]);
+    return Promise.all([this.redis.hset(key, `sent:${deliveryId}`, this.cipher.seal(JSON.stringify(printOf(sent)))), this.redis.expire(key, this.ttlSeconds)]);
   }
 
   /**
@@ -132,24 +132,24 @@ export class EchoStore {
 
   /** Records the status of the peer's first echo (later echoes must carry the same). */
   setBaseline(tx: ChainableCommander, hubId: string, connection: string, kase: CanonicalCase): void {
-    tx.hsetnx(this.keys.echo(hubId, connection), 'baseline', this.cipher.encrypt(JSON.stringify(baselineOf(kase))));
+    tx.hsetnx(this.keys.echo(hubId, connection), 'baseline', this.cipher.seal(JSON.stringify(baselineOf(kase))));
   }
 
   /** Records for several (hub case, connection) pairs in one round trip. */
   async readMany(pairs: Array<{ hubId: string; connection: string }>): Promise<Array<EchoRecord | null>> {
     if (pairs.length === 0) return [];
     const pipe = this.redis.pipeline();
-    for (const p of pairs) pipe.hgetall(this.keys.echo(p.hubId, p.connection));
+    for (const p of pairs) pipe.hgetallBuffer(this.keys.echo(p.hubId, p.connection));
     const replies = await execChecked(pipe, 'reading echo records');
-    return pairs.map((_, i) => this.open((replies[i] ?? {}) as Record<string, string>));
+    return pairs.map((_, i) => this.open((replies[i] ?? {}) as Record<string, Buffer>));
   }
 
-  private open(raw: Record<string, string>): EchoRecord | null {
+  private open(raw: Record<string, Buffer>): EchoRecord | null {
     const record: EchoRecord = { sent: [], peerIds: [] };
     for (const [field, value] of Object.entries(raw)) {
-      if (field.startsWith('sent:')) record.sent.push(JSON.parse(this.cipher.decrypt(value)) as SentPrint);
+      if (field.startsWith('sent:')) record.sent.push(JSON.parse(this.cipher.open(value)) as SentPrint);
       else if (field.startsWith('peer:')) record.peerIds.push(field.slice(5));
-      else if (field === 'baseline') record.baseline = JSON.parse(this.cipher.decrypt(value)) as { status: string };
+      else if (field === 'baseline') record.baseline = JSON.parse(this.cipher.open(value)) as { status: string };
     }
     return record.sent.length ? record : null;
   }

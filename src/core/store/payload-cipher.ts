@@ -1,16 +1,30 @@
 /**
  * Case payloads hold personal data, so they are encrypted before they reach Redis (AES-256-GCM, random 96-bit IV
  * per payload). Queues carry only references to them. Losing the key makes stored payloads unreadable.
+ *
+ * Sealed values are stored as bytes (format v2): `v2:` | IV (12 bytes) | GCM tag (16 bytes) | ciphertext. Format v1,
+ * written before 2026-12-01, was text: `v1.<IV>.<tag>.<ciphertext>`, each part base64 (a third larger, and encoded on
+ * every write, decoded on every read). Both are read, so a hub upgraded over stored cases still opens every one.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { DetailHasher } from '../errors';
 
-const VERSION = 'v1';
+const V1_PREFIX = 'v1.';
+const V2_HEADER = Buffer.from('v2:', 'latin1');
 const IV_BYTES = 12;
+const TAG_BYTES = 16;
 /** IVs drawn from the CSPRNG in one call: a fresh pool per 256 payloads, each IV handed out once. */
 const IVS_PER_POOL = 256;
 /** HKDF `info` of the error-detail hash key: a key of its own, never the encryption key itself. */
 const DETAIL_HASH_INFO = 'caseway error-detail hash';
+
+/** A stored value that is not a sealed value this hub can read (not v1 or v2, or cut short). */
+export class SealedFormatError extends Error {
+  constructor(reason: string) {
+    super(`stored payload is not in a known encrypted format: ${reason}`);
+    this.name = 'SealedFormatError';
+  }
+}
 
 export class PayloadCipher {
   private readonly key: Buffer;
@@ -46,17 +60,32 @@ export class PayloadCipher {
     return new DetailHasher(Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), DETAIL_HASH_INFO, 32)));
   }
 
-  encrypt(plain: string): string {
+  /** Seals a text (format v2, bytes): what is stored in Redis. */
+  seal(plain: string): Buffer {
     const iv = this.nextIv();
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
-    const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-    return [VERSION, iv.toString('base64'), cipher.getAuthTag().toString('base64'), body.toString('base64')].join('.');
+    const body = cipher.update(plain, 'utf8');
+    const last = cipher.final();
+    return Buffer.concat([V2_HEADER, iv, cipher.getAuthTag(), body, last]);
   }
 
-  decrypt(sealed: string): string {
-    const [version, iv, tag, body] = sealed.split('.');
-    if (version !== VERSION || !iv || !tag || body === undefined) throw new Error('stored payload is not in a known encrypted format');
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64'));
+  /** Opens a sealed value of either format; throws on another format, a changed byte or another key. */
+  open(sealed: Buffer): string {
+    if (sealed.length >= V2_HEADER.length + IV_BYTES + TAG_BYTES && sealed.subarray(0, V2_HEADER.length).equals(V2_HEADER)) {
+      const ivEnd = V2_HEADER.length + IV_BYTES;
+      const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(V2_HEADER.length, ivEnd), { authTagLength: TAG_BYTES });
+      decipher.setAuthTag(sealed.subarray(ivEnd, ivEnd + TAG_BYTES));
+      return Buffer.concat([decipher.update(sealed.subarray(ivEnd + TAG_BYTES)), decipher.final()]).toString('utf8');
+    }
+    if (sealed.subarray(0, V1_PREFIX.length).toString('latin1') === V1_PREFIX) return this.openV1(sealed.toString('latin1'));
+    throw new SealedFormatError(sealed.length < V2_HEADER.length + IV_BYTES + TAG_BYTES ? 'too short' : 'unknown version');
+  }
+
+  /** Format v1 (text, base64 parts), as stored before 2026-12-01. */
+  private openV1(sealed: string): string {
+    const [, iv, tag, body, extra] = sealed.split('.');
+    if (!iv || !tag || body === undefined || extra !== undefined) throw new SealedFormatError('a v1 value without its four parts');
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64'), { authTagLength: TAG_BYTES });
     decipher.setAuthTag(Buffer.from(tag, 'base64'));
     return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]).toString('utf8');
   }

@@ -51,7 +51,8 @@ for i = 1, #KEYS do
 end
 return out`);
 
-function versionOf(sealed: string): string {
+/** The SHA-1 of the stored bytes, as the script's redis.sha1hex computes it. */
+function versionOf(sealed: Buffer): string {
   return createHash('sha1').update(sealed).digest('hex');
 }
 
@@ -69,15 +70,15 @@ export class ViewStore {
    */
   async writeIfUnchanged(writes: readonly ViewWrite[]): Promise<boolean[]> {
     if (writes.length === 0) return [];
-    const args: Array<string | number> = [this.ttlSeconds];
-    for (const w of writes) args.push(w.view.connection, w.expected ?? ABSENT, this.cipher.encrypt(JSON.stringify(w.view)));
+    const args: Array<string | number | Buffer> = [this.ttlSeconds];
+    for (const w of writes) args.push(w.view.connection, w.expected ?? ABSENT, this.cipher.seal(JSON.stringify(w.view)));
     const reply = await WRITE_IF_UNCHANGED.run(this.redis, writes.map((w) => this.keys.views(w.hubId)), args);
     if (!Array.isArray(reply) || reply.length !== writes.length) throw new Error('writing case views: an unexpected reply');
     return reply.map((r) => r === 1);
   }
 
-  private open(raw: Record<string, string>): CaseView[] {
-    return Object.values(raw).map((sealed) => JSON.parse(this.cipher.decrypt(sealed)) as CaseView);
+  private open(raw: Record<string, Buffer>): CaseView[] {
+    return Object.values(raw).map((sealed) => JSON.parse(this.cipher.open(sealed)) as CaseView);
   }
 
   /** Views of several cases, with their versions, in one round trip (intake reads them to update a view and to tell a join). */
@@ -86,17 +87,17 @@ export class ViewStore {
     const out = new Map<string, VersionedView[]>();
     if (unique.length === 0) return out;
     const pipe = this.redis.pipeline();
-    for (const id of unique) pipe.hgetall(this.keys.views(id));
+    for (const id of unique) pipe.hgetallBuffer(this.keys.views(id));
     const replies = await execChecked(pipe, 'reading case views');
     unique.forEach((id, i) => {
-      const raw = (replies[i] ?? {}) as Record<string, string>;
-      out.set(id, Object.values(raw).map((sealed) => ({ view: JSON.parse(this.cipher.decrypt(sealed)) as CaseView, version: versionOf(sealed) })));
+      const raw = (replies[i] ?? {}) as Record<string, Buffer>;
+      out.set(id, Object.values(raw).map((sealed) => ({ view: JSON.parse(this.cipher.open(sealed)) as CaseView, version: versionOf(sealed) })));
     });
     return out;
   }
 
   async read(hubId: string): Promise<CaseView[]> {
-    return this.open(await this.redis.hgetall(this.keys.views(hubId)));
+    return this.open(await this.redis.hgetallBuffer(this.keys.views(hubId)));
   }
 
   /** The merged case and which views made it; null when no view is stored (expired, or a case from before views). */
