@@ -11,6 +11,8 @@
  *   COST_TARGETS=icasework   (the same route to iCasework alone: one delivery per case)
  *   COST_PEER_PROXY=1   (the peers behind the counting proxy, as before 2026-11-30; default: called directly, the calls
  *                        recorded in the peer process)
+ *   COST_MEMORY=1   (also Redis memory at rest once every case is delivered: MEMORY USAGE of every key, summed by key
+ *                    shape, per case stored: what to size Redis by)
  *   COST_MONITOR=1   (also tallies the measured run's commands by command and key shape, from MONITOR: Lua's own
  *                     commands included; slows Redis, so its CPU figures are not comparable)
  */
@@ -26,6 +28,8 @@ const CONNECTIONS = Number(process.env.COST_CONNECTIONS ?? 50);
 /** The route's delivery concurrency (COST_DELIVERY_CONCURRENCY; 64 as in `npm run bench`). */
 const DELIVERY_CONCURRENCY = Number(process.env.COST_DELIVERY_CONCURRENCY ?? 64);
 const ROUTE = 'etd-applications';
+/** Applications posted and delivered before the measured run (not measured; their keys count in COST_MEMORY). */
+const WARM_UP = 300;
 /** COST_TARGETS=icasework: the ETD route to iCasework alone (one delivery per case) instead of iCasework + IIZUKA. */
 const TARGETS = process.env.COST_TARGETS === 'icasework' ? 'icasework' : 'both';
 const PER_CASE = TARGETS === 'icasework' ? 1 : 2;
@@ -80,6 +84,44 @@ async function redisNetBytes(r: Redis): Promise<{ input: number; output: number 
   return { input: field('total_net_input_bytes'), output: field('total_net_output_bytes') };
 }
 
+/** A key with its ids replaced by * (uuids, hex digests) and its numbers by #: one line per kind of key. */
+function keyShape(key: string, prefix: string): string {
+  return key.startsWith(prefix) || key.startsWith('bull')
+    ? key.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '*').replace(/\b[0-9a-f]{16,}\b/g, '*').replace(/\d+/g, '#')
+    : '';
+}
+
+/**
+ * COST_MEMORY: Redis memory by key shape (MEMORY USAGE, exact: SAMPLES 0), per case stored (the warm-up's cases
+ * included). Queue keys are bounded (BullMQ keeps a set number of completed jobs), the per-case keys grow with retention.
+ */
+async function memoryAtRest(r: Redis, prefix: string, casesStored: number): Promise<{ casesStored: number; usedMemoryPerCase: string; keysBytesPerCase: string; byShape: string[] }> {
+  const total = new Map<string, { keys: number; bytes: number }>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    const pipe = r.pipeline();
+    for (const key of keys) pipe.memory('USAGE', key, 'SAMPLES', 0);
+    const replies = (await pipe.exec()) ?? [];
+    keys.forEach((key, i) => {
+      const shape = keyShape(key, prefix);
+      const t = total.get(shape) ?? { keys: 0, bytes: 0 };
+      t.keys += 1;
+      t.bytes += Number(replies[i]?.[1] ?? 0);
+      total.set(shape, t);
+    });
+  } while (cursor !== '0');
+  const used = Number(/used_memory:(\d+)/.exec(await r.info('memory'))?.[1] ?? 0);
+  const sum = [...total.values()].reduce((a, t) => a + t.bytes, 0);
+  return {
+    casesStored,
+    usedMemoryPerCase: (used / casesStored).toFixed(0),
+    keysBytesPerCase: (sum / casesStored).toFixed(0),
+    byShape: [...total].sort((a, b) => b[1].bytes - a[1].bytes).filter(([, t]) => t.bytes / casesStored >= 20).map(([k, t]) => `${(t.bytes / casesStored).toFixed(0)} B/case ${k} (${t.keys} keys)`),
+  };
+}
+
 /** COST_MONITOR: counts of "command key-shape [lua]" per case (ids in keys replaced by *). */
 async function monitorShapes(url: string, prefix: string): Promise<{ stop: (cases: number) => { commands: string[]; argumentBytes: string[] } }> {
   const client = new Redis(url);
@@ -88,9 +130,7 @@ async function monitorShapes(url: string, prefix: string): Promise<{ stop: (case
   const bytes = new Map<string, number>();
   m.on('monitor', (_time: string, args: string[], source: string) => {
     const [cmd, key] = args;
-    const shape = (key ?? '').startsWith(prefix) || (key ?? '').startsWith('bull')
-      ? (key ?? '').replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '*').replace(/\b[0-9a-f]{16,}\b/g, '*').replace(/\d+/g, '#')
-      : '';
+    const shape = keyShape(key ?? '', prefix);
     const name = `${cmd.toLowerCase()} ${shape}${source.includes('lua') ? ' [lua]' : ''}`;
     counts.set(name, (counts.get(name) ?? 0) + 1);
     // What the clients sent (a script's own commands cross no socket): arguments as MONITOR shows them.
@@ -123,8 +163,8 @@ async function main(): Promise<void> {
   const delivered = async () => Number((await r.hget(`${prefix}stats:${dayOf(new Date())}:${ROUTE}`, 'delivered')) ?? 0);
   try {
     const url = `http://127.0.0.1:${port}`;
-    await loadApplications(url, CONNECTIONS, 900, 300);
-    await waitFor(async () => (await delivered()) >= 300 * PER_CASE, 120000, 'warm-up');
+    await loadApplications(url, CONNECTIONS, 900, WARM_UP);
+    await waitFor(async () => (await delivered()) >= WARM_UP * PER_CASE, 120000, 'warm-up');
     const pids = processTree(hub.child.pid!);
     const cpu0 = pids.map(cpuMs);
     const sys0 = pids.map(syscalls);
@@ -157,6 +197,8 @@ async function main(): Promise<void> {
     const total = [...delta.values()].reduce((a, b) => a + b, 0);
     const per = (k: string) => ((delta.get(k) ?? 0) / CASES).toFixed(2);
     const top = [...delta].sort((a, b) => b[1] - a[1]).filter(([, v]) => v / CASES >= 0.05).map(([k, v]) => `${k} ${(v / CASES).toFixed(2)}`);
+    const shapes = monitor?.stop(CASES);
+    const memory = process.env.COST_MEMORY ? await memoryAtRest(r, prefix, WARM_UP + CASES) : undefined;
     console.log(
       JSON.stringify(
         {
@@ -189,7 +231,8 @@ async function main(): Promise<void> {
           deliveredPerS: (CASES / seconds).toFixed(0),
           ackP50P99: `${percentile(load.latencies, 50)} / ${percentile(load.latencies, 99)}`,
           errors: load.errors,
-          ...(monitor ? { byShape: monitor.stop(CASES) } : {}),
+          ...(shapes ? { byShape: shapes } : {}),
+          ...(memory ? { memoryAtRest: memory } : {}),
         },
         null,
         1,
