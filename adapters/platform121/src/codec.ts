@@ -211,6 +211,9 @@ function attributeValue(v: unknown): string | number | boolean | null {
   return JSON.stringify(v);
 }
 
+/** The canonical case type of what the 121-platform sources emit, unless a source's `caseType` option names another. */
+export const DEFAULT_CASE_TYPE = 'cash-assistance';
+
 export interface InboundContext {
   connection: string;
   settings: ResolvedSettings;
@@ -290,7 +293,7 @@ export function registrationExtensions(reg: RegistrationView, programId: number)
 export function registrationToCase(reg: RegistrationView, inbound: InboundContext, eventId?: string): CanonicalCase {
   const { party, caseFields } = registrationToParty(reg, inbound);
   const c: CanonicalCase = {
-    type: inbound.caseType ?? 'cash-assistance',
+    type: inbound.caseType ?? DEFAULT_CASE_TYPE,
     status: reg.status,
     createdAt: typeof reg.created === 'string' ? reg.created : undefined,
     updatedAt: typeof reg.updated === 'string' ? reg.updated : undefined,
@@ -368,7 +371,7 @@ export function transactionToCase(tx: Transaction, inbound: InboundContext, even
   const person: Person = {};
   if (typeof tx.registrationName === 'string' && tx.registrationName) person.fullName = tx.registrationName;
   return {
-    type: inbound.caseType ?? 'cash-assistance',
+    type: inbound.caseType ?? DEFAULT_CASE_TYPE,
     status: typeof tx.registrationStatus === 'string' ? tx.registrationStatus : undefined,
     updatedAt: typeof tx.updated === 'string' ? tx.updated : typeof tx.created === 'string' ? tx.created : undefined,
     source: { system: SYSTEM, connection: inbound.connection, id: referenceId || undefined, eventId },

@@ -11,7 +11,7 @@
  */
 import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { schemaDefaults } from 'caseway/core';
-import { eventToCase } from '../codec';
+import { DEFAULT_CASE_TYPE, eventToCase } from '../codec';
 import { runtimeFor } from '../runtime';
 import type { Platform121Settings } from '../settings';
 import type { RegistrationEvent, RegistrationView } from '../types';
@@ -45,7 +45,7 @@ export const eventsOptionsSchema = {
     startAt: { type: 'string', description: '"now" (default), "beginning", or an ISO-8601 instant: where the first poll starts.' },
     overlapSeconds: { type: 'integer', minimum: 0, default: 60, description: 'Re-read window for late (asynchronous) events.' },
     maxEventsPerPoll: { type: 'integer', minimum: 1, default: 5000, description: 'The rest follows on the next poll.' },
-    caseType: { type: 'string', description: 'Canonical case type; default cash-assistance.' },
+    caseType: { type: 'string', default: DEFAULT_CASE_TYPE, description: 'Canonical case type of the emitted cases.' },
   },
 } as const satisfies ConstOptionsSchema;
 // Option defaults are read from the schema (what the console and the docs show), never restated.

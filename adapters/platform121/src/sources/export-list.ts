@@ -45,7 +45,7 @@ export const exportListOptionsSchema = {
       additionalProperties: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
     },
     select: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Columns of the registrations export.' },
-    caseType: { type: 'string', minLength: 1 },
+    caseType: { type: 'string', minLength: 1, description: 'Canonical case type of the emitted cases; default: cash-assistance for registrations, the export type for other rows.' },
   },
 } as const satisfies ConstOptionsSchema;
 // Option defaults are read from the schema (what the console and the docs show), never restated.

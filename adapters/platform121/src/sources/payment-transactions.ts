@@ -11,7 +11,7 @@
 import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { schemaDefaults } from 'caseway/core';
 import type { CanonicalCase, Payment } from 'caseway/core';
-import { registrationToCase } from '../codec';
+import { DEFAULT_CASE_TYPE, registrationToCase } from '../codec';
 import { getPaperVoucherImage, getPaymentTransactions, getPayments, getRegistrationById, type PaymentTransaction } from '../endpoints';
 import { SYSTEM, referenceOf } from '../reference-id';
 import { runtimeFor, type Runtime } from '../runtime';
@@ -41,7 +41,7 @@ export const paymentTransactionsOptionsSchema = {
     filters: filtersSchema,
     pageSize: { type: 'integer', minimum: 1, maximum: 1000000, default: 1000, description: 'limit per page.' },
     includeRegistration: { type: 'boolean', description: 'Read each registration (GET /registrations/{id}) for the beneficiary party; default false.' },
-    caseType: { type: 'string', minLength: 1 },
+    caseType: { type: 'string', minLength: 1, default: DEFAULT_CASE_TYPE, description: 'Canonical case type of the emitted cases.' },
   },
 } as const satisfies ConstOptionsSchema;
 // Option defaults are read from the schema (what the console and the docs show), never restated.
@@ -82,7 +82,7 @@ export function paymentOf(tx: PaymentTransaction, currency: string | undefined):
 
 function bareCase(ctx: Ctx, rt: Runtime, referenceId: string, caseType: string | undefined, eventId: string, status?: string): CanonicalCase {
   return {
-    type: caseType ?? 'cash-assistance',
+    type: caseType ?? DEFAULT_CASE_TYPE,
     status,
     source: { system: SYSTEM, connection: ctx.connection.name, id: referenceId || undefined, eventId },
     references: referenceId ? [referenceOf(referenceId, ctx.connection.name)] : [],
@@ -151,7 +151,7 @@ export const paperVouchersOptionsSchema = {
   properties: {
     ...paymentChoice,
     filters: { ...filtersSchema, description: 'Transaction filters; default {"status": "$ilike:success", "fspName": "$ilike:paper"} (the seed\'s).' },
-    caseType: { type: 'string', minLength: 1 },
+    caseType: { type: 'string', minLength: 1, default: DEFAULT_CASE_TYPE, description: 'Canonical case type of the emitted cases.' },
   },
 } as const satisfies ConstOptionsSchema;
 

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { schemaDefaults } from 'caseway/core';
-import { registrationToCase } from '../codec';
+import { DEFAULT_CASE_TYPE, registrationToCase } from '../codec';
 import { runtimeFor } from '../runtime';
 import type { Platform121Settings } from '../settings';
 import type { RegistrationView } from '../types';
@@ -39,7 +39,7 @@ export const registrationsOptionsSchema = {
       additionalProperties: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
     },
     mode: { type: 'string', enum: ['once', 'repeat'], description: 'once (default): stop after one full pass; repeat: start again after each pass.' },
-    caseType: { type: 'string' },
+    caseType: { type: 'string', default: DEFAULT_CASE_TYPE, description: 'Canonical case type of the emitted cases.' },
   },
 } as const satisfies ConstOptionsSchema;
 // Option defaults are read from the schema (what the console and the docs show), never restated.

@@ -6,7 +6,7 @@
  */
 import type { AdapterContext, Emit, JsonSchema, PollOutcome, PollSourceDefinition, SourceEvent, ConstOptionsSchema, OptionsOf } from 'caseway/core';
 import { schemaDefaults } from 'caseway/core';
-import { transactionToCase } from '../codec';
+import { DEFAULT_CASE_TYPE, transactionToCase } from '../codec';
 import { runtimeFor } from '../runtime';
 import type { Platform121Settings } from '../settings';
 
@@ -28,7 +28,7 @@ export const transactionsOptionsSchema = {
   properties: {
     lookbackHours: { type: 'number', exclusiveMinimum: 0, default: 48, description: 'Window re-read for status changes.' },
     startAt: { type: 'string', description: '"now" (default), "beginning", or an ISO-8601 instant.' },
-    caseType: { type: 'string' },
+    caseType: { type: 'string', default: DEFAULT_CASE_TYPE, description: 'Canonical case type of the emitted cases.' },
   },
 } as const satisfies ConstOptionsSchema;
 // Option defaults are read from the schema (what the console and the docs show), never restated.
