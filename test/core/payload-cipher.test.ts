@@ -3,16 +3,8 @@
  * IV of its own, across pool boundaries, and open to what was sealed; a changed byte must still be refused. Sealed
  * values are bytes (format v2); values stored as text by earlier versions (format v1) must still open.
  */
-import { createCipheriv, randomBytes } from 'node:crypto';
 import { PayloadCipher, SealedFormatError } from '../../src/core/store/payload-cipher';
-
-/** A value in format v1 (`v1.<iv>.<tag>.<body>`, base64 parts), built here from the format, not from the cipher. */
-function sealV1(keyBase64: string, plain: string): string {
-  const iv = randomBytes(12);
-  const c = createCipheriv('aes-256-gcm', Buffer.from(keyBase64, 'base64'), iv);
-  const body = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
-  return ['v1', iv.toString('base64'), c.getAuthTag().toString('base64'), body.toString('base64')].join('.');
-}
+import { sealV1 } from '../helpers/sealed-v1';
 
 describe('PayloadCipher', () => {
   const key = PayloadCipher.generateKey();

@@ -4,7 +4,6 @@
  * intake finds the views and echo records it compares against, and the views' compare-and-set accepts the version
  * of a v1 view it read (and refuses a stale one). Real Redis; the v1 values are built here from the format.
  */
-import { createCipheriv, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { CanonicalCase } from '../../src/core/model/canonical.generated';
 import { CaseStore } from '../../src/core/store/case-store';
@@ -14,15 +13,11 @@ import type { CaseView } from '../../src/core/store/merge';
 import { PayloadCipher } from '../../src/core/store/payload-cipher';
 import { ViewStore } from '../../src/core/store/view-store';
 import { REDIS_URL, quietRedis, testRedis } from '../helpers/redis';
+import { sealV1 as sealV1With } from '../helpers/sealed-v1';
 
 const KEY = PayloadCipher.generateKey();
 
-function sealV1(plain: string): string {
-  const iv = randomBytes(12);
-  const c = createCipheriv('aes-256-gcm', Buffer.from(KEY, 'base64'), iv);
-  const body = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
-  return ['v1', iv.toString('base64'), c.getAuthTag().toString('base64'), body.toString('base64')].join('.');
-}
+const sealV1 = (plain: string): string => sealV1With(KEY, plain);
 
 describe('sealed values in Redis', () => {
   const t = testRedis();
