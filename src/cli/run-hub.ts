@@ -9,6 +9,7 @@ import { DEFAULT_SHUTDOWN_TIMEOUT_MS, Hub, InstanceLockedError, type HubRoles } 
 import { startHubWithHttp } from '../http/server';
 import { createLogger } from '../core/logger';
 import { RedisPolicyError, RedisUnavailableError } from '../core/redis';
+import { DataKeyMismatchError } from '../core/store/data-key-check';
 import { AdapterRegistry } from '../core/registry';
 import { metricsPlugin, opsPlugins } from '../ops';
 import { PrometheusMetrics } from '../ops/metrics';
@@ -87,6 +88,7 @@ function explain(err: unknown, opts: GlobalOptions): unknown {
     return new CliExit(1, `caseway: ${err.message}. Start Redis (e.g. \`sudo apt-get install redis-server\` or \`brew install redis\`, then \`redis-server\`) or point REDIS_URL at one.`);
   }
   if (err instanceof RedisPolicyError) return new CliExit(1, `caseway: ${err.message}`);
+  if (err instanceof DataKeyMismatchError) return new CliExit(1, `caseway: ${err.message}. See docs/deploy.md, "Secrets".`);
   if (err instanceof ConfigErrors) return new CliExit(2, `${err.message}\ncaseway: the configuration is invalid; nothing was started.`);
   if (err instanceof InstanceLockedError) {
     return new CliExit(1, `caseway: ${err.message}; stop it first, or start this one with another PORT or CASEWAY_INSTANCE.`);

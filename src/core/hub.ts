@@ -24,6 +24,7 @@ import { ConnectionWatch, connectRedis, deleteKeysWithPrefix, queueConnection, w
 import type { AdapterRegistry } from './registry';
 import type { ConnectionRuntime, HubRuntime } from './runtime';
 import { CaseStore } from './store/case-store';
+import { checkDataKey } from './store/data-key-check';
 import { Keys } from './store/keys';
 import { PayloadCipher } from './store/payload-cipher';
 import { StatsStore } from './store/stats-store';
@@ -169,6 +170,9 @@ export class Hub {
       if (this.options.resetState) await deleteKeysWithPrefix(redis, prefix, new Set(this.lock ? [this.lock.key] : []));
       const retentionSeconds = (config.hub?.retentionDays ?? 30) * 86400;
       const cipher = new PayloadCipher(this.options.dataKey ?? config.hub?.dataKey ?? this.devDataKey());
+      // Before anything is written: a process with another key than the prefix's would seal cases the others cannot open.
+      // Admin commands (`caseway dead-letters`, `replay`, …) seal nothing, and must not record a key of their own.
+      if (!this.options.adminOnly) await checkDataKey(redis, keys, cipher);
       const connections = await this.startConnections(redis, keys);
       const workerRedis = watchRedis(workerConnection(redis), this.watch('workers'));
       const queueRedis = watchRedis(queueConnection(redis), this.watch('commands'));

@@ -194,7 +194,8 @@ describe('intake integrity', () => {
   const API_ARGS = ['--log-level', 'warn', '--insecure-open-api', 'api'];
 
   it('two real hub processes racing on one reference end on one hub id (first writer wins, the other joins)', async () => {
-    const cli = cliSetup(YAML);
+    // The processes share the in-process hub's prefix, so its data key too (another key is refused at start).
+    const cli = { ...cliSetup(YAML), dataKey: DATA_KEY };
     const apis: CliProcess[] = [spawnCaseway(cli, t.prefix, API_ARGS), spawnCaseway(cli, t.prefix, API_ARGS)];
     try {
       const urls = await Promise.all(apis.map((p) => eventually(async () => /API\s+(http:\/\/\S+)/.exec(p.output())?.[1], 20000, 'an api process to start')));

@@ -56,6 +56,10 @@ export class Keys {
   instanceLock(): string {
     return `${this.prefix}instance-lock`;
   }
+  /** The fingerprint of the data key every hub process on this prefix seals with (src/core/store/data-key-check.ts). */
+  dataKeyCheck(): string {
+    return `${this.prefix}data-key-check`;
+  }
   audit(): string {
     return `${this.prefix}audit`;
   }

@@ -17,6 +17,8 @@ const TAG_BYTES = 16;
 const IVS_PER_POOL = 256;
 /** HKDF `info` of the error-detail hash key: a key of its own, never the encryption key itself. */
 const DETAIL_HASH_INFO = 'caseway error-detail hash';
+/** HKDF `info` of the key's fingerprint: tells two keys apart, and gives nothing of either away. */
+const FINGERPRINT_INFO = 'caseway data key fingerprint';
 
 /** A stored value that is not a sealed value this hub can read (not v1 or v2, or cut short). */
 export class SealedFormatError extends Error {
@@ -58,6 +60,11 @@ export class PayloadCipher {
   /** The keyed hasher of peer error free text, its key derived from the data key (HKDF-SHA-256). */
   detailHasher(): DetailHasher {
     return new DetailHasher(Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), DETAIL_HASH_INFO, 32)));
+  }
+
+  /** 16 bytes derived from the key (HKDF-SHA-256), hex: equal for equal keys, and no way back to the key. */
+  fingerprint(): string {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), FINGERPRINT_INFO, 16)).toString('hex');
   }
 
   /** Seals a text (format v2, bytes): what is stored in Redis. */
