@@ -7,7 +7,7 @@
  * every write, decoded on every read). Both are read, so a hub upgraded over stored cases still opens every one.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { DetailHasher } from '../errors';
+import { CasewayError, DetailHasher } from '../errors';
 
 const V1_PREFIX = 'v1.';
 const V2_HEADER = Buffer.from('v2:', 'latin1');
@@ -20,11 +20,23 @@ const DETAIL_HASH_INFO = 'caseway error-detail hash';
 /** HKDF `info` of the key's fingerprint: tells two keys apart, and gives nothing of either away. */
 const FINGERPRINT_INFO = 'caseway data key fingerprint';
 
-/** A stored value that is not a sealed value this hub can read (not v1 or v2, or cut short). */
-export class SealedFormatError extends Error {
+/**
+ * A stored sealed value this hub cannot open: not in a known format (v1 or v2), cut short, or its authentication
+ * fails (sealed under another data key, or its bytes were changed). No attempt can change that: not retryable, so a
+ * delivery meeting one becomes a dead letter at once, with this message, instead of retrying to its limit.
+ */
+export class SealedValueError extends CasewayError {
   constructor(reason: string) {
-    super(`stored payload is not in a known encrypted format: ${reason}`);
-    this.name = 'SealedFormatError';
+    super(`a stored case value cannot be opened: ${reason}`, { code: 'SEALED_VALUE_UNREADABLE', retryable: false });
+  }
+}
+
+/** The opened text, or SealedValueError when GCM refuses the value (another key, changed bytes, a bad tag). */
+function authenticated(open: () => Buffer): string {
+  try {
+    return open().toString('utf8');
+  } catch {
+    throw new SealedValueError('it does not authenticate under this data key (sealed under another key, or its bytes were changed)');
   }
 }
 
@@ -82,18 +94,20 @@ export class PayloadCipher {
       const ivEnd = V2_HEADER.length + IV_BYTES;
       const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(V2_HEADER.length, ivEnd), { authTagLength: TAG_BYTES });
       decipher.setAuthTag(sealed.subarray(ivEnd, ivEnd + TAG_BYTES));
-      return Buffer.concat([decipher.update(sealed.subarray(ivEnd + TAG_BYTES)), decipher.final()]).toString('utf8');
+      return authenticated(() => Buffer.concat([decipher.update(sealed.subarray(ivEnd + TAG_BYTES)), decipher.final()]));
     }
     if (sealed.subarray(0, V1_PREFIX.length).toString('latin1') === V1_PREFIX) return this.openV1(sealed.toString('latin1'));
-    throw new SealedFormatError(sealed.length < V2_HEADER.length + IV_BYTES + TAG_BYTES ? 'too short' : 'unknown version');
+    throw new SealedValueError(sealed.length < V2_HEADER.length + IV_BYTES + TAG_BYTES ? 'too short' : 'unknown version');
   }
 
   /** Format v1 (text, base64 parts), as stored before 2026-12-01. */
   private openV1(sealed: string): string {
     const [, iv, tag, body, extra] = sealed.split('.');
-    if (!iv || !tag || body === undefined || extra !== undefined) throw new SealedFormatError('a v1 value without its four parts');
+    if (!iv || !tag || body === undefined || extra !== undefined) throw new SealedValueError('a v1 value without its four parts');
     const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64'), { authTagLength: TAG_BYTES });
-    decipher.setAuthTag(Buffer.from(tag, 'base64'));
-    return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]).toString('utf8');
+    return authenticated(() => {
+      decipher.setAuthTag(Buffer.from(tag, 'base64'));
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]);
+    });
   }
 }
