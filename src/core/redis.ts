@@ -212,11 +212,17 @@ async function readEvictionPolicy(redis: Redis): Promise<string | null> {
   return match ? match[1] : null;
 }
 
-/** Every key under a prefix, a batch at a time (SCAN, never KEYS, so a large Redis is not blocked). */
+/** A SCAN/KEYS pattern matching `text` literally (glob characters escaped). */
+const globLiteral = (text: string): string => text.replace(/[*?[\]\\]/g, '\\$&');
+
+/**
+ * Every key under a prefix, a batch at a time (SCAN, never KEYS, so a large Redis is not blocked). The prefix is
+ * matched literally: a prefix holding `*`, `?` or `[` does not reach other prefixes' keys.
+ */
 export async function* keysWithPrefix(redis: Redis, prefix: string, count = 1000): AsyncGenerator<string[]> {
   let cursor = '0';
   do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', count);
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${globLiteral(prefix)}*`, 'COUNT', count);
     if (found.length) yield found;
     cursor = next;
   } while (cursor !== '0');

@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { hubPrefix, isSandboxRun, SANDBOX_PREFIX } from '../../src/cli/run-hub';
 import { resolveOptions } from '../../src/cli/options';
 import type { LoadedConfig } from '../../src/core/config/types';
+import { deleteKeysWithPrefix } from '../../src/core/redis';
 import { startTestHub } from '../helpers/hub';
+import { testRedis } from '../helpers/redis';
 
 const configWith = (sandbox: boolean) => ({ file: 'x.yaml', connections: { a: { adapter: 'recorder', sandbox } }, routes: [] }) as unknown as LoadedConfig;
 
@@ -36,6 +38,19 @@ describe('sandbox state', () => {
     } finally {
       await second.redis.del(neighbour);
       await second.stop();
+    }
+  });
+
+  it('a prefix with glob characters is matched literally: clearing it leaves the keys it would match as a pattern', async () => {
+    const t = testRedis();
+    try {
+      const mine = `${t.prefix}i*[ab]?:`;
+      const others = [`${t.prefix}iX[ab]?:k`, `${t.prefix}i*a1:k`, `${t.prefix}iZZb9:k`];
+      for (const key of [`${mine}k1`, `${mine}k2`, ...others]) await t.redis.set(key, '1');
+      await deleteKeysWithPrefix(t.redis, mine);
+      expect((await t.redis.keys(`${t.prefix}*`)).sort()).toEqual([...others].sort());
+    } finally {
+      await t.cleanup();
     }
   });
 });
