@@ -10,11 +10,9 @@
  */
 import type { Redis } from 'ioredis';
 import { CasewayError } from '../errors';
+import { keysWithPrefix } from '../redis';
 import type { Keys } from './keys';
 import type { PayloadCipher } from './payload-cipher';
-
-/** SCAN calls (of COUNT 1000) spent looking for a stored payload to try the key on, when no fingerprint is recorded. */
-const PROBE_SCANS = 20;
 
 /** This process's data key is not the one the cases on this prefix are sealed with; nothing was written. */
 export class DataKeyMismatchError extends CasewayError {
@@ -26,19 +24,16 @@ export class DataKeyMismatchError extends CasewayError {
   }
 }
 
-const globEscape = (s: string): string => s.replace(/[*?[\]\\]/g, '\\$&');
-
-/** A stored payload of this prefix, if SCAN finds one within PROBE_SCANS calls. */
+/**
+ * A stored payload of this prefix, if there is one. Runs only while no fingerprint is recorded (once per prefix), so
+ * a SCAN through a large Redis that holds none is paid once.
+ */
 async function someStoredPayload(redis: Redis, keys: Keys): Promise<Buffer | null> {
-  let cursor = '0';
-  for (let i = 0; i < PROBE_SCANS; i++) {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${globEscape(keys.payload(''))}*`, 'COUNT', 1000);
-    for (const key of found) {
+  for await (const batch of keysWithPrefix(redis, keys.payload(''))) {
+    for (const key of batch) {
       const value = await redis.getBuffer(key).catch(() => null);
       if (value) return value;
     }
-    cursor = next;
-    if (cursor === '0') break;
   }
   return null;
 }
