@@ -9,6 +9,7 @@
  *   COST_DELIVERY_CONCURRENCY=64   (the route's delivery concurrency, as `npm run bench` sets it)
  *   COST_HUB_ARGS="--workers 0"   (extra `caseway` flags; CPU is summed over the hub process and its delivery processes)
  *   COST_TARGETS=icasework   (the same route to iCasework alone: one delivery per case)
+ *   COST_RATE=200   (post at that many applications per second in all instead of as fast as answered)
  *   COST_PEER_PROXY=1   (the peers behind the counting proxy, as before 2026-11-30; default: called directly, the calls
  *                        recorded in the peer process)
  *   COST_MEMORY=1   (also Redis memory at rest once every case is delivered: MEMORY USAGE of every key, summed by key
@@ -21,7 +22,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { dayOf } from '../src/core/store/stats-store';
-import { freePort, loadApplications, hubConfig, newHubEnv, percentile, startHub, startPeer, startRedis, stopChild, waitFor, watchCount } from './lib/harness';
+import { keyShape, resetSlowlog, slowlogSummary } from './lib/redis-shapes';
+import { waitedForCpuMs, freePort, loadApplications, hubConfig, newHubEnv, percentile, startHub, startPeer, startRedis, stopChild, waitFor, watchCount } from './lib/harness';
 
 const CASES = Number(process.env.COST_CASES ?? 2000);
 const CONNECTIONS = Number(process.env.COST_CONNECTIONS ?? 50);
@@ -35,6 +37,8 @@ const TARGETS = process.env.COST_TARGETS === 'icasework' ? 'icasework' : 'both';
 const PER_CASE = TARGETS === 'icasework' ? 1 : 2;
 /** The peers without the forwarding proxy (no extra HTTP hop); COST_PEER_PROXY=1 puts it back. */
 const DIRECT = { direct: process.env.COST_PEER_PROXY !== '1' };
+/** COST_RATE=200: the measured run posts at that many applications per second in all, as the bench's steady line does. */
+const RATE = process.env.COST_RATE ? Number(process.env.COST_RATE) : undefined;
 
 /** utime + stime of a process, ms. */
 function cpuMs(pid: number): number {
@@ -82,13 +86,6 @@ async function redisNetBytes(r: Redis): Promise<{ input: number; output: number 
   const info = await r.info('stats');
   const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
   return { input: field('total_net_input_bytes'), output: field('total_net_output_bytes') };
-}
-
-/** A key with its ids replaced by * (uuids, hex digests) and its numbers by #: one line per kind of key. */
-function keyShape(key: string, prefix: string): string {
-  return key.startsWith(prefix) || key.startsWith('bull')
-    ? key.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '*').replace(/\b[0-9a-f]{16,}\b/g, '*').replace(/\d+/g, '#')
-    : '';
 }
 
 /**
@@ -173,12 +170,15 @@ async function main(): Promise<void> {
     const redisCpu0 = await redisCpuMs(r);
     const peerPids = [icasework.child.pid, iizuka.child.pid].filter((p): p is number => p !== undefined);
     const peerCpu0 = peerPids.map(cpuMs);
+    const waited = () => ({ hub: pids.reduce((a, pid) => a + waitedForCpuMs(pid), 0), redis: waitedForCpuMs(redis.pid()), peers: peerPids.reduce((a, pid) => a + waitedForCpuMs(pid), 0) });
+    const waited0 = waited();
     const ownCpu0 = process.cpuUsage();
     const net0 = await redisNetBytes(r);
+    await resetSlowlog(r);
     const base = await delivered();
     const started = Date.now();
     const watch = watchCount(async () => (await delivered()) - base);
-    const load = await loadApplications(url, CONNECTIONS, 1, CASES);
+    const load = await loadApplications(url, CONNECTIONS, 1, CASES, RATE);
     await waitFor(async () => (await delivered()) - base >= PER_CASE * CASES, 600000, 'delivery', 50);
     watch.stop();
     const seconds = (Math.min(watch.reachedAt(PER_CASE * CASES) ?? Date.now(), Date.now()) - started) / 1000;
@@ -190,9 +190,11 @@ async function main(): Promise<void> {
     const cmd1 = await commandStats(r);
     const redisCpu = (await redisCpuMs(r)) - redisCpu0;
     const peerCpu = peerPids.reduce((a, pid, i) => a + cpuMs(pid) - peerCpu0[i], 0);
+    const waited1 = waited();
     const ownUsage = process.cpuUsage(ownCpu0);
     const ownCpu = (ownUsage.user + ownUsage.system) / 1000;
     const net1 = await redisNetBytes(r);
+    const slow = await slowlogSummary(r, prefix);
     const delta = new Map([...cmd1].map(([k, v]) => [k, v - (cmd0.get(k) ?? 0)]));
     const total = [...delta.values()].reduce((a, b) => a + b, 0);
     const per = (k: string) => ((delta.get(k) ?? 0) / CASES).toFixed(2);
@@ -206,6 +208,7 @@ async function main(): Promise<void> {
           targets: TARGETS,
           peers: DIRECT.direct ? 'direct (calls recorded in the peer process)' : 'behind the counting proxy',
           connections: CONNECTIONS,
+          ...(RATE ? { ratePerS: RATE } : {}),
           deliveryConcurrency: DELIVERY_CONCURRENCY,
           loadAverage: os.loadavg().map((l) => l.toFixed(1)).join(' '),
           hubProcesses: pids.length,
@@ -222,6 +225,8 @@ async function main(): Promise<void> {
           peersCpuMsPerCase: (peerCpu / CASES).toFixed(2),
           loadGeneratorCpuMsPerCase: (ownCpu / CASES).toFixed(2),
           bedCpuMsPerCase: ((cpu + redisCpu + peerCpu + ownCpu) / CASES).toFixed(2),
+          // Time runnable but waiting for a CPU (schedstat), ms per case: what sharing two cores costs each in latency.
+          waitedForCpuMsPerCase: `hub ${((waited1.hub - waited0.hub) / CASES).toFixed(2)}, Redis ${((waited1.redis - waited0.redis) / CASES).toFixed(2)}, peers ${((waited1.peers - waited0.peers) / CASES).toFixed(2)}`,
           redisBytesInOutPerCase: `${((net1.input - net0.input) / CASES).toFixed(0)} / ${((net1.output - net0.output) / CASES).toFixed(0)}`,
           redisCommandsPerCase: (total / CASES).toFixed(1),
           execPerCase: per('exec'),
@@ -231,6 +236,8 @@ async function main(): Promise<void> {
           deliveredPerS: (CASES / seconds).toFixed(0),
           ackP50P99: `${percentile(load.latencies, 50)} / ${percentile(load.latencies, 99)}`,
           errors: load.errors,
+          // Commands of 10 ms or more during the measured run (Redis's slow log): a slow one holds up every client.
+          slowCommands: slow.join(', ') || 'none',
           ...(shapes ? { byShape: shapes } : {}),
           ...(memory ? { memoryAtRest: memory } : {}),
         },

@@ -40,12 +40,14 @@ import {
   stopChild,
   tally,
   waitFor,
+  waitedForCpuMs,
   watchCount,
   type HubProcess,
   type Peer,
   type PrivateRedis,
 } from './lib/harness';
 import type { ProxyRecord } from './lib/fault-proxy';
+import { resetSlowlog, slowlogSummary } from './lib/redis-shapes';
 
 const CASES = Number(process.env.BENCH_CASES ?? 5000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -194,7 +196,7 @@ async function steady(redis: PrivateRedis, run: number, targets: 'both' | 'icase
     await Promise.all([httpJson('POST', `${icasework.controlUrl}/clear`), httpJson('POST', `${iizuka.controlUrl}/clear`)]);
     const base = await deliveredCount(r, prefix);
     const tailBefore = await hubTail(port);
-    const redisBefore = await redisReading(r);
+    const redisBefore = await redisReading(r, redis.pid());
     const total = STEADY_RATE * STEADY_SECONDS;
     const sentAt = new Map<string, number>();
     const ackMs: number[] = [];
@@ -245,7 +247,7 @@ async function steady(redis: PrivateRedis, run: number, targets: 'both' | 'icase
     // What lengthens the tail: peer exchanges that did not succeed, and deliveries the hub retried (after a back-off).
     const failedCalls = new Map<string, number>();
     for (const rec of [...icw, ...etd]) if (!(rec.status >= 200 && rec.status < 300)) failedCalls.set(`${rec.op} ${rec.status}`, (failedCalls.get(`${rec.op} ${rec.status}`) ?? 0) + 1);
-    const tail = `${tailBetween(tailBefore, await hubTail(port))}; ${await queueWait(r, prefix, started)}; ${await redisDuring(r, redisBefore)}`;
+    const tail = `${tailBetween(tailBefore, await hubTail(port))}; ${await queueWait(r, prefix, started)}; ${await redisDuring(r, prefix, redisBefore)}`;
     return {
       label: `Caseway, steady ${STEADY_RATE}/s for ${STEADY_SECONDS} s (caseway start${targets === 'icasework' ? ', route ETD → iCasework only' : ''})`,
       ackedPerS: ackMs.length / ((Date.now() - started) / 1000),
@@ -329,29 +331,42 @@ interface RedisReading {
   aofRewrites: number;
   usedMb: number;
   keys: number;
+  /** Redis's CPU so far (INFO cpu), and how long its threads waited for a CPU so far (schedstat), ms. */
+  cpuMs: number;
+  waitedMs: number;
+  pid: number | undefined;
 }
+
+const infoFloat = (info: string, name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+/** The CPU Redis reports having used (user + sys), ms. */
+const redisCpu = (info: string) => (infoFloat(info, 'used_cpu_user') + infoFloat(info, 'used_cpu_sys')) * 1000;
 
 const infoField = (info: string, name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
 
 /** Redis's own state before a line; also resets its latency monitor (events of 10 ms or more) for the line. */
-async function redisReading(r: Redis): Promise<RedisReading> {
+async function redisReading(r: Redis, pid: number | undefined): Promise<RedisReading> {
   await r.config('SET', 'latency-monitor-threshold', '10');
   await r.call('LATENCY', 'RESET');
+  await resetSlowlog(r);
   const info = await r.info();
-  return { forks: infoField(info, 'total_forks'), aofRewrites: infoField(info, 'aof_rewrites'), usedMb: infoField(info, 'used_memory') / 1048576, keys: await r.dbsize() };
+  const keys = await r.dbsize();
+  return { forks: infoField(info, 'total_forks'), aofRewrites: infoField(info, 'aof_rewrites'), usedMb: infoField(info, 'used_memory') / 1048576, keys, cpuMs: redisCpu(info), waitedMs: waitedForCpuMs(pid), pid };
 }
 
 /**
  * What Redis itself did during a line: the dataset it held at the start, forks (AOF rewrites) and the latency
  * events of >= 10 ms its monitor saw (LATENCY LATEST: each event's worst), so a slow tail can be told apart from the hub's own.
  */
-async function redisDuring(r: Redis, before: RedisReading): Promise<string> {
+async function redisDuring(r: Redis, prefix: string, before: RedisReading): Promise<string> {
   const info = await r.info();
   const events = ((await r.call('LATENCY', 'LATEST')) as Array<[string, number, number, number]>).map(([name, , , max]) => `${name} max ${max} ms`);
   await r.config('SET', 'latency-monitor-threshold', '0');
+  const slow = await slowlogSummary(r, prefix);
   return (
     `Redis at the start: ${before.keys} keys, ${fmt(before.usedMb)} MB; during the line: ${infoField(info, 'aof_rewrites') - before.aofRewrites} AOF rewrite(s), ` +
-    `${infoField(info, 'total_forks') - before.forks} fork(s), latency events >= 10 ms: ${events.join(', ') || 'none'}`
+    `${infoField(info, 'total_forks') - before.forks} fork(s), CPU ${fmt((redisCpu(info) - before.cpuMs) / 1000, 1)} s, waiting for a CPU ${fmt((waitedForCpuMs(before.pid) - before.waitedMs) / 1000, 1)} s; ` +
+    `latency events >= 10 ms: ${events.join(', ') || 'none'}; ` +
+    `commands of 10 ms or more (slow log): ${slow.join(', ') || 'none'}`
   );
 }
 

@@ -19,6 +19,8 @@ declare module 'autocannon' {
     timeout?: number;
     /** Sampling tick, ms (default 1000): an `amount` reached is noticed on the next tick. */
     sampleInt?: number;
+    /** Requests per second over all connections (default: as fast as answered). */
+    overallRate?: number;
     requests?: Array<RequestParams & { setupRequest?: (req: RequestParams) => RequestParams }>;
   }
 

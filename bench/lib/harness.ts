@@ -8,7 +8,7 @@ import autocannon from 'autocannon';
  * accounting at the peers.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -90,6 +90,26 @@ export function watchCount(read: () => Promise<number>, everyMs = 50): { reached
 }
 
 /** Peak resident set of a live process (VmHWM), MB; undefined when it is gone or not on Linux. */
+/**
+ * How long the threads of a process have waited for a CPU while runnable, ms so far (Linux: the second field of
+ * /proc/<pid>/task/<tid>/schedstat, summed). On a machine whose cores the bed shares, a Redis that waits as long as it
+ * runs answers every command late, whatever the command costs.
+ */
+export function waitedForCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    return readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
+      try {
+        return sum + Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+      } catch {
+        return sum; // the thread ended between the listing and the read
+      }
+    }, 0);
+  } catch {
+    return 0; // gone, or not Linux
+  }
+}
+
 export function peakRssMb(pid: number | undefined): number | undefined {
   if (!pid) return undefined;
   try {
@@ -640,8 +660,11 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-/** The benchmarks' load: autocannon posting `amount` unique applications over `connections`; the 200 answers and their latencies, ms. */
-export function loadApplications(url: string, connections: number, run: number, amount: number): Promise<{ seconds: number; acked: number; errors: number; latencies: number[] }> {
+/**
+ * The benchmarks' load: autocannon posting `amount` unique applications over `connections` (as fast as they are
+ * answered, or at `ratePerS` in all); the 200 answers and their latencies, ms.
+ */
+export function loadApplications(url: string, connections: number, run: number, amount: number, ratePerS?: number): Promise<{ seconds: number; acked: number; errors: number; latencies: number[] }> {
   let n = 0;
   const latencies: number[] = [];
   let acked = 0;
@@ -657,6 +680,7 @@ export function loadApplications(url: string, connections: number, run: number, 
         // autocannon notices that `amount` is reached only on its sampling tick (1 s by default), so its callback can
         // come up to a second after the last answer; the load's duration is taken to the last answer instead.
         sampleInt: 100,
+        ...(ratePerS ? { overallRate: ratePerS } : {}),
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-api-key': FORM_KEY },
         requests: [{ setupRequest: (req) => ({ ...req, body: application(run, n++).body }) }],
