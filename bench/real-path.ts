@@ -39,6 +39,8 @@ import {
   startRedis,
   stopChild,
   tally,
+  failureReasons,
+  outputMarks,
   waitFor,
   waitedForCpuMs,
   watchCount,
@@ -123,6 +125,7 @@ async function measureHub(label: string, redis: PrivateRedis, topology: 'start' 
     await waitFor(async () => (await deliveredCount(r, prefix)) >= warm.acked * perCase, 120000, 'warm-up delivery');
     await Promise.all([httpJson('POST', `${icasework.controlUrl}/clear`), httpJson('POST', `${iizuka.controlUrl}/clear`)]);
     const base = await deliveredCount(r, prefix);
+    const marks = outputMarks(hubs);
     log(`${label}: posting ${CASES} unique applications over ${CONNECTIONS} connections`);
     const started = Date.now();
     const watch = watchCount(async () => (await deliveredCount(r, prefix)) - base);
@@ -142,7 +145,7 @@ async function measureHub(label: string, redis: PrivateRedis, topology: 'start' 
       deliveredPerS: result.acked / e2eSeconds,
       calls: describeCalls(icw, etd, tokens),
       rss: rssOf(hubs, [icasework, iizuka]),
-      note: `${result.acked} acked, ${result.errors} errors; delivered ${t.delivered}, lost ${t.lost}, dup iCW ${t.dupIcwCases}, dup IIZUKA ${t.dupIizuka}`,
+      note: `${result.acked} acked, ${result.errors} errors; delivered ${t.delivered}, lost ${t.lost}, dup iCW ${t.dupIcwCases}, dup IIZUKA ${t.dupIizuka}; failed delivery attempts: ${failureReasons(hubs, marks)}`,
     };
   } finally {
     r.disconnect();
@@ -196,6 +199,7 @@ async function steady(redis: PrivateRedis, run: number, targets: 'both' | 'icase
     await Promise.all([httpJson('POST', `${icasework.controlUrl}/clear`), httpJson('POST', `${iizuka.controlUrl}/clear`)]);
     const base = await deliveredCount(r, prefix);
     const tailBefore = await hubTail(port);
+    const marks = outputMarks(hubs);
     const redisBefore = await redisReading(r, redis.pid());
     const total = STEADY_RATE * STEADY_SECONDS;
     const sentAt = new Map<string, number>();
@@ -247,7 +251,7 @@ async function steady(redis: PrivateRedis, run: number, targets: 'both' | 'icase
     // What lengthens the tail: peer exchanges that did not succeed, and deliveries the hub retried (after a back-off).
     const failedCalls = new Map<string, number>();
     for (const rec of [...icw, ...etd]) if (!(rec.status >= 200 && rec.status < 300)) failedCalls.set(`${rec.op} ${rec.status}`, (failedCalls.get(`${rec.op} ${rec.status}`) ?? 0) + 1);
-    const tail = `${tailBetween(tailBefore, await hubTail(port))}; ${await queueWait(r, prefix, started)}; ${await redisDuring(r, prefix, redisBefore)}`;
+    const tail = `${tailBetween(tailBefore, await hubTail(port))} (failed attempts: ${failureReasons(hubs, marks)}); ${await queueWait(r, prefix, started)}; ${await redisDuring(r, prefix, redisBefore)}`;
     return {
       label: `Caseway, steady ${STEADY_RATE}/s for ${STEADY_SECONDS} s (caseway start${targets === 'icasework' ? ', route ETD → iCasework only' : ''})`,
       ackedPerS: ackMs.length / ((Date.now() - started) / 1000),

@@ -389,6 +389,33 @@ export async function startHub(env: HubEnv, role: 'start' | 'api' | 'worker', po
   return hub;
 }
 
+/** Where each hub process's output stood (its length), so that what it logs during a line can be read apart. */
+export const outputMarks = (hubs: Pick<HubProcess, 'output'>[]): number[] => hubs.map((h) => h.output().length);
+
+/**
+ * Why deliveries failed during a line, from the hubs' own warn lines ("delivery failed, will retry", "delivery
+ * dead-lettered"): by error code, outcome and safe message (safeErrorDetail: what the hub logs anyway, no peer's
+ * words). A process whose kept output was cut to less than the mark is read whole.
+ */
+export function failureReasons(hubs: Pick<HubProcess, 'output'>[], marks: number[]): string {
+  const by = new Map<string, number>();
+  hubs.forEach((h, i) => {
+    const out = h.output();
+    for (const line of (out.length >= marks[i] ? out.slice(marks[i]) : out).split('\n')) {
+      if (!line.includes('"delivery failed, will retry"') && !line.includes('"delivery dead-lettered"')) continue;
+      try {
+        const entry = JSON.parse(line) as { final?: boolean; error?: { code?: string; message?: string; outcome?: string } };
+        const e = entry.error ?? {};
+        const key = `${entry.final ? 'dead-lettered: ' : ''}${e.code ?? '?'}${e.outcome ? ` (${e.outcome})` : ''} "${(e.message ?? '').slice(0, 120)}"`;
+        by.set(key, (by.get(key) ?? 0) + 1);
+      } catch {
+        by.set('unparsed log line', (by.get('unparsed log line') ?? 0) + 1);
+      }
+    }
+  });
+  return [...by].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none';
+}
+
 // ------------------------------------------------------------------------------------------------ load
 
 const SAMPLE = JSON.parse(readFileSync(path.join(ROOT, 'config/samples/etd-application.json'), 'utf8')) as { etdApp: Record<string, Record<string, unknown>> };
