@@ -73,6 +73,16 @@ interface Agents {
 /** The TCP keep-alive delay axios (1.x, its http adapter) sets on every request's socket. */
 export const AXIOS_KEEPALIVE_MS = 60_000;
 
+/**
+ * How long a kept-alive peer socket may sit idle in the pool before the hub closes it: 4 s (agentkeepalive's
+ * `freeSocketTimeout`), under the idle timeouts servers commonly keep (Node and Apache 5 s, load balancers 60 s, nginx
+ * 75 s). A request sent on a socket the peer is closing meets a reset, and for a write that is an uncertain outcome:
+ * a retry that must look the case up, or, at a peer with no look-up, send it again under the same Idempotency-Key.
+ * Node honours a peer's `Keep-Alive: timeout=N` (closing at N - 1 s) only when the agent has a timeout of its own; a
+ * request in flight is bounded by the call's own timeout, not by this.
+ */
+export const IDLE_PEER_SOCKET_MS = 4_000;
+
 /** One pair of keep-alive agents per connection context, shared by every client of that connection. */
 const agentsByContext = new WeakMap<object, Agents>();
 
@@ -83,7 +93,7 @@ function agentsFor<S>(ctx: AdapterContext<S>): Agents {
     // after 60 s, as axios sets them on every request: with the agent's default (1 s) the two disagreed, and each
     // request cost two setsockopt system calls (axios on handing out the socket, the agent on taking it back); Node
     // skips the call when the value does not change.
-    const options = { keepAlive: true, keepAliveMsecs: AXIOS_KEEPALIVE_MS, scheduling: 'lifo' as const };
+    const options = { keepAlive: true, keepAliveMsecs: AXIOS_KEEPALIVE_MS, scheduling: 'lifo' as const, timeout: IDLE_PEER_SOCKET_MS };
     agents = { http: new http.Agent(options), https: new https.Agent(options) };
     agentsByContext.set(ctx, agents);
   }

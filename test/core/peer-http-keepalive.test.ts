@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import { createLogger } from '../../src/core/logger';
-import { closePeerHttp, createPeerHttp } from '../../src/core/peer-http';
+import { closePeerHttp, createPeerHttp, IDLE_PEER_SOCKET_MS } from '../../src/core/peer-http';
 import type { AdapterContext } from '../../src/core/adapter';
 import { noopPeerMetrics } from '../../src/core/context';
 
@@ -95,5 +95,84 @@ describe('peer HTTP keep-alive', () => {
       await new Promise<void>((resolve) => dropping.close(() => resolve()));
     }
   });
-});
 
+  /**
+   * A peer that keeps idle connections `keepAliveMs` (and says so in Keep-Alive: timeout=N), noting when the client
+   * closes one; it answers a POST after `postAnswerMs`.
+   */
+  async function peerKeeping(keepAliveMs: number, postAnswerMs = 0): Promise<{ url: string; closedByClient: Promise<void>; stop: () => Promise<void> }> {
+    let clientClosed: () => void = () => undefined;
+    const closedByClient = new Promise<void>((resolve) => {
+      clientClosed = resolve;
+    });
+    const peer = http.createServer((req, res) => {
+      setTimeout(() => res.end('{"ok":true}'), req.method === 'POST' ? postAnswerMs : 0);
+    });
+    peer.keepAliveTimeout = keepAliveMs;
+    // 'end' is the client's FIN; the peer's own keep-alive timer cannot have fired yet (it is far longer than the
+    // test waits), so the client closed the socket.
+    peer.on('connection', (socket: Socket) => socket.on('end', () => clientClosed()));
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(peer.address() as AddressInfo).port}`,
+      closedByClient,
+      stop: async () => {
+        peer.closeAllConnections();
+        await new Promise<void>((resolve) => peer.close(() => resolve()));
+      },
+    };
+  }
+
+  /** Rejects if `promise` has not settled within `ms`: a deadline for a condition, not a measured time. */
+  const within = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
+    Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`not within ${ms} ms: ${what}`)), ms).unref())]);
+
+  /** The socket a reply came on, once the agent has taken it back into its pool (after the reply's end). */
+  const pooledSocket = async (res: { request?: unknown }): Promise<Socket> => {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return (res.request as { socket: Socket }).socket;
+  };
+
+  it('closes a pooled socket idle for IDLE_PEER_SOCKET_MS itself, before a peer keeping it longer would', async () => {
+    const peer = await peerKeeping(120_000);
+    const peerCtx = { ...ctx, connection: { ...ctx.connection, name: 'long-keeping-peer' } } as AdapterContext<Record<string, never>>;
+    try {
+      const res = await createPeerHttp(peerCtx, { baseURL: peer.url }).get('/one');
+      expect(res.status).toBe(200);
+      // In the pool with the hub's own bound (the peer's hint, 119 s, is longer); an agent without a timeout leaves 0.
+      expect((await pooledSocket(res)).timeout).toBe(IDLE_PEER_SOCKET_MS);
+      await within(peer.closedByClient, IDLE_PEER_SOCKET_MS + 20_000, 'the idle socket closed by the client');
+    } finally {
+      closePeerHttp(peerCtx);
+      await peer.stop();
+    }
+  }, 40_000);
+
+  it("follows a peer's shorter Keep-Alive hint: closes 1 s before the peer would", async () => {
+    const peer = await peerKeeping(2_000);
+    const peerCtx = { ...ctx, connection: { ...ctx.connection, name: 'short-keeping-peer' } } as AdapterContext<Record<string, never>>;
+    try {
+      const res = await createPeerHttp(peerCtx, { baseURL: peer.url }).get('/one');
+      expect(res.headers['keep-alive']).toBe('timeout=2');
+      expect((await pooledSocket(res)).timeout).toBe(1_000);
+    } finally {
+      closePeerHttp(peerCtx);
+      await peer.stop();
+    }
+  });
+
+  it('does not cut a call in flight longer than the idle bound: the call has its own timeout', async () => {
+    const peer = await peerKeeping(120_000, IDLE_PEER_SOCKET_MS + 500);
+    const peerCtx = { ...ctx, connection: { ...ctx.connection, name: 'slow-peer' } } as AdapterContext<Record<string, never>>;
+    try {
+      const client = createPeerHttp(peerCtx, { baseURL: peer.url, timeoutMs: 60_000 });
+      expect((await client.get('/warm')).status).toBe(200);
+      // One on the reused socket (its idle bound set), one on a new socket.
+      const [reused, fresh] = await Promise.all([client.post('/cases', { a: 1 }), client.post('/cases', { a: 2 })]);
+      expect([reused.status, fresh.status]).toEqual([200, 200]);
+    } finally {
+      closePeerHttp(peerCtx);
+      await peer.stop();
+    }
+  }, 40_000);
+});
