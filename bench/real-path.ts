@@ -251,7 +251,7 @@ async function steady(redis: PrivateRedis, run: number, targets: 'both' | 'icase
     // What lengthens the tail: peer exchanges that did not succeed, and deliveries the hub retried (after a back-off).
     const failedCalls = new Map<string, number>();
     for (const rec of [...icw, ...etd]) if (!(rec.status >= 200 && rec.status < 300)) failedCalls.set(`${rec.op} ${rec.status}`, (failedCalls.get(`${rec.op} ${rec.status}`) ?? 0) + 1);
-    const tail = `${tailBetween(tailBefore, await hubTail(port))} (failed attempts: ${failureReasons(hubs, marks)}); ${await queueWait(r, prefix, started)}; ${await redisDuring(r, prefix, redisBefore)}`;
+    const tail = `${tailBetween(tailBefore, await hubTail(port))}; failed delivery attempts: ${failureReasons(hubs, marks)}; ${await queueWait(r, prefix, started)}; ${await redisDuring(r, prefix, redisBefore)}`;
     return {
       label: `Caseway, steady ${STEADY_RATE}/s for ${STEADY_SECONDS} s (caseway start${targets === 'icasework' ? ', route ETD → iCasework only' : ''})`,
       ackedPerS: ackMs.length / ((Date.now() - started) / 1000),

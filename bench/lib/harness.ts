@@ -89,11 +89,11 @@ export function watchCount(read: () => Promise<number>, everyMs = 50): { reached
   };
 }
 
-/** Peak resident set of a live process (VmHWM), MB; undefined when it is gone or not on Linux. */
 /**
  * How long the threads of a process have waited for a CPU while runnable, ms so far (Linux: the second field of
- * /proc/<pid>/task/<tid>/schedstat, summed). On a machine whose cores the bed shares, a Redis that waits as long as it
- * runs answers every command late, whatever the command costs.
+ * /proc/<pid>/task/<tid>/schedstat, summed over the threads alive now: a thread that ended takes its wait with it,
+ * which for Node's and Redis's long-lived threads does not arise). On a machine whose cores the bed shares, a Redis
+ * that waits as long as it runs answers every command late, whatever the command costs.
  */
 export function waitedForCpuMs(pid: number | undefined): number {
   if (pid === undefined) return 0;
@@ -110,6 +110,7 @@ export function waitedForCpuMs(pid: number | undefined): number {
   }
 }
 
+/** Peak resident set of a live process (VmHWM), MB; undefined when it is gone or not on Linux. */
 export function peakRssMb(pid: number | undefined): number | undefined {
   if (!pid) return undefined;
   try {
