@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { dayOf } from '../src/core/store/stats-store';
-import { keyShape, resetSlowlog, slowlogSummary } from './lib/redis-shapes';
+import { keyShape, redisCpuMs, resetSlowlog, slowlogSummary } from './lib/redis-shapes';
 import { waitedForCpuMs, freePort, loadApplications, hubConfig, newHubEnv, percentile, startHub, startPeer, startRedis, stopChild, waitFor, watchCount } from './lib/harness';
 
 const CASES = Number(process.env.COST_CASES ?? 2000);
@@ -74,12 +74,6 @@ async function commandStats(r: Redis): Promise<Map<string, number>> {
   return out;
 }
 
-/** CPU Redis has used so far (INFO cpu: used_cpu_sys + used_cpu_user, its Lua scripts included), ms. */
-async function redisCpuMs(r: Redis): Promise<number> {
-  const info = await r.info('cpu');
-  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
-  return (field('used_cpu_sys') + field('used_cpu_user')) * 1000;
-}
 
 /** Bytes Redis has read from and written to its clients so far (INFO stats). */
 async function redisNetBytes(r: Redis): Promise<{ input: number; output: number }> {
@@ -167,7 +161,7 @@ async function main(): Promise<void> {
     const sys0 = pids.map(syscalls);
     const cmd0 = await commandStats(r);
     const monitor = process.env.COST_MONITOR ? await monitorShapes(redis.url, prefix) : undefined;
-    const redisCpu0 = await redisCpuMs(r);
+    const redisCpu0 = redisCpuMs(await r.info('cpu'));
     const peerPids = [icasework.child.pid, iizuka.child.pid].filter((p): p is number => p !== undefined);
     const peerCpu0 = peerPids.map(cpuMs);
     const waited = () => ({ hub: pids.reduce((a, pid) => a + waitedForCpuMs(pid), 0), redis: waitedForCpuMs(redis.pid()), peers: peerPids.reduce((a, pid) => a + waitedForCpuMs(pid), 0) });
@@ -188,7 +182,7 @@ async function main(): Promise<void> {
     const sysEach = (k: 'writes' | 'reads' | 'bytesWritten') => sys1.map((s, i) => s[k] - sys0[i][k]);
     const sysDelta = (k: 'writes' | 'reads' | 'bytesWritten') => sysEach(k).reduce((a, b) => a + b, 0);
     const cmd1 = await commandStats(r);
-    const redisCpu = (await redisCpuMs(r)) - redisCpu0;
+    const redisCpu = redisCpuMs(await r.info('cpu')) - redisCpu0;
     const peerCpu = peerPids.reduce((a, pid, i) => a + cpuMs(pid) - peerCpu0[i], 0);
     const waited1 = waited();
     const ownUsage = process.cpuUsage(ownCpu0);

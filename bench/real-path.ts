@@ -49,7 +49,7 @@ import {
   type PrivateRedis,
 } from './lib/harness';
 import type { ProxyRecord } from './lib/fault-proxy';
-import { resetSlowlog, slowlogSummary } from './lib/redis-shapes';
+import { redisCpuMs, resetSlowlog, slowlogSummary } from './lib/redis-shapes';
 
 const CASES = Number(process.env.BENCH_CASES ?? 5000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -341,10 +341,6 @@ interface RedisReading {
   pid: number | undefined;
 }
 
-const infoFloat = (info: string, name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
-/** The CPU Redis reports having used (user + sys), ms. */
-const redisCpu = (info: string) => (infoFloat(info, 'used_cpu_user') + infoFloat(info, 'used_cpu_sys')) * 1000;
-
 const infoField = (info: string, name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
 
 /** Redis's own state before a line; also resets its latency monitor (events of 10 ms or more) for the line. */
@@ -354,12 +350,13 @@ async function redisReading(r: Redis, pid: number | undefined): Promise<RedisRea
   await resetSlowlog(r);
   const info = await r.info();
   const keys = await r.dbsize();
-  return { forks: infoField(info, 'total_forks'), aofRewrites: infoField(info, 'aof_rewrites'), usedMb: infoField(info, 'used_memory') / 1048576, keys, cpuMs: redisCpu(info), waitedMs: waitedForCpuMs(pid), pid };
+  return { forks: infoField(info, 'total_forks'), aofRewrites: infoField(info, 'aof_rewrites'), usedMb: infoField(info, 'used_memory') / 1048576, keys, cpuMs: redisCpuMs(info), waitedMs: waitedForCpuMs(pid), pid };
 }
 
 /**
- * What Redis itself did during a line: the dataset it held at the start, forks (AOF rewrites) and the latency
- * events of >= 10 ms its monitor saw (LATENCY LATEST: each event's worst), so a slow tail can be told apart from the hub's own.
+ * What Redis itself did during a line: the dataset it held at the start, forks (AOF rewrites), its CPU and how long
+ * it waited for one, the latency events of >= 10 ms its monitor saw (LATENCY LATEST: each event's worst) and its slow
+ * log, so a slow tail can be told apart from the hub's own.
  */
 async function redisDuring(r: Redis, prefix: string, before: RedisReading): Promise<string> {
   const info = await r.info();
@@ -368,7 +365,7 @@ async function redisDuring(r: Redis, prefix: string, before: RedisReading): Prom
   const slow = await slowlogSummary(r, prefix);
   return (
     `Redis at the start: ${before.keys} keys, ${fmt(before.usedMb)} MB; during the line: ${infoField(info, 'aof_rewrites') - before.aofRewrites} AOF rewrite(s), ` +
-    `${infoField(info, 'total_forks') - before.forks} fork(s), CPU ${fmt((redisCpu(info) - before.cpuMs) / 1000, 1)} s, waiting for a CPU ${fmt((waitedForCpuMs(before.pid) - before.waitedMs) / 1000, 1)} s; ` +
+    `${infoField(info, 'total_forks') - before.forks} fork(s), CPU ${fmt((redisCpuMs(info) - before.cpuMs) / 1000, 1)} s, waiting for a CPU ${fmt((waitedForCpuMs(before.pid) - before.waitedMs) / 1000, 1)} s; ` +
     `latency events >= 10 ms: ${events.join(', ') || 'none'}; ` +
     `commands of 10 ms or more (slow log): ${slow.join(', ') || 'none'}`
   );

@@ -1,6 +1,6 @@
 /**
- * Redis's side of a bench line, by kind of key: key shapes (ids replaced) and the slow log (which commands took 10 ms
- * or more, and how long at worst). Only command names and key shapes are printed: never an argument's value.
+ * Redis's side of a bench line: its CPU, key shapes (ids replaced) and the slow log (which commands took 10 ms or
+ * more, and how long at worst). Only command names and key shapes are printed: never an argument's value.
  */
 import type { Redis } from 'ioredis';
 
@@ -14,6 +14,12 @@ export function keyShape(key: string, prefix: string): string {
   if (head === undefined) return '';
   const parts = key.slice(head.length).split(':').map((part) => (/^[a-z][a-z.-]*$/.test(part) ? part : /^\d+$/.test(part) ? '#' : '*'));
   return head.replace(/\d+/g, '#') + parts.join(':');
+}
+
+/** The CPU Redis has used so far, from its INFO (cpu section): used_cpu_user + used_cpu_sys (its scripts included), ms. */
+export function redisCpuMs(info: string): number {
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
 }
 
 /** The slow log's threshold for a line, microseconds (10 ms: the latency monitor's threshold in the same lines). */

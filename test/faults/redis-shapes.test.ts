@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { startRedis, type PrivateRedis } from '../../bench/lib/harness';
-import { keyShape, resetSlowlog, slowlogSummary } from '../../bench/lib/redis-shapes';
+import { keyShape, redisCpuMs, resetSlowlog, slowlogSummary } from '../../bench/lib/redis-shapes';
 
 test('a key keeps its words; ids, digests and a peer id in a cross-reference become *, numbers #', () => {
   expect(keyShape('cwb7:xref:etd:ETD-D-BTH-CY12345', 'cwb7:')).toBe('cwb#:xref:etd:*');
@@ -16,6 +16,10 @@ test('a key keeps its words; ids, digests and a peer id in a cross-reference bec
   expect(keyShape('cwb7:state:icasework:notes-sent:case:123456', 'cwb7:')).toBe('cwb#:state:icasework:notes-sent:case:#');
   expect(keyShape('bull:noop:wait', 'cwb7:')).toBe('bull:noop:wait');
   expect(keyShape('another:xref:etd:X1', 'cwb7:')).toBe('');
+});
+
+test("Redis's CPU from its INFO: user plus system, in ms", () => {
+  expect(redisCpuMs('# CPU\r\nused_cpu_sys:1.250000\r\nused_cpu_user:2.500000\r\nused_cpu_sys_children:9.0\r\n')).toBe(3750);
 });
 
 describe('slow log summary', () => {
