@@ -10,7 +10,7 @@ import { DataKeyMismatchError, checkDataKey } from '../../src/core/store/data-ke
 import { Keys } from '../../src/core/store/keys';
 import { PayloadCipher } from '../../src/core/store/payload-cipher';
 import { CLI, CLI_TIMEOUT_MS, cliSetup } from '../helpers/cli';
-import { FIXTURE_ADAPTER_DIR, startTestHub } from '../helpers/hub';
+import { FIXTURE_ADAPTER_DIR, INBOX_TO_SINK_YAML, startTestHub } from '../helpers/hub';
 import { REDIS_URL, quietRedis, testRedis } from '../helpers/redis';
 import { sealV1 } from '../helpers/sealed-v1';
 
@@ -72,15 +72,7 @@ describe('the data key check', () => {
   });
 
   describe('hub processes', () => {
-    const yaml = `
-connections:
-  inbox: { adapter: recorder }
-  sink: { adapter: recorder }
-routes:
-  - name: to-sink
-    from: { connection: inbox, source: inbox }
-    to: [{ connection: sink, action: record }]
-`;
+    const yaml = INBOX_TO_SINK_YAML;
 
     it('a second hub on the prefix with another key refuses to start and writes nothing; with the same key it starts', async () => {
       // api only: no workers of its own writing BullMQ's stalled-job checks while the keys are compared.

@@ -12,7 +12,7 @@ import { createLogger } from '../../src/core/logger';
 import { PayloadCipher } from '../../src/core/store/payload-cipher';
 import { hashPassword } from '../../src/ops/password';
 import { CLI } from '../helpers/cli';
-import { FIXTURE_ADAPTER_DIR, eventually } from '../helpers/hub';
+import { FIXTURE_ADAPTER_DIR, INBOX_TO_SINK_YAML, eventually } from '../helpers/hub';
 import { REDIS_URL, testRedis } from '../helpers/redis';
 
 const DEMO_HASH = /passwordHash: "\$\{OPS_OPERATOR_HASH:-([^}]+)\}"/.exec(readFileSync(path.resolve(__dirname, '../../config/caseway.yaml'), 'utf8'))![1];
@@ -21,14 +21,7 @@ const yaml = (operatorHash: string) => `
 ops:
   users:
     - { name: operator, role: operator, passwordHash: "${operatorHash}" }
-connections:
-  inbox: { adapter: recorder }
-  sink: { adapter: recorder }
-routes:
-  - name: to-sink
-    from: { connection: inbox, source: inbox }
-    to: [{ connection: sink, action: record }]
-`;
+${INBOX_TO_SINK_YAML}`;
 
 describe('caseway start with real peers (closed by default)', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-secure-start-'));

@@ -21,6 +21,16 @@ export { deleteKeys };
 
 export const FIXTURE_ADAPTER_DIR = path.resolve(__dirname, '../fixtures/adapters');
 
+/** The smallest hub config: the recorder connection `inbox`'s source routed to the recorder `sink`'s `record` action. */
+export const INBOX_TO_SINK_YAML = `connections:
+  inbox: { adapter: recorder }
+  sink: { adapter: recorder }
+routes:
+  - name: to-sink
+    from: { connection: inbox, source: inbox }
+    to: [{ connection: sink, action: record }]
+`;
+
 export interface TestHub {
   hub: Hub;
   baseUrl: string;
