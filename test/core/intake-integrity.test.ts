@@ -179,7 +179,7 @@ describe('intake integrity', () => {
   it('a view write finds the view another writer changed since it was read, and is refused (compare-and-set)', async () => {
     const [first] = await t.hub.intake.ingest('inbox', 'inbox', [eventFor('cas-1', 'cas-shared')]);
     const [read] = (await t.hub.runtime.views.readMany([first.hubId])).get(first.hubId)!;
-    const stale = { hubId: first.hubId, view: { ...read.view, eventId: 'stale' }, expected: read.version };
+    const stale = { hubId: first.hubId, view: { ...read.view!, eventId: 'stale' }, expected: read.version };
     await t.hub.intake.ingest('inbox', 'inbox', [eventFor('cas-2', 'cas-shared')]);
     expect(await t.hub.runtime.views.writeIfUnchanged([stale])).toEqual([false]);
     expect((await t.hub.runtime.views.read(first.hubId))[0].eventId).toBe('cas-2');

@@ -29,6 +29,15 @@ export interface PendingViewWrite extends ViewWrite {
   cases: CanonicalCase[];
 }
 
+/**
+ * The case as the hub stores it for an event: its source named by the connection it came through. A view holds it,
+ * and the event's payload holds it with the hub id added (src/core/engine/intake.ts), which is what lets a first view
+ * be stored as a reference to that payload (ViewWrite.inPayload).
+ */
+export function storedCase(event: SourceEvent, system: string, connection: string): CanonicalCase {
+  return { ...event.case, source: { ...event.case.source, system, connection, eventId: event.eventId } };
+}
+
 export async function assessEvents(
   rt: HubRuntime,
   where: { connection: string; system: string; source: string; at: string },
@@ -41,18 +50,17 @@ export async function assessEvents(
     rt.views.readMany(existing.map((i) => i.hubId)),
     rt.echoes.readMany(existing.map((i) => ({ hubId: i.hubId, connection: where.connection }))),
   ]);
-  const viewsByCase = new Map([...versioned].map(([hubId, list]) => [hubId, list.map((v) => v.view)]));
+  const viewsByCase = new Map([...versioned].map(([hubId, list]) => [hubId, list.flatMap((v) => (v.view ? [v.view] : []))]));
   // The version of this connection's view as read: the one the write must still find (later events of this batch
   // build on the same read, and only the final view of each case is written).
-  const readVersion = new Map([...versioned].map(([hubId, list]) => [hubId, list.find((v) => v.view.connection === where.connection)?.version ?? null]));
+  const readVersion = new Map([...versioned].map(([hubId, list]) => [hubId, list.find((v) => v.connection === where.connection)?.version ?? null]));
   const writes = new Map<string, PendingViewWrite>();
   const recordOf = new Map(existing.map((item, n) => [item, read[n]]));
   const records = items.map((item) => recordOf.get(item) ?? null);
   // Later events of one batch see what earlier ones did (one hub case may get several events in one poll).
   const echoState = new Map<string, EchoRecord | null>();
   const out: EventAssessment[] = items.map((item, index) => {
-    // The case as the hub stores it: its source named by the connection it came through.
-    const kase: CanonicalCase = { ...item.event.case, source: { ...item.event.case.source, system: where.system, connection: where.connection, eventId: item.event.eventId } };
+    const kase = storedCase(item.event, where.system, where.connection);
     const record = echoState.has(item.hubId) ? echoState.get(item.hubId)! : records[index];
     const views = viewsByCase.get(item.hubId) ?? [];
     if (views.length && isEcho(record, kase)) {
@@ -77,6 +85,8 @@ export async function assessEvents(
     viewsByCase.set(item.hubId, [...views.filter((v) => v.connection !== where.connection), view]);
     const write = writes.get(item.hubId) ?? { hubId: item.hubId, view, expected: readVersion.get(item.hubId) ?? null, cases: [] };
     write.view = view;
+    // A first view is this event's case as its payload holds it (less the hub id, unless the event named one itself).
+    write.inPayload = !previous && !Object.hasOwn(item.event.case, 'hubId');
     write.cases.push(kase);
     writes.set(item.hubId, write);
     return { echo: false, setsBaseline: false, view, viewChange };
@@ -108,10 +118,11 @@ export async function storeViews(rt: HubRuntime, writes: PendingViewWrite[], whe
     if (attempt >= VIEW_WRITE_ATTEMPTS) throw new StoreUnavailableError('writing case views', `${pending.length} view(s) kept changing under this flush`, where);
     const fresh = await storeCall('reading case views', () => rt.views.readMany(pending.map((w) => w.hubId)), where);
     pending = pending.map((w) => {
-      const current = fresh.get(w.hubId)?.find((v) => v.view.connection === w.view.connection);
-      let kase = current?.view.case;
+      const current = fresh.get(w.hubId)?.find((v) => v.connection === w.view.connection);
+      let kase = current?.view?.case;
       for (const next of w.cases) kase = kase ? updateView(kase, next) : next;
-      return { ...w, view: { ...w.view, case: kase ?? w.view.case }, expected: current?.version ?? null };
+      // Still the event's own case only if no view appeared meanwhile and one event made it.
+      return { ...w, view: { ...w.view, case: kase ?? w.view.case }, expected: current?.version ?? null, inPayload: w.inPayload === true && !current?.view && w.cases.length === 1 };
     });
   }
 }

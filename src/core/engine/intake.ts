@@ -19,7 +19,7 @@ import { forLookup, joinModeOf } from '../routing/joins';
 import { CachedScript } from '../store/scripts';
 import { asStoreFailure, execChecked, execTransaction, isRedisUnavailable, storeCall, StoreUnavailableError } from '../store/replies';
 import { dayOf, StatsTally } from '../store/stats-store';
-import { assessEvents, storeViews } from './case-views';
+import { assessEvents, storeViews, storedCase } from './case-views';
 import { deliveryIdOf, eventKeyOf, hubIdFor } from './ids';
 import { indexCases } from '../store/case-index';
 import type { TraceEntry } from '../store/trace-store';
@@ -219,11 +219,8 @@ export class Intake {
         }
         continue;
       }
-      const kase: CanonicalCase & { hubId: string } = {
-        ...p.event.case,
-        hubId: p.hubId,
-        source: { ...p.event.case.source, system, connection: connectionName, eventId: p.event.eventId },
-      };
+      // The payload is the stored case with its hub id: a first view refers to it instead of copying it (case-views.ts).
+      const kase: CanonicalCase & { hubId: string } = { ...storedCase(p.event, system, connectionName), hubId: p.hubId };
       const assessment = assessmentOf.get(p)!;
       if (assessment.echo) {
         // The peer repeating what the hub delivered: its ids are kept, nothing else; never routed, never a view.

@@ -5,7 +5,7 @@
  * NOSCRIPT, and the call is sent once more with the text, which also loads it.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Command, type Redis } from 'ioredis';
 
 export class CachedScript {
   readonly sha: string;
@@ -20,6 +20,24 @@ export class CachedScript {
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
       return redis.eval(this.body, keys.length, ...keys, ...args);
+    }
+  }
+
+  /**
+   * As run, with every string in the reply as a Buffer (scripts that return stored bytes). Sent as a Command of its
+   * own: ioredis's callBuffer drops the command's name on an auto-pipelined connection (redis/ioredis#1923).
+   */
+  async runBuffer(redis: Redis, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
+    const send = (name: string, first: string): Promise<unknown> => {
+      const command = new Command(name, [first, keys.length, ...keys, ...args], { replyEncoding: null });
+      redis.sendCommand(command);
+      return command.promise;
+    };
+    try {
+      return await send('evalsha', this.sha);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return send('eval', this.body);
     }
   }
 }
