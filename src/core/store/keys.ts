@@ -15,7 +15,10 @@ export class Keys {
   caseRefs(hubId: string): string {
     return `${this.prefix}refs:${hubId}`;
   }
-  /** What each system (connection) last said about a case: hash connection -> encrypted view. */
+  /**
+   * What each system (connection) last said about a case: hash connection -> encrypted view, and one plaintext field
+   * listing the views kept as references to their event's payload (PAYLOAD_REFS_FIELD, src/core/store/view-store.ts).
+   */
   views(hubId: string): string {
     return `${this.prefix}views:${hubId}`;
   }
