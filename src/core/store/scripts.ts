@@ -14,25 +14,24 @@ export class CachedScript {
     this.sha = createHash('sha1').update(body).digest('hex');
   }
 
-  async run(redis: Redis, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
-    try {
-      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return redis.eval(this.body, keys.length, ...keys, ...args);
-    }
+  run(redis: Redis, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
+    return this.bySha((name, first) => (name === 'evalsha' ? redis.evalsha(first, keys.length, ...keys, ...args) : redis.eval(first, keys.length, ...keys, ...args)));
   }
 
   /**
    * As run, with every string in the reply as a Buffer (scripts that return stored bytes). Sent as a Command of its
    * own: ioredis's callBuffer drops the command's name on an auto-pipelined connection (redis/ioredis#1923).
    */
-  async runBuffer(redis: Redis, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
-    const send = (name: string, first: string): Promise<unknown> => {
+  runBuffer(redis: Redis, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
+    return this.bySha((name, first) => {
       const command = new Command(name, [first, keys.length, ...keys, ...args], { replyEncoding: null });
       redis.sendCommand(command);
       return command.promise;
-    };
+    });
+  }
+
+  /** EVALSHA; on NOSCRIPT, EVAL with the text (which also loads it). Any other error stays an error. */
+  private async bySha(send: (name: 'evalsha' | 'eval', shaOrBody: string) => Promise<unknown>): Promise<unknown> {
     try {
       return await send('evalsha', this.sha);
     } catch (err) {
