@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CachedScript } from '../../src/core/store/scripts';
-import { testRedis } from '../helpers/redis';
+import { Redis } from 'ioredis';
+import { REDIS_URL, quietRedis, testRedis } from '../helpers/redis';
 
 describe('CachedScript', () => {
   const r = testRedis();
@@ -19,6 +20,27 @@ describe('CachedScript', () => {
     expect(await r.redis.script('EXISTS', script.sha)).toEqual([1]);
     expect(await script.run(r.redis, [key], ['two'])).toBe('two');
     expect(await r.redis.get(key)).toBe('two');
+  });
+
+  it('runBuffer gives stored bytes back as Buffers, unchanged, on an auto-pipelined connection too (NOSCRIPT, then by SHA1)', async () => {
+    const script = new CachedScript(`-- ${randomUUID()}\nredis.call('SET', KEYS[1], ARGV[1]) return { redis.call('GET', KEYS[1]), { 'x', false } }`);
+    const pipelined = quietRedis(new Redis(REDIS_URL, { enableAutoPipelining: true }));
+    try {
+      const bytes = Buffer.from([0xff, 0x00, 0xc3, 0x28, 0x80]); // not UTF-8: a string reply would change them
+      const key = `${r.prefix}bytes`;
+      expect(await r.redis.script('EXISTS', script.sha)).toEqual([0]);
+      for (const redis of [pipelined, r.redis]) {
+        const reply = (await script.runBuffer(redis, [key], [bytes])) as [Buffer, [Buffer, null]];
+        expect(Buffer.isBuffer(reply[0]) && reply[0].equals(bytes)).toBe(true);
+        expect(reply[1]).toEqual([Buffer.from('x'), null]);
+      }
+      expect(await r.redis.script('EXISTS', script.sha)).toEqual([1]);
+      // The negative: run (replies as text) does change such bytes.
+      const text = (await script.run(r.redis, [key], [bytes])) as [string];
+      expect(Buffer.from(text[0], 'utf8').equals(bytes)).toBe(false);
+    } finally {
+      pipelined.disconnect();
+    }
   });
 
   it('keeps any other error an error', async () => {
