@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { validEtdApp } from '../../adapters/etd/test/arbitraries';
 import { postJson, request, validBody } from '../../adapters/etd/test/support';
 import type { CanonicalCase, CrossReference } from '../../src/core/model/canonical.generated';
+import { PAYLOAD_REFS_FIELD } from '../../src/core/store/view-store';
 import { eventually, type TestHub } from '../helpers/hub';
 import { OPERATOR, OpsClient, VIEWER, opsUsersYaml, startOpsHub } from '../ops/helpers';
 
@@ -131,6 +132,9 @@ describe('views, merged case and echoes', () => {
     const reply = await caseOf(appRef);
     expect(reply.views.map((v) => [v.connection, v.origin])).toEqual([['etd-form', true], ['icasework', false]]);
     expect(reply.meta.sourceConnection).toBe('etd-form');
+    // Both first views are kept as references to their event's payload: the origin's and the one iCasework's note added.
+    const refs = (await t.redis.hget(t.hub.runtime.keys.views(reply.hubId), PAYLOAD_REFS_FIELD)) ?? '';
+    expect(refs.split('\n').map((line) => line.split(' ')[0]).sort()).toEqual(['etd-form', 'icasework']);
     // The later view adds its note; the person stays the ETD applicant's, with the passport details iCasework lacks.
     expect(reply.case.notes?.map((n) => n.text)).toContain('Called the applicant back');
     const etdView = (await get<{ view: { case: CanonicalCase } }>(`/api/cases/${appRef}/views/etd-form`)).view.case;
