@@ -5,17 +5,9 @@
  * (SET ... PX <interval>), so its remaining time shows the interval the workers were given.
  */
 import { DEFAULT_STALLED_INTERVAL_MS, deliveryQueueName, workerTakeover } from '../../src/core/queues';
-import { eventually, startTestHub, type TestHub } from '../helpers/hub';
+import { INBOX_TO_SINK_YAML, eventually, startTestHub, type TestHub } from '../helpers/hub';
 
-const yaml = (worker: string) => `
-${worker ? `hub:\n  worker: ${worker}\n` : ''}connections:
-  inbox: { adapter: recorder }
-  sink: { adapter: recorder }
-routes:
-  - name: stall-check
-    from: { connection: inbox, source: inbox }
-    to: [{ connection: sink, action: record }]
-`;
+const yaml = (worker: string) => `${worker ? `hub:\n  worker: ${worker}\n` : ''}${INBOX_TO_SINK_YAML}`;
 
 /** The remaining time of the delivery queue's stall-check key, once a check has set it. */
 async function checkKeyTtl(t: TestHub): Promise<number> {
