@@ -17,6 +17,9 @@ export const CUSTOMER_FIELDS = [
 /** updatecustomer also takes these (reference: atlassian updatecustomer page). */
 export const UPDATE_CUSTOMER_EXTRA_FIELDS = ['NewId', 'AlternativeId1', 'AlternativeId2', 'City', 'State', 'ZIPCode'] as const;
 
+/** The fields a party's `extensions.icasework` may set. */
+const PARTY_EXTENSION_FIELDS: readonly string[] = [...CUSTOMER_FIELDS, ...UPDATE_CUSTOMER_EXTRA_FIELDS];
+
 export const DEFAULT_CUSTOMER_ROLES = ['applicant', 'creditor', 'customer', 'beneficiary'];
 
 /** The party that becomes the iCasework customer: the configured role, else the first of the default roles. */
@@ -36,12 +39,15 @@ function str(v: unknown): string | undefined {
   return undefined;
 }
 
-/** Person attributes in any casing: `ethnicOrigin`, `EthnicOrigin`, `ethnic_origin`. */
-function attribute(attrs: Record<string, unknown> | undefined, name: string): string | undefined {
-  if (!attrs) return undefined;
-  const want = name.toLowerCase();
-  for (const [k, v] of Object.entries(attrs)) if (k.replace(/[_\s-]/g, '').toLowerCase() === want) return str(v);
-  return undefined;
+/** The person's attributes by name in any casing (`ethnicOrigin`, `EthnicOrigin`, `ethnic_origin`); the first of each wins. */
+function attributesByName(attrs: Record<string, unknown> | undefined): Map<string, unknown> {
+  const byName = new Map<string, unknown>();
+  if (!attrs) return byName;
+  for (const [k, v] of Object.entries(attrs)) {
+    const name = k.replace(/[_\s-]/g, '').toLowerCase();
+    if (!byName.has(name)) byName.set(name, v);
+  }
+  return byName;
 }
 
 function booleanWord(v: unknown): string | undefined {
@@ -54,10 +60,17 @@ export interface CustomerOptions {
   useIdFromParty?: boolean;
 }
 
-/** A party as the seed's customer parameters (no prefix). Values in party.extensions.icasework win. */
+/** The customer fields derived from the party, in the order they are sent (Id first, when it is asked for). */
+const DERIVED_FIELDS = new Set<string>(CUSTOMER_FIELDS);
+const DISABILITY_FIELDS = CUSTOMER_FIELDS.filter((field) => field.startsWith('Disability'));
+
+/**
+ * A party as the seed's customer parameters (no prefix). Values in party.extensions.icasework win. Only the fields
+ * that have a value are set, one by one in the seed's order: an object given all ~40 fields and then filtered was
+ * ~10 µs a case (past a dozen keyed additions V8 turns such an object into a dictionary).
+ */
 export function customerParams(party: Party, opts: CustomerOptions = {}): Record<string, string> {
   const person = party.person ?? {};
-  const out: Params = {};
   let forenames = person.forenames;
   let surname = person.surname;
   if (!forenames && !surname && person.fullName) {
@@ -74,43 +87,49 @@ export function customerParams(party: Party, opts: CustomerOptions = {}): Record
     }
     return undefined;
   };
-  const language = party.preferences?.language ?? person.language;
-  if (opts.useIdFromParty) out.Id = party.id;
-  out.Title = person.title;
-  out.FirstName = forenames;
-  out.Surname = surname;
-  out.Organisation = party.organisation?.name;
-  out.Address = address?.lines?.filter((l) => l !== '').join('\n');
-  out.Town = address?.town;
-  out.County = address?.county;
-  out.Country = address?.country;
-  out.Postcode = address?.postcode;
-  out.Email = contact('email');
-  out.Phone = contact('phone', 'home-phone');
-  out.Mobile = contact('mobile', 'whatsapp');
-  out.ContactMethod = party.preferences?.contactMethod;
-  out.ContactTime = party.preferences?.contactTime;
-  out.ContactLanguage = language;
-  out.ContactConsent = party.preferences?.contactConsent;
-  out.Category = attribute(person.attributes, 'Category');
-  out.Gender = person.gender;
-  out.EthnicOrigin = attribute(person.attributes, 'EthnicOrigin');
-  out.Sexuality = attribute(person.attributes, 'Sexuality');
-  out.Faith = attribute(person.attributes, 'Faith');
-  out.DateOfBirth = person.birthDate;
-  out.AgeGroup = attribute(person.attributes, 'AgeGroup');
-  for (let i = 1; i <= 9; i++) out[`Disability${i}`] = attribute(person.attributes, `Disability${i}`);
+  const attributes = attributesByName(person.attributes);
+  const attribute = (name: string): string | undefined => (attributes.size === 0 ? undefined : str(attributes.get(name.toLowerCase())));
   // Peer-specific values kept on the party (e.g. a case that came from iCasework) override the derived ones.
   const ext = party.extensions?.icasework ?? {};
-  for (const field of [...CUSTOMER_FIELDS, ...UPDATE_CUSTOMER_EXTRA_FIELDS]) {
-    const v = str(ext[field]);
-    if (v !== undefined) out[field] = v;
+  const out: Record<string, string> = {};
+  const put = (field: string, derived: string | undefined): void => {
+    const value = str(ext[field]) ?? derived;
+    if (value !== undefined && value !== '') out[field] = value;
+  };
+  if (opts.useIdFromParty) put('Id', party.id);
+  put('Title', person.title);
+  put('FirstName', forenames);
+  put('Surname', surname);
+  put('Organisation', party.organisation?.name);
+  put('Address', address?.lines?.filter((l) => l !== '').join('\n'));
+  put('Town', address?.town);
+  put('County', address?.county);
+  put('Country', address?.country);
+  put('Postcode', address?.postcode);
+  put('Email', contact('email'));
+  put('Phone', contact('phone', 'home-phone'));
+  put('Mobile', contact('mobile', 'whatsapp'));
+  put('ContactMethod', party.preferences?.contactMethod);
+  put('ContactTime', party.preferences?.contactTime);
+  put('ContactLanguage', party.preferences?.language ?? person.language);
+  put('ContactConsent', party.preferences?.contactConsent);
+  put('Category', attribute('Category'));
+  put('Gender', person.gender);
+  put('EthnicOrigin', attribute('EthnicOrigin'));
+  put('Sexuality', attribute('Sexuality'));
+  put('Faith', attribute('Faith'));
+  put('DateOfBirth', person.birthDate);
+  put('AgeGroup', attribute('AgeGroup'));
+  for (const field of DISABILITY_FIELDS) put(field, attribute(field));
+  // The fields only a party's extension can set (Id unless asked for above, the update-only ones) come last.
+  for (const field of PARTY_EXTENSION_FIELDS) {
+    if (DERIVED_FIELDS.has(field) && (field !== 'Id' || opts.useIdFromParty)) continue;
+    const value = str(ext[field]);
+    if (value !== undefined) out[field] = value;
   }
   // Held to ISO 639-1 (fr-FR -> fr); a value that is not one is left for the rule check to refuse, never guessed.
   if (out.ContactLanguage !== undefined) out.ContactLanguage = toContactLanguage(out.ContactLanguage);
-  const clean: Record<string, string> = {};
-  for (const [k, v] of Object.entries(out)) if (v !== undefined && v !== '') clean[k] = v;
-  return clean;
+  return out;
 }
 
 /** `DocumentN.Name/.MimeType/.URL/.URLPublic` (and `.URLLoadContent=true` when asked) for documents that have a URL. */

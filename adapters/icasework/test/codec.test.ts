@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { caseFromFlat, notesFromFlat } from '../src/canonical';
 import { ReplyDecodeError, decodeBody, findResponseField, parseJsonValues, parseXmlSafely, rowsOf } from '../src/codec';
 import { customerParams, toIcaseworkDateTime } from '../src/params';
+import type { Party } from 'caseway/core';
 
 // Shapes as recorded in public fixtures (mysociety/icasework-ruby): lower-case createcase reply, flat dotted Cases.
 const CREATECASE = '<?xml version="1.0" encoding="UTF-8"?><createcaseresponse><caseid>492233</caseid><team>INBOXIR</team></createcaseresponse>';
@@ -101,6 +102,57 @@ describe('iCasework codec', () => {
       Address: 'Flat B\nCanterbury Court\nPeel Street',
       Category: 'Resident',
     });
+  });
+
+  it("builds a party's customer parameters in the seed's order: only fields with a value, extension values winning, extension-only fields last", () => {
+    const party: Party = {
+      id: 'p-1',
+      roles: ['applicant'],
+      person: {
+        title: 'Ms',
+        forenames: 'Ada',
+        surname: 'Lovelace',
+        birthDate: '1815-12-10',
+        gender: '',
+        attributes: { ethnic_origin: 'Other', 'Disability 2': 'Sight', disability2: 'ignored: the first spelling wins', 'age-group': 35, faith: null },
+      },
+      addresses: [{ lines: ['1 St James Square', ''], town: 'London' }],
+      contacts: [
+        { kind: 'phone', value: '+44 20 0000 0001' },
+        { kind: 'email', value: 'old@example.org' },
+        { kind: 'email', value: 'ada@example.org', preferred: true },
+      ],
+      preferences: { language: 'en-GB' },
+      extensions: { icasework: { Surname: 'King', Mobile: '+44 7700 900000', Id: '77', NewId: '78', County: '', City: 'London' } },
+    };
+    const params = customerParams(party);
+    expect(params).toEqual({
+      Title: 'Ms',
+      FirstName: 'Ada',
+      Surname: 'King',
+      Address: '1 St James Square',
+      Town: 'London',
+      Email: 'ada@example.org',
+      Phone: '+44 20 0000 0001',
+      Mobile: '+44 7700 900000',
+      ContactLanguage: 'en',
+      EthnicOrigin: 'Other',
+      DateOfBirth: '1815-12-10',
+      AgeGroup: '35',
+      Disability2: 'Sight',
+      Id: '77',
+      NewId: '78',
+      City: 'London',
+    });
+    // Form parameters are sent in this order: the derived fields in the seed's order, then what only the extension has.
+    expect(Object.keys(params)).toEqual(['Title', 'FirstName', 'Surname', 'Address', 'Town', 'Email', 'Phone', 'Mobile', 'ContactLanguage', 'EthnicOrigin', 'DateOfBirth', 'AgeGroup', 'Disability2', 'Id', 'NewId', 'City']);
+    // Asked to use the party's own id, Id comes first; the extension's Id still wins over it.
+    expect(Object.keys(customerParams(party, { useIdFromParty: true }))[0]).toBe('Id');
+    expect(customerParams(party, { useIdFromParty: true }).Id).toBe('77');
+    expect(customerParams({ ...party, extensions: {} }, { useIdFromParty: true }).Id).toBe('p-1');
+    expect(customerParams({ ...party, extensions: {} }).Id).toBeUndefined();
+    // A language given by the extension is held to ISO 639-1 the same way.
+    expect(customerParams({ ...party, extensions: { icasework: { ContactLanguage: 'fr_FR' } } }).ContactLanguage).toBe('fr');
   });
 
   it('reads numbered note groups', () => {
