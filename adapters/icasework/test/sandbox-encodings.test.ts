@@ -175,6 +175,25 @@ describe('iCasework sandbox: request encodings (extra-peer-facts.md A0)', () => 
     expect(sandbox.cases()).toHaveLength(before + 1);
   });
 
+  test('a form body is decoded as a servlet would: + and %XX, UTF-8, the first of a repeated name, a name with brackets as it is', async () => {
+    const body = [
+      `Key=${KEY}`,
+      `Signature=${createcaseSignature()}`,
+      'db=caseway',
+      'Type=Complaint',
+      'Details=O%27Neil+%26+Sons%2B1+%C3%A9t%C3%A9',
+      'Customer.Surname=First',
+      'Customer.Surname=Second',
+      'Reference%5B1%5D=bracketed',
+    ].join('&');
+    const r = await fetch(`${sandbox.apiUrl}/createcase`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8' }, body });
+    const text = await r.text();
+    expect(r.status).toBe(200);
+    const c = sandbox.getCase(caseIdOf(r.headers.get('content-type'), text))!;
+    expect(c.fields).toMatchObject({ Details: "O'Neil & Sons+1 été", 'Reference[1]': 'bracketed' });
+    expect(sandbox.customers().find((cu) => cu.ref === c.customerRef)?.fields.Surname).toBe('First');
+  });
+
   test.each([
     ['not JSON at all', '{"Type": "Complaint", "Key": ', 'Malformed request body: not valid JSON'],
     ['a JSON array', '[{"Type": "Complaint"}]', 'Malformed request body: the JSON body is not an object'],
