@@ -15,18 +15,27 @@ export function deepClone<T>(value: T): T {
   return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
 }
 
-/** Object keys as JSON text with the colon after them (`"surname":`), kept for the keys seen most. */
+/** Object keys as JSON text with the colon after them (`"surname":`), kept for the keys seen first. */
 const quotedKeys = new Map<string, string>();
-/** Bound on the kept keys: a form has a few hundred; bodies with many more only stop adding to the cache. */
+/**
+ * Bounds on what is kept, so that bodies cannot grow it: at most 4,096 keys (a form has a few hundred; later keys are
+ * quoted each time), each of at most 64 characters (the form's longest is ~30).
+ */
 const QUOTED_KEYS_MAX = 4096;
+const QUOTED_KEY_MAX_LENGTH = 64;
 
 function quotedKey(key: string): string {
   let quoted = quotedKeys.get(key);
   if (quoted === undefined) {
     quoted = `${JSON.stringify(key)}:`;
-    if (quotedKeys.size < QUOTED_KEYS_MAX) quotedKeys.set(key, quoted);
+    if (quotedKeys.size < QUOTED_KEYS_MAX && key.length <= QUOTED_KEY_MAX_LENGTH) quotedKeys.set(key, quoted);
   }
   return quoted;
+}
+
+/** How many quoted keys are kept (for the test of the bounds). */
+export function quotedKeysKept(): number {
+  return quotedKeys.size;
 }
 
 /**

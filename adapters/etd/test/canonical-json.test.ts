@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { appRefNumberFor, applicationDigest } from '../src/ids';
-import { canonicalJson, type JsonObject } from '../src/json';
+import { canonicalJson, quotedKeysKept, type JsonObject } from '../src/json';
 
 /** The first definition, kept here as the reference. */
 function reference(value: unknown): string {
@@ -44,11 +44,17 @@ describe('canonicalJson', () => {
     expect(canonicalJson(a)).not.toBe(canonicalJson(c));
   });
 
-  it('quotes keys correctly beyond the bound on keys it keeps quoted', () => {
+  it('keeps at most 4,096 quoted keys of at most 64 characters, and quotes the others correctly each time', () => {
+    const long = { [`${'x'.repeat(64)}"`]: 1, [`${'y'.repeat(10000)}`]: [2] };
+    const kept = quotedKeysKept();
+    expect(canonicalJson(long)).toBe(reference(long));
+    expect(canonicalJson(long)).toBe(reference(long));
+    expect(quotedKeysKept()).toBe(kept);
     const wide: Record<string, number> = {};
     for (let i = 0; i < 6000; i++) wide[`k"${i}\\`] = i;
     expect(canonicalJson(wide)).toBe(reference(wide));
     expect(canonicalJson(wide)).toBe(reference(wide));
+    expect(quotedKeysKept()).toBe(4096);
   });
 
   it("keeps the sample application's event id (the digest of every earlier version)", () => {
