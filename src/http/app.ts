@@ -104,7 +104,7 @@ function mountApi(app: Express, hub: Hub): void {
     const merged = await rt.views.merged(hubId, meta?.sourceConnection, references, mergeRules(hub.config.hub?.merge));
     // A case stored before views existed has no views: its latest payload is all there is.
     const kase = merged.case ?? (await rt.cases.latestCase(hubId));
-    res.json({ hubId, meta, references, case: kase, views: merged.views });
+    res.json({ hubId, meta, references, case: kase, views: merged.views, unavailableViews: merged.unavailable });
   });
 
   api.get('/api/cases/:id/views/:connection', async (req, res) => {

@@ -11,11 +11,18 @@ export interface CaseViewPanel {
   masked: boolean;
 }
 
-export async function caseViewPanels(hub: Hub, hubId: string, origin: string | undefined, mask: boolean): Promise<CaseViewPanel[]> {
-  const views = await hub.runtime.views.read(hubId);
+/** The case page's views: each readable one, and the connections whose view cannot be read (its payload is gone). */
+export interface CaseViewPanels {
+  panels: CaseViewPanel[];
+  unavailable: string[];
+}
+
+export async function caseViewPanels(hub: Hub, hubId: string, origin: string | undefined, mask: boolean): Promise<CaseViewPanels> {
+  const { views, unavailable } = await hub.runtime.views.readWithGaps(hubId);
   const infos = viewSummary(views, origin);
-  return infos.map((info) => {
+  const panels = infos.map((info) => {
     const view = views.find((v) => v.connection === info.connection)!;
     return { info, case: mask ? maskCase(view.case) : view.case, masked: mask };
   });
+  return { panels, unavailable };
 }

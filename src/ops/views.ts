@@ -1,6 +1,6 @@
 /** Server-rendered pages of the ops console. No inline script or style: the page works under a strict CSP. */
 import type { DeadLetter } from '../core/engine/dead-letters';
-import type { CaseViewPanel } from './case-views';
+import type { CaseViewPanels } from './case-views';
 import type { TraceEntry } from '../core/store/trace-store';
 import type { OpsUser } from './auth';
 import type { DryRun } from './dry-run';
@@ -183,17 +183,18 @@ function traceLine({ entry: e, repeats }: { entry: TraceEntry; repeats: number }
 </li>`;
 }
 
-function viewsSection(views: CaseViewPanel[]): Html {
-  if (views.length === 0) return html``;
+function viewsSection({ panels: views, unavailable }: CaseViewPanels): Html {
+  if (views.length === 0 && unavailable.length === 0) return html``;
   return html`<h2>Views</h2>
-<p class="muted">What each system last said about this case. The case the hub answers is merged from them (docs/canonical-model.md): the origin's fields stay, later views add their ids, status and notes.${views[0].masked ? ' Personal data is masked for your role.' : ''}</p>
+<p class="muted">What each system last said about this case. The case the hub answers is merged from them (docs/canonical-model.md): the origin's fields stay, later views add their ids, status and notes.${views[0]?.masked ? ' Personal data is masked for your role.' : ''}</p>
 <table id="views"><thead><tr><th>System</th><th>Connection</th><th>Role</th><th>Arrived</th><th>Event</th><th>Type</th><th>Status</th></tr></thead><tbody>
 ${views.map((v) => html`<tr class="view" data-connection="${v.info.connection}" data-origin="${String(v.info.origin)}"><td>${v.info.system}</td><td>${v.info.connection}</td><td>${v.info.origin ? html`<span class="badge ok">origin</span>` : 'later view'}</td><td>${time(v.info.at)}</td><td class="mono">${v.info.eventId}</td><td>${v.info.type ?? ''}</td><td>${v.info.status ?? ''}</td></tr>`)}
+${unavailable.map((connection) => html`<tr class="view-unavailable" data-connection="${connection}"><td></td><td>${connection}</td><td><span class="badge warn">unavailable</span></td><td colspan="4">This view cannot be read: its event's stored case is gone (lost with a Redis failover, or deleted by hand), so the merged case leaves it out. The event, sent again or replayed, stores it again.</td></tr>`)}
 </tbody></table>
 ${views.map((v) => html`<details class="view-content" data-connection="${v.info.connection}"><summary>View from ${v.info.connection}</summary><pre class="payload" data-masked="${String(v.masked)}">${JSON.stringify(v.case, null, 2)}</pre></details>`)}`;
 }
 
-export function casePage(t: CaseTimeline, deadLetters: DeadLetterDetail[], ctx: PageContext, views: CaseViewPanel[] = []): string {
+export function casePage(t: CaseTimeline, deadLetters: DeadLetterDetail[], ctx: PageContext, views: CaseViewPanels = { panels: [], unavailable: [] }): string {
   const back = `/ops/cases/${encodeURIComponent(t.hubId)}`;
   const operator = ctx.user?.role === 'operator';
   const origin = t.meta ? (t.meta.sourceConnection || t.meta.sourceSystem) : undefined;

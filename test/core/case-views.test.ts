@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { validEtdApp } from '../../adapters/etd/test/arbitraries';
-import { postJson, request, validBody } from '../../adapters/etd/test/support';
+import { edit, postJson, request, validBody } from '../../adapters/etd/test/support';
 import type { CanonicalCase, CrossReference } from '../../src/core/model/canonical.generated';
 import { PAYLOAD_REFS_FIELD } from '../../src/core/store/view-store';
 import { eventually, type TestHub } from '../helpers/hub';
@@ -55,6 +55,7 @@ interface CaseReply {
   references: CrossReference[];
   meta: { sourceConnection: string; sourceSystem: string };
   views: Array<{ system: string; connection: string; eventId: string; at: string; origin: boolean }>;
+  unavailableViews: string[];
 }
 
 describe('views, merged case and echoes', () => {
@@ -206,4 +207,26 @@ describe('views, merged case and echoes', () => {
       { numRuns: 6 },
     );
   }, 180000);
+
+  it("names a view whose event payload is gone (a failover's loss, emulated) in the case API and on the case page, instead of leaving it out unseen", async () => {
+    const appRef = await submit(edit(validBody(), 'etdApp.appDetails.surname', 'Unavailable'));
+    await roundTrip(appRef);
+    const before = await caseOf(appRef);
+    expect(before.unavailableViews).toEqual([]);
+    // The origin's view is a reference to its event's payload: delete that payload, as a failover's loss would.
+    const refs = (await t.redis.hget(t.hub.runtime.keys.views(before.hubId), PAYLOAD_REFS_FIELD)) ?? '';
+    const eventKey = refs.split('\n').find((line) => line.startsWith('etd-form '))?.split(' ')[1];
+    expect(eventKey).toBeDefined();
+    expect(await t.redis.del(t.hub.runtime.keys.payload(eventKey ?? ''))).toBe(1);
+
+    const after = await caseOf(appRef);
+    expect(after.unavailableViews).toEqual(['etd-form']);
+    expect(after.views.map((v) => v.connection)).not.toContain('etd-form');
+    const client = new OpsClient(t.baseUrl);
+    expect((await client.login(VIEWER)).status).toBe(303);
+    const page = (await client.get(`/ops/cases/${encodeURIComponent(before.hubId)}`)).data as string;
+    expect(page).toMatch(/<tr class="view-unavailable" data-connection="etd-form">/);
+    expect(page).toContain("its event's stored case is gone");
+    expect(page).not.toMatch(/<tr class="view" data-connection="etd-form"/);
+  });
 });

@@ -202,12 +202,24 @@ export class ViewStore {
   }
 
   async read(hubId: string): Promise<CaseView[]> {
-    return ((await this.readMany([hubId])).get(hubId) ?? []).flatMap((v) => (v.view ? [v.view] : []));
+    return (await this.readWithGaps(hubId)).views;
   }
 
-  /** The merged case and which views made it; null when no view is stored (expired, or a case from before views). */
-  async merged(hubId: string, origin: string | undefined, references: CrossReference[], rules: MergeRules): Promise<{ case: ReturnType<typeof mergeViews>; views: ViewInfo[] }> {
-    const views = await this.read(hubId);
-    return { case: mergeViews(hubId, views, { origin, references, rules }), views: viewSummary(views, origin) };
+  /**
+   * A case's views, and the connections whose view cannot be read: a reference to an event payload that is not stored
+   * (see withPayloadCase). The console and the case API name those, so a view missing from the merged case is seen.
+   */
+  async readWithGaps(hubId: string): Promise<{ views: CaseView[]; unavailable: string[] }> {
+    const stored = (await this.readMany([hubId])).get(hubId) ?? [];
+    return { views: stored.flatMap((v) => (v.view ? [v.view] : [])), unavailable: stored.filter((v) => !v.view).map((v) => v.connection) };
+  }
+
+  /**
+   * The merged case and which views made it (null when no view is stored: expired, or a case from before views), and
+   * the connections whose view could not be read (left out of the merge).
+   */
+  async merged(hubId: string, origin: string | undefined, references: CrossReference[], rules: MergeRules): Promise<{ case: ReturnType<typeof mergeViews>; views: ViewInfo[]; unavailable: string[] }> {
+    const { views, unavailable } = await this.readWithGaps(hubId);
+    return { case: mergeViews(hubId, views, { origin, references, rules }), views: viewSummary(views, origin), unavailable };
   }
 }
