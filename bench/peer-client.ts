@@ -7,11 +7,15 @@
  * case on the ETD -> iCasework route, so this is the part of the delivery process's CPU that the HTTP client takes.
  *   npm run build && bash scripts/node24.sh node dist/bench/peer-client.js
  *   PEER_CLIENT_CALLS=20000 PEER_CLIENT_ROUNDS=4 PEER_CLIENT_CONCURRENCY=32
- *   PEER_CLIENT_ONLY=axios|http, for one kind only (e.g. under valgrind --tool=callgrind, which counts instructions)
+ *   PEER_CLIENT_ONLY=axios|node, for the kinds whose name starts so (e.g. under valgrind --tool=callgrind, which
+ *   counts instructions)
+ * A third kind runs the same axios instance with a bare node:http adapter instead of axios's own, to split axios's
+ * cost between its request path and its HTTP adapter.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { Redis } from 'ioredis';
 import { createAdapterContext } from '../src/core/context';
 import { silentLogger } from '../src/core/logger';
@@ -98,8 +102,16 @@ async function main(): Promise<void> {
       req.on('error', reject);
       req.end(FORM);
     });
+  // The same axios instance but with a bare node:http adapter in place of axios's own: splits axios's cost into its
+  // request path (config merging, headers, transforms, interceptors) and its HTTP adapter. A stand-in for measuring,
+  // not a usable adapter (no timeout, size bound, decompression or error mapping).
+  const bareAdapter = (config: InternalAxiosRequestConfig): Promise<AxiosResponse> =>
+    viaHttp().then((data) => ({ data, status: 200, statusText: 'OK', headers: {}, config }));
+  const viaPeerClientBareAdapter = () =>
+    peer.post<string>('/createcase', FORM, { adapter: bareAdapter, responseType: 'text', transformResponse: [(data: unknown) => data], headers: { 'Content-Type': CONTENT_TYPE } });
   const kinds: Array<[string, () => Promise<unknown>]> = [
     ['axios (createPeerHttp)', viaPeerClient],
+    ['axios request path, bare node:http adapter', viaPeerClientBareAdapter],
     ['node:http', viaHttp],
   ];
   const chosen = kinds.filter(([name]) => !ONLY || name.startsWith(ONLY));
