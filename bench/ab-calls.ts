@@ -7,16 +7,19 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Party } from '../src/core/model/canonical.generated';
+import type { JsonObject } from '../adapters/etd/src/json';
 import { ROOT } from './lib/harness';
 
 type Call = (i: number) => unknown;
 
+/** The modules compared, typed from this checkout's sources (the other checkout's build is assumed to match). */
 interface Modules {
-  ids: { applicationDigest: (etdApp: Record<string, unknown>) => string };
-  validator: { createValidator: () => { validate: (body: unknown) => unknown[] } };
-  params: { customerParams: (party: unknown) => Record<string, string> };
-  codec: { etdAppToCase: (etdApp: Record<string, unknown>, meta: Record<string, unknown>) => { parties: unknown[] } };
-  harness: { application: (run: number, n: number) => { body: string } };
+  ids: typeof import('../adapters/etd/src/ids');
+  validator: typeof import('../adapters/etd/src/validator');
+  params: typeof import('../adapters/icasework/src/params');
+  codec: typeof import('../adapters/etd/src/codec');
+  harness: typeof import('./lib/harness');
 }
 
 function load(root: string): Modules {
@@ -30,14 +33,14 @@ function load(root: string): Modules {
   };
 }
 
-const sample = JSON.parse(readFileSync(path.join(ROOT, 'config/samples/etd-application.json'), 'utf8')) as { etdApp: { appDetails: Record<string, unknown> } & Record<string, unknown> };
+const sample = JSON.parse(readFileSync(path.join(ROOT, 'config/samples/etd-application.json'), 'utf8')) as { etdApp: JsonObject & { appDetails: JsonObject } };
 const apps = Array.from({ length: 1000 }, (_, i) => {
   const app = structuredClone(sample.etdApp);
   app.appDetails.surname = `Surname${i}`;
   return app;
 });
 
-function calls(m: Modules, parties: unknown[]): Record<string, Call> {
+function calls(m: Modules, parties: Party[]): Record<string, Call> {
   const validator = m.validator.createValidator();
   return {
     'ETD content digest': (i) => m.ids.applicationDigest(apps[i % apps.length]),
@@ -52,7 +55,8 @@ function main(): void {
   if (!other) throw new Error('usage: node dist/bench/ab-calls.js /path/to/other/checkout');
   const here = load(ROOT);
   // The same parties for both builds: this build's mapping of the applications.
-  const parties = apps.slice(0, 100).map((app) => here.codec.etdAppToCase(app, {}).parties[0]);
+  const meta = { connection: 'etd-form', appRefNumber: 'ETD0000000000', eventId: 'bench', receivedAt: new Date().toISOString() };
+  const parties = apps.slice(0, 100).map((app) => here.codec.etdAppToCase(app, meta).parties[0]);
   const sides = { this: calls(here, parties), other: calls(load(path.resolve(other)), parties) };
   const out: Record<string, string> = { date: new Date().toISOString(), node: process.version, other: path.resolve(other) };
   const BATCH = 1000;
