@@ -676,11 +676,22 @@ export function machine(): string {
   return `${os.cpus().length} CPU (${os.cpus()[0]?.model ?? 'unknown'}), nproc ${os.availableParallelism()}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, ${os.platform()} ${os.release()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at start (the machine is shared: figures on a busy machine are lower bounds)`;
 }
 
-/** The checked-out commit (and whether the work tree differs from it): read when a run starts. */
-export function gitHead(): string {
-  const r = spawnSync('git', ['log', '-1', '--format=%h %s'], { cwd: ROOT, encoding: 'utf8' });
-  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim();
-  return `${(r.stdout ?? '').trim().slice(0, 100)}${dirty ? ' (with uncommitted changes)' : ''}`;
+/** How many changed files a Git line names before it says how many more there are. */
+const DIRTY_NAMED = 5;
+
+/**
+ * The checked-out commit, and the tracked files that differ from it (a run's figures are of that code, not of the
+ * commit alone): read when a run starts. `cwd` is the checkout (this one by default).
+ */
+export function gitHead(cwd = ROOT): string {
+  const r = spawnSync('git', ['log', '-1', '--format=%h %s'], { cwd, encoding: 'utf8' });
+  const changed = (spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd, encoding: 'utf8' }).stdout ?? '')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => l.slice(3));
+  const more = changed.length > DIRTY_NAMED ? ` and ${changed.length - DIRTY_NAMED} more` : '';
+  const dirty = changed.length ? ` (with uncommitted changes: ${changed.slice(0, DIRTY_NAMED).join(', ')}${more})` : '';
+  return `${(r.stdout ?? '').trim().slice(0, 100)}${dirty}`;
 }
 
 /** A report's Git line: the commit read at the start, flagged if the checkout moved while the run went on. */
