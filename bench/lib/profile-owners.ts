@@ -33,10 +33,11 @@ const PACKAGE = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//;
 
 /** The owner one frame names, or undefined when it is neither project code nor an npm package. */
 function frameOwner(url: string): { owner: string; project: boolean } | undefined {
-  const own = PROJECT.exec(url);
-  if (own) return { owner: own[1], project: true };
+  // A package first: a package's own build may also sit under dist/src/ (@bull-board/api's does).
   const pkg = PACKAGE.exec(url);
   if (pkg) return { owner: `npm:${pkg[1]}`, project: false };
+  const own = PROJECT.exec(url);
+  if (own) return { owner: own[1], project: true };
   return undefined;
 }
 

@@ -49,6 +49,18 @@ test('a library called by project code is charged to that code; without a projec
   expect(p.owners.map((o) => o.owner)).toEqual(['adapters/icasework/src/client', 'src/core/store/echo-store', '(garbage collector)', 'npm:axios', 'native writev']);
 });
 
+test("a package's own dist/src/ build is the package's, not project code", () => {
+  const own: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: { functionName: '(root)', url: '' }, children: [2] },
+      { id: 2, callFrame: { functionName: 'getJobCounts', url: `file://${NM}/@bull-board/api/dist/src/queueAdapters/bullMQ.js` } },
+    ],
+    samples: [2],
+    timeDeltas: [100],
+  };
+  expect(profileOwners(own).owners).toEqual([{ owner: 'npm:@bull-board/api', ms: 0.1 }]);
+});
+
 test("a sample in Node's own modules alone is charged to the leaf's module, named without internal/", () => {
   const own: CpuProfile = {
     nodes: [
