@@ -10,13 +10,12 @@ import autocannon from 'autocannon';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { withHubNodeFlags } from '../../src/cli/node-flags';
-import { startPrivateRedis } from '../../src/cli/private-redis';
+import { freePort, startPrivateRedis } from '../../src/cli/private-redis';
 import { PayloadCipher } from '../../src/core/store/payload-cipher';
 import { deliveryQueueName } from '../../src/core/queues';
 import type { FaultPlan, ProxyRecord } from './fault-proxy';
@@ -44,17 +43,8 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 const START_MS = Number(process.env.FAULTS_START_S ?? 120) * 1000;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A loopback port nothing listens on right now: the one `caseway start` picks for its private Redis. */
+export { freePort };
 
 export async function waitFor<T>(check: () => Promise<T | undefined | false | null>, timeoutMs: number, what: string, everyMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
