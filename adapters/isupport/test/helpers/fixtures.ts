@@ -156,24 +156,33 @@ export function ftpSettings(ftp: TestFtpServer, transport: 'ftp' | 'ftps', sub: 
 export function transportTestEnv(tag: string, transport: Transport, defaults: Partial<IsupportSettings> = {}) {
   let ssh: OpenSshServer | undefined;
   let ftp: TestFtpServer | undefined;
-  const redisEnv = testRedis();
+  // Connected in beforeAll, not when the describe is defined: a run filtered with -t skips the hooks of a describe
+  // none of whose tests it runs, and a connection opened outside them would be left open (Jest would never exit).
+  let redisEnv: ReturnType<typeof testRedis> | undefined;
   let n = 0;
   beforeAll(async () => {
+    redisEnv = testRedis();
     if (transport === 'sftp') ssh = await startOpenSsh();
     else ftp = await startTestFtp(transport === 'ftps');
   });
   afterAll(async () => {
     await ssh?.stop();
     await ftp?.stop();
-    await redisEnv.cleanup();
+    await redisEnv?.cleanup();
   });
+  const redis = (): ReturnType<typeof testRedis> => {
+    if (!redisEnv) throw new Error('the test Redis is not connected (use it inside a test)');
+    return redisEnv;
+  };
   const server = (): OpenSshServer => {
     if (!ssh) throw new Error('the OpenSSH test server is not running (call setup() inside an sftp test)');
     return ssh;
   };
   return {
     transport,
-    redisEnv,
+    get redisEnv(): ReturnType<typeof testRedis> {
+      return redis();
+    },
     server,
     /** How many trees setup() has made so far. */
     count: () => n,
@@ -192,7 +201,8 @@ export function transportTestEnv(tag: string, transport: Transport, defaults: Pa
         if (!ftp) throw new Error('the FTP test server is not running (call setup() inside a test)');
         settings = ftpSettings(ftp, transport, `${tag}${n}`, merged);
       }
-      const h = harnessFor(settings, redisEnv.redis, `${redisEnv.prefix}${n}:`);
+      const { redis: connection, prefix } = redis();
+      const h = harnessFor(settings, connection, `${prefix}${n}:`);
       return { settings, h, dirs: settings.sftp as Required<IsupportSettings['sftp']> };
     },
   };
