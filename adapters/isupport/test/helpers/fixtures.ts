@@ -180,9 +180,6 @@ export function transportTestEnv(tag: string, transport: Transport, defaults: Pa
   };
   return {
     transport,
-    get redisEnv(): ReturnType<typeof testRedis> {
-      return redis();
-    },
     server,
     /** How many trees setup() has made so far. */
     count: () => n,
