@@ -9,7 +9,8 @@
  *   COST_DELIVERY_CONCURRENCY=64   (the route's delivery concurrency, as `npm run bench` sets it)
  *   COST_HUB_ARGS="--workers 0"   (extra `caseway` flags; CPU is summed over the hub process and its delivery processes)
  *   COST_TARGETS=icasework   (the same route to iCasework alone: one delivery per case)
- *   COST_RATE=200   (post at that many applications per second in all instead of as fast as answered)
+ *   COST_RATE=200   (post at that many applications per second in all, spread evenly as the bench's steady line does,
+ *                    instead of as fast as answered)
  *   COST_PEER_PROXY=1   (the peers behind the counting proxy, as before 2026-11-30; default: called directly, the calls
  *                        recorded in the peer process)
  *   COST_MEMORY=1   (also Redis memory at rest once every case is delivered: MEMORY USAGE of every key, summed by key
@@ -23,7 +24,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { dayOf } from '../src/core/store/stats-store';
 import { keyShape, redisCpuMs, resetSlowlog, slowlogSummary } from './lib/redis-shapes';
-import { waitedForCpuMs, freePort, loadApplications, hubConfig, newHubEnv, percentile, startHub, startPeer, startRedis, stopChild, waitFor, watchCount } from './lib/harness';
+import { waitedForCpuMs, freePort, loadApplications, paceApplications, hubConfig, newHubEnv, percentile, startHub, startPeer, startRedis, stopChild, waitFor, watchCount } from './lib/harness';
 
 const CASES = Number(process.env.COST_CASES ?? 2000);
 const CONNECTIONS = Number(process.env.COST_CONNECTIONS ?? 50);
@@ -172,7 +173,7 @@ async function main(): Promise<void> {
     const base = await delivered();
     const started = Date.now();
     const watch = watchCount(async () => (await delivered()) - base);
-    const load = await loadApplications(url, CONNECTIONS, 1, CASES, RATE);
+    const load = RATE ? await paceApplications(url, 1, CASES, RATE) : await loadApplications(url, CONNECTIONS, 1, CASES);
     await waitFor(async () => (await delivered()) - base >= PER_CASE * CASES, 600000, 'delivery', 50);
     watch.stop();
     const seconds = (Math.min(watch.reachedAt(PER_CASE * CASES) ?? Date.now(), Date.now()) - started) / 1000;

@@ -25,6 +25,7 @@ import {
   freePort,
   hubConfig,
   loadApplications,
+  paceApplications,
   gitHead,
   gitLine,
   httpJson,
@@ -189,7 +190,6 @@ async function steady(redis: PrivateRedis, run: number, targets: 'both' | 'icase
   const hubs: HubProcess[] = [];
   const r = new Redis(redis.url);
   const perCase = targetCount(targets);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 200 });
   try {
     hubs.push(await startHub(env, 'start', port));
     // Warmed up as the throughput lines are (a cold delivery process, still starting, holds the first seconds' jobs
@@ -202,42 +202,11 @@ async function steady(redis: PrivateRedis, run: number, targets: 'both' | 'icase
     const marks = outputMarks(hubs);
     const redisBefore = await redisReading(r, redis.pid());
     const total = STEADY_RATE * STEADY_SECONDS;
-    const sentAt = new Map<string, number>();
-    const ackMs: number[] = [];
-    let failed = 0;
-    const post = (n: number) =>
-      new Promise<void>((resolve) => {
-        const { token, body } = application(run, n);
-        const t0 = Date.now();
-        sentAt.set(token, t0);
-        const req = http.request(
-          `http://127.0.0.1:${port}/etd/application`,
-          { method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-api-key': FORM_KEY, 'content-length': Buffer.byteLength(body) } },
-          (res) => {
-            res.resume();
-            res.on('end', () => {
-              if (res.statusCode === 200) ackMs.push(Date.now() - t0);
-              else failed += 1;
-              resolve();
-            });
-          },
-        );
-        req.on('error', () => {
-          failed += 1;
-          resolve();
-        });
-        req.end(body);
-      });
     log(`steady: ${STEADY_RATE} applications/s for ${STEADY_SECONDS} s into caseway start`);
     const started = Date.now();
-    const pending: Array<Promise<void>> = [];
-    for (let n = 0; n < total; ) {
-      const due = Math.min(total, Math.floor(((Date.now() - started) / 1000) * STEADY_RATE));
-      while (n < due) pending.push(post(n++));
-      await sleep(5);
-    }
-    await Promise.all(pending);
-    await waitFor(async () => (await deliveredCount(r, prefix)) - base >= ackMs.length * perCase, 600000, 'steady delivery', 50);
+    const load = await paceApplications(`http://127.0.0.1:${port}`, run, total, STEADY_RATE);
+    const { sentAt, latencies: sorted } = load;
+    await waitFor(async () => (await deliveredCount(r, prefix)) - base >= load.acked * perCase, 600000, 'steady delivery', 50);
     const [icw, etd] = await Promise.all([icasework.records(), iizuka.records()]);
     const caseToken = new Map<string, string>();
     for (const rec of icw) if (rec.op === 'createcase' && rec.token && rec.caseId) caseToken.set(rec.caseId, rec.token);
@@ -247,24 +216,22 @@ async function steady(redis: PrivateRedis, run: number, targets: 'both' | 'icase
       if (token && rec.at && rec.status >= 200 && rec.status < 300) deliveredAt.set(token, Math.max(deliveredAt.get(token) ?? 0, rec.at));
     }
     const e2e = [...deliveredAt].map(([token, at]) => at - (sentAt.get(token) ?? at)).sort((a, b) => a - b);
-    const sorted = ackMs.sort((a, b) => a - b);
     // What lengthens the tail: peer exchanges that did not succeed, and deliveries the hub retried (after a back-off).
     const failedCalls = new Map<string, number>();
     for (const rec of [...icw, ...etd]) if (!(rec.status >= 200 && rec.status < 300)) failedCalls.set(`${rec.op} ${rec.status}`, (failedCalls.get(`${rec.op} ${rec.status}`) ?? 0) + 1);
     const tail = `${tailBetween(tailBefore, await hubTail(port))}; failed delivery attempts: ${failureReasons(hubs, marks)}; ${await queueWait(r, prefix, started)}; ${await redisDuring(r, prefix, redisBefore)}`;
     return {
       label: `Caseway, steady ${STEADY_RATE}/s for ${STEADY_SECONDS} s (caseway start${targets === 'icasework' ? ', route ETD → iCasework only' : ''})`,
-      ackedPerS: ackMs.length / ((Date.now() - started) / 1000),
+      ackedPerS: load.acked / ((Date.now() - started) / 1000),
       p50: percentile(sorted, 50),
       p95: percentile(sorted, 95),
       p99: percentile(sorted, 99),
       rss: rssOf(hubs, [icasework, iizuka]),
       note:
-        `intake→delivered p50 ${fmt(percentile(e2e, 50))} ms, p99 ${fmt(percentile(e2e, 99))} ms; ${ackMs.length} acked, ${failed} failed; ` +
+        `intake→delivered p50 ${fmt(percentile(e2e, 50))} ms, p99 ${fmt(percentile(e2e, 99))} ms; ${load.acked} acked, ${load.errors} failed; ` +
         `${tail}; peer calls not 2xx: ${[...failedCalls].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}`,
     };
   } finally {
-    agent.destroy();
     r.disconnect();
     await Promise.all(hubs.map((h) => stopChild(h.child)));
     await Promise.all([stopChild(icasework.child), stopChild(iizuka.child)]);

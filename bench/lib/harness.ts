@@ -694,11 +694,73 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
+/** What a paced load sent and got: the 200 answers' latencies (ms, sorted), and when each token's POST was sent. */
+export interface PacedLoad {
+  seconds: number;
+  acked: number;
+  errors: number;
+  latencies: number[];
+  sentAt: Map<string, number>;
+}
+
 /**
- * The benchmarks' load: autocannon posting `amount` unique applications over `connections` (as fast as they are
- * answered, or at `ratePerS` in all); the 200 answers and their latencies, ms.
+ * A steady load: `total` unique applications at `ratePerS` in all, each POSTed when it falls due (checked every 5 ms,
+ * over a keep-alive agent, no cap on the requests in flight), so arrivals are spread evenly over each second, as a
+ * steady source's would be. autocannon's own rate limit (`overallRate`) is not: each connection sends its share of a
+ * second as fast as it is answered and then waits for the next second, so the load arrives as one burst at the start
+ * of every second (test/faults/paced-load.test.ts shows both).
  */
-export function loadApplications(url: string, connections: number, run: number, amount: number, ratePerS?: number): Promise<{ seconds: number; acked: number; errors: number; latencies: number[] }> {
+export async function paceApplications(url: string, run: number, total: number, ratePerS: number): Promise<PacedLoad> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 200 });
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let errors = 0;
+  let lastAnswer = Date.now();
+  const post = (n: number) =>
+    new Promise<void>((resolve) => {
+      const { token, body } = application(run, n);
+      const t0 = Date.now();
+      sentAt.set(token, t0);
+      const req = http.request(
+        `${url}/etd/application`,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-api-key': FORM_KEY, 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            lastAnswer = Date.now();
+            if (res.statusCode === 200) latencies.push(lastAnswer - t0);
+            else errors += 1;
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors += 1;
+        resolve();
+      });
+      req.end(body);
+    });
+  const started = Date.now();
+  const pending: Array<Promise<void>> = [];
+  try {
+    for (let n = 0; n < total; ) {
+      const due = Math.min(total, Math.floor(((Date.now() - started) / 1000) * ratePerS));
+      while (n < due) pending.push(post(n++));
+      if (n < total) await sleep(5);
+    }
+    await Promise.all(pending);
+  } finally {
+    agent.destroy();
+  }
+  return { seconds: (lastAnswer - started) / 1000, acked: latencies.length, errors, latencies: latencies.sort((a, b) => a - b), sentAt };
+}
+
+/**
+ * The benchmarks' load at full speed: autocannon posting `amount` unique applications over `connections`, each sent as
+ * soon as the connection's previous one is answered; the 200 answers and their latencies, ms. (A fixed rate:
+ * paceApplications.)
+ */
+export function loadApplications(url: string, connections: number, run: number, amount: number): Promise<{ seconds: number; acked: number; errors: number; latencies: number[] }> {
   let n = 0;
   const latencies: number[] = [];
   let acked = 0;
@@ -714,7 +776,6 @@ export function loadApplications(url: string, connections: number, run: number, 
         // autocannon notices that `amount` is reached only on its sampling tick (1 s by default), so its callback can
         // come up to a second after the last answer; the load's duration is taken to the last answer instead.
         sampleInt: 100,
-        ...(ratePerS ? { overallRate: ratePerS } : {}),
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-api-key': FORM_KEY },
         requests: [{ setupRequest: (req) => ({ ...req, body: application(run, n++).body }) }],
