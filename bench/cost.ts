@@ -18,6 +18,7 @@
  *   COST_MONITOR=1   (also tallies the measured run's commands by command and key shape, from MONITOR: Lua's own
  *                     commands included; slows Redis, so its CPU figures are not comparable)
  */
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -143,17 +144,27 @@ async function monitorShapes(url: string, prefix: string): Promise<{ stop: (case
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-cost-'));
   const redis = await startRedis(path.join(dir, 'redis'));
-  const [icasework, iizuka] = await Promise.all([startPeer('icasework', DIRECT), startPeer('etd', DIRECT)]);
-  const prefix = 'cost:';
-  const env = newHubEnv(path.join(dir, 'hub'), hubConfig(icasework, iizuka, { deliveryConcurrency: DELIVERY_CONCURRENCY, attempts: 8, backoffMs: 1000, targets: TARGETS }), redis.url, prefix);
-  const port = await freePort();
-  const saved = process.env.NODE_OPTIONS;
-  if (process.env.COST_CPU_PROF) process.env.NODE_OPTIONS = `${saved ?? ''} --cpu-prof --cpu-prof-dir=${process.env.COST_CPU_PROF}`.trim();
-  const hub = await startHub(env, 'start', port, (process.env.COST_HUB_ARGS ?? '').split(/\s+/).filter(Boolean));
-  if (process.env.COST_CPU_PROF) process.env.NODE_OPTIONS = saved;
   const r = new Redis(redis.url);
-  const delivered = async () => Number((await r.hget(`${prefix}stats:${dayOf(new Date())}:${ROUTE}`, 'delivered')) ?? 0);
+  // Everything started is stopped, whatever failed: a hub that did not start used to leave Redis and the peers running.
+  const children: ChildProcess[] = [];
   try {
+    const peers = await Promise.allSettled([startPeer('icasework', DIRECT), startPeer('etd', DIRECT)]);
+    for (const p of peers) if (p.status === 'fulfilled') children.push(p.value.child);
+    const [icasework, iizuka] = peers.map((p) => {
+      if (p.status === 'rejected') throw p.reason;
+      return p.value;
+    });
+    const prefix = 'cost:';
+    const env = newHubEnv(path.join(dir, 'hub'), hubConfig(icasework, iizuka, { deliveryConcurrency: DELIVERY_CONCURRENCY, attempts: 8, backoffMs: 1000, targets: TARGETS }), redis.url, prefix);
+    const port = await freePort();
+    const saved = process.env.NODE_OPTIONS;
+    if (process.env.COST_CPU_PROF) process.env.NODE_OPTIONS = `${saved ?? ''} --cpu-prof --cpu-prof-dir=${process.env.COST_CPU_PROF}`.trim();
+    const hub = await startHub(env, 'start', port, (process.env.COST_HUB_ARGS ?? '').split(/\s+/).filter(Boolean)).finally(() => {
+      if (process.env.COST_CPU_PROF) process.env.NODE_OPTIONS = saved;
+    });
+    // The hub first: it stops before its peers and its Redis.
+    children.unshift(hub.child);
+    const delivered = async () => Number((await r.hget(`${prefix}stats:${dayOf(new Date())}:${ROUTE}`, 'delivered')) ?? 0);
     const url = `http://127.0.0.1:${port}`;
     await loadApplications(url, CONNECTIONS, 900, WARM_UP);
     await waitFor(async () => (await delivered()) >= WARM_UP * PER_CASE, 120000, 'warm-up');
@@ -242,8 +253,8 @@ async function main(): Promise<void> {
     );
   } finally {
     r.disconnect();
-    await stopChild(hub.child);
-    await Promise.all([stopChild(icasework.child), stopChild(iizuka.child)]);
+    if (children.length) await stopChild(children[0]);
+    await Promise.all(children.slice(1).map((c) => stopChild(c)));
     await redis.stop();
     rmSync(dir, { recursive: true, force: true });
   }
