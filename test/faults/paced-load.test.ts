@@ -63,7 +63,7 @@ test('paced: an answer other than 200 is an error, not an acknowledgement', asyn
   expect(load).toMatchObject({ acked: 0, errors: 4 });
 });
 
-test("autocannon's overallRate is a burst at the start of each second: most of a second's share arrives early", async () => {
+test("autocannon's overallRate is a burst at the start of each second: a quarter or more of the applications arrive early", async () => {
   const t0 = Date.now();
   await new Promise<void>((resolve, reject) => {
     let n = 0;
@@ -82,6 +82,7 @@ test("autocannon's overallRate is a burst at the start of each second: most of a
   });
   const tokens = Array.from({ length: TOTAL }, (_, n) => application(RUN, n).token);
   expect(arrivals.size).toBe(TOTAL);
-  // Paced, none would be early; as a burst, about half of every second's share is.
+  // Paced, none would be early. As a burst, most of each second's share arrives at its start, early; a busy
+  // machine can slow the burst down, so the bound is well below that.
   expect(early(t0, tokens).length).toBeGreaterThanOrEqual(TOTAL / 4);
 });
