@@ -3,8 +3,8 @@
  * sample is charged to the deepest project frame on its stack, a library's work to the module that called it).
  * Profiles come from bench/cost.ts:
  *   npm run build && COST_CPU_PROF=/tmp/prof COST_TARGETS=icasework COST_CASES=5000 bash scripts/node24.sh node dist/bench/cost.js
- *   bash scripts/node24.sh node dist/bench/cpu-owners.js /tmp/prof --cases 5500 [--top 25]
- * `--cases`: the applications the profiled process handled (cost.ts posts a 500-application warm-up before COST_CASES),
+ *   bash scripts/node24.sh node dist/bench/cpu-owners.js /tmp/prof --cases 5300 [--top 25]
+ * `--cases`: the applications the profiled process handled (cost.ts posts a 300-application warm-up before COST_CASES),
  * to print ms per case beside the shares; the profile spans the process's whole life, start-up included.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
