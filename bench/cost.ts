@@ -25,7 +25,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { dayOf } from '../src/core/store/stats-store';
 import { keyShape, redisCpuMs, resetSlowlog, slowlogSummary } from './lib/redis-shapes';
-import { waitedForCpuMs, freePort, loadApplications, paceApplications, hubConfig, newHubEnv, percentile, startHub, startPeer, startRedis, stopChild, waitFor, watchCount } from './lib/harness';
+import { waitedForCpuMs, wakeUps, freePort, loadApplications, paceApplications, hubConfig, newHubEnv, percentile, startHub, startPeer, startRedis, stopChild, waitFor, watchCount } from './lib/harness';
 
 const CASES = Number(process.env.COST_CASES ?? 2000);
 const CONNECTIONS = Number(process.env.COST_CONNECTIONS ?? 50);
@@ -178,6 +178,8 @@ async function main(): Promise<void> {
     const peerCpu0 = peerPids.map(cpuMs);
     const waited = () => ({ hub: pids.reduce((a, pid) => a + waitedForCpuMs(pid), 0), redis: waitedForCpuMs(redis.pid()), peers: peerPids.reduce((a, pid) => a + waitedForCpuMs(pid), 0) });
     const waited0 = waited();
+    const woken = () => ({ hub: pids.reduce((a, pid) => a + wakeUps(pid), 0), redis: wakeUps(redis.pid()), peers: peerPids.reduce((a, pid) => a + wakeUps(pid), 0) });
+    const woken0 = woken();
     const ownCpu0 = process.cpuUsage();
     const net0 = await redisNetBytes(r);
     await resetSlowlog(r);
@@ -197,6 +199,7 @@ async function main(): Promise<void> {
     const redisCpu = redisCpuMs(await r.info('cpu')) - redisCpu0;
     const peerCpu = peerPids.reduce((a, pid, i) => a + cpuMs(pid) - peerCpu0[i], 0);
     const waited1 = waited();
+    const woken1 = woken();
     const ownUsage = process.cpuUsage(ownCpu0);
     const ownCpu = (ownUsage.user + ownUsage.system) / 1000;
     const net1 = await redisNetBytes(r);
@@ -233,6 +236,9 @@ async function main(): Promise<void> {
           bedCpuMsPerCase: ((cpu + redisCpu + peerCpu + ownCpu) / CASES).toFixed(2),
           // Time runnable but waiting for a CPU (schedstat), ms per case: what sharing two cores costs each in latency.
           waitedForCpuMsPerCase: `hub ${((waited1.hub - waited0.hub) / CASES).toFixed(2)}, Redis ${((waited1.redis - waited0.redis) / CASES).toFixed(2)}, peers ${((waited1.peers - waited0.peers) / CASES).toFixed(2)}`,
+          // Times each went to sleep and was woken (voluntary context switches, all threads), per case: what a low rate
+          // multiplies, and what a virtual machine charges for (docs/performance.md, Round 17).
+          wakeUpsPerCase: `hub ${((woken1.hub - woken0.hub) / CASES).toFixed(1)}, Redis ${((woken1.redis - woken0.redis) / CASES).toFixed(1)}, peers ${((woken1.peers - woken0.peers) / CASES).toFixed(1)}`,
           redisBytesInOutPerCase: `${((net1.input - net0.input) / CASES).toFixed(0)} / ${((net1.output - net0.output) / CASES).toFixed(0)}`,
           redisCommandsPerCase: (total / CASES).toFixed(1),
           execPerCase: per('exec'),
@@ -240,7 +246,7 @@ async function main(): Promise<void> {
           topCommandsPerCase: top.join(', '),
           ackedPerS: (CASES / load.seconds).toFixed(0),
           deliveredPerS: (CASES / seconds).toFixed(0),
-          ackP50P99: `${percentile(load.latencies, 50)} / ${percentile(load.latencies, 99)}`,
+          ackP50P99: `${Math.round(percentile(load.latencies, 50))} / ${Math.round(percentile(load.latencies, 99))}`,
           errors: load.errors,
           // Commands of 10 ms or more during the measured run (Redis's slow log): a slow one holds up every client.
           slowCommands: slow.join(', ') || 'none',

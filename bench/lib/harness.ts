@@ -80,6 +80,27 @@ export function watchCount(read: () => Promise<number>, everyMs = 50): { reached
 }
 
 /**
+ * How many times the threads of a process went to sleep and were woken again so far (Linux: voluntary_ctxt_switches
+ * of /proc/<pid>/task/<tid>/status, summed over the threads alive now). On a virtual machine a wake-up is not cheap:
+ * on the EPYC hosts of 2026-12-02 a C loop of 5 ms `nanosleep`s was charged ~80 µs of CPU per wake (docs/performance.md,
+ * Round 17), so the CPU a case costs at a low rate follows how often it wakes each process.
+ */
+export function wakeUps(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    return readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
+      try {
+        return sum + Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? 0);
+      } catch {
+        return sum; // the thread ended between the listing and the read
+      }
+    }, 0);
+  } catch {
+    return 0; // gone, or not Linux
+  }
+}
+
+/**
  * How long the threads of a process have waited for a CPU while runnable, ms so far (Linux: the second field of
  * /proc/<pid>/task/<tid>/schedstat, summed over the threads alive now: a thread that ended takes its wait with it,
  * which for Node's and Redis's long-lived threads does not arise). On a machine whose cores the bed shares, a Redis
