@@ -62,6 +62,20 @@ export class QueueSet {
     return queue;
   }
 
+  /**
+   * Adds jobs to one queue. A single job goes in with `add` (one EVALSHA); more go in with `addBulk` (one pipeline).
+   * Both run BullMQ's same add script with the same job id, so adding again after a crash adds nothing twice either
+   * way. `addBulk` of one job costs more: its ioredis pipeline copies every script defined on the connection (BullMQ
+   * defines ~60) each time it is built. At a low rate every intake flush carries one case, so that copy was paid per
+   * case: ~80 µs more CPU per flush on the 2-vCPU EPYC host of 2026-12-02 (docs/performance.md, Round 17).
+   */
+  async addJobs(name: string, jobs: Array<{ name: string; data: DeliveryJobData; opts: JobsOptions }>): Promise<void> {
+    if (jobs.length === 0) return;
+    const queue = this.get(name);
+    if (jobs.length === 1) await queue.add(jobs[0].name, jobs[0].data, jobs[0].opts);
+    else await queue.addBulk(jobs);
+  }
+
   all(): Queue[] {
     return [...this.queues.values()];
   }

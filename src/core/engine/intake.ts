@@ -285,7 +285,7 @@ export class Intake {
     // failure here leaves the events unaccepted; their retry (stored before: nothing counted twice) writes them.
     await storeViews(this.rt, viewWrites, where);
     // Job ids are deterministic, so re-adding after a crash between these steps adds nothing twice.
-    await storeCall('queueing the deliveries', () => Promise.all([...jobsByQueue].map(([queue, jobs]) => this.rt.queues.get(queue).addBulk(jobs))), where);
+    await storeCall('queueing the deliveries', () => Promise.all([...jobsByQueue].map(([queue, jobs]) => this.rt.queues.addJobs(queue, jobs))), where);
     // The jobs went over the queues' own connection: WAIT counts only the writes of the connection it is sent on.
     await this.awaitReplicas(where, jobsByQueue.size ? [this.rt.redis, this.rt.queues.connection] : [this.rt.redis], history);
     const accept = this.rt.redis.pipeline();
