@@ -6,9 +6,8 @@
  * prints wake-ups per case; docs/performance.md, Round 17; docs/deploy.md, "CPU").
  *   npm run bench:wake
  *   WAKE_SECONDS=3   (how long each gap is measured)
- * The figures are CPU of this process (user + system) and of its private Redis (INFO cpu), divided by wake-ups. On an
- * unloaded bare-metal machine a bare sleep's wake-up costs a few microseconds; on the 2-vCPU virtual machines of
- * 2026-12-02, tens to hundreds.
+ * The figures are CPU of this process (user + system) and of its private Redis (INFO cpu), divided by wake-ups. On the
+ * 2-vCPU virtual machine of 2026-12-02 they were tens to hundreds of microseconds.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';

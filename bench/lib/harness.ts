@@ -82,8 +82,9 @@ export function watchCount(read: () => Promise<number>, everyMs = 50): { reached
 /**
  * How many times the threads of a process went to sleep and were woken again so far (Linux: voluntary_ctxt_switches
  * of /proc/<pid>/task/<tid>/status, summed over the threads alive now). On a virtual machine a wake-up is not cheap:
- * on the EPYC hosts of 2026-12-02 a C loop of 5 ms `nanosleep`s was charged ~80 µs of CPU per wake (docs/performance.md,
- * Round 17), so the CPU a case costs at a low rate follows how often it wakes each process.
+ * on the 2-vCPU EPYC host of 2026-12-02 a thread sleeping 5 ms was charged ~75 µs of CPU per wake-up (`npm run
+ * bench:wake`; docs/performance.md, Round 17), so the CPU a case costs at a low rate follows how often it wakes each
+ * process.
  */
 export function wakeUps(pid: number | undefined): number {
   if (pid === undefined) return 0;
