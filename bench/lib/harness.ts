@@ -87,18 +87,7 @@ export function watchCount(read: () => Promise<number>, everyMs = 50): { reached
  * process.
  */
 export function wakeUps(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    return readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
-      try {
-        return sum + Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? 0);
-      } catch {
-        return sum; // the thread ended between the listing and the read
-      }
-    }, 0);
-  } catch {
-    return 0; // gone, or not Linux
-  }
+  return sumOverThreads(pid, 'status', (text) => Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(text)?.[1] ?? 0));
 }
 
 /**
@@ -108,11 +97,16 @@ export function wakeUps(pid: number | undefined): number {
  * that waits as long as it runs answers every command late, whatever the command costs.
  */
 export function waitedForCpuMs(pid: number | undefined): number {
+  return sumOverThreads(pid, 'schedstat', (text) => Number(text.split(' ')[1]) / 1e6);
+}
+
+/** `read` of /proc/<pid>/task/<tid>/<file>, summed over the threads of a process alive now; 0 if it is gone or not on Linux. */
+function sumOverThreads(pid: number | undefined, file: string, read: (text: string) => number): number {
   if (pid === undefined) return 0;
   try {
     return readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
       try {
-        return sum + Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+        return sum + read(readFileSync(`/proc/${pid}/task/${tid}/${file}`, 'utf8'));
       } catch {
         return sum; // the thread ended between the listing and the read
       }
