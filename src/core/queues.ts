@@ -66,8 +66,9 @@ export class QueueSet {
    * Adds jobs to one queue. A single job goes in with `add` (one EVALSHA); more go in with `addBulk` (one pipeline).
    * Both run BullMQ's same add script with the same job id, so adding again after a crash adds nothing twice either
    * way. `addBulk` of one job costs more: its ioredis pipeline copies every script defined on the connection (BullMQ
-   * defines ~60) each time it is built. At a low rate every intake flush carries one case, so that copy was paid per
-   * case: ~80 µs more CPU per flush on the 2-vCPU EPYC host of 2026-12-02 (docs/performance.md, Round 17).
+   * defines 64) each time it is built. At a low rate every intake flush carries one case, so that copy was paid per
+   * case: ~50-100 µs more CPU per flush on the 2-vCPU EPYC host of 2026-12-02 (bench/queue-add.ts; docs/performance.md,
+   * Round 17).
    */
   async addJobs(name: string, jobs: Array<{ name: string; data: DeliveryJobData; opts: JobsOptions }>): Promise<void> {
     if (jobs.length === 0) return;
