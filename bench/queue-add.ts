@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { deliveryJobOptions, type DeliveryJobData } from '../src/core/queues';
-import { startRedis } from './lib/harness';
+import { machine, startRedis } from './lib/harness';
 
 const JOBS = Number(process.env.QUEUE_ADD_JOBS ?? 5000);
 const ROUNDS = Number(process.env.QUEUE_ADD_ROUNDS ?? 3);
@@ -25,6 +25,8 @@ const cpuUs = (): number => {
 };
 
 async function main(): Promise<void> {
+  const started = new Date();
+  const where = machine();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-queue-add-'));
   const redis = await startRedis(dir);
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
@@ -72,8 +74,7 @@ async function main(): Promise<void> {
     await redis.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  const cpus = os.cpus();
-  console.log(JSON.stringify({ date: new Date().toISOString(), machine: `${cpus.length} CPU (${cpus[0]?.model ?? '?'}), Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`, ...rows }, null, 1));
+  console.log(JSON.stringify({ date: started.toISOString(), machine: where, ...rows }, null, 1));
 }
 
 main().catch((err: unknown) => {

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { redisCpuMs } from './lib/redis-shapes';
-import { startRedis } from './lib/harness';
+import { machine, startRedis } from './lib/harness';
 
 const SECONDS = Number(process.env.WAKE_SECONDS ?? 3);
 const GAPS_MS = [1, 5, 20];
@@ -62,6 +62,8 @@ async function roundTrips(client: Redis, admin: Redis, gapMs: number, n: number)
 const us = (x: number): string => `${x.toFixed(0)} µs`;
 
 async function main(): Promise<void> {
+  const started = new Date();
+  const where = machine();
   const rows: Record<string, string> = {};
   for (const gap of GAPS_MS) {
     const n = Math.max(50, Math.round((SECONDS * 1000) / gap));
@@ -84,8 +86,7 @@ async function main(): Promise<void> {
     await redis.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  const cpus = os.cpus();
-  console.log(JSON.stringify({ date: new Date().toISOString(), machine: `${cpus.length} CPU (${cpus[0]?.model ?? '?'}), Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`, ...rows }, null, 1));
+  console.log(JSON.stringify({ date: started.toISOString(), machine: where, ...rows }, null, 1));
 }
 
 main().catch((err: unknown) => {
