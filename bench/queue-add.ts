@@ -7,13 +7,10 @@
  *   QUEUE_ADD_JOBS=5000 QUEUE_ADD_ROUNDS=3
  * A private Redis (AOF everysec) is started and stopped; the queue is removed at the end.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { deliveryJobOptions, type DeliveryJobData } from '../src/core/queues';
-import { machine, startRedis } from './lib/harness';
+import { machine, withPrivateRedis } from './lib/harness';
 
 const JOBS = Number(process.env.QUEUE_ADD_JOBS ?? 5000);
 const ROUNDS = Number(process.env.QUEUE_ADD_ROUNDS ?? 3);
@@ -24,27 +21,32 @@ const cpuUs = (): number => {
   return u.user + u.system;
 };
 
-async function main(): Promise<void> {
-  const started = new Date();
-  const where = machine();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-queue-add-'));
-  const redis = await startRedis(dir);
-  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const plain = new Redis(redis.url);
+/** Both measurements against the Redis at `url`; the rows to print. */
+async function measure(url: string): Promise<Record<string, string>> {
+  const connection = new Redis(url, { maxRetriesPerRequest: null });
+  const plain = new Redis(url);
   const queue = new Queue('deliver.bench', { connection, prefix: 'qa' });
   let n = 0;
   const job = (): { name: string; data: DeliveryJobData; opts: ReturnType<typeof deliveryJobOptions> } => {
     n += 1;
-    return { name: 'createCase', data: { hubId: `h${n}`, payloadRef: `p${n}`, route: 'bench', target: 'icasework-createCase', eventKey: `e${n}`, day: '2026-12-02' }, opts: deliveryJobOptions({}, `d-${n}`) };
+    return {
+      name: 'createCase',
+      data: { hubId: `h${n}`, payloadRef: `p${n}`, route: 'bench', target: 'icasework-createCase', eventKey: `e${n}`, day: '2026-12-02' },
+      opts: deliveryJobOptions({}, `d-${n}`),
+    };
   };
   const rows: Record<string, string> = {};
   try {
     await queue.waitUntilReady();
     await plain.ping();
-    for (const [label, client] of [['with BullMQ’s scripts', connection], ['without scripts', plain]] as const) {
+    for (const [label, client] of [
+      ['with BullMQ’s scripts', connection],
+      ['without scripts', plain],
+    ] as const) {
       const c0 = cpuUs();
       for (let i = 0; i < PIPELINES; i++) client.pipeline();
-      rows[`ioredis pipeline built on a connection ${label}`] = `${((cpuUs() - c0) / PIPELINES).toFixed(1)} µs (${Object.keys(client.scriptsSet).length} scripts)`;
+      rows[`ioredis pipeline built on a connection ${label}`] =
+        `${((cpuUs() - c0) / PIPELINES).toFixed(1)} µs (${Object.keys(client.scriptsSet).length} scripts)`;
     }
     const kinds = {
       addBulk: async () => {
@@ -71,9 +73,14 @@ async function main(): Promise<void> {
     await queue.close();
     connection.disconnect();
     plain.disconnect();
-    await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const where = machine();
+  const rows = await withPrivateRedis('queue-add', (redis) => measure(redis.url));
   console.log(JSON.stringify({ date: started.toISOString(), machine: where, ...rows }, null, 1));
 }
 

@@ -9,12 +9,9 @@
  * The figures are CPU of this process (user + system) and of its private Redis (INFO cpu), divided by wake-ups. On the
  * 2-vCPU virtual machine of 2026-12-02 they were tens to hundreds of microseconds.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import { redisCpuMs } from './lib/redis-shapes';
-import { machine, startRedis } from './lib/harness';
+import { machine, withPrivateRedis } from './lib/harness';
 
 const SECONDS = Number(process.env.WAKE_SECONDS ?? 3);
 const GAPS_MS = [1, 5, 20];
@@ -70,22 +67,20 @@ async function main(): Promise<void> {
     rows[`thread sleep ${gap} ms, CPU per wake-up`] = us(threadSleep(gap, n));
     rows[`event-loop timer ${gap} ms, CPU per wake-up`] = us(await timerSleep(gap, n));
   }
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-wake-'));
-  const redis = await startRedis(dir);
-  const client = new Redis(redis.url);
-  const admin = new Redis(redis.url);
-  try {
-    await client.set('wake-cost', 'x'.repeat(200));
-    const backToBack = await roundTrips(client, admin, 0, SECONDS * 2000);
-    rows['Redis GET back to back, CPU per round trip: this process / Redis'] = `${us(backToBack.client)} / ${us(backToBack.redis)}`;
-    const paced = await roundTrips(client, admin, 5, Math.round((SECONDS * 1000) / 5));
-    rows['Redis GET one every 5 ms, CPU per round trip: this process / Redis'] = `${us(paced.client)} / ${us(paced.redis)}`;
-  } finally {
-    client.disconnect();
-    admin.disconnect();
-    await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await withPrivateRedis('wake', async (redis) => {
+    const client = new Redis(redis.url);
+    const admin = new Redis(redis.url);
+    try {
+      await client.set('wake-cost', 'x'.repeat(200));
+      const backToBack = await roundTrips(client, admin, 0, SECONDS * 2000);
+      rows['Redis GET back to back, CPU per round trip: this process / Redis'] = `${us(backToBack.client)} / ${us(backToBack.redis)}`;
+      const paced = await roundTrips(client, admin, 5, Math.round((SECONDS * 1000) / 5));
+      rows['Redis GET one every 5 ms, CPU per round trip: this process / Redis'] = `${us(paced.client)} / ${us(paced.redis)}`;
+    } finally {
+      client.disconnect();
+      admin.disconnect();
+    }
+  });
   console.log(JSON.stringify({ date: started.toISOString(), machine: where, ...rows }, null, 1));
 }
 

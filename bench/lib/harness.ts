@@ -8,7 +8,7 @@ import autocannon from 'autocannon';
  * accounting at the peers.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -149,6 +149,21 @@ export interface PrivateRedis {
   /** Stops it gracefully (AOF flushed) and starts it again on the same port and folder after `downMs`. */
   restart(downMs: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Runs `use` against a private Redis (AOF everysec) in a new temporary folder; stops it and removes the folder after. */
+export async function withPrivateRedis<T>(name: string, use: (redis: PrivateRedis) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `caseway-${name}-`));
+  try {
+    const redis = await startRedis(dir);
+    try {
+      return await use(redis);
+    } finally {
+      await redis.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export async function startRedis(dir: string, fsync = 'everysec'): Promise<PrivateRedis> {
