@@ -37,7 +37,7 @@ import {
   sleep,
   startHub,
   startPeer,
-  startRedis,
+  withPrivateRedis,
   stopChild,
   tally,
   failureReasons,
@@ -388,10 +388,8 @@ async function main(): Promise<void> {
   const when = new Date();
   // Read now: the build under test is what was checked out when the run began, not when it ended.
   const head = gitHead();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'caseway-bench-'));
-  const redis = await startRedis(dir, 'everysec');
   const rows: Row[] = [];
-  try {
+  await withPrivateRedis('bench', async (redis) => {
     const run = (when.getTime() % 1000) * 10;
     const cores = os.availableParallelism();
     rows.push(await measureHub(`Caseway, one \`caseway start\` (default: ${cores > 1 ? `api + ${cores - 1} delivery process${cores > 2 ? 'es' : ''} on ${cores} cores` : 'one process'})`, redis, 'start', run + 1));
@@ -416,10 +414,7 @@ async function main(): Promise<void> {
       log('iSupport export over SFTP');
       rows.push(...isupport(redis));
     }
-  } finally {
-    await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
   const redisVersion = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.trim().split(' ').slice(0, 3).join(' ');
   const command = `BENCH_CASES=${CASES} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_WORKERS=${WORKERS} BENCH_DELIVERY_CONCURRENCY=${DELIVERY_CONCURRENCY} BENCH_STEADY_RATE=${STEADY_RATE} BENCH_STEADY_SECONDS=${STEADY_SECONDS}${process.env.BENCH_SKIP ? ` BENCH_SKIP=${process.env.BENCH_SKIP}` : ''} npm run bench`;
   const section = [`### Last run`, '', `- Date: ${when.toISOString()}`, `- Machine: ${machine()}; ${redisVersion} (AOF, appendfsync everysec)`, `- Command: \`${command}\``, `- Git: ${gitLine(head)}`, '', table(rows), ''].join('\n');
